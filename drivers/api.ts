@@ -1,0 +1,65 @@
+/**
+ * The driver API, modelled on VTA's driver.h (spec §4.1): a device context with page-granular
+ * device memory and a blocking run of an instruction stream. Every backend (fsim, tsim, a board)
+ * implements `Driver` in one file under drivers/backends/ and is found by name in the registry.
+ */
+import type { VtaConfig } from '../config/config.ts';
+import type { Counters, SimObserver } from '../sim/api.ts';
+
+/** A device buffer: physically contiguous, page-aligned device memory (VTAMemAlloc). */
+export interface DeviceBuffer {
+  /** Physical address of the first byte (never 0). */
+  readonly phys: number;
+  /** Usable size in bytes (what was asked for). */
+  readonly bytes: number;
+}
+
+export interface RunOptions {
+  /**
+   * Bound on the work of one run: cycles for clocked drivers, executed instructions plus
+   * uop-iterations for fsim. Exceeding it is an error naming what each stage waits for.
+   */
+  budget?: number;
+  /** Observer hooks (simulators that model instructions only; ignored by others). */
+  observer?: SimObserver;
+  /** Waveform file for RTL drivers (.vcd or .fst). */
+  trace?: string;
+}
+
+export interface RunResult {
+  counters: Counters;
+}
+
+export interface Driver {
+  readonly name: string;
+  readonly config: VtaConfig;
+  /** VTAMemAlloc: allocate `bytes` of device memory. */
+  memAlloc(bytes: number): DeviceBuffer;
+  /** Allocate device memory covering [phys, phys+bytes) exactly where asked (replay of fixed images). */
+  memAllocAt(phys: number, bytes: number): DeviceBuffer;
+  /** VTAMemFree. */
+  memFree(buf: DeviceBuffer): void;
+  /** VTAMemGetPhyAddr, with an optional byte offset into the buffer. */
+  physAddr(buf: DeviceBuffer, offset?: number): number;
+  /** VTAMemCopyFromHost: copy host bytes into the buffer at `offset`. */
+  copyFromHost(dst: DeviceBuffer, src: Uint8Array, offset?: number): void;
+  /** VTAMemCopyToHost: copy `dst.length` bytes out of the buffer from `offset`. */
+  copyToHost(dst: Uint8Array, src: DeviceBuffer, offset?: number): void;
+  /** VTADeviceRun: run `count` instructions at `insnPhys` until FINISH. Rejects with a VtaError on bad programs. */
+  run(insnPhys: number, count: number, options?: RunOptions): Promise<RunResult>;
+  /** VTADeviceFree. The driver is unusable afterwards. */
+  close(): void;
+}
+
+export interface DriverInfo {
+  /** Registry name, e.g. `fsim`. */
+  readonly name: string;
+  /** One line for `vta drivers` and help texts. */
+  readonly description: string;
+  /** Whether run results carry `counters.cycles`. */
+  readonly clocked: boolean;
+  /** Open a device context for a config (VTADeviceAlloc). */
+  open(config: VtaConfig): Promise<Driver>;
+  /** Why the driver cannot be used on this machine (e.g. RTL not built), or undefined when it can. */
+  unavailable?(): string | undefined;
+}

@@ -1,0 +1,249 @@
+/**
+ * Encoder and decoder for instructions (128 bits, little-endian) and micro-ops (32 bits), driven by
+ * the field table in fields.ts. Instructions are handled as four 32-bit words so that no BigInt is
+ * needed; a field is at most 32 bits wide and spans at most two words.
+ */
+import type { VtaConfig } from '../config/config.ts';
+import { VtaError } from '../lib/errors.ts';
+import { type Format, type FormatLayout, OPCODE, formatOfOpcode, layouts } from './fields.ts';
+
+export interface DepFlags {
+  pop_prev: number;
+  pop_next: number;
+  push_prev: number;
+  push_next: number;
+}
+
+export interface MemInsn extends DepFlags {
+  opcode: typeof OPCODE.LOAD | typeof OPCODE.STORE;
+  memory_type: number;
+  sram_base: number;
+  dram_base: number;
+  y_size: number;
+  x_size: number;
+  x_stride: number;
+  y_pad_0: number;
+  y_pad_1: number;
+  x_pad_0: number;
+  x_pad_1: number;
+}
+
+export interface LoopFields {
+  reset_reg: number;
+  uop_bgn: number;
+  uop_end: number;
+  iter_out: number;
+  iter_in: number;
+  dst_factor_out: number;
+  dst_factor_in: number;
+  src_factor_out: number;
+  src_factor_in: number;
+}
+
+export interface GemmInsn extends DepFlags, LoopFields {
+  opcode: typeof OPCODE.GEMM;
+  wgt_factor_out: number;
+  wgt_factor_in: number;
+}
+
+export interface AluInsn extends DepFlags, LoopFields {
+  opcode: typeof OPCODE.ALU;
+  alu_opcode: number;
+  use_imm: number;
+  imm: number;
+}
+
+export interface FinishInsn extends DepFlags {
+  opcode: typeof OPCODE.FINISH;
+}
+
+export type Insn = MemInsn | GemmInsn | AluInsn | FinishInsn;
+
+export interface Uop {
+  dst_idx: number;
+  src_idx: number;
+  wgt_idx: number;
+}
+
+export const NO_DEPS: DepFlags = Object.freeze({ pop_prev: 0, pop_next: 0, push_prev: 0, push_next: 0 });
+
+/** Raised for bit patterns that are not an instruction (unknown opcode) or fields that do not fit. */
+export class EncodingError extends VtaError {
+  constructor(message: string) {
+    super('E_ENCODING', message);
+  }
+}
+
+function getBits(w: Uint32Array, offset: number, width: number): number {
+  const i = offset >>> 5;
+  const sh = offset & 31;
+  let v = w[i]! >>> sh;
+  if (sh + width > 32) v = (v | (w[i + 1]! << (32 - sh))) >>> 0;
+  return width === 32 ? v >>> 0 : (v & ((1 << width) - 1)) >>> 0;
+}
+
+function setBits(w: Uint32Array, offset: number, width: number, value: number): void {
+  const i = offset >>> 5;
+  const sh = offset & 31;
+  const mask = width === 32 ? 0xffffffff : (1 << width) - 1;
+  const v = value & mask;
+  w[i] = (w[i]! & ~((mask << sh) >>> 0)) | ((v << sh) >>> 0);
+  if (sh + width > 32) {
+    const hiBits = sh + width - 32;
+    const hiMask = (1 << hiBits) - 1;
+    w[i + 1] = (w[i + 1]! & ~hiMask) | ((v >>> (32 - sh)) & hiMask);
+  }
+}
+
+function checkRange(fl: FormatLayout['fields'][number], value: number, format: Format): void {
+  const lo = fl.signed ? -(2 ** (fl.width - 1)) : 0;
+  const hi = fl.signed ? 2 ** (fl.width - 1) - 1 : 2 ** fl.width - 1;
+  if (!Number.isInteger(value) || value < lo || value > hi) {
+    throw new EncodingError(`${format} field ${fl.name} = ${value} does not fit in ${fl.width} bits (${lo}..${hi})`);
+  }
+}
+
+function encodeFields(layout: FormatLayout, fields: Record<string, number>, words: Uint32Array): void {
+  for (const fl of layout.fields) {
+    const value = fields[fl.name] ?? 0;
+    checkRange(fl, value, layout.format);
+    setBits(words, fl.offset, fl.width, value);
+  }
+}
+
+function decodeFields(layout: FormatLayout, words: Uint32Array): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const fl of layout.fields) {
+    let v = getBits(words, fl.offset, fl.width);
+    if (fl.signed && v >= 2 ** (fl.width - 1)) v -= 2 ** fl.width;
+    out[fl.name] = v;
+  }
+  return out;
+}
+
+export function formatOf(insn: Insn): Format {
+  const fmt = formatOfOpcode(insn.opcode);
+  if (!fmt) throw new EncodingError(`unknown opcode ${insn.opcode}`);
+  return fmt;
+}
+
+/** Encode one instruction into 16 bytes at `out[offset..]` (a fresh array when `out` is omitted). */
+export function encodeInsn(cfg: VtaConfig, insn: Insn, out?: Uint8Array, offset = 0): Uint8Array {
+  const words = new Uint32Array(4);
+  encodeFields(layouts(cfg)[formatOf(insn)], insn as unknown as Record<string, number>, words);
+  const bytes = out ?? new Uint8Array(16);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < 4; i++) dv.setUint32(offset + 4 * i, words[i]!, true);
+  return bytes;
+}
+
+/** Encode a list of instructions into one contiguous byte array. */
+export function encodeProgram(cfg: VtaConfig, insns: readonly Insn[]): Uint8Array {
+  const out = new Uint8Array(insns.length * 16);
+  insns.forEach((insn, i) => encodeInsn(cfg, insn, out, i * 16));
+  return out;
+}
+
+function readWords(bytes: Uint8Array, offset: number): Uint32Array {
+  if (offset + 16 > bytes.length) throw new EncodingError(`instruction at byte ${offset} is cut short`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const w = new Uint32Array(4);
+  for (let i = 0; i < 4; i++) w[i] = dv.getUint32(offset + 4 * i, true);
+  return w;
+}
+
+/** Decode the instruction at `bytes[offset..offset+16)`. Throws EncodingError for an unknown opcode. */
+export function decodeInsn(cfg: VtaConfig, bytes: Uint8Array, offset = 0): Insn {
+  const w = readWords(bytes, offset);
+  const opcode = w[0]! & 7;
+  const fmt = formatOfOpcode(opcode);
+  if (!fmt) throw new EncodingError(`unknown opcode ${opcode}`);
+  return decodeFields(layouts(cfg)[fmt], w) as unknown as Insn;
+}
+
+/**
+ * True when the 16 bytes are exactly what encodeInsn gives for their decoding: a known opcode and
+ * zero padding bits. The disassembler prints anything else as a raw `.insn` so that text always
+ * round-trips through the assembler.
+ */
+export function isCanonicalInsn(cfg: VtaConfig, bytes: Uint8Array, offset = 0): boolean {
+  const w = readWords(bytes, offset);
+  const fmt = formatOfOpcode(w[0]! & 7);
+  if (!fmt) return false;
+  const pad = layouts(cfg)[fmt].paddingMask;
+  return pad.every((m, i) => (w[i]! & m) === 0);
+}
+
+/** The two little-endian 64-bit words of an instruction, as hex strings (for `.insn` and messages). */
+export function insnWordsHex(bytes: Uint8Array, offset = 0): [string, string] {
+  const w = readWords(bytes, offset);
+  const hex = (hi: number, lo: number) => '0x' + hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
+  return [hex(w[1]!, w[0]!), hex(w[3]!, w[2]!)];
+}
+
+/** Build 16 bytes from two 64-bit words given as BigInt (the form of spec §2.7's vectors). */
+export function insnFromWords(w0: bigint, w1: bigint): Uint8Array {
+  const out = new Uint8Array(16);
+  const dv = new DataView(out.buffer);
+  dv.setBigUint64(0, BigInt.asUintN(64, w0), true);
+  dv.setBigUint64(8, BigInt.asUintN(64, w1), true);
+  return out;
+}
+
+export function encodeUop(cfg: VtaConfig, uop: Uop): number {
+  const w = new Uint32Array(1);
+  encodeFields(layouts(cfg).uop, uop as unknown as Record<string, number>, w);
+  return w[0]!;
+}
+
+export function decodeUop(cfg: VtaConfig, word: number): Uop {
+  return decodeFields(layouts(cfg).uop, Uint32Array.of(word >>> 0)) as unknown as Uop;
+}
+
+/** Field accessor for hot paths that decode uops in bulk: [shift, mask] per field. */
+export function uopFieldShifts(cfg: VtaConfig): { dst: [number, number]; src: [number, number]; wgt: [number, number] } {
+  const u = layouts(cfg).uop.byName;
+  const pair = (n: string): [number, number] => [u[n]!.offset, u[n]!.width === 32 ? 0xffffffff : (1 << u[n]!.width) - 1];
+  return { dst: pair('dst_idx'), src: pair('src_idx'), wgt: pair('wgt_idx') };
+}
+
+/** Convenience constructors with every field defaulted to zero. */
+export function memInsn(p: Partial<MemInsn> & Pick<MemInsn, 'opcode' | 'memory_type'>): MemInsn {
+  return {
+    ...NO_DEPS,
+    sram_base: 0,
+    dram_base: 0,
+    y_size: 0,
+    x_size: 0,
+    x_stride: 0,
+    y_pad_0: 0,
+    y_pad_1: 0,
+    x_pad_0: 0,
+    x_pad_1: 0,
+    ...p,
+  };
+}
+
+const LOOP_ZERO: LoopFields = {
+  reset_reg: 0,
+  uop_bgn: 0,
+  uop_end: 0,
+  iter_out: 0,
+  iter_in: 0,
+  dst_factor_out: 0,
+  dst_factor_in: 0,
+  src_factor_out: 0,
+  src_factor_in: 0,
+};
+
+export function gemmInsn(p: Partial<GemmInsn>): GemmInsn {
+  return { ...NO_DEPS, ...LOOP_ZERO, wgt_factor_out: 0, wgt_factor_in: 0, ...p, opcode: OPCODE.GEMM };
+}
+
+export function aluInsn(p: Partial<AluInsn> & Pick<AluInsn, 'alu_opcode'>): AluInsn {
+  return { ...NO_DEPS, ...LOOP_ZERO, use_imm: 0, imm: 0, ...p, opcode: OPCODE.ALU };
+}
+
+export function finishInsn(p: Partial<DepFlags> = {}): FinishInsn {
+  return { ...NO_DEPS, ...p, opcode: OPCODE.FINISH };
+}

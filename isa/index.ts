@@ -1,0 +1,4 @@
+export * from './fields.ts';
+export * from './encoding.ts';
+export * from './disasm.ts';
+export * from './asm.ts';

@@ -1,0 +1,32 @@
+/**
+ * Every error a user can cause is a VtaError: it carries a stable code and a one-line message that
+ * names the thing at fault and what is wrong with it. The CLI prints `error[CODE]: message` and
+ * never a stack trace; anything that is not a VtaError is a bug of ours and is reported as such.
+ */
+export class VtaError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'VtaError';
+    this.code = code;
+  }
+}
+
+/** A user-facing error for an invalid configuration key or value. */
+export class ConfigError extends VtaError {
+  constructor(message: string) {
+    super('E_CONFIG', message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function isVtaError(e: unknown): e is VtaError {
+  return e instanceof VtaError;
+}
+
+/** One line, whatever the error: used by every command-line entry point. */
+export function describeError(e: unknown): string {
+  if (isVtaError(e)) return `error[${e.code}]: ${e.message}`;
+  const msg = e instanceof Error ? e.message : String(e);
+  return `internal error: ${msg.split('\n')[0]} (set VTA_DEBUG=1 for a stack trace)`;
+}
