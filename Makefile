@@ -1,0 +1,43 @@
+# The two commands a new user needs are `make demo` and `make test`; both install what they need.
+SHELL := /bin/bash
+NODE_STAMP := node_modules/.installed-stamp
+VTA := node bin/vta.mjs
+
+.PHONY: all deps demo test typecheck rtl lint bench clean verilator
+
+all: test
+
+# npm ci, re-run whenever the lock file changes. Install scripts of dependencies stay disabled
+# (package.json allowScripts): onnxruntime-node's would try to download CUDA files.
+deps: $(NODE_STAMP)
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Verilator from Debian when missing (we are root on these machines).
+verilator:
+	@command -v verilator >/dev/null 2>&1 || { apt-get update && apt-get install -y verilator; }
+
+rtl: deps verilator
+	$(MAKE) -C hw rtl
+
+lint: verilator
+	$(MAKE) -C hw lint
+
+typecheck: deps
+	npx tsc -p tsconfig.json
+
+# The main job on the built-in simulator.
+demo: deps
+	@bash scripts/demo.sh
+
+# Everything: typecheck, RTL lint and build, then the whole test suite (unit, conformance on every
+# available driver, end to end). Ends with the line `N passed, N failed`.
+test: deps
+	@bash scripts/test.sh
+
+bench: deps rtl
+	npx tsx bench/run.ts
+
+clean:
+	rm -rf hw/build bench/results node_modules/.installed-stamp

@@ -1,0 +1,56 @@
+/**
+ * Entry point of the `vta` command. Every file in cli/commands/ is a yargs command module and is
+ * registered here, so a new verb is one new file. Errors a user can cause print one line and exit
+ * non-zero; a stack trace appears only with VTA_DEBUG=1.
+ */
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import yargs, { type CommandModule } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { describeError } from '../lib/errors.ts';
+
+const COMMANDS = join(dirname(fileURLToPath(import.meta.url)), 'commands');
+
+function fail(e: unknown): never {
+  if (process.env.VTA_DEBUG && e instanceof Error) console.error(e.stack);
+  console.error(describeError(e));
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  // `vta ... | head` closes our stdout early: that is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    fail(e);
+  });
+  const modules: CommandModule[] = [];
+  for (const f of readdirSync(COMMANDS).filter((f) => f.endsWith('.ts')).sort()) {
+    const mod = (await import(pathToFileURL(join(COMMANDS, f)).href)) as CommandModule & { default?: CommandModule };
+    modules.push(mod.default ?? mod);
+  }
+  let cli = yargs(hideBin(process.argv))
+    .scriptName('vta')
+    .usage('$0 <command> [options]\n\nThe VTA toolchain: assemble, simulate, compile and check programs for the Versatile Tensor Accelerator.')
+    .option('config', {
+      type: 'string',
+      describe: 'VTA config JSON (vta_config.json keys); default: config/vta_config.json',
+      global: true,
+    })
+    .demandCommand(1, 'name a command (vta --help lists them)')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      if (err) fail(err);
+      console.error(`error[E_USAGE]: ${msg} (see vta --help)`);
+      process.exit(2);
+    });
+  for (const m of modules) cli = cli.command(m);
+  await cli.parseAsync();
+}
+
+main().catch(fail);
