@@ -1,0 +1,67 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SingleBar } from 'cli-progress';
+import type { CommandModule } from 'yargs';
+import { compareOutputs, loadBundle, loadExpected, replayBundle } from '../../drivers/bundle.ts';
+import { VtaError, describeError } from '../../lib/errors.ts';
+import { DriverPool } from '../drivers.ts';
+
+const KIT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'conformance');
+
+interface Args {
+  dir?: string;
+  driver: string;
+  filter?: string;
+}
+
+const command: CommandModule<object, Args> = {
+  command: 'conformance [dir]',
+  describe: 'The conformance kit: replay every bundle in DIR on a driver and compare with the expected bytes',
+  builder: (y) =>
+    y
+      .positional('dir', { type: 'string', describe: 'folder of NAME.bundle.json + NAME.expected.json (default: the kit in the package)' })
+      .option('driver', { alias: 'd', type: 'string', default: 'fsim', describe: 'driver to prove' })
+      .option('filter', { type: 'string', describe: 'only bundles whose name contains this text' }),
+  handler: async (argv) => {
+    const dir = argv.dir ?? KIT;
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new VtaError('E_READ', `${dir}: not a folder`);
+    const names = readdirSync(dir)
+      .filter((f) => f.endsWith('.bundle.json'))
+      .map((f) => f.slice(0, -'.bundle.json'.length))
+      .filter((n) => !argv.filter || n.includes(argv.filter))
+      .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+    if (names.length === 0) throw new VtaError('E_READ', `${dir}: no *.bundle.json files${argv.filter ? ` matching '${argv.filter}'` : ''}`);
+    const pool = new DriverPool(argv.driver);
+    const bar = process.stderr.isTTY ? new SingleBar({ format: '{bar} {value}/{total} {name}', hideCursor: true, clearOnComplete: true }) : undefined;
+    bar?.start(names.length, 0, { name: '' });
+    let passed = 0;
+    const failures: string[] = [];
+    const started = performance.now();
+    try {
+      for (const name of names) {
+        bar?.increment(0, { name });
+        try {
+          const bundle = loadBundle(join(dir, `${name}.bundle.json`));
+          const expected = loadExpected(join(dir, `${name}.expected.json`));
+          const result = await replayBundle(await pool.get(bundle.config), bundle);
+          const mismatches = compareOutputs(result.outputs, expected);
+          if (mismatches.length === 0) passed++;
+          else failures.push(`FAIL ${name}: ${mismatches.map((m) => m.message).join('; ')}`);
+        } catch (e) {
+          failures.push(`FAIL ${name}: ${describeError(e)}`);
+        }
+        bar?.increment(1);
+      }
+    } finally {
+      bar?.stop();
+      pool.closeAll();
+    }
+    for (const f of failures) console.log(f);
+    const secs = ((performance.now() - started) / 1000).toFixed(1);
+    console.log(`driver ${argv.driver}, ${names.length} bundles from ${dir}, ${secs} s`);
+    console.log(`${passed} passed, ${failures.length} failed`);
+    if (failures.length) process.exitCode = 1;
+  },
+};
+export default command;

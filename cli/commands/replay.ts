@@ -1,0 +1,55 @@
+import { basename, join } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { loadBundle, replayBundle, resultJson } from '../../drivers/bundle.ts';
+import { VtaError } from '../../lib/errors.ts';
+import { writeFileAtomic } from '../../lib/files.ts';
+import { DriverPool } from '../drivers.ts';
+
+interface Args {
+  bundles: string[];
+  driver: string;
+  output?: string;
+  outDir?: string;
+  budget?: number;
+  trace?: string;
+}
+
+const command: CommandModule<object, Args> = {
+  command: 'replay <bundles..>',
+  describe: 'Run bundles (vta-bundle/1) on a driver and write their outputs and counters',
+  builder: (y) =>
+    y
+      .positional('bundles', { type: 'string', array: true, demandOption: true, describe: 'NAME.bundle.json files' })
+      .option('driver', { alias: 'd', type: 'string', default: 'fsim', describe: 'driver name (vta drivers lists them)' })
+      .option('output', { alias: 'o', type: 'string', describe: 'result JSON for a single bundle' })
+      .option('out-dir', { type: 'string', describe: 'write DIR/NAME.result.json for each NAME.bundle.json' })
+      .option('budget', { type: 'number', describe: 'bound on the work of one run (cycles on clocked drivers)' })
+      .option('trace', { type: 'string', describe: 'waveform file (.vcd/.fst) for RTL drivers' })
+      .conflicts('output', 'out-dir'),
+  handler: async (argv) => {
+    if (argv.output && argv.bundles.length > 1) {
+      throw new VtaError('E_USAGE', `-o names one result file but ${argv.bundles.length} bundles were given: use --out-dir`);
+    }
+    const pool = new DriverPool(argv.driver);
+    try {
+      for (const path of argv.bundles) {
+        const bundle = loadBundle(path);
+        const driver = await pool.get(bundle.config);
+        const result = await replayBundle(driver, bundle, { budget: argv.budget, trace: argv.trace });
+        const json = JSON.stringify(resultJson(result), null, 2) + '\n';
+        const name = basename(path).replace(/\.bundle\.json$|\.json$/, '');
+        const target = argv.output ?? (argv.outDir ? join(argv.outDir, `${name}.result.json`) : undefined);
+        if (target) writeFileAtomic(target, json);
+        const c = result.counters;
+        const outs = Object.entries(result.outputs).map(([n, b]) => `${n} ${b.length} B`).join(', ');
+        const cycles = c.cycles !== undefined ? `, ${c.cycles.toLocaleString('en-US')} cycles` : '';
+        console.log(
+          `${name}: ${outs}; ${c.load_insns + c.compute_insns + c.store_insns} insns, ${c.gemm_counter} gemm + ${c.alu_counter} alu uop-iterations${cycles}${target ? ` -> ${target}` : ''}`,
+        );
+      }
+    } finally {
+      pool.closeAll();
+    }
+  },
+};
+export default command;

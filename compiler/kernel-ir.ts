@@ -1,0 +1,126 @@
+/**
+ * Kernel IR: what tensorization produces and the sync and emit passes consume. One op is one VTA
+ * instruction (plus, for GEMM/ALU, the uop load the emitter adds when the kernel's uops are not
+ * resident). DRAM addresses are symbolic (buffer name + element offset) until the memory plan.
+ */
+import { MEM_TYPE, OPCODE, type MemType } from '../isa/index.ts';
+import type { StageName } from '../sim/api.ts';
+
+export type SramBuffer = 'inp' | 'wgt' | 'acc';
+
+/** A DRAM location: a planned buffer and an offset in elements of the access's memory type. */
+export interface DramRef {
+  buffer: string;
+  offset: number;
+}
+
+/** Two hardware loops around the uop list (spec §3.4). Factors are in tiles. */
+export interface UopLoop {
+  iterOut: number;
+  iterIn: number;
+  dstOut: number;
+  dstIn: number;
+  srcOut: number;
+  srcIn: number;
+  wgtOut: number;
+  wgtIn: number;
+}
+
+export interface KUop {
+  dst: number;
+  src: number;
+  wgt: number;
+}
+
+export type KOp =
+  | {
+      kind: 'load';
+      memType: MemType;
+      sram: number;
+      dram: DramRef;
+      y: number;
+      x: number;
+      stride: number;
+      /** [y_pad_0, y_pad_1, x_pad_0, x_pad_1] */
+      pad: [number, number, number, number];
+    }
+  | { kind: 'store'; sram: number; dram: DramRef; y: number; x: number; stride: number }
+  | { kind: 'gemm'; reset: boolean; uops: KUop[]; loop: UopLoop }
+  | { kind: 'alu'; aluOp: number; imm: number | undefined; uops: KUop[]; loop: UopLoop }
+  | { kind: 'finish' };
+
+/** A half-open range of SRAM elements an op reads or writes. */
+export interface Footprint {
+  buf: SramBuffer;
+  lo: number;
+  hi: number;
+  write: boolean;
+}
+
+export function stageOf(op: KOp): StageName {
+  switch (op.kind) {
+    case 'load':
+      return op.memType === MEM_TYPE.INP || op.memType === MEM_TYPE.WGT ? 'load' : 'compute';
+    case 'store':
+      return 'store';
+    default:
+      return 'compute';
+  }
+}
+
+/** The range [min, max] of `base + i*fo + j*fi` over the loops, for each uop's field. */
+function span(uops: KUop[], field: 'dst' | 'src' | 'wgt', fo: number, fi: number, loop: UopLoop): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const u of uops) {
+    lo = Math.min(lo, u[field]);
+    hi = Math.max(hi, u[field]);
+  }
+  return [lo, hi + (loop.iterOut - 1) * fo + (loop.iterIn - 1) * fi + 1];
+}
+
+/** Bounding SRAM ranges of an op: what the token insertion orders against other stages. */
+export function footprints(op: KOp, accDepth: number): Footprint[] {
+  switch (op.kind) {
+    case 'load': {
+      const n = (op.y + op.pad[0] + op.pad[1]) * (op.x + op.pad[2] + op.pad[3]);
+      if (op.x === 0) return [];
+      const buf: SramBuffer | undefined =
+        op.memType === MEM_TYPE.INP ? 'inp' : op.memType === MEM_TYPE.WGT ? 'wgt' : op.memType === MEM_TYPE.UOP ? undefined : 'acc';
+      return buf ? [{ buf, lo: op.sram, hi: op.sram + n, write: true }] : [];
+    }
+    case 'store':
+      return [{ buf: 'acc', lo: op.sram, hi: op.sram + op.x * op.y, write: false }];
+    case 'gemm': {
+      const l = op.loop;
+      const [dlo, dhi] = span(op.uops, 'dst', l.dstOut, l.dstIn, l);
+      const f: Footprint[] = [{ buf: 'acc', lo: dlo, hi: dhi, write: true }];
+      if (!op.reset) {
+        const [slo, shi] = span(op.uops, 'src', l.srcOut, l.srcIn, l);
+        const [wlo, whi] = span(op.uops, 'wgt', l.wgtOut, l.wgtIn, l);
+        f.push({ buf: 'inp', lo: slo, hi: shi, write: false }, { buf: 'wgt', lo: wlo, hi: whi, write: false });
+      }
+      return f;
+    }
+    case 'alu': {
+      const l = op.loop;
+      const [dlo, dhi] = span(op.uops, 'dst', l.dstOut, l.dstIn, l);
+      const [slo, shi] = span(op.uops, 'src', l.srcOut, l.srcIn, l);
+      return [
+        { buf: 'acc', lo: dlo, hi: dhi, write: true },
+        { buf: 'acc', lo: slo, hi: shi, write: false },
+      ];
+    }
+    case 'finish':
+      // FINISH must follow every store: model it as overwriting the whole accumulator.
+      return [{ buf: 'acc', lo: 0, hi: accDepth, write: true }];
+  }
+}
+
+export const OPCODE_OF: Record<KOp['kind'], number> = {
+  load: OPCODE.LOAD,
+  store: OPCODE.STORE,
+  gemm: OPCODE.GEMM,
+  alu: OPCODE.ALU,
+  finish: OPCODE.FINISH,
+};

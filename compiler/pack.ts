@@ -1,0 +1,155 @@
+/**
+ * Layout packing between the graph's row-major tensors and VTA's tiled DRAM layouts.
+ *
+ * Activations (int8) are stored as a 4-D grid of tiles [NB][CT][H][W], each tile BATCH x BLOCK:
+ *   NCHW tensor (N,C,H,W): NB = ceil(N/BATCH), CT = ceil(C/BLOCK)   (NCHW{BATCH}n{BLOCK}c)
+ *   dense operand (N,K):   NB = 1, CT = ceil(K/BLOCK), H = ceil(N/BATCH), W = 1
+ * The second form makes a dense layer a 1x1 convolution over "rows" of BATCH samples, so dense and
+ * conv2d share one lowering, and a dense output is directly the next dense layer's input.
+ * Weights (int8) are [OT][CT][KH][KW] tiles of BLOCK_OUT x BLOCK_IN (OIHW{BLOCK}o{BLOCK}i).
+ * Biases (int32) are [OT] accumulator tiles, the bias row repeated for every batch lane.
+ * Channel, batch and row padding is zero.
+ */
+import type { VtaConfig } from '../config/config.ts';
+import type { Tensor } from './ir.ts';
+
+/** The tile grid of one activation tensor. */
+export interface TileGrid {
+  /** The logical tensor shape (rank 2 or 4). */
+  shape: number[];
+  NB: number;
+  CT: number;
+  H: number;
+  W: number;
+}
+
+const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+
+export function tileGrid(shape: number[], cfg: VtaConfig): TileGrid {
+  if (shape.length === 4) {
+    const [n, c, h, w] = shape as [number, number, number, number];
+    return { shape, NB: ceilDiv(n, cfg.batch), CT: ceilDiv(c, cfg.blockIn), H: h, W: w };
+  }
+  if (shape.length === 2) {
+    const [n, k] = shape as [number, number];
+    return { shape, NB: 1, CT: ceilDiv(k, cfg.blockIn), H: ceilDiv(n, cfg.batch), W: 1 };
+  }
+  throw new Error(`tileGrid: rank ${shape.length} tensors have no packed layout`);
+}
+
+export const gridTiles = (g: TileGrid) => g.NB * g.CT * g.H * g.W;
+
+/** Byte offset in the packed image of logical element `idx` (row-major over g.shape). */
+function packedIndexer(g: TileGrid, cfg: VtaConfig): (n: number, c: number, h: number, w: number) => number {
+  const B = cfg.batch;
+  const K = cfg.blockIn;
+  return (n, c, h, w) => {
+    const tile = ((Math.floor(n / B) * g.CT + Math.floor(c / K)) * g.H + h) * g.W + w;
+    return (tile * B + (n % B)) * K + (c % K);
+  };
+}
+
+/** Visit every logical element as (flat row-major index, packed byte offset). */
+function forEachElement(g: TileGrid, cfg: VtaConfig, f: (flat: number, packed: number) => void): void {
+  const at = packedIndexer(g, cfg);
+  if (g.shape.length === 2) {
+    const [n, k] = g.shape as [number, number];
+    const B = cfg.batch;
+    // Row n of a dense operand is batch lane n % B of tile row n / B.
+    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) f(i * k + j, at(i % B, j, Math.floor(i / B), 0));
+    return;
+  }
+  const [N, C, H, W] = g.shape as [number, number, number, number];
+  let flat = 0;
+  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) f(flat++, at(n, c, h, w));
+}
+
+/** Pack an int8 activation into its tile image (bytes). */
+export function packActivation(t: Tensor, cfg: VtaConfig): Uint8Array {
+  const g = tileGrid(t.shape, cfg);
+  const out = new Int8Array(gridTiles(g) * cfg.inpElemBytes);
+  const src = t.data;
+  forEachElement(g, cfg, (flat, packed) => {
+    out[packed] = src[flat]!;
+  });
+  return new Uint8Array(out.buffer);
+}
+
+/** Unpack an int8 tile image into a row-major tensor of `shape`. */
+export function unpackActivation(bytes: Uint8Array, shape: number[], cfg: VtaConfig): Tensor {
+  const g = tileGrid(shape, cfg);
+  const src = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Int8Array(shape.reduce((a, b) => a * b, 1));
+  forEachElement(g, cfg, (flat, packed) => {
+    out[flat] = src[packed]!;
+  });
+  return { shape: [...shape], dtype: 'int8', data: out };
+}
+
+/** Byte offset in the packed image of the element with row-major index `flat`. */
+export function packedOffsetOf(shape: number[], flat: number, cfg: VtaConfig): number {
+  const g = tileGrid(shape, cfg);
+  const at = packedIndexer(g, cfg);
+  const idx: number[] = [];
+  let rest = flat;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx[d] = rest % shape[d]!;
+    rest = Math.floor(rest / shape[d]!);
+  }
+  if (shape.length === 2) return at(idx[0]! % cfg.batch, idx[1]!, Math.floor(idx[0]! / cfg.batch), 0);
+  return at(idx[0]!, idx[1]!, idx[2]!, idx[3]!);
+}
+
+/** Weight geometry in tiles: OT x CT x KH x KW. */
+export interface WeightGrid {
+  OT: number;
+  CT: number;
+  KH: number;
+  KW: number;
+}
+
+/** Pack an OIHW (conv) or OI (dense) int8 weight into [OT][CT][KH][KW] tiles of [BLOCK_OUT][BLOCK_IN]. */
+export function packWeight(shape: number[], data: Int8Array, cfg: VtaConfig): { grid: WeightGrid; bytes: Uint8Array } {
+  const [O, I, KH, KW] = (shape.length === 2 ? [shape[0]!, shape[1]!, 1, 1] : shape) as [number, number, number, number];
+  const BO = cfg.blockOut;
+  const BI = cfg.blockIn;
+  const grid = { OT: ceilDiv(O, BO), CT: ceilDiv(I, BI), KH, KW };
+  const out = new Int8Array(grid.OT * grid.CT * KH * KW * cfg.wgtElemBytes);
+  let flat = 0;
+  for (let o = 0; o < O; o++)
+    for (let i = 0; i < I; i++)
+      for (let kh = 0; kh < KH; kh++)
+        for (let kw = 0; kw < KW; kw++) {
+          const tile = ((Math.floor(o / BO) * grid.CT + Math.floor(i / BI)) * KH + kh) * KW + kw;
+          out[(tile * BO + (o % BO)) * BI + (i % BI)] = data[flat++]!;
+        }
+  return { grid, bytes: new Uint8Array(out.buffer) };
+}
+
+/** Pack a per-channel int32 bias into OT accumulator tiles (little-endian), repeated per batch lane. */
+export function packBias(data: Int32Array, cfg: VtaConfig): Uint8Array {
+  const BO = cfg.blockOut;
+  const B = cfg.batch;
+  const OT = ceilDiv(data.length, BO);
+  const out = new Int32Array(OT * B * BO);
+  for (let c = 0; c < data.length; c++) {
+    const t = Math.floor(c / BO);
+    for (let b = 0; b < B; b++) out[(t * B + b) * BO + (c % BO)] = data[c]!;
+  }
+  // Int32Array is little-endian on every platform Node runs on; make it explicit anyway.
+  const bytes = new Uint8Array(out.length * 4);
+  const dv = new DataView(bytes.buffer);
+  out.forEach((v, i) => dv.setInt32(i * 4, v, true));
+  return bytes;
+}
+
+/** Decode a graph constant (base64 little-endian bytes or a number list) into a typed array. */
+export function constData(t: { dtype: 'int8' | 'int32'; shape: number[]; data: string | number[] }): Int8Array | Int32Array {
+  const n = t.shape.reduce((a, b) => a * b, 1);
+  if (Array.isArray(t.data)) return t.dtype === 'int8' ? Int8Array.from(t.data) : Int32Array.from(t.data);
+  const raw = Buffer.from(t.data, 'base64');
+  if (t.dtype === 'int8') return new Int8Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + n));
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = raw.readInt32LE(i * 4);
+  return out;
+}

@@ -1,0 +1,155 @@
+/**
+ * Tiling: choose block sizes so that every tile fits the SRAM buffers of the config (with two
+ * slots each for double buffering when possible) and every loop and field fits its encoding,
+ * minimising DRAM traffic plus a per-instruction overhead.
+ *
+ * A convolution (dense is the 1x1 case over rows of BATCH samples) is, in tiles:
+ *   out[nb][ot][oh][ow] += inp[nb][ct][oh*sh+kh-pt][ow*sw+kw-pl] . wgt[ot][ct][kh][kw]
+ * and a tile covers tOC output-channel tiles x tOH rows x tOW columns, reducing over tIC input
+ * channel tiles per step.
+ */
+import type { VtaConfig } from '../config/config.ts';
+
+export interface ConvProblem {
+  NB: number;
+  CT: number;
+  H: number;
+  W: number;
+  OT: number;
+  KH: number;
+  KW: number;
+  sh: number;
+  sw: number;
+  pt: number;
+  pl: number;
+  pb: number;
+  pr: number;
+  OH: number;
+  OW: number;
+  /** Accumulator tiles per output-channel tile reserved for biases (one per bias_add). */
+  biasCount: number;
+}
+
+export interface ConvTiling {
+  tOC: number;
+  tIC: number;
+  tOH: number;
+  tOW: number;
+  /** 2 = double buffering (two virtual threads alternate SRAM halves), 1 = single buffers. */
+  slots: number;
+  /** Whole reduction in one step: the weight block is loaded once per output-channel block. */
+  weightsResident: boolean;
+  /** Estimated DRAM bytes moved and instructions, for reports. */
+  bytes: number;
+  insns: number;
+}
+
+/** Hardware loop counts are 14 bits. */
+export const MAX_ITER = (1 << 14) - 1;
+/** DMA sizes and strides are 16 bits. */
+export const MAX_XFER_FIELD = (1 << 16) - 1;
+/** Per-instruction overhead in the cost model, in bytes-equivalent (fetch + issue). */
+const INSN_COST = 64;
+
+const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+
+/** Candidate block sizes for an extent: every value up to 64, then divisors and halvings. */
+function candidates(extent: number): number[] {
+  const s = new Set<number>();
+  for (let v = 1; v <= Math.min(extent, 64); v++) s.add(v);
+  for (let v = extent; v >= 1; v = Math.ceil(v / 2)) {
+    s.add(v);
+    if (v === 1) break;
+  }
+  for (let d = 1; d * d <= extent; d++) if (extent % d === 0) s.add(d).add(extent / d);
+  return [...s].sort((a, b) => b - a);
+}
+
+export interface TileCheck {
+  ok: boolean;
+  why?: string;
+}
+
+/** Whether one tiling fits the config; `why` names the first limit it breaks. */
+export function checkConvTiling(p: ConvProblem, t: Omit<ConvTiling, 'bytes' | 'insns' | 'weightsResident'>, cfg: VtaConfig): TileCheck {
+  const IHt = (t.tOH - 1) * p.sh + p.KH;
+  const IWt = (t.tOW - 1) * p.sw + p.KW;
+  const inpSlot = Math.floor(cfg.inpDepth / t.slots);
+  const wgtSlot = Math.floor(cfg.wgtDepth / t.slots);
+  const accSlot = Math.floor((cfg.accDepth - p.biasCount * t.tOC) / t.slots);
+  const accTiles = t.tOC * t.tOH * t.tOW;
+  const gemmUops = t.tIC * p.KH * p.KW * t.tOW;
+  if (t.tIC * IHt * IWt > inpSlot) return { ok: false, why: `input window ${t.tIC}x${IHt}x${IWt} tiles exceeds the ${inpSlot}-tile INP slot` };
+  if (t.tOC * t.tIC * p.KH * p.KW > wgtSlot) return { ok: false, why: `weights ${t.tOC}x${t.tIC}x${p.KH}x${p.KW} tiles exceed the ${wgtSlot}-tile WGT slot` };
+  if (accTiles > accSlot) return { ok: false, why: `accumulator ${t.tOC}x${t.tOH}x${t.tOW} tiles exceeds the ${accSlot}-tile ACC slot` };
+  if (accTiles > MAX_ITER) return { ok: false, why: `accumulator tile count ${accTiles} exceeds the 14-bit ALU loop` };
+  // All uop kernels of the layer (a few edge variants) should stay resident together.
+  if (gemmUops > cfg.uopDepth / 4) return { ok: false, why: `${gemmUops} GEMM uops exceed a quarter of the ${cfg.uopDepth}-entry uop buffer` };
+  if (t.tOC > MAX_ITER || t.tOH > MAX_ITER) return { ok: false, why: 'loop count exceeds 14 bits' };
+  if (IWt > MAX_XFER_FIELD || p.W > MAX_XFER_FIELD || p.OW > MAX_XFER_FIELD) return { ok: false, why: 'row length exceeds the 16-bit DMA size/stride' };
+  if (p.CT * p.KH * p.KW > MAX_XFER_FIELD) return { ok: false, why: 'weight row stride exceeds the 16-bit DMA stride' };
+  return { ok: true };
+}
+
+function cost(p: ConvProblem, t: Omit<ConvTiling, 'bytes' | 'insns'>, cfg: VtaConfig): { bytes: number; insns: number } {
+  const nOC = ceilDiv(p.OT, t.tOC);
+  const nOH = ceilDiv(p.OH, t.tOH);
+  const nOW = ceilDiv(p.OW, t.tOW);
+  const nIC = ceilDiv(p.CT, t.tIC);
+  const spatial = nOH * nOW;
+  const IHt = (t.tOH - 1) * p.sh + p.KH;
+  const IWt = (t.tOW - 1) * p.sw + p.KW;
+  const inpBytes = p.NB * nOC * spatial * p.CT * Math.min(IHt, p.H) * Math.min(IWt, p.W) * cfg.inpElemBytes;
+  const wgtTiles = p.OT * p.CT * p.KH * p.KW;
+  const wgtBytes = (t.weightsResident ? p.NB : p.NB * spatial) * wgtTiles * cfg.wgtElemBytes;
+  const outBytes = p.NB * p.OT * p.OH * p.OW * cfg.outElemBytes;
+  const tiles = p.NB * nOC * spatial;
+  const fullPlane = t.tOH >= p.OH && t.tOW >= p.OW;
+  const insns = tiles * (2 + nIC * (1 + t.tIC + (t.weightsResident ? 0 : 1)) + (fullPlane ? 1 : t.tOC) + 3);
+  return { bytes: inpBytes + wgtBytes + outBytes, insns };
+}
+
+/** The cheapest tiling that fits, or the reason none does (from the smallest candidate). */
+export function chooseConvTiling(p: ConvProblem, cfg: VtaConfig): ConvTiling | { why: string } {
+  let best: ConvTiling | undefined;
+  let bestCost = Infinity;
+  let why = '';
+  for (const slots of [2, 1]) {
+    for (const tIC of candidates(p.CT)) {
+      for (const tOC of candidates(p.OT)) {
+        if (tOC * tIC * p.KH * p.KW > cfg.wgtDepth / slots) continue;
+        for (const tOW of candidates(p.OW)) {
+          for (const tOH of candidates(p.OH)) {
+            const base = { tOC, tIC, tOH, tOW, slots };
+            const chk = checkConvTiling(p, base, cfg);
+            if (!chk.ok) {
+              why = chk.why!;
+              continue;
+            }
+            const t = { ...base, weightsResident: tIC === p.CT };
+            const c = cost(p, t, cfg);
+            // Double buffering hides load latency: prefer it unless it costs much more traffic.
+            const total = (c.bytes + INSN_COST * c.insns) * (slots === 2 ? 1 : 1.25);
+            if (total < bestCost) {
+              bestCost = total;
+              best = { ...t, ...c };
+            }
+            break; // larger tOH first: the first that fits is the best for this (tOC, tIC, tOW)
+          }
+        }
+      }
+    }
+  }
+  if (!best) {
+    const smallest = checkConvTiling(p, { tOC: 1, tIC: 1, tOH: 1, tOW: 1, slots: 1 }, cfg);
+    return { why: smallest.why ?? why };
+  }
+  return best;
+}
+
+/** Element-wise kernels process contiguous runs of tiles: two operands per slot. */
+export function chooseEltwiseChunk(tiles: number, cfg: VtaConfig): { chunk: number; slots: number } {
+  const slots = 2;
+  const perSlot = Math.floor(cfg.accDepth / slots / 2);
+  return { chunk: Math.max(1, Math.min(tiles, perSlot, MAX_ITER, MAX_XFER_FIELD)), slots };
+}

@@ -1,0 +1,27 @@
+// Dependency-token counter between two stages (one of the four queues l2g, g2l, g2s, s2g).
+// A post and a wait in the same cycle leave the count unchanged. The producer never overflows
+// it in practice (TokenWidth bits); the count is visible for deadlock reports.
+module vta_semaphore #(
+  parameter int unsigned Width = 16
+) (
+  input  logic             clk_i,
+  input  logic             rst_ni,
+  input  logic             post_i,
+  input  logic             wait_i,
+  output logic             avail_o,
+  output logic [Width-1:0] count_o
+);
+  logic [Width-1:0] count_q;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      count_q <= '0;
+    end else if (post_i && !wait_i) begin
+      count_q <= count_q + 1'b1;
+    end else if (wait_i && !post_i) begin
+      count_q <= count_q - 1'b1;
+    end
+  end
+  assign avail_o = (count_q != '0);
+  assign count_o = count_q;
+endmodule

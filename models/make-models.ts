@@ -1,0 +1,193 @@
+/**
+ * Makes the example models: quantized ONNX files in QDQ form (what onnxruntime's quantizer emits)
+ * with seeded int8 weights and power-of-two scales, plus one int8 example input each (.npy).
+ *
+ *   npx tsx models/make-models.ts [outDir]     (default: models/)
+ *
+ * mlp.onnx: 784-256-128-10 (MatMul+Add, MatMul+Add, Gemm), relu between layers.
+ * cnn.onnx: 3x32x32 → conv3x3(16)+relu+maxpool2 → conv3x3(32)+relu+maxpool2 → residual
+ *           [conv3x3(32)+relu] + add → flatten → Gemm(10).
+ * Output files are deterministic: running this twice gives identical bytes.
+ */
+import { join } from 'node:path';
+import { writeFileAtomic } from '../lib/files.ts';
+import { buildOnnxModel, type InitSpec, type ModelSpec, type NodeSpec } from '../frontend/onnx-builder.ts';
+import { encodeNpy } from '../frontend/npy.ts';
+
+/** Small seeded PRNG (mulberry32) so the weights are the same on every machine. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomInts(rand: () => number, n: number, lo: number, hi: number): number[] {
+  return Array.from({ length: n }, () => lo + Math.floor(rand() * (hi - lo + 1)));
+}
+
+/** Builds a QDQ graph: every activation between layers is int8 with a power-of-two scale. */
+class QdqGraph {
+  nodes: NodeSpec[] = [];
+  inits: InitSpec[] = [];
+  private scales = new Map<number, string>();
+  private count = 0;
+  constructor(private rand: () => number) {
+    this.inits.push({ name: 'zp_i8', type: 'int8', dims: [], values: [0] });
+    this.inits.push({ name: 'zp_i32', type: 'int32', dims: [], values: [0] });
+  }
+
+  private scale(log2: number): string {
+    let name = this.scales.get(log2);
+    if (!name) {
+      name = `scale_2^${log2}`;
+      this.scales.set(log2, name);
+      this.inits.push({ name, type: 'float', dims: [], values: [2 ** log2] });
+    }
+    return name;
+  }
+
+  private fresh(base: string): string {
+    return `${base}_${this.count++}`;
+  }
+
+  /** Q then DQ at scale 2^log2: the float tensor `x` becomes an int8-representable one. */
+  qdq(x: string, log2: number, name: string, output = `${name}_dq`): string {
+    const q = `${name}_q`;
+    this.nodes.push({ op: 'QuantizeLinear', inputs: [x, this.scale(log2), 'zp_i8'], outputs: [q], name: `${name}_quant` });
+    this.nodes.push({ op: 'DequantizeLinear', inputs: [q, this.scale(log2), 'zp_i8'], outputs: [output], name: `${name}_dequant` });
+    return output;
+  }
+
+  /** An int8 weight (or int32 bias) initializer behind a DequantizeLinear. */
+  constant(name: string, type: 'int8' | 'int32', dims: number[], values: number[], log2: number): string {
+    this.inits.push({ name, type, dims, values });
+    this.nodes.push({ op: 'DequantizeLinear', inputs: [name, this.scale(log2), type === 'int8' ? 'zp_i8' : 'zp_i32'], outputs: [`${name}_dq`], name: `${name}_dequant` });
+    return `${name}_dq`;
+  }
+
+  weights(name: string, dims: number[], log2: number): string {
+    const n = dims.reduce((a, b) => a * b, 1);
+    return this.constant(name, 'int8', dims, randomInts(this.rand, n, -40, 40), log2);
+  }
+
+  bias(name: string, n: number, log2: number): string {
+    return this.constant(name, 'int32', [n], randomInts(this.rand, n, -2000, 2000), log2);
+  }
+
+  op(op: string, inputs: string[], name: string, attrs?: NodeSpec['attrs']): string {
+    const out = this.fresh(name);
+    this.nodes.push({ op, inputs, outputs: [out], name, attrs });
+    return out;
+  }
+}
+
+// Scales (log2): input 2^-7 (values in [-1, 1)), weights 2^-8. Activation scales were picked so
+// that the int8 activations of the example inputs use a good part of the range without saturating.
+const IN = -7;
+const W = -8;
+
+function makeMlp(): { spec: ModelSpec; inputScale: number } {
+  const g = new QdqGraph(rng(784));
+  const x = g.qdq('input', IN, 'input');
+  let h = x;
+  let scale = IN;
+  const layers: [number, number, number][] = [[784, 256, -3], [256, 128, -3]];
+  layers.forEach(([k, m, outScale], i) => {
+    const w = g.weights(`fc${i + 1}.weight`, [k, m], W);
+    const b = g.bias(`fc${i + 1}.bias`, m, scale + W);
+    const mm = g.op('MatMul', [h, w], `fc${i + 1}`);
+    const a = g.op('Add', [mm, b], `fc${i + 1}.add_bias`);
+    const r = g.op('Relu', [a], `relu${i + 1}`);
+    h = g.qdq(r, outScale, `act${i + 1}`);
+    scale = outScale;
+  });
+  // The head is a Gemm with transposed weights [10,128], as PyTorch exports nn.Linear.
+  const w3 = g.weights('fc3.weight', [10, 128], W);
+  const b3 = g.bias('fc3.bias', 10, scale + W);
+  const logits = g.op('Gemm', [h, w3, b3], 'fc3', { transB: 1 });
+  g.qdq(logits, -2, 'logits', 'logits');
+  return {
+    spec: {
+      name: 'mlp',
+      inputs: [{ name: 'input', type: 'float', shape: [1, 784] }],
+      outputs: [{ name: 'logits', type: 'float', shape: [1, 10] }],
+      initializers: g.inits,
+      nodes: g.nodes,
+    },
+    inputScale: IN,
+  };
+}
+
+function makeCnn(): { spec: ModelSpec; inputScale: number } {
+  const g = new QdqGraph(rng(3232));
+  const x = g.qdq('input', IN, 'input');
+  const pads = [1, 1, 1, 1];
+  const convBlock = (inp: string, inScale: number, cin: number, cout: number, outScale: number, name: string): string => {
+    const w = g.weights(`${name}.weight`, [cout, cin, 3, 3], W);
+    const b = g.bias(`${name}.bias`, cout, inScale + W);
+    const c = g.op('Conv', [inp, w, b], name, { kernel_shape: [3, 3], pads, strides: [1, 1] });
+    const r = g.op('Relu', [c], `${name}.relu`);
+    return g.qdq(r, outScale, `${name}.act`);
+  };
+  const c1 = convBlock(x, IN, 3, 16, -3, 'conv1');
+  const p1 = g.qdq(g.op('MaxPool', [c1], 'pool1', { kernel_shape: [2, 2], strides: [2, 2] }), -3, 'pool1.out');
+  const c2 = convBlock(p1, -3, 16, 32, -2, 'conv2');
+  const p2 = g.qdq(g.op('MaxPool', [c2], 'pool2', { kernel_shape: [2, 2], strides: [2, 2] }), -2, 'pool2.out');
+  // Residual: both branches at scale 2^-2 so the Add is an exact integer add.
+  const c3 = convBlock(p2, -2, 32, 32, -2, 'conv3');
+  const sum = g.qdq(g.op('Add', [p2, c3], 'residual'), -1, 'residual.out');
+  const flat = g.op('Flatten', [sum], 'flatten', { axis: 1 });
+  const w = g.weights('fc.weight', [10, 32 * 8 * 8], W);
+  const b = g.bias('fc.bias', 10, -1 + W);
+  const logits = g.op('Gemm', [flat, w, b], 'fc', { transB: 1 });
+  g.qdq(logits, 0, 'logits', 'logits');
+  return {
+    spec: {
+      name: 'cnn',
+      inputs: [{ name: 'input', type: 'float', shape: [1, 3, 32, 32] }],
+      outputs: [{ name: 'logits', type: 'float', shape: [1, 10] }],
+      initializers: g.inits,
+      nodes: g.nodes,
+    },
+    inputScale: IN,
+  };
+}
+
+/** An int8 example input: a smooth seeded pattern (more image-like than noise). */
+function exampleInput(shape: number[], seed: number): Int8Array {
+  const rand = rng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const out = new Int8Array(n);
+  let v = 0;
+  for (let k = 0; k < n; k++) {
+    v = Math.max(-128, Math.min(127, Math.round(0.8 * v + 60 * (rand() - 0.5))));
+    out[k] = v;
+  }
+  return out;
+}
+
+export const EXAMPLE_MODELS = { mlp: makeMlp, cnn: makeCnn };
+
+export function writeExampleModels(outDir: string): string[] {
+  const written: string[] = [];
+  for (const [name, make] of Object.entries(EXAMPLE_MODELS)) {
+    const { spec } = make();
+    const onnxPath = join(outDir, `${name}.onnx`);
+    writeFileAtomic(onnxPath, buildOnnxModel(spec));
+    const shape = spec.inputs[0]!.shape as number[];
+    const npyPath = join(outDir, `${name}.input.npy`);
+    writeFileAtomic(npyPath, encodeNpy({ shape, dtype: 'int8', data: exampleInput(shape, name.length * 7919) }));
+    written.push(onnxPath, npyPath);
+  }
+  return written;
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'))) {
+  const outDir = process.argv[2] ?? import.meta.dirname;
+  for (const f of writeExampleModels(outDir)) console.log(f);
+}

@@ -1,0 +1,56 @@
+/**
+ * The machine state of the functional simulator: the four on-chip SRAMs sized from the config and
+ * the four dependency-token counters. There is no OUT buffer: STORE writes the low 8 bits of ACC
+ * (Decision 2). Each SRAM also has a byte view over the same memory, so DMA is a plain byte copy
+ * (SRAM and DRAM tile images are identical, little-endian, spec §3.1).
+ */
+import type { VtaConfig } from '../config/config.ts';
+import type { QueueName, SramView } from './api.ts';
+
+if (new Uint8Array(Uint32Array.of(1).buffer)[0] !== 1) {
+  // The byte views below rely on the host being little-endian, as the DRAM image is.
+  throw new Error('the VTA simulator needs a little-endian host');
+}
+
+/** Token queue order used by `Machine.tokens`. */
+export const QUEUES: readonly QueueName[] = ['l2g', 'g2l', 'g2s', 's2g'];
+export const Q_L2G = 0;
+export const Q_G2L = 1;
+export const Q_G2S = 2;
+export const Q_S2G = 3;
+
+export class Machine implements SramView {
+  readonly cfg: VtaConfig;
+  readonly uop: Uint32Array;
+  readonly inp: Int8Array;
+  readonly wgt: Int8Array;
+  readonly acc: Int32Array;
+  /** Byte views of the same buffers (for DMA). */
+  readonly uopBytes: Uint8Array;
+  readonly inpBytes: Uint8Array;
+  readonly wgtBytes: Uint8Array;
+  readonly accBytes: Uint8Array;
+  /** Tokens waiting in l2g, g2l, g2s, s2g (fsim's queues carry no data, so a count suffices). */
+  readonly tokens = new Int32Array(4);
+
+  constructor(cfg: VtaConfig) {
+    this.cfg = cfg;
+    this.uop = new Uint32Array(cfg.uopDepth);
+    this.inp = new Int8Array(cfg.inpDepth * cfg.inpElemBytes);
+    this.wgt = new Int8Array(cfg.wgtDepth * cfg.wgtElemBytes);
+    this.acc = new Int32Array((cfg.accDepth * cfg.accElemBytes) / 4);
+    this.uopBytes = new Uint8Array(this.uop.buffer);
+    this.inpBytes = new Uint8Array(this.inp.buffer);
+    this.wgtBytes = new Uint8Array(this.wgt.buffer);
+    this.accBytes = new Uint8Array(this.acc.buffer);
+  }
+
+  /** Every run starts with empty token queues (Decision 9); SRAM persists like hardware. */
+  clearTokens(): void {
+    this.tokens.fill(0);
+  }
+
+  tokenSummary(): string {
+    return QUEUES.map((q, i) => `${q}=${this.tokens[i]}`).join(' ');
+  }
+}

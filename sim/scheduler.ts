@@ -1,0 +1,253 @@
+/**
+ * The run loop (spec §3.8–§3.10): instructions are routed to three in-order stage queues, the four
+ * dependency-token queues gate them, and a fixed rotation load → compute → store runs each stage
+ * until it blocks or drains. For an instruction: pops are checked (all requested queues must hold
+ * a token) and taken, the instruction executes, then its pushes are made. The run ends when FINISH
+ * has executed. Unlike TVM's fsim, which starts at a random stage and spins on a deadlock, this
+ * rotation is deterministic and a state where no stage can progress is reported.
+ */
+import type { VtaConfig } from '../config/config.ts';
+import { DramError, type DeviceMemory } from '../drivers/memory.ts';
+import { EncodingError, MEM_TYPE, MEM_TYPE_NAMES, OPCODE, type Insn, decodeInsn, disasmInsn } from '../isa/index.ts';
+import { type Counters, type SimObserver, type StageName, zeroCounters } from './api.ts';
+import { InsnFault, SIM_CODES, SimError, insnError, insnLabel } from './errors.ts';
+import { kernelsFor } from './kernels.ts';
+import { Machine, QUEUES, Q_G2L, Q_G2S, Q_L2G, Q_S2G } from './machine.ts';
+import { execAlu } from './semantics/alu.ts';
+import { type ExecContext, makeUopScratch } from './semantics/context.ts';
+import { execFinish } from './semantics/finish.ts';
+import { execGemm } from './semantics/gemm.ts';
+import { execLoad } from './semantics/load.ts';
+import { execStore } from './semantics/store.ts';
+
+export interface SimulateOptions {
+  /** Bound on executed instructions plus uop-iterations (default DEFAULT_BUDGET). */
+  budget?: number;
+  observer?: SimObserver;
+}
+
+/** Large enough for a ResNet-18 inference many times over, small enough that a runaway loop nest ends. */
+export const DEFAULT_BUDGET = 1e9;
+
+const STAGES: readonly StageName[] = ['load', 'compute', 'store'];
+const LOAD = 0;
+const COMPUTE = 1;
+const STORE = 2;
+const NONE = -1;
+
+/** An instruction prepared for the run: its stage, the queues it pops and pushes, its work. */
+interface Routed {
+  index: number;
+  insn: Insn;
+  stage: number;
+  pop0: number;
+  pop1: number;
+  push0: number;
+  push1: number;
+  /** 1 + uop-iterations: what the instruction costs against the budget. */
+  cost: number;
+}
+
+/** Token queues per stage: [pop_prev, pop_next, push_prev, push_next] (spec §3.9). */
+const DEP_QUEUES: readonly (readonly number[])[] = [
+  [NONE, Q_G2L, NONE, Q_L2G],
+  [Q_L2G, Q_S2G, Q_G2L, Q_G2S],
+  [Q_G2S, NONE, Q_S2G, NONE],
+];
+
+function stageOf(insn: Insn): number | string {
+  switch (insn.opcode) {
+    case OPCODE.LOAD:
+      switch (insn.memory_type) {
+        case MEM_TYPE.INP:
+        case MEM_TYPE.WGT:
+          return LOAD;
+        case MEM_TYPE.UOP:
+        case MEM_TYPE.ACC:
+        case MEM_TYPE.ACC_8BIT:
+          return COMPUTE;
+        case MEM_TYPE.OUT:
+          return 'LOAD cannot target memory type OUT (OUT is written by STORE only)';
+        default:
+          return `unknown memory type ${insn.memory_type} (known: ${MEM_TYPE_NAMES.map((n, i) => `${n} ${i}`).join(', ')})`;
+      }
+    case OPCODE.STORE:
+      return STORE;
+    default:
+      return COMPUTE;
+  }
+}
+
+function route(cfg: VtaConfig, bytes: Uint8Array, index: number): Routed {
+  let insn: Insn;
+  try {
+    insn = decodeInsn(cfg, bytes, index * 16);
+  } catch (e) {
+    if (e instanceof EncodingError) throw insnError(index, disasmInsn(cfg, bytes, index * 16), e.message);
+    throw e;
+  }
+  const stage = stageOf(insn);
+  if (typeof stage === 'string') throw insnError(index, disasmInsn(cfg, bytes, index * 16), stage);
+  const q = DEP_QUEUES[stage]!;
+  const flags = [insn.pop_prev, insn.pop_next, insn.push_prev, insn.push_next];
+  const names = ['pop_prev', 'pop_next', 'push_prev', 'push_next'];
+  for (let f = 0; f < 4; f++) {
+    if (flags[f] && q[f] === NONE) {
+      const why = stage === LOAD ? 'the load stage has no previous stage' : 'the store stage has no next stage';
+      throw insnError(index, disasmInsn(cfg, bytes, index * 16), `${names[f]} is illegal on a ${STAGES[stage]}-stage instruction (${why})`);
+    }
+  }
+  let cost = 1;
+  if (insn.opcode === OPCODE.GEMM || insn.opcode === OPCODE.ALU) {
+    cost += insn.iter_out * insn.iter_in * Math.max(0, insn.uop_end - insn.uop_bgn);
+  }
+  return {
+    index,
+    insn,
+    stage,
+    pop0: insn.pop_prev ? q[0]! : NONE,
+    pop1: insn.pop_next ? q[1]! : NONE,
+    push0: insn.push_prev ? q[2]! : NONE,
+    push1: insn.push_next ? q[3]! : NONE,
+    cost,
+  };
+}
+
+function execute(ctx: ExecContext, insn: Insn): void {
+  switch (insn.opcode) {
+    case OPCODE.LOAD:
+      return execLoad(ctx, insn);
+    case OPCODE.STORE:
+      return execStore(ctx, insn);
+    case OPCODE.GEMM:
+      return execGemm(ctx, insn);
+    case OPCODE.ALU:
+      return execAlu(ctx, insn);
+    case OPCODE.FINISH:
+      return execFinish(ctx, insn);
+  }
+}
+
+const hex = (n: number) => '0x' + n.toString(16);
+
+/**
+ * Run `count` instructions at physical address `insnPhys` on `machine` until FINISH
+ * (VTADeviceRun). Token queues start empty; SRAM contents are whatever the machine holds.
+ * Throws a SimError (one line) for any program error.
+ */
+export function runProgram(machine: Machine, memory: DeviceMemory, insnPhys: number, count: number, options: SimulateOptions = {}): Counters {
+  const cfg = machine.cfg;
+  if (!Number.isInteger(count) || count <= 0) {
+    throw new SimError(SIM_CODES.run, `instruction count ${count} is invalid: a run needs at least one instruction (a FINISH)`);
+  }
+  // Any byte address is accepted, as in TVM's fsim: 40 conformance bundles start their stream at
+  // 0x2345. Instructions are copied out of DRAM first, so alignment does not matter here.
+  if (!Number.isInteger(insnPhys) || insnPhys <= 0) {
+    throw new SimError(SIM_CODES.run, `instruction address ${insnPhys} is invalid: a physical address is a positive integer`);
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = memory.read(insnPhys, count * cfg.insnBytes);
+  } catch (e) {
+    if (e instanceof DramError) {
+      throw new SimError(SIM_CODES.run, `instruction stream [${hex(insnPhys)}, ${hex(insnPhys + count * 16)}) (${count} instructions) is outside allocated device memory`);
+    }
+    throw e;
+  }
+  const disasm = (i: number) => disasmInsn(cfg, bytes, i * 16);
+  const label = (i: number) => insnLabel(i, disasm(i));
+
+  const routed: Routed[] = new Array(count);
+  const stageQueues: number[][] = [[], [], []];
+  let hasFinish = false;
+  for (let i = 0; i < count; i++) {
+    const r = route(cfg, bytes, i);
+    routed[i] = r;
+    stageQueues[r.stage]!.push(i);
+    if (r.insn.opcode === OPCODE.FINISH) hasFinish = true;
+  }
+  if (!hasFinish) {
+    throw new SimError(SIM_CODES.noFinish, `instruction stream at ${hex(insnPhys)} (${count} instructions) has no FINISH, so the run could never end`);
+  }
+
+  machine.clearTokens();
+  const tokens = machine.tokens;
+  const counters = zeroCounters();
+  const ctx: ExecContext = { cfg, machine, memory, kernels: kernelsFor(cfg), counters, uops: makeUopScratch(cfg.uopDepth) };
+  const observer = options.observer;
+  const budget = options.budget ?? DEFAULT_BUDGET;
+  const heads = [0, 0, 0];
+  const stageCounter = ['load_insns', 'compute_insns', 'store_insns'] as const;
+  let work = 0;
+
+  const stageStatus = (): string =>
+    STAGES.map((name, s) => {
+      const q = stageQueues[s]!;
+      if (heads[s]! >= q.length) return `${name} stage done`;
+      const r = routed[q[heads[s]!]!]!;
+      const waits = [r.pop0, r.pop1].filter((p) => p !== NONE && tokens[p]! === 0).map((p) => QUEUES[p]);
+      return `${name} stage at ${label(r.index)}${waits.length ? ` waiting for ${waits.join(' and ')}` : ''}`;
+    }).join('; ');
+
+  let finish: Routed | undefined;
+  while (!finish) {
+    let progressed = false;
+    for (let s = 0; s < 3 && !finish; s++) {
+      const q = stageQueues[s]!;
+      while (heads[s]! < q.length) {
+        const r = routed[q[heads[s]!]!]!;
+        if ((r.pop0 !== NONE && tokens[r.pop0]! === 0) || (r.pop1 !== NONE && tokens[r.pop1]! === 0)) break;
+        work += r.cost;
+        if (work > budget) {
+          throw new SimError(SIM_CODES.budget, `work budget ${budget} (instructions + uop-iterations) exceeded at ${label(r.index)}, which needs ${r.cost}; ${stageStatus()}`);
+        }
+        if (r.pop0 !== NONE) tokens[r.pop0]!--;
+        if (r.pop1 !== NONE) tokens[r.pop1]!--;
+        if (observer) {
+          const e = { index: r.index, stage: STAGES[s]!, insn: r.insn, sram: machine };
+          if (r.pop0 !== NONE) observer.onPop?.(e.stage, QUEUES[r.pop0]!, r.index);
+          if (r.pop1 !== NONE) observer.onPop?.(e.stage, QUEUES[r.pop1]!, r.index);
+          observer.beforeInsn?.(e);
+          executeChecked(ctx, r, disasm);
+          observer.afterInsn?.(e);
+          if (r.push0 !== NONE) observer.onPush?.(e.stage, QUEUES[r.push0]!, r.index);
+          if (r.push1 !== NONE) observer.onPush?.(e.stage, QUEUES[r.push1]!, r.index);
+        } else {
+          executeChecked(ctx, r, disasm);
+        }
+        if (r.push0 !== NONE) tokens[r.push0]!++;
+        if (r.push1 !== NONE) tokens[r.push1]!++;
+        heads[s]!++;
+        counters[stageCounter[s]!]++;
+        progressed = true;
+        if (r.insn.opcode === OPCODE.FINISH) {
+          finish = r;
+          break;
+        }
+      }
+    }
+    if (!finish && !progressed) {
+      throw new SimError(SIM_CODES.deadlock, `deadlock: no stage can progress; ${stageStatus()}; tokens ${machine.tokenSummary()}`);
+    }
+  }
+
+  const left = STAGES.map((_, s) => stageQueues[s]!.length - heads[s]!);
+  const unrun = left.reduce((a, b) => a + b, 0);
+  if (unrun > 0) {
+    const first = STAGES.flatMap((name, s) => (left[s]! > 0 ? [`${name} ${label(stageQueues[s]![heads[s]!]!)}`] : []));
+    throw new SimError(SIM_CODES.unrun, `FINISH ${label(finish.index)} completed but ${unrun} instruction(s) never ran, first: ${first.join(', ')}`);
+  }
+  if (tokens.some((t) => t !== 0)) {
+    throw new SimError(SIM_CODES.tokens, `FINISH ${label(finish.index)} completed with tokens left over: ${machine.tokenSummary()} (every queue must end empty)`);
+  }
+  return counters;
+}
+
+function executeChecked(ctx: ExecContext, r: Routed, disasm: (i: number) => string): void {
+  try {
+    execute(ctx, r.insn);
+  } catch (e) {
+    if (e instanceof InsnFault || e instanceof DramError) throw insnError(r.index, disasm(r.index), e.message);
+    throw e;
+  }
+}

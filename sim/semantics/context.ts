@@ -1,0 +1,23 @@
+/**
+ * What a semantic function may touch while executing one instruction: the machine, device memory,
+ * the kernels and the run's counters. One context per run.
+ */
+import type { VtaConfig } from '../../config/config.ts';
+import type { DeviceMemory } from '../../drivers/memory.ts';
+import type { Counters } from '../api.ts';
+import type { SimKernels, UopList } from '../kernels.ts';
+import type { Machine } from '../machine.ts';
+
+export interface ExecContext {
+  readonly cfg: VtaConfig;
+  readonly machine: Machine;
+  readonly memory: DeviceMemory;
+  readonly kernels: SimKernels;
+  readonly counters: Counters;
+  /** Scratch for the decoded uops of one GEMM/ALU (uop depth entries, reused). */
+  readonly uops: UopList;
+}
+
+export function makeUopScratch(depth: number): UopList {
+  return { dst: new Int32Array(depth), src: new Int32Array(depth), wgt: new Int32Array(depth), count: 0 };
+}

@@ -1,0 +1,31 @@
+/**
+ * STORE (spec §3.3): a 2-D strided DMA from ACC to DRAM that keeps the low 8 bits of every lane
+ * (fsim has no OUT buffer, Decision 2). Only memory type OUT, no padding; the SRAM side is
+ * contiguous (pitch x_size). x_size = 0 is a no-op whatever the other fields say, as in fsim.
+ */
+import { MEM_TYPE, MEM_TYPE_NAMES, type MemInsn } from '../../isa/index.ts';
+import { InsnFault, sramRange } from '../errors.ts';
+import type { ExecContext } from './context.ts';
+
+export function execStore(ctx: ExecContext, insn: MemInsn): void {
+  const { x_size: xSize, y_size: ySize } = insn;
+  if (xSize === 0) return;
+  if (insn.memory_type !== MEM_TYPE.OUT) {
+    const name = MEM_TYPE_NAMES[insn.memory_type] ?? `unknown memory type ${insn.memory_type}`;
+    throw new InsnFault(`STORE must use memory type OUT, not ${name}`);
+  }
+  if (insn.y_pad_0 || insn.y_pad_1 || insn.x_pad_0 || insn.x_pad_1) {
+    throw new InsnFault('STORE cannot pad: y_pad_0, y_pad_1, x_pad_0 and x_pad_1 must be 0');
+  }
+  const { cfg, machine, memory, kernels } = ctx;
+  const depth = cfg.accDepth;
+  const end = insn.sram_base + xSize * ySize;
+  if (end > depth) throw sramRange('acc', end - 1, depth, ` (sram_base ${insn.sram_base} + ${ySize} rows x ${xSize} elements)`);
+  const lanes = cfg.lanesPerUop;
+  const elem = cfg.outElemBytes;
+  for (let y = 0; y < ySize; y++) {
+    const dst = memory.view((insn.dram_base + y * insn.x_stride) * elem, xSize * elem);
+    kernels.truncateRow(dst, machine.acc, (insn.sram_base + y * xSize) * lanes);
+  }
+  ctx.counters.out_store_nbytes += xSize * ySize * elem;
+}
