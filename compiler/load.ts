@@ -253,19 +253,26 @@ export function inferShapes(graph: Graph): Record<string, TensorType> {
   const types = new Map<string, TensorType>();
   for (const i of graph.inputs) types.set(i.name, { shape: [...i.shape], dtype: i.dtype });
   for (const [name, t] of Object.entries(graph.tensors)) types.set(name, { shape: [...t.shape], dtype: t.dtype });
-  for (const node of graph.nodes) {
-    const where = `node ${node.name} (${node.op})`;
-    const check = ATTRS[node.op];
-    if (!check) fail(`${where}: unknown op '${node.op}' (known: ${OP_NAMES.join(', ')})`);
-    if (node.inputs.length !== ARITY[node.op]) fail(`${where}: takes ${ARITY[node.op]} input(s), got ${node.inputs.length}`);
-    for (const n of node.inputs) if (!types.has(n)) fail(`${where}: input '${n}' is not defined before this node`);
-    const normalized = { ...node, attrs: check(where, (node.attrs ?? {}) as Record<string, unknown>) } as GraphNode;
-    const out = inferNode(normalized, types);
-    const count = product(out.shape);
-    if (count < 1 || count > MAX_ELEMENTS) fail(`${where}: output '${node.output}' would have ${count} elements`);
-    types.set(node.output, out);
-  }
+  for (const node of graph.nodes) types.set(node.output, inferNodeType(node, types));
   return Object.fromEntries(types);
+}
+
+/**
+ * The output type of one node given the types of the tensors defined so far (checks its op,
+ * arity, attributes and input shapes). Used by inferShapes and by graph builders such as the
+ * ONNX frontend, which check each node as they emit it.
+ */
+export function inferNodeType(node: GraphNode, types: ReadonlyMap<string, TensorType>): TensorType {
+  const where = `node ${node.name} (${node.op})`;
+  const check = ATTRS[node.op];
+  if (!check) fail(`${where}: unknown op '${node.op}' (known: ${OP_NAMES.join(', ')})`);
+  if (node.inputs.length !== ARITY[node.op]) fail(`${where}: takes ${ARITY[node.op]} input(s), got ${node.inputs.length}`);
+  for (const n of node.inputs) if (!types.has(n)) fail(`${where}: input '${n}' is not defined before this node`);
+  const normalized = { ...node, attrs: check(where, (node.attrs ?? {}) as Record<string, unknown>) } as GraphNode;
+  const out = inferNode(normalized, types);
+  const count = product(out.shape);
+  if (count < 1 || count > MAX_ELEMENTS) fail(`${where}: output '${node.output}' would have ${count} elements`);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

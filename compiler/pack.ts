@@ -11,7 +11,8 @@
  * Channel, batch and row padding is zero.
  */
 import type { VtaConfig } from '../config/config.ts';
-import type { Tensor } from './ir.ts';
+import type { ConstTensor, Tensor } from './ir.ts';
+import { decodeConst } from './load.ts';
 
 /** The tile grid of one activation tensor. */
 export interface TileGrid {
@@ -143,13 +144,7 @@ export function packBias(data: Int32Array, cfg: VtaConfig): Uint8Array {
   return bytes;
 }
 
-/** Decode a graph constant (base64 little-endian bytes or a number list) into a typed array. */
-export function constData(t: { dtype: 'int8' | 'int32'; shape: number[]; data: string | number[] }): Int8Array | Int32Array {
-  const n = t.shape.reduce((a, b) => a * b, 1);
-  if (Array.isArray(t.data)) return t.dtype === 'int8' ? Int8Array.from(t.data) : Int32Array.from(t.data);
-  const raw = Buffer.from(t.data, 'base64');
-  if (t.dtype === 'int8') return new Int8Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + n));
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) out[i] = raw.readInt32LE(i * 4);
-  return out;
+/** Decode a graph constant (checked: length and range) into a typed array. */
+export function constData(name: string, t: ConstTensor): Int8Array | Int32Array {
+  return decodeConst(name, t);
 }

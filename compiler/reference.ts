@@ -18,6 +18,20 @@ export function divRoundHalfAway(s: number, n: number): number {
   return s < 0 ? -q : q;
 }
 
+/** Round s / n to the nearest integer, halves to even (n > 0): ONNX / NumPy rounding. */
+export function divRoundHalfEven(s: number, n: number): number {
+  const q = Math.floor(s / n);
+  const twice = 2 * (s - q * n);
+  return twice > n || (twice === n && q % 2 !== 0) ? q + 1 : q;
+}
+
+/**
+ * How runReference rounds. 'ir' (default) is the contract in compiler/ir.ts. 'half-even' rounds
+ * requantize and average pools half to even without int32 wraparound in the rounding step, as
+ * ONNX QuantizeLinear does: it exists only to compare the ONNX import against onnxruntime exactly.
+ */
+export type Rounding = 'ir' | 'half-even';
+
 function dense(x: Tensor, w: Tensor, out: Tensor): void {
   const [n, k] = x.shape as [number, number];
   const m = w.shape[0]!;
@@ -64,7 +78,7 @@ function conv2d(x: Tensor, w: Tensor, out: Tensor, a: Required<OpAttrs['conv2d']
   }
 }
 
-function pool(x: Tensor, out: Tensor, a: Required<OpAttrs['max_pool']>, kind: 'max' | 'avg'): void {
+function pool(x: Tensor, out: Tensor, a: Required<OpAttrs['max_pool']>, kind: 'max' | 'avg', divide: (s: number, n: number) => number): void {
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const [, , oh, ow] = out.shape as [number, number, number, number];
   const [kh, kw] = a.kernel;
@@ -89,7 +103,7 @@ function pool(x: Tensor, out: Tensor, a: Required<OpAttrs['max_pool']>, kind: 'm
             count++;
           }
         }
-        out.data[(p * oh + y) * ow + xo] = kind === 'max' ? best : divRoundHalfAway(sum, count);
+        out.data[(p * oh + y) * ow + xo] = kind === 'max' ? best : divide(sum, count);
       }
     }
   }
@@ -99,8 +113,9 @@ function wrapTo(dtype: DType, v: number): number {
   return dtype === 'int8' ? (v << 24) >> 24 : v | 0;
 }
 
-function runNode(node: GraphNode, ins: Tensor[], out: Tensor): void {
+function runNode(node: GraphNode, ins: Tensor[], out: Tensor, rounding: Rounding): void {
   const [x, y] = ins as [Tensor, Tensor];
+  const divide = rounding === 'ir' ? divRoundHalfAway : divRoundHalfEven;
   const n = out.data.length;
   switch (node.op) {
     case 'dense':
@@ -119,6 +134,10 @@ function runNode(node: GraphNode, ins: Tensor[], out: Tensor): void {
     case 'requantize': {
       const { shift } = node.attrs as OpAttrs['requantize'];
       // Rounding constant then arithmetic shift, in int32 (the add wraps like the ALU's ADD).
+      if (rounding === 'half-even') {
+        for (let k = 0; k < n; k++) out.data[k] = divRoundHalfEven(x.data[k]!, 2 ** shift);
+        return;
+      }
       for (let k = 0; k < n; k++) out.data[k] = shift === 0 ? x.data[k]! : ((x.data[k]! + 2 ** (shift - 1)) | 0) >> shift;
       return;
     }
@@ -138,15 +157,15 @@ function runNode(node: GraphNode, ins: Tensor[], out: Tensor): void {
       out.data.set(x.data);
       return;
     case 'max_pool':
-      return pool(x, out, node.attrs as Required<OpAttrs['max_pool']>, 'max');
+      return pool(x, out, node.attrs as Required<OpAttrs['max_pool']>, 'max', divide);
     case 'avg_pool':
-      return pool(x, out, node.attrs as Required<OpAttrs['avg_pool']>, 'avg');
+      return pool(x, out, node.attrs as Required<OpAttrs['avg_pool']>, 'avg', divide);
     case 'global_avg_pool': {
       const area = x.shape[2]! * x.shape[3]!;
       for (let p = 0; p < n; p++) {
         let sum = 0;
         for (let k = 0; k < area; k++) sum = (sum + x.data[p * area + k]!) | 0;
-        out.data[p] = divRoundHalfAway(sum, area);
+        out.data[p] = divide(sum, area);
       }
       return;
     }
@@ -169,7 +188,7 @@ function checkInput(name: string, want: TensorType, got: Tensor | undefined): vo
  * Run `graph` on `inputs` and return every tensor: the inputs and each node's output, by name.
  * The graph is (re)checked first, so a hand-built graph gets the loader's error messages.
  */
-export function runReference(graph: Graph, inputs: Record<string, Tensor>): Record<string, Tensor> {
+export function runReference(graph: Graph, inputs: Record<string, Tensor>, rounding: Rounding = 'ir'): Record<string, Tensor> {
   const types = inferShapes(graph);
   for (const name of Object.keys(inputs)) {
     if (!graph.inputs.some((i) => i.name === name)) throw new VtaError('E_INPUT', `'${name}' is not an input of model ${graph.name}`);
@@ -182,7 +201,7 @@ export function runReference(graph: Graph, inputs: Record<string, Tensor>): Reco
   for (const [name, t] of Object.entries(graph.tensors)) values.set(name, constTensor(name, t));
   for (const node of graph.nodes) {
     const out = alloc(types[node.output]!);
-    runNode(withDefaults(node), node.inputs.map((n) => values.get(n)!), out);
+    runNode(withDefaults(node), node.inputs.map((n) => values.get(n)!), out, rounding);
     values.set(node.output, out);
   }
   const result: Record<string, Tensor> = {};

@@ -99,13 +99,8 @@ export class InsnQueue {
    * pushes. `epilogue` appends (synchronize's own) may use the room kept free for them.
    */
   append(stage: StageId, insn: Insn, uopLoad?: UopLoad, epilogue = false): Insn {
-    const room = epilogue ? this.maxInsns : this.maxInsns - SYNC_EPILOGUE_MAX;
-    if (this.list.length >= room) {
-      throw new RuntimeError(
-        RUNTIME_ERROR.FULL,
-        `the instruction stream is full (${this.list.length} instructions, at most ${this.maxInsns} per run); synchronize first`,
-      );
-    }
+    if (!epilogue) this.ensureRoom(1);
+    else if (this.list.length >= this.maxInsns) throw new Error('internal: the synchronize epilogue overflowed its reserved room');
     const withDeps: Insn = {
       ...insn,
       pop_prev: this.pendingPopPrev[stage] ? 1 : 0,
@@ -117,6 +112,16 @@ export class InsnQueue {
     this.pendingPopNext[stage] = false;
     this.list.push(uopLoad ? { insn: withDeps, uopLoad } : { insn: withDeps });
     return withDeps;
+  }
+
+  /** Throws unless `n` more instructions fit, leaving room for the synchronize epilogue. */
+  ensureRoom(n: number): void {
+    if (this.list.length + n > this.maxInsns - SYNC_EPILOGUE_MAX) {
+      throw new RuntimeError(
+        RUNTIME_ERROR.FULL,
+        `the instruction stream is full (${this.list.length} instructions, at most ${this.maxInsns} per run); synchronize first`,
+      );
+    }
   }
 
   /** The next instruction of stage `to` waits for a token from stage `from`. */

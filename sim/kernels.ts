@@ -1,16 +1,18 @@
 /**
- * The simulator's hot loops, behind one narrow interface so a faster implementation (for example
- * WebAssembly SIMD) can replace this module without touching the semantics. Callers have already
- * checked every index: kernels do no bounds checks and allocate nothing.
+ * The simulator's hot loops, behind one narrow interface so a faster implementation can replace
+ * them without touching the semantics. A kernel set owns the SRAM storage it works on (so a
+ * WebAssembly kernel can keep the SRAMs in its own memory). Callers have already checked every
+ * index: kernels do no bounds checks and allocate nothing.
  *
- * GEMM and ALU loop nests are generated once per tile shape with `new Function`, so that the
- * BLOCK_IN dot product is fully unrolled with the input row held in locals and every constant
- * (tile sizes, lane counts) is a literal the JIT can fold. The generated text depends only on the
- * config's shape and the ALU opcode, never on user data.
+ * Two implementations: JavaScript loop nests generated once per tile shape with `new Function`
+ * (the BLOCK_IN dot product and the ALU lanes fully unrolled, tile sizes as literals the JIT can
+ * fold), and a WebAssembly SIMD GEMM (wasm-gemm.ts) used when the engine supports it. The
+ * generated text depends only on the config's shape and the ALU opcode, never on user data.
  */
 import type { VtaConfig } from '../config/config.ts';
+import { instantiateGemm, wasmLayout } from './wasm-gemm.ts';
 
-/** The two-level loop of a GEMM/ALU instruction, over a uop list already decoded. */
+/** The two-level loop of a GEMM/ALU instruction, over the decoded uops in `storage.uops`. */
 export interface LoopNest {
   iterOut: number;
   iterIn: number;
@@ -30,21 +32,33 @@ export interface UopList {
   count: number;
 }
 
-export interface SimKernels {
-  /** ACC[dst] += INP[src] · WGT[wgt]ᵀ (wrapping int32) for every uop-iteration, in program order. */
-  gemm(acc: Int32Array, inp: Int8Array, wgt: Int8Array, uops: UopList, loop: LoopNest): void;
-  /** ACC[dst] = 0 for every uop-iteration. */
-  gemmReset(acc: Int32Array, uops: UopList, loop: LoopNest): void;
-  /** ACC[dst] = op(ACC[dst], use_imm ? imm : ACC[src]) lane by lane, for every uop-iteration. */
-  alu(acc: Int32Array, uops: UopList, loop: LoopNest, aluOp: number, useImm: boolean, imm: number): void;
-  /** ACC lanes [lane, lane+bytes.length) = sign-extended bytes (ACC_8BIT load row). */
-  signExtendRow(acc: Int32Array, lane: number, bytes: Uint8Array): void;
-  /** bytes[i] = low 8 bits of ACC lane (lane+i) (STORE row). */
-  truncateRow(bytes: Uint8Array, acc: Int32Array, lane: number): void;
+/** The SRAMs (uop depth x 32 bit, inp/wgt int8 tiles, acc int32 lanes) and the uop scratch. */
+export interface SramStorage {
+  readonly uop: Uint32Array;
+  readonly inp: Int8Array;
+  readonly wgt: Int8Array;
+  readonly acc: Int32Array;
+  readonly uops: UopList;
 }
 
-type GemmFn = SimKernels['gemm'];
-type ResetFn = SimKernels['gemmReset'];
+export interface SimKernels {
+  /** Which implementation runs GEMM: 'js' or 'wasm-simd'. */
+  readonly name: string;
+  readonly storage: SramStorage;
+  /** ACC[dst] += INP[src] · WGT[wgt]ᵀ (wrapping int32) for every uop-iteration, in program order. */
+  gemm(loop: LoopNest): void;
+  /** ACC[dst] = 0 for every uop-iteration. */
+  gemmReset(loop: LoopNest): void;
+  /** ACC[dst] = op(ACC[dst], use_imm ? imm : ACC[src]) lane by lane, for every uop-iteration. */
+  alu(loop: LoopNest, aluOp: number, useImm: boolean, imm: number): void;
+  /** ACC lanes [lane, lane + bytes.length) = sign-extended bytes (ACC_8BIT load row). */
+  signExtendRow(lane: number, bytes: Uint8Array): void;
+  /** bytes[i] = low 8 bits of ACC lane (lane + i) (STORE row). */
+  truncateRow(bytes: Uint8Array, lane: number): void;
+}
+
+type GemmFn = (acc: Int32Array, inp: Int8Array, wgt: Int8Array, uops: UopList, loop: LoopNest) => void;
+type ResetFn = (acc: Int32Array, uops: UopList, loop: LoopNest) => void;
 type AluFn = (acc: Int32Array, uops: UopList, loop: LoopNest, imm: number) => void;
 
 /** Loop header shared by the generated nests: per (i, j) offsets hoisted out of the uop loop. */
@@ -75,8 +89,7 @@ function genGemm(batch: number, blockIn: number, blockOut: number): GemmFn {
     lines.push(`    acc[a] = (acc[a] + ${terms.join(' + ')}) | 0;`);
     lines.push(`  } }`);
   }
-  const body = `${NEST_OPEN}\n${lines.join('\n')}${NEST_CLOSE}`;
-  return new Function('acc', 'inp', 'wgt', 'uops', 'loop', body) as GemmFn;
+  return new Function('acc', 'inp', 'wgt', 'uops', 'loop', `${NEST_OPEN}\n${lines.join('\n')}${NEST_CLOSE}`) as GemmFn;
 }
 
 function genReset(lanes: number): ResetFn {
@@ -100,14 +113,11 @@ const ALU_EXPR: Record<number, string> = {
 
 function genAlu(lanes: number, aluOp: number, useImm: boolean): AluFn {
   const expr = ALU_EXPR[aluOp]!;
+  const lane = (l: number) => `{ const A = acc[d + ${l}], B = ${useImm ? 'imm' : `acc[s + ${l}]`}; acc[d + ${l}] = ${expr}; }`;
   const body = `${NEST_OPEN}
         const d = (dst[k] + dOff) * ${lanes};
         const s = (src[k] + sOff) * ${lanes};
-        for (let l = 0; l < ${lanes}; l++) {
-          const A = acc[d + l];
-          const B = ${useImm ? 'imm' : 'acc[s + l]'};
-          acc[d + l] = ${expr};
-        }${NEST_CLOSE}`;
+        ${Array.from({ length: lanes }, (_, l) => lane(l)).join('\n        ')}${NEST_CLOSE}`;
   return new Function('acc', 'uops', 'loop', 'imm', body) as AluFn;
 }
 
@@ -116,43 +126,112 @@ export function isAluOpcode(op: number): boolean {
   return ALU_EXPR[op] !== undefined;
 }
 
-class JsKernels implements SimKernels {
-  readonly gemm: GemmFn;
-  readonly gemmReset: ResetFn;
-  private readonly aluFns: AluFn[] = [];
+/** Generated functions, shared by every kernel set of the same shape. */
+interface ShapeCode {
+  gemm: GemmFn;
+  reset: ResetFn;
+  alu: AluFn[];
+}
+const codeByShape = new Map<string, ShapeCode>();
 
-  constructor(cfg: VtaConfig) {
-    this.gemm = genGemm(cfg.batch, cfg.blockIn, cfg.blockOut);
-    this.gemmReset = genReset(cfg.lanesPerUop);
+function shapeCode(cfg: VtaConfig): ShapeCode {
+  const key = `${cfg.batch}x${cfg.blockIn}x${cfg.blockOut}`;
+  let code = codeByShape.get(key);
+  if (!code) {
+    const alu: AluFn[] = [];
     for (const op of Object.keys(ALU_EXPR).map(Number)) {
-      this.aluFns[op * 2] = genAlu(cfg.lanesPerUop, op, false);
-      this.aluFns[op * 2 + 1] = genAlu(cfg.lanesPerUop, op, true);
+      alu[op * 2] = genAlu(cfg.lanesPerUop, op, false);
+      alu[op * 2 + 1] = genAlu(cfg.lanesPerUop, op, true);
     }
+    code = { gemm: genGemm(cfg.batch, cfg.blockIn, cfg.blockOut), reset: genReset(cfg.lanesPerUop), alu };
+    codeByShape.set(key, code);
+  }
+  return code;
+}
+
+class Kernels implements SimKernels {
+  readonly name: string;
+  readonly storage: SramStorage;
+  private readonly code: ShapeCode;
+  private readonly gemmImpl: (loop: LoopNest) => void;
+
+  constructor(cfg: VtaConfig, storage: SramStorage, name: string, gemm?: (loop: LoopNest) => void) {
+    this.name = name;
+    this.storage = storage;
+    this.code = shapeCode(cfg);
+    const s = storage;
+    this.gemmImpl = gemm ?? ((loop) => this.code.gemm(s.acc, s.inp, s.wgt, s.uops, loop));
   }
 
-  alu(acc: Int32Array, uops: UopList, loop: LoopNest, aluOp: number, useImm: boolean, imm: number): void {
-    this.aluFns[aluOp * 2 + (useImm ? 1 : 0)]!(acc, uops, loop, imm);
+  gemm(loop: LoopNest): void {
+    this.gemmImpl(loop);
   }
 
-  signExtendRow(acc: Int32Array, lane: number, bytes: Uint8Array): void {
+  gemmReset(loop: LoopNest): void {
+    this.code.reset(this.storage.acc, this.storage.uops, loop);
+  }
+
+  alu(loop: LoopNest, aluOp: number, useImm: boolean, imm: number): void {
+    this.code.alu[aluOp * 2 + (useImm ? 1 : 0)]!(this.storage.acc, this.storage.uops, loop, imm);
+  }
+
+  signExtendRow(lane: number, bytes: Uint8Array): void {
+    const acc = this.storage.acc;
     for (let i = 0; i < bytes.length; i++) acc[lane + i] = (bytes[i]! << 24) >> 24;
   }
 
-  truncateRow(bytes: Uint8Array, acc: Int32Array, lane: number): void {
+  truncateRow(bytes: Uint8Array, lane: number): void {
     // A Uint8Array store keeps the low 8 bits: exactly the two's-complement truncation of §3.3.
+    const acc = this.storage.acc;
     for (let i = 0; i < bytes.length; i++) bytes[i] = acc[lane + i]!;
   }
 }
 
-const byShape = new Map<string, SimKernels>();
+const sizes = (cfg: VtaConfig) => ({
+  uop: cfg.uopDepth * 4,
+  inp: cfg.inpDepth * cfg.inpElemBytes,
+  wgt: cfg.wgtDepth * cfg.wgtElemBytes,
+  acc: cfg.accDepth * cfg.accElemBytes,
+  uopDepth: cfg.uopDepth,
+});
 
-/** The kernels for a config's tile shape (generated once per shape). */
-export function kernelsFor(cfg: VtaConfig): SimKernels {
-  const key = `${cfg.batch}x${cfg.blockIn}x${cfg.blockOut}`;
-  let k = byShape.get(key);
-  if (!k) {
-    k = new JsKernels(cfg);
-    byShape.set(key, k);
+export type KernelChoice = 'auto' | 'js' | 'wasm';
+
+/**
+ * A kernel set with fresh, zeroed SRAM storage. 'auto' takes WebAssembly SIMD when the engine
+ * has it and plain JavaScript otherwise; 'wasm' throws when SIMD is missing (for tests).
+ */
+export function createKernels(cfg: VtaConfig, choice: KernelChoice = 'auto'): SimKernels {
+  const sz = sizes(cfg);
+  if (choice !== 'js') {
+    const layout = wasmLayout(sz);
+    const wasm = instantiateGemm({ batch: cfg.batch, blockIn: cfg.blockIn, blockOut: cfg.blockOut }, layout);
+    if (wasm) {
+      const buf = wasm.memory.buffer;
+      const uops: UopList = {
+        dst: new Int32Array(buf, layout.dst, cfg.uopDepth),
+        src: new Int32Array(buf, layout.src, cfg.uopDepth),
+        wgt: new Int32Array(buf, layout.wgtIdx, cfg.uopDepth),
+        count: 0,
+      };
+      const storage: SramStorage = {
+        uop: new Uint32Array(buf, layout.uop, cfg.uopDepth),
+        inp: new Int8Array(buf, layout.inp, sz.inp),
+        wgt: new Int8Array(buf, layout.wgt, sz.wgt),
+        acc: new Int32Array(buf, layout.acc, sz.acc / 4),
+        uops,
+      };
+      const run = wasm.gemm;
+      return new Kernels(cfg, storage, 'wasm-simd', (l) => run(uops.count, l.iterOut, l.iterIn, l.dstOut, l.dstIn, l.srcOut, l.srcIn, l.wgtOut, l.wgtIn));
+    }
+    if (choice === 'wasm') throw new Error('this JavaScript engine has no WebAssembly SIMD');
   }
-  return k;
+  const storage: SramStorage = {
+    uop: new Uint32Array(cfg.uopDepth),
+    inp: new Int8Array(sz.inp),
+    wgt: new Int8Array(sz.wgt),
+    acc: new Int32Array(sz.acc / 4),
+    uops: { dst: new Int32Array(cfg.uopDepth), src: new Int32Array(cfg.uopDepth), wgt: new Int32Array(cfg.uopDepth), count: 0 },
+  };
+  return new Kernels(cfg, storage, 'js');
 }

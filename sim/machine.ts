@@ -6,6 +6,7 @@
  */
 import type { VtaConfig } from '../config/config.ts';
 import type { QueueName, SramView } from './api.ts';
+import { type KernelChoice, type SimKernels, createKernels } from './kernels.ts';
 
 if (new Uint8Array(Uint32Array.of(1).buffer)[0] !== 1) {
   // The byte views below rely on the host being little-endian, as the DRAM image is.
@@ -21,6 +22,8 @@ export const Q_S2G = 3;
 
 export class Machine implements SramView {
   readonly cfg: VtaConfig;
+  /** The hot loops; they own the SRAM storage below. */
+  readonly kernels: SimKernels;
   readonly uop: Uint32Array;
   readonly inp: Int8Array;
   readonly wgt: Int8Array;
@@ -33,16 +36,15 @@ export class Machine implements SramView {
   /** Tokens waiting in l2g, g2l, g2s, s2g (fsim's queues carry no data, so a count suffices). */
   readonly tokens = new Int32Array(4);
 
-  constructor(cfg: VtaConfig) {
+  constructor(cfg: VtaConfig, kernels: KernelChoice = 'auto') {
     this.cfg = cfg;
-    this.uop = new Uint32Array(cfg.uopDepth);
-    this.inp = new Int8Array(cfg.inpDepth * cfg.inpElemBytes);
-    this.wgt = new Int8Array(cfg.wgtDepth * cfg.wgtElemBytes);
-    this.acc = new Int32Array((cfg.accDepth * cfg.accElemBytes) / 4);
-    this.uopBytes = new Uint8Array(this.uop.buffer);
-    this.inpBytes = new Uint8Array(this.inp.buffer);
-    this.wgtBytes = new Uint8Array(this.wgt.buffer);
-    this.accBytes = new Uint8Array(this.acc.buffer);
+    this.kernels = createKernels(cfg, kernels);
+    ({ uop: this.uop, inp: this.inp, wgt: this.wgt, acc: this.acc } = this.kernels.storage);
+    const bytes = (a: Uint32Array | Int8Array | Int32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    this.uopBytes = bytes(this.uop);
+    this.inpBytes = bytes(this.inp);
+    this.wgtBytes = bytes(this.wgt);
+    this.accBytes = bytes(this.acc);
   }
 
   /** Every run starts with empty token queues (Decision 9); SRAM persists like hardware. */

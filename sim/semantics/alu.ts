@@ -10,7 +10,7 @@ import type { ExecContext } from './context.ts';
 import { prepareUopLoop } from './uop-loop.ts';
 
 export function execAlu(ctx: ExecContext, insn: AluInsn): void {
-  const { cfg, machine, kernels, counters } = ctx;
+  const { cfg, kernels, counters } = ctx;
   if (!isAluOpcode(insn.alu_opcode)) {
     throw new InsnFault(`unknown ALU opcode ${insn.alu_opcode} (known: ${ALU_OP_NAMES.map((n, i) => `${n} ${i}`).join(', ')})`);
   }
@@ -22,6 +22,6 @@ export function execAlu(ctx: ExecContext, insn: AluInsn): void {
   ] as const;
   const loop = prepareUopLoop(ctx, insn, roles);
   if (!loop) return;
-  kernels.alu(machine.acc, ctx.uops, loop, insn.alu_opcode, insn.use_imm !== 0, insn.imm);
+  kernels.alu(loop, insn.alu_opcode, insn.use_imm !== 0, insn.imm);
   counters.alu_counter += loop.iterOut * loop.iterIn * ctx.uops.count;
 }

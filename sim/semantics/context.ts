@@ -14,10 +14,6 @@ export interface ExecContext {
   readonly memory: DeviceMemory;
   readonly kernels: SimKernels;
   readonly counters: Counters;
-  /** Scratch for the decoded uops of one GEMM/ALU (uop depth entries, reused). */
+  /** Scratch for the decoded uops of one GEMM/ALU (the kernels' own list, reused). */
   readonly uops: UopList;
-}
-
-export function makeUopScratch(depth: number): UopList {
-  return { dst: new Int32Array(depth), src: new Int32Array(depth), wgt: new Int32Array(depth), count: 0 };
 }

@@ -7,12 +7,12 @@ import type { ExecContext } from './context.ts';
 import { prepareUopLoop } from './uop-loop.ts';
 
 export function execGemm(ctx: ExecContext, insn: GemmInsn): void {
-  const { cfg, machine, kernels, counters } = ctx;
+  const { cfg, kernels, counters } = ctx;
   const dst = { field: 'dst', buffer: 'acc', depth: cfg.accDepth, factorOut: insn.dst_factor_out, factorIn: insn.dst_factor_in } as const;
   if (insn.reset_reg) {
     const loop = prepareUopLoop(ctx, insn, [dst]);
     if (!loop) return;
-    kernels.gemmReset(machine.acc, ctx.uops, loop);
+    kernels.gemmReset(loop);
     counters.gemm_reset_counter += loop.iterOut * loop.iterIn * ctx.uops.count;
     return;
   }
@@ -23,6 +23,6 @@ export function execGemm(ctx: ExecContext, insn: GemmInsn): void {
   ] as const;
   const loop = prepareUopLoop(ctx, insn, roles, [insn.wgt_factor_out, insn.wgt_factor_in]);
   if (!loop) return;
-  kernels.gemm(machine.acc, machine.inp, machine.wgt, ctx.uops, loop);
+  kernels.gemm(loop);
   counters.gemm_counter += loop.iterOut * loop.iterIn * ctx.uops.count;
 }

@@ -56,14 +56,14 @@ export function execLoad(ctx: ExecContext, insn: MemInsn): void {
   // Top and bottom pad rows are one contiguous zero range each.
   sram.fill(0, base, base + insn.y_pad_0 * pitch);
   sram.fill(0, base + (insn.y_pad_0 + ySize) * pitch, base + yTotal * pitch);
-  const { memory, kernels, machine } = ctx;
+  const { memory, kernels } = ctx;
   for (let y = 0; y < ySize; y++) {
     const row = base + (insn.y_pad_0 + y) * pitch;
     const data = row + insn.x_pad_0 * E;
     if (insn.x_pad_0) sram.fill(0, row, data);
     if (insn.x_pad_1) sram.fill(0, data + xSize * E, row + pitch);
     const src = memory.view((insn.dram_base + y * insn.x_stride) * dramElem, rowBytes);
-    if (acc8) kernels.signExtendRow(machine.acc, data >> 2, src);
+    if (acc8) kernels.signExtendRow(data >> 2, src);
     else sram.set(src, data);
   }
   ctx.counters[t.counter]! += xSize * ySize * dramElem;

@@ -17,7 +17,7 @@ export function execStore(ctx: ExecContext, insn: MemInsn): void {
   if (insn.y_pad_0 || insn.y_pad_1 || insn.x_pad_0 || insn.x_pad_1) {
     throw new InsnFault('STORE cannot pad: y_pad_0, y_pad_1, x_pad_0 and x_pad_1 must be 0');
   }
-  const { cfg, machine, memory, kernels } = ctx;
+  const { cfg, memory, kernels } = ctx;
   const depth = cfg.accDepth;
   const end = insn.sram_base + xSize * ySize;
   if (end > depth) throw sramRange('acc', end - 1, depth, ` (sram_base ${insn.sram_base} + ${ySize} rows x ${xSize} elements)`);
@@ -25,7 +25,7 @@ export function execStore(ctx: ExecContext, insn: MemInsn): void {
   const elem = cfg.outElemBytes;
   for (let y = 0; y < ySize; y++) {
     const dst = memory.view((insn.dram_base + y * insn.x_stride) * elem, xSize * elem);
-    kernels.truncateRow(dst, machine.acc, (insn.sram_base + y * xSize) * lanes);
+    kernels.truncateRow(dst, (insn.sram_base + y * xSize) * lanes);
   }
   ctx.counters.out_store_nbytes += xSize * ySize * elem;
 }

@@ -1,0 +1,104 @@
+/**
+ * fsim throughput: simulated int8 MAC/s on a large synthetic GEMM, ALU lane-ops/s, DMA bytes/s.
+ * `runFsimBench()` returns the figures for `make bench`; run this file directly for a table:
+ *   npx tsx bench/fsim-throughput.ts
+ * Each figure repeats its program until at least MIN_SECONDS have passed and reports the rate.
+ */
+import { pathToFileURL } from 'node:url';
+import { defaultVtaConfig } from '../config/config.ts';
+import type { DeviceBuffer, Driver } from '../drivers/api.ts';
+import fsim from '../drivers/backends/fsim.ts';
+import { ALU_OP, type Insn, MEM_TYPE, OPCODE, aluInsn, encodeProgram, encodeUop, finishInsn, gemmInsn, memInsn } from '../isa/index.ts';
+import type { Counters } from '../sim/api.ts';
+
+const MIN_SECONDS = 1;
+
+function random(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+async function timed(driver: Driver, insns: DeviceBuffer, count: number): Promise<{ seconds: number; counters: Counters[] }> {
+  const counters: Counters[] = [];
+  const t0 = performance.now();
+  let seconds = 0;
+  while (seconds < MIN_SECONDS) {
+    counters.push((await driver.run(insns.phys, count)).counters);
+    seconds = (performance.now() - t0) / 1000;
+  }
+  return { seconds, counters };
+}
+
+export async function runFsimBench(): Promise<Record<string, number>> {
+  const cfg = defaultVtaConfig();
+  const driver = await fsim.open(cfg);
+  const mem = (opcode: number, memory_type: number, p: Partial<Insn>) =>
+    memInsn({ opcode: opcode as 0 | 1, memory_type, y_size: 1, ...(p as object) });
+  const inp = driver.memAlloc(cfg.inpDepth * cfg.inpElemBytes);
+  const wgt = driver.memAlloc(cfg.wgtDepth * cfg.wgtElemBytes);
+  const acc = driver.memAlloc(cfg.accDepth * cfg.accElemBytes);
+  const out = driver.memAlloc(cfg.accDepth * cfg.outElemBytes);
+  const uops = driver.memAlloc(64 * 4);
+  const prog = driver.memAlloc(64 * 16);
+  driver.copyFromHost(inp, random(inp.bytes, 1));
+  driver.copyFromHost(wgt, random(wgt.bytes, 2));
+  driver.copyFromHost(acc, random(acc.bytes, 3));
+  // uops 0..15 for GEMM (dst k, src 0, wgt k); uop 16 for the ALU (dst 0, src 1024).
+  const words = Array.from({ length: 16 }, (_, k) => encodeUop(cfg, { dst_idx: k, src_idx: 0, wgt_idx: k }));
+  words.push(encodeUop(cfg, { dst_idx: 0, src_idx: 1024, wgt_idx: 0 }));
+  driver.copyFromHost(uops, new Uint8Array(Uint32Array.from(words).buffer));
+
+  const setup = [
+    mem(OPCODE.LOAD, MEM_TYPE.INP, { dram_base: inp.phys / cfg.inpElemBytes, x_size: cfg.inpDepth, x_stride: cfg.inpDepth }),
+    mem(OPCODE.LOAD, MEM_TYPE.WGT, { dram_base: wgt.phys / cfg.wgtElemBytes, x_size: cfg.wgtDepth, x_stride: cfg.wgtDepth, push_next: 1 }),
+    mem(OPCODE.LOAD, MEM_TYPE.UOP, { dram_base: uops.phys / 4, x_size: 17, x_stride: 17, pop_prev: 1 }),
+  ];
+  const uopOnly = [
+    mem(OPCODE.LOAD, MEM_TYPE.UOP, { dram_base: uops.phys / 4, x_size: 17, x_stride: 17 }),
+  ];
+  const load = async (insns: Insn[]) => {
+    driver.copyFromHost(prog, encodeProgram(cfg, insns));
+    return insns.length;
+  };
+
+  // GEMM: 128 x 64 iterations of 16 uops = 131072 uop-iterations, 33.5M MACs per instruction.
+  const gemm = gemmInsn({ uop_bgn: 0, uop_end: 16, iter_out: 128, iter_in: 64, dst_factor_out: 16, src_factor_out: 1, src_factor_in: 16, wgt_factor_in: 16 });
+  const g = await timed(driver, prog, await load([...setup, gemm, gemm, gemm, gemm, finishInsn()]));
+  const macs = g.counters.reduce((s, c) => s + c.gemm_counter, 0) * cfg.macsPerUop;
+
+  // ALU: 1024 tiles of 16 lanes per instruction, tensor ADD and immediate SHR.
+  const aluNest = { uop_bgn: 16, uop_end: 17, iter_out: 1024, iter_in: 1, dst_factor_out: 1, src_factor_out: 1 };
+  const aluProg = [...uopOnly, ...Array.from({ length: 8 }, (_, i) => (i % 2 ? aluInsn({ alu_opcode: ALU_OP.ADD, ...aluNest }) : aluInsn({ alu_opcode: ALU_OP.SHR, use_imm: 1, imm: 1, ...aluNest }))), finishInsn()];
+  const a = await timed(driver, prog, await load(aluProg));
+  const lanes = a.counters.reduce((s, c) => s + c.alu_counter, 0) * cfg.lanesPerUop;
+
+  // DMA: INP + WGT + ACC loads and a full STORE, all whole-buffer transfers.
+  const dmaProg = [
+    ...setup,
+    mem(OPCODE.LOAD, MEM_TYPE.ACC, { dram_base: acc.phys / cfg.accElemBytes, x_size: cfg.accDepth, x_stride: cfg.accDepth, push_next: 1 }),
+    mem(OPCODE.STORE, MEM_TYPE.OUT, { dram_base: out.phys / cfg.outElemBytes, x_size: cfg.accDepth, x_stride: cfg.accDepth, pop_prev: 1, push_prev: 1 }),
+    finishInsn({ pop_next: 1 }),
+  ];
+  const d = await timed(driver, prog, await load(dmaProg));
+  const dmaBytes = d.counters.reduce((s, c) => s + c.inp_load_nbytes + c.wgt_load_nbytes + c.acc_load_nbytes + c.uop_load_nbytes + c.out_store_nbytes, 0);
+  driver.close();
+
+  return {
+    gemm_gmac_per_s: macs / g.seconds / 1e9,
+    gemm_uop_iterations_per_s: macs / cfg.macsPerUop / g.seconds,
+    alu_glane_ops_per_s: lanes / a.seconds / 1e9,
+    dma_gbytes_per_s: dmaBytes / d.seconds / 1e9,
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const figures = await runFsimBench();
+  for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(28)} ${v.toPrecision(4)}`);
+}

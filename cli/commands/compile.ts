@@ -1,0 +1,48 @@
+/** `vta compile MODEL -o FILE.vtapkg`: compile a vta-graph/1 model ahead of time. */
+import type { Argv } from 'yargs';
+import { compileGraph, type CompiledModel } from '../../compiler/compile.ts';
+import { loadGraph } from '../../compiler/load.ts';
+import { writePackage } from '../../compiler/package.ts';
+import { writeFileAtomic } from '../../lib/files.ts';
+import { configFromArgs } from '../options.ts';
+
+interface Args {
+  model: string;
+  output: string;
+  rules?: string;
+  offload?: string;
+  config?: string;
+}
+
+export const command = 'compile <model>';
+export const describe = 'Compile a model (vta-graph/1 JSON) into a .vtapkg: instructions, uops, packed weights, memory plan, relocations';
+
+export function builder(y: Argv): Argv<Args> {
+  return y
+    .positional('model', { type: 'string', demandOption: true, describe: 'model file (vta-graph/1 JSON)' })
+    .option('output', { alias: 'o', type: 'string', demandOption: true, describe: '.vtapkg file to write' })
+    .option('rules', { type: 'string', describe: 'fusion rules JSON (default: compiler/fusion-rules.json)' })
+    .option('offload', { type: 'string', choices: ['auto', 'all'], default: 'auto', describe: "'all': fail unless every dense/conv2d/add runs on VTA" }) as unknown as Argv<Args>;
+}
+
+/** The partition and per-kernel figures, as printed by compile and run. */
+export function summarize(model: CompiledModel): string[] {
+  const lines = ['partition:', ...model.partition.map((l) => `  ${l}`), 'kernels:'];
+  for (const k of model.kernels) {
+    const t = k.tiling ? ` tile oc${k.tiling.tOC} ic${k.tiling.tIC} h${k.tiling.tOH} w${k.tiling.tOW} x${k.tiling.slots}` : '';
+    lines.push(`  ${k.name}: ${k.insnCount} insns, ${k.uopCount} uops, DRAM ${k.dramBytes} B (minimum ${k.minDramBytes} B)${t}`);
+  }
+  return lines;
+}
+
+export function handler(argv: Args): void {
+  const cfg = configFromArgs(argv);
+  const graph = loadGraph(argv.model);
+  const model = compileGraph(graph, { config: cfg, ...(argv.rules ? { rules: argv.rules } : {}), offload: argv.offload === 'all' ? 'all' : 'auto' });
+  const bytes = writePackage(model);
+  writeFileAtomic(argv.output, bytes);
+  console.log(summarize(model).join('\n'));
+  console.log(`${argv.output}: ${model.insnCount} instructions, ${model.kernels.length} kernels, ${bytes.length} bytes (${cfg.bitstream})`);
+}
+
+export default { command, describe, builder, handler };

@@ -1,0 +1,32 @@
+import type { CommandModule } from 'yargs';
+import { importOnnx } from '../../frontend/onnx.ts';
+import { writeFileAtomic } from '../../lib/files.ts';
+
+interface Args {
+  model: string;
+  output: string;
+  scales: 'exact' | 'pow2';
+}
+
+const command: CommandModule<object, Args> = {
+  command: 'import <model>',
+  describe: 'Convert a quantized ONNX model (QDQ or QLinear* form) to the vta-graph/1 JSON format',
+  builder: (y) =>
+    y
+      .positional('model', { type: 'string', demandOption: true, describe: 'quantized .onnx file' })
+      .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'vta-graph/1 JSON file to write' })
+      .option('scales', {
+        choices: ['exact', 'pow2'] as const,
+        default: 'exact' as const,
+        describe: 'exact: scale ratios must be powers of two; pow2: round them (up to ±41% scale error per requantization)',
+      }),
+  handler: (argv) => {
+    const imp = importOnnx(argv.model, { scales: argv.scales });
+    writeFileAtomic(argv.output, JSON.stringify(imp.graph, null, 1) + '\n');
+    console.log(`${argv.output}: ${imp.graph.nodes.length} nodes, ${Object.keys(imp.graph.tensors).length} constants`);
+    for (const [name, i] of Object.entries(imp.inputs)) console.log(`  input  ${name} -> ${i.tensor} int8, scale ${i.scale}${i.float ? ' (feed round(x / scale))' : ''}`);
+    for (const [name, o] of Object.entries(imp.outputs)) console.log(`  output ${name} <- ${o.tensor} ${o.dtype}, scale ${o.scale}`);
+    for (const n of imp.notes) console.log(`  note: ${n}`);
+  },
+};
+export default command;

@@ -1,0 +1,164 @@
+/**
+ * `vta run MODEL|FILE.vtapkg`: run a model on a driver (default fsim), with .npy inputs/outputs,
+ * a seeded random input when none is given, and `--check` against the reference executor.
+ */
+import { readFileSync } from 'node:fs';
+import type { Argv } from 'yargs';
+import { makeConfig, sameHardware } from '../../config/config.ts';
+import { checkAgainstReference, describeMismatch } from '../../compiler/check.ts';
+import { compileGraph, type CompiledModel } from '../../compiler/compile.ts';
+import { compileError } from '../../compiler/errors.ts';
+import { runCompiled } from '../../compiler/execute.ts';
+import type { Tensor } from '../../compiler/ir.ts';
+import { loadGraph } from '../../compiler/load.ts';
+import { readPackage } from '../../compiler/package.ts';
+import { VtaError } from '../../lib/errors.ts';
+import { writeFileAtomic } from '../../lib/files.ts';
+import { parseNpy, writeNpy } from '../../lib/npy.ts';
+import { RaceChecker } from '../../sim/race-checker.ts';
+import { configFromArgs } from '../options.ts';
+import { summarize } from './compile.ts';
+
+interface Args {
+  model: string;
+  driver: string;
+  input?: string[];
+  output?: string[];
+  check?: boolean;
+  seed: number;
+  races?: boolean;
+  rules?: string;
+  config?: string;
+  quiet?: boolean;
+}
+
+export const command = 'run <model>';
+export const describe = 'Run a model (vta-graph/1 JSON, compiled on the fly, or a .vtapkg) on a driver, optionally checking it against the reference';
+
+export function builder(y: Argv): Argv<Args> {
+  return y
+    .positional('model', { type: 'string', demandOption: true, describe: 'model JSON or .vtapkg' })
+    .option('driver', { type: 'string', default: 'fsim', describe: 'driver name (see vta drivers)' })
+    .option('input', { type: 'string', array: true, describe: 'input .npy (NAME=FILE.npy when the model has several inputs)' })
+    .option('output', { type: 'string', array: true, describe: 'write outputs as .npy (NAME=FILE.npy when several)' })
+    .option('check', { type: 'boolean', describe: 'compare every layer with the reference executor, bit for bit' })
+    .option('seed', { type: 'number', default: 0, describe: 'seed of the random input used when --input is not given' })
+    .option('races', { type: 'boolean', describe: 'attach the race checker (fsim) and fail on any unordered SRAM access' })
+    .option('rules', { type: 'string', describe: 'fusion rules JSON when compiling a model JSON' })
+    .option('quiet', { alias: 'q', type: 'boolean', describe: 'print only errors and the check verdict' }) as unknown as Argv<Args>;
+}
+
+/** Load a .vtapkg or compile a model JSON for the config given (or the default). */
+export function loadCompiled(path: string, argv: { config?: string; rules?: string }): CompiledModel {
+  if (path.endsWith('.vtapkg')) {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(readFileSync(path));
+    } catch {
+      throw new VtaError('E_READ', `cannot read ${path}`);
+    }
+    const model = readPackage(bytes, path);
+    if (argv.config && !sameHardware(configFromArgs(argv), makeConfig(model.config))) {
+      throw compileError('E_PACKAGE', undefined, `${path} was compiled for ${makeConfig(model.config).bitstream}, not for --config ${argv.config}`);
+    }
+    return model;
+  }
+  return compileGraph(loadGraph(path), { config: configFromArgs(argv), ...(argv.rules ? { rules: argv.rules } : {}) });
+}
+
+/** NAME=FILE pairs, or a single FILE for a single name. */
+function assign(specs: string[] | undefined, names: string[], what: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const s of specs ?? []) {
+    const eq = s.indexOf('=');
+    if (eq > 0 && names.includes(s.slice(0, eq))) out.set(s.slice(0, eq), s.slice(eq + 1));
+    else if (names.length === 1 && !out.has(names[0]!)) out.set(names[0]!, s);
+    else throw compileError('E_INPUT', undefined, `--${what} ${s}: use NAME=FILE.npy with NAME one of ${names.join(', ')}`);
+  }
+  return out;
+}
+
+/** Seeded random tensor: int8 over the full range, int32 within ±2^10. */
+export function randomInput(shape: number[], dtype: 'int8' | 'int32', seed: number): Tensor {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const n = shape.reduce((x, y) => x * y, 1);
+  const [lo, span] = dtype === 'int8' ? [-128, 256] : [-1024, 2048];
+  const data = dtype === 'int8' ? new Int8Array(n) : new Int32Array(n);
+  for (let i = 0; i < n; i++) data[i] = lo + Math.floor(next() * span);
+  return { shape, dtype, data };
+}
+
+export async function handler(argv: Args): Promise<void> {
+  const model = loadCompiled(argv.model, argv);
+  const cfg = makeConfig(model.config);
+  const g = model.graph;
+  const files = assign(argv.input, g.inputs.map((i) => i.name), 'input');
+  const inputs: Record<string, Tensor> = {};
+  g.inputs.forEach((i, n) => {
+    const f = files.get(i.name);
+    if (!f) {
+      inputs[i.name] = randomInput(i.shape, i.dtype, argv.seed + n);
+      return;
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(readFileSync(f));
+    } catch {
+      throw new VtaError('E_READ', `cannot read ${f}`);
+    }
+    const a = parseNpy(bytes, f);
+    if (a.dtype !== i.dtype || a.shape.join(',') !== i.shape.join(',')) {
+      throw compileError('E_INPUT', undefined, `${f} is ${a.dtype}[${a.shape.join(',')}] but input ${i.name} is ${i.dtype}[${i.shape.join(',')}]`);
+    }
+    inputs[i.name] = a;
+  });
+  const checkers: RaceChecker[] = [];
+  const outcome = await runCompiled(model, inputs, {
+    driver: argv.driver,
+    keepAll: !!argv.check,
+    ...(argv.races
+      ? {
+          observe: (_k: number, base: number) => {
+            const c = new RaceChecker(cfg, { insnBase: base });
+            checkers.push(c);
+            return c;
+          },
+        }
+      : {}),
+  });
+  if (!argv.quiet) {
+    console.log(summarize(model).join('\n'));
+    for (const [k, c] of Object.entries(outcome.counters)) {
+      const cyc = c.cycles !== undefined ? `, ${c.cycles} cycles` : '';
+      console.log(`  ${k}: ${c.gemm_counter} GEMM + ${c.alu_counter} ALU uop-iterations, ${c.inp_load_nbytes + c.wgt_load_nbytes + c.acc_load_nbytes + c.acc8_load_nbytes} B loaded, ${c.out_store_nbytes} B stored${cyc}`);
+    }
+  }
+  const races = checkers.flatMap((c) => c.report());
+  if (races.length) throw new VtaError('E_RACE', `${races.length} unordered SRAM access pair(s); first: ${races[0]}`);
+  if (argv.races && !argv.quiet) console.log('races: none');
+  const outFiles = assign(argv.output, g.outputs, 'output');
+  for (const [name, f] of outFiles) {
+    const t = outcome.outputs[name]!;
+    writeFileAtomic(f, writeNpy(t));
+    if (!argv.quiet) console.log(`${f}: ${name} ${t.dtype}[${t.shape.join(',')}]`);
+  }
+  if (!argv.quiet && outFiles.size === 0) {
+    for (const [name, t] of Object.entries(outcome.outputs)) {
+      const head = Array.from(t.data.slice(0, 16)).join(' ');
+      console.log(`${name} ${t.dtype}[${t.shape.join(',')}]: ${head}${t.data.length > 16 ? ' ...' : ''}`);
+    }
+  }
+  if (argv.check) {
+    const r = checkAgainstReference(model, inputs, outcome.tensors);
+    if (r.mismatch) throw compileError('E_MISMATCH', undefined, describeMismatch(r.mismatch));
+    console.log(`check: ${r.compared} tensors bit-exact with the reference`);
+  }
+}
+
+export default { command, describe, builder, handler };

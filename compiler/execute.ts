@@ -1,0 +1,151 @@
+/**
+ * runCompiled: load a compiled model onto a driver (allocate its three segments anywhere, apply
+ * relocations) and run it: host steps on the CPU, VTA kernels as instruction streams. Tensors
+ * stay packed in device memory between kernels and are unpacked only when the host needs them.
+ */
+import { makeConfig, sameHardware, type VtaConfig } from '../config/config.ts';
+import type { DeviceBuffer, Driver } from '../drivers/api.ts';
+import { getDriver } from '../drivers/registry.ts';
+import { decodeInsn, encodeInsn, memElemBytes } from '../isa/index.ts';
+import type { Counters, SimObserver } from '../sim/api.ts';
+import type { CompiledModel } from './compile.ts';
+import { compileError } from './errors.ts';
+import { runHostNode } from './host-ops.ts';
+import type { Tensor } from './ir.ts';
+import { SEGMENTS, type SegmentName } from './memplan.ts';
+import { constData, packActivation, unpackActivation } from './pack.ts';
+import { inferShapes } from './shapes.ts';
+
+export interface RunOptions {
+  /** A driver name from the registry (default fsim) or an open driver with the model's config. */
+  driver?: string | Driver;
+  /** Per-kernel observer (e.g. a race checker), created before each kernel runs. */
+  observe?: (kernel: number, insnBase: number) => SimObserver | undefined;
+  /** Work bound per kernel run (see drivers/api.ts); default scales with the kernel's size. */
+  budget?: number;
+  /** Keep every intermediate tensor in the result (for --check); default: outputs only. */
+  keepAll?: boolean;
+}
+
+export interface RunOutcome {
+  outputs: Record<string, Tensor>;
+  /** Every tensor computed (when keepAll), by name. */
+  tensors: Record<string, Tensor>;
+  /** Counters of each kernel run, by kernel name. */
+  counters: Record<string, Counters>;
+}
+
+/** A model loaded on a device: segment buffers and relocated code. */
+export interface LoadedModel {
+  driver: Driver;
+  segments: Record<SegmentName, DeviceBuffer>;
+  codeImage: Uint8Array;
+}
+
+/** Relocate the code image for segments placed at `bases` (physical byte addresses). */
+export function relocate(model: CompiledModel, cfg: VtaConfig, bases: Record<SegmentName, number>): Uint8Array {
+  const code = model.code.slice();
+  for (const [i, seg] of model.relocs) {
+    const insn = decodeInsn(cfg, code, i * 16) as { dram_base: number; memory_type: number };
+    insn.dram_base += bases[seg] / memElemBytes(cfg, insn.memory_type);
+    encodeInsn(cfg, insn as never, code, i * 16);
+  }
+  return code;
+}
+
+export function loadModel(model: CompiledModel, driver: Driver): LoadedModel {
+  const cfg = driver.config;
+  const segments = {} as Record<SegmentName, DeviceBuffer>;
+  for (const s of SEGMENTS) segments[s] = driver.memAlloc(Math.max(model.segments[s], 1));
+  const bases = Object.fromEntries(SEGMENTS.map((s) => [s, driver.physAddr(segments[s])])) as Record<SegmentName, number>;
+  const codeImage = relocate(model, cfg, bases);
+  driver.copyFromHost(segments.code, codeImage);
+  if (model.constImage.length) driver.copyFromHost(segments.const, model.constImage);
+  return { driver, segments, codeImage };
+}
+
+export async function runCompiled(model: CompiledModel, inputs: Record<string, Tensor>, options: RunOptions = {}): Promise<RunOutcome> {
+  const cfg = makeConfig(model.config, 'compiled model');
+  let driver: Driver;
+  let owned = false;
+  if (typeof options.driver === 'object') {
+    driver = options.driver;
+    if (!sameHardware(driver.config, cfg)) throw compileError('E_PACKAGE', undefined, `model was compiled for ${cfg.bitstream}, driver runs ${driver.config.bitstream}`);
+  } else {
+    driver = await (await getDriver(options.driver ?? 'fsim')).open(cfg);
+    owned = true;
+  }
+  try {
+    return await execute(model, cfg, loadModel(model, driver), inputs, options);
+  } finally {
+    if (owned) driver.close();
+  }
+}
+
+async function execute(model: CompiledModel, cfg: VtaConfig, lm: LoadedModel, inputs: Record<string, Tensor>, options: RunOptions): Promise<RunOutcome> {
+  const g = model.graph;
+  const types = inferShapes(g);
+  const host = new Map<string, Tensor>();
+  const onDevice = new Set<string>();
+  const all: Record<string, Tensor> = {};
+  const counters: Record<string, Counters> = {};
+  const { driver } = lm;
+
+  for (const i of g.inputs) {
+    const t = inputs[i.name];
+    if (!t) throw compileError('E_INPUT', undefined, `graph input ${i.name} is missing`);
+    if (t.dtype !== i.dtype || t.shape.join(',') !== i.shape.join(',')) {
+      throw compileError('E_INPUT', undefined, `input ${i.name} is ${t.dtype}[${t.shape.join(',')}], the model expects ${i.dtype}[${i.shape.join(',')}]`);
+    }
+    host.set(i.name, t);
+  }
+  for (const [name, c] of Object.entries(g.tensors)) host.set(name, { shape: c.shape, dtype: c.dtype, data: constData(name, c) });
+
+  const buf = (tensor: string) => {
+    const b = model.buffers[model.activations[tensor]!]!;
+    return { seg: lm.segments[b.segment], offset: b.offset, bytes: b.bytes };
+  };
+  const fetch = (name: string): Tensor => {
+    const have = host.get(name);
+    if (have) return have;
+    if (!onDevice.has(name)) throw compileError('E_INTERNAL', undefined, `tensor ${name} was never computed`);
+    const b = buf(name);
+    const bytes = new Uint8Array(b.bytes);
+    driver.copyToHost(bytes, b.seg, b.offset);
+    const t = unpackActivation(bytes, types.get(name)!.shape, cfg);
+    host.set(name, t);
+    return t;
+  };
+
+  for (const step of model.steps) {
+    if (step.kind === 'host') {
+      const node = g.nodes.find((n) => n.name === step.node)!;
+      const out = runHostNode(node, node.inputs.map(fetch), types.get(node.output)!);
+      host.set(node.output, out);
+      continue;
+    }
+    const k = model.kernels[step.kernel]!;
+    for (const t of k.inputs) {
+      if (onDevice.has(t)) continue;
+      const b = buf(t);
+      driver.copyFromHost(b.seg, packActivation(fetch(t), cfg), b.offset);
+      onDevice.add(t);
+    }
+    const insnPhys = driver.physAddr(lm.segments.code, k.insnStart * cfg.insnBytes);
+    const observer = options.observe?.(step.kernel, k.insnStart);
+    const budget = options.budget ?? 1e6 + 64 * k.insnCount * 1e3;
+    const r = await driver.run(insnPhys, k.insnCount, { budget, ...(observer ? { observer } : {}) });
+    counters[k.name] = r.counters;
+    onDevice.add(k.output);
+    host.delete(k.output);
+  }
+
+  const outputs: Record<string, Tensor> = {};
+  for (const o of g.outputs) outputs[o] = fetch(o);
+  if (options.keepAll) {
+    for (const n of g.nodes) {
+      if (host.has(n.output) || onDevice.has(n.output)) all[n.output] = fetch(n.output);
+    }
+  }
+  return { outputs, tensors: all, counters };
+}

@@ -1,0 +1,293 @@
+/**
+ * The `tsim` driver: the Driver API on the SystemVerilog VTA (hw/rtl) compiled by Verilator into a
+ * Node-API addon (hw/bridge). Device memory is a DeviceMemory whose regions the addon reads and
+ * writes in place as the RTL's AXI memory. A run resets the core (empty token queues, SRAM kept),
+ * programs the VCR registers (spec §5.2), and clocks the model in chunks until FINISH, a fault, a
+ * deadlock or the cycle budget; errors are one line naming the instruction, stage and tokens.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultVtaConfig, type VtaConfig } from '../../config/config.ts';
+import { COUNTERS, COUNTER_BASE, DEBUG, DEBUG_BASE, FAULTS, REG, STAGE_STATES } from '../../hw/regmap.ts';
+import { EncodingError, MEM_TYPE, MEM_TYPE_NAMES, OPCODE, decodeInsn, disasmInsn, type Insn } from '../../isa/index.ts';
+import { VtaError } from '../../lib/errors.ts';
+import { SIM_CODES, SimError, insnError, insnLabel } from '../../sim/errors.ts';
+import { zeroCounters, type Counters } from '../../sim/api.ts';
+import type { DeviceBuffer, Driver, DriverInfo, RunOptions, RunResult } from '../api.ts';
+import { DeviceMemory } from '../memory.ts';
+
+const HW = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'hw');
+/** Default cycle budget of one run: far above any conformance program, small enough to end a runaway one in seconds. */
+export const DEFAULT_CYCLE_BUDGET = 200_000_000;
+/** Cycles simulated per call into the addon (the event loop gets a turn in between). */
+const CHUNK = 1 << 20;
+
+interface TsimModel {
+  reset(): void;
+  setRegions(regions: { phys: number; bytes: Uint8Array }[]): void;
+  regWrite(addr: number, value: number): void;
+  regRead(addr: number): number;
+  run(maxCycles: number): { stop: 'budget' | 'finished' | 'deadlock' | 'fault' | 'memfault'; cycles: number; faultAddr: number; faultWrite: boolean; faultClient: number };
+  traceOpen(path: string): void;
+  traceClose(): void;
+  close(): void;
+}
+
+export function addonPath(cfg: VtaConfig): string {
+  return join(HW, 'build', cfg.bitstream, 'vta_tsim.node');
+}
+
+function loadModel(cfg: VtaConfig): TsimModel {
+  const path = addonPath(cfg);
+  if (!existsSync(path)) {
+    throw new VtaError('E_DRIVER', `tsim is not built for config ${cfg.bitstream}: run make -C hw rtl CONFIGS=<that config's json path> (needs verilator)`);
+  }
+  const addon = createRequire(import.meta.url)(path) as { Tsim: new () => TsimModel };
+  return new addon.Tsim();
+}
+
+const hex = (n: number) => '0x' + n.toString(16);
+const STAGE_NAMES = ['load', 'compute', 'store'] as const;
+const CLIENT_NAMES = ['fetch', 'load', 'compute', 'store'];
+
+/** Stage that runs an instruction (spec §3.8), or why it cannot run anywhere. */
+function stageOf(insn: Insn): number | string {
+  if (insn.opcode === OPCODE.LOAD) {
+    if (insn.memory_type === MEM_TYPE.INP || insn.memory_type === MEM_TYPE.WGT) return 0;
+    if (insn.memory_type === MEM_TYPE.UOP || insn.memory_type === MEM_TYPE.ACC || insn.memory_type === MEM_TYPE.ACC_8BIT) return 1;
+    if (insn.memory_type === MEM_TYPE.OUT) return 'LOAD cannot target memory type OUT (OUT is written by STORE only)';
+    return `unknown memory type ${insn.memory_type} (known: ${MEM_TYPE_NAMES.map((n, i) => `${n} ${i}`).join(', ')})`;
+  }
+  return insn.opcode === OPCODE.STORE ? 2 : 1;
+}
+
+class TsimDriver implements Driver {
+  readonly name = 'tsim';
+  readonly config: VtaConfig;
+  private readonly memory = new DeviceMemory();
+  private readonly buffers = new Map<number, DeviceBuffer>();
+  private readonly regionOf = new WeakMap<DeviceBuffer, number>();
+  private model: TsimModel | undefined;
+
+  constructor(config: VtaConfig) {
+    this.config = config;
+    this.model = loadModel(config);
+  }
+
+  private live(): TsimModel {
+    if (!this.model) throw new VtaError('E_DRIVER', 'tsim device is closed');
+    return this.model;
+  }
+
+  private owned(buf: DeviceBuffer, what: string): void {
+    this.live();
+    if (this.buffers.get(buf.phys) !== buf) throw new VtaError('E_DRIVER', `${what}: buffer at ${hex(buf.phys)} is not a live tsim allocation`);
+  }
+
+  private range(buf: DeviceBuffer, offset: number, length: number, what: string): void {
+    if (!Number.isInteger(offset) || offset < 0 || offset + length > buf.bytes) {
+      throw new VtaError('E_DRIVER', `${what}: [${offset}, ${offset + length}) is outside the ${buf.bytes}-byte buffer at ${hex(buf.phys)}`);
+    }
+  }
+
+  memAlloc(bytes: number): DeviceBuffer {
+    this.live();
+    const region = this.memory.alloc(bytes);
+    const buf = { phys: region.phys, bytes };
+    this.buffers.set(buf.phys, buf);
+    return buf;
+  }
+
+  memAllocAt(phys: number, bytes: number): DeviceBuffer {
+    this.live();
+    const region = this.memory.allocAt(phys, bytes);
+    const buf = { phys, bytes };
+    this.buffers.set(phys, buf);
+    this.regionOf.set(buf, region.phys);
+    return buf;
+  }
+
+  memFree(buf: DeviceBuffer): void {
+    this.owned(buf, 'memFree');
+    this.memory.free(this.regionOf.get(buf) ?? buf.phys);
+    this.buffers.delete(buf.phys);
+  }
+
+  physAddr(buf: DeviceBuffer, offset = 0): number {
+    this.owned(buf, 'physAddr');
+    this.range(buf, offset, 0, 'physAddr');
+    return buf.phys + offset;
+  }
+
+  copyFromHost(dst: DeviceBuffer, src: Uint8Array, offset = 0): void {
+    this.owned(dst, 'copyFromHost');
+    this.range(dst, offset, src.length, 'copyFromHost');
+    this.memory.write(dst.phys + offset, src);
+  }
+
+  copyToHost(dst: Uint8Array, src: DeviceBuffer, offset = 0): void {
+    this.owned(src, 'copyToHost');
+    this.range(src, offset, dst.length, 'copyToHost');
+    dst.set(this.memory.view(src.phys + offset, dst.length));
+  }
+
+  /** The stream as the host sees it, checked as fsim checks it before anything runs. */
+  private readStream(insnPhys: number, count: number): Uint8Array {
+    if (!Number.isInteger(count) || count <= 0 || count >= 2 ** 31) {
+      throw new SimError(SIM_CODES.run, `instruction count ${count} is invalid: a run needs at least one instruction (a FINISH)`);
+    }
+    if (!Number.isInteger(insnPhys) || insnPhys <= 0 || insnPhys >= 2 ** 32) {
+      throw new SimError(SIM_CODES.run, `instruction address ${insnPhys} is invalid: a physical address is a positive 32-bit integer`);
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = this.memory.read(insnPhys, count * 16);
+    } catch {
+      throw new SimError(SIM_CODES.run, `instruction stream [${hex(insnPhys)}, ${hex(insnPhys + count * 16)}) (${count} instructions) is outside allocated device memory`);
+    }
+    let hasFinish = false;
+    for (let i = 0; i < count; i++) {
+      let insn: Insn;
+      try {
+        insn = decodeInsn(this.config, bytes, i * 16);
+      } catch (e) {
+        if (e instanceof EncodingError) throw insnError(i, disasmInsn(this.config, bytes, i * 16), e.message);
+        throw e;
+      }
+      const stage = stageOf(insn);
+      if (typeof stage === 'string') throw insnError(i, disasmInsn(this.config, bytes, i * 16), stage);
+      const illegal =
+        stage === 0 ? (['pop_prev', 'push_prev'] as const) : stage === 2 ? (['pop_next', 'push_next'] as const) : ([] as const);
+      for (const f of illegal) {
+        if (insn[f]) {
+          const why = stage === 0 ? 'the load stage has no previous stage' : 'the store stage has no next stage';
+          throw insnError(i, disasmInsn(this.config, bytes, i * 16), `${f} is illegal on a ${STAGE_NAMES[stage]}-stage instruction (${why})`);
+        }
+      }
+      if (insn.opcode === OPCODE.FINISH) hasFinish = true;
+    }
+    if (!hasFinish) {
+      throw new SimError(SIM_CODES.noFinish, `instruction stream at ${hex(insnPhys)} (${count} instructions) has no FINISH, so the run could never end`);
+    }
+    return bytes;
+  }
+
+  private debug(model: TsimModel): Record<(typeof DEBUG)[number], number> {
+    const out = {} as Record<(typeof DEBUG)[number], number>;
+    DEBUG.forEach((name, i) => (out[name] = model.regRead(DEBUG_BASE + 4 * i)));
+    return out;
+  }
+
+  private tokenSummary(d: Record<(typeof DEBUG)[number], number>): string {
+    return `l2g=${d.tokens_l2g} g2l=${d.tokens_g2l} g2s=${d.tokens_g2s} s2g=${d.tokens_s2g}`;
+  }
+
+  /** "load stage at insn #3 (...) waiting for a token; compute stage idle; ..." from the debug registers. */
+  private stageStatus(model: TsimModel, bytes: Uint8Array, count: number): string {
+    const d = this.debug(model);
+    const label = (i: number) => (i < count ? insnLabel(i, disasmInsn(this.config, bytes, i * 16)) : `insn #${i}`);
+    const parts = STAGE_NAMES.map((name) => {
+      const state = STAGE_STATES[d[`${name}_state`]] ?? 'unknown';
+      const queued = d[`queue_${name}`];
+      if (queued === 0) return `${name} stage idle (queue empty)`;
+      return `${name} stage ${state === 'wait-token' ? 'waiting for a token' : state} at ${label(d[`${name}_insn`])}`;
+    });
+    return `${parts.join('; ')}; fetch dispatched ${d.fetch_count} of ${count}; tokens ${this.tokenSummary(d)}`;
+  }
+
+  async run(insnPhys: number, count: number, options: RunOptions = {}): Promise<RunResult> {
+    const model = this.live();
+    const bytes = this.readStream(insnPhys, count);
+    const budget = options.budget ?? DEFAULT_CYCLE_BUDGET;
+    if (!(budget > 0)) throw new SimError(SIM_CODES.run, `cycle budget ${budget} is invalid: it must be a positive number`);
+    const label = (i: number) => insnLabel(i, disasmInsn(this.config, bytes, i * 16));
+
+    model.reset();
+    model.setRegions(this.memory.allRegions().map((r) => ({ phys: r.phys, bytes: r.bytes })));
+    if (options.trace) {
+      try {
+        model.traceOpen(options.trace);
+      } catch {
+        throw new VtaError('E_DRIVER', `cannot write the waveform file ${options.trace}`);
+      }
+    }
+    try {
+      model.regWrite(REG.cycles, 0);
+      model.regWrite(REG.insn_count, count);
+      model.regWrite(REG.insn_addr, insnPhys);
+      for (const r of [REG.uop_base, REG.inp_base, REG.wgt_base, REG.acc_base, REG.out_base]) model.regWrite(r, 0);
+      model.regWrite(REG.control, 1);
+      let used = 0;
+      for (;;) {
+        const res = model.run(Math.min(CHUNK, budget - used));
+        used += res.cycles;
+        if (res.stop === 'finished') break;
+        if (res.stop === 'memfault') {
+          const who = CLIENT_NAMES[res.faultClient] ?? 'memory';
+          const d = this.debug(model);
+          const at = res.faultClient === 1 ? d.load_insn : res.faultClient === 2 ? d.compute_insn : res.faultClient === 3 ? d.store_insn : -1;
+          const what = `DRAM ${res.faultWrite ? 'write' : 'read'} at ${hex(res.faultAddr)} is outside allocated device memory`;
+          if (at >= 0 && at < count) throw insnError(at, disasmInsn(this.config, bytes, at * 16), what);
+          throw new SimError(SIM_CODES.run, `${who}: ${what}`);
+        }
+        if (res.stop === 'fault') {
+          const status = model.regRead(REG.fault_status);
+          const at = model.regRead(REG.fault_insn);
+          const value = model.regRead(REG.fault_value);
+          const kind = FAULTS[(status >> 4) & 0xf] ?? 'fault';
+          throw insnError(at, disasmInsn(this.config, bytes, at * 16), `${kind} out of range or invalid (RTL fault${value ? `, index ${value}` : ''})`);
+        }
+        if (res.stop === 'deadlock') {
+          throw new SimError(SIM_CODES.deadlock, `deadlock: no stage can progress; ${this.stageStatus(model, bytes, count)}`);
+        }
+        if (used >= budget) {
+          throw new SimError(SIM_CODES.budget, `cycle budget ${budget} exceeded before FINISH; ${this.stageStatus(model, bytes, count)}`);
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+      const d = this.debug(model);
+      const left = d.queue_load + d.queue_compute + d.queue_store;
+      if (left > 0) {
+        const first = STAGE_NAMES.flatMap((name) => (d[`queue_${name}`] > 0 ? [`${name} ${label(d[`${name}_insn`])}`] : []));
+        throw new SimError(SIM_CODES.unrun, `FINISH completed but ${left} instruction(s) never ran, first: ${first.join(', ')}`);
+      }
+      if (d.tokens_l2g || d.tokens_g2l || d.tokens_g2s || d.tokens_s2g) {
+        throw new SimError(SIM_CODES.tokens, `FINISH completed with tokens left over: ${this.tokenSummary(d)} (every queue must end empty)`);
+      }
+      return { counters: this.readCounters(model) };
+    } finally {
+      if (options.trace) model.traceClose();
+    }
+  }
+
+  private readCounters(model: TsimModel): Counters {
+    const counters = zeroCounters();
+    COUNTERS.forEach((name, i) => (counters[name] = model.regRead(COUNTER_BASE + 4 * i) >>> 0));
+    counters.cycles = model.regRead(REG.cycles) >>> 0;
+    counters.acc_wr_count = model.regRead(REG.acc_wr_count) >>> 0;
+    return counters;
+  }
+
+  close(): void {
+    this.model?.close();
+    this.model = undefined;
+    this.buffers.clear();
+  }
+}
+
+const tsim: DriverInfo = {
+  name: 'tsim',
+  description: 'SystemVerilog VTA under Verilator (cycle-accurate RTL, counters per module)',
+  clocked: true,
+  async open(config: VtaConfig): Promise<Driver> {
+    return new TsimDriver(config);
+  },
+  unavailable(): string | undefined {
+    if (existsSync(addonPath(defaultVtaConfig()))) return undefined;
+    return 'the RTL is not built: run `make -C hw rtl` (installs Verilator if missing, then builds hw/build/<bitstream>/vta_tsim.node)';
+  },
+};
+
+export default tsim;

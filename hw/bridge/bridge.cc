@@ -1,0 +1,295 @@
+// Node-API bridge to the Verilated VTA (vta_top). The harness serves the AXI master straight from
+// the driver's DeviceMemory regions (ArrayBuffers shared with JavaScript, no copies) and advances
+// the clock in C++: one JS call runs up to N cycles, stopping at finish, fault, deadlock or a bad
+// memory access.
+#include <napi.h>
+
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "Vvta_top.h"
+#include "verilated.h"
+#include "verilated_vcd_c.h"
+
+namespace {
+
+struct Region {
+  uint64_t phys;
+  uint8_t* data;
+  size_t length;
+};
+
+struct ReadBurst {
+  uint64_t addr;
+  uint32_t beats_left;
+  uint32_t id;
+};
+
+struct WriteBurst {
+  uint64_t addr;
+  uint32_t beats_left;
+};
+
+enum class Stop { Budget, Finished, Deadlock, Fault, MemFault };
+
+const char* StopName(Stop s) {
+  switch (s) {
+    case Stop::Budget: return "budget";
+    case Stop::Finished: return "finished";
+    case Stop::Deadlock: return "deadlock";
+    case Stop::Fault: return "fault";
+    case Stop::MemFault: return "memfault";
+  }
+  return "?";
+}
+
+class Tsim : public Napi::ObjectWrap<Tsim> {
+ public:
+  static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+    Napi::Function cls = DefineClass(env, "Tsim", {
+      InstanceMethod("reset", &Tsim::Reset),
+      InstanceMethod("setRegions", &Tsim::SetRegions),
+      InstanceMethod("regWrite", &Tsim::RegWrite),
+      InstanceMethod("regRead", &Tsim::RegRead),
+      InstanceMethod("run", &Tsim::Run),
+      InstanceMethod("traceOpen", &Tsim::TraceOpen),
+      InstanceMethod("traceClose", &Tsim::TraceClose),
+      InstanceMethod("close", &Tsim::Close),
+    });
+    exports.Set("Tsim", cls);
+    return exports;
+  }
+
+  explicit Tsim(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tsim>(info) {
+    ctx_ = std::make_unique<VerilatedContext>();
+    ctx_->traceEverOn(true);
+    top_ = std::make_unique<Vvta_top>(ctx_.get(), "top");
+    DoReset(4);
+  }
+
+ private:
+  std::unique_ptr<VerilatedContext> ctx_;
+  std::unique_ptr<Vvta_top> top_;
+  std::unique_ptr<VerilatedVcdC> trace_;
+  std::vector<Region> regions_;
+  Napi::Reference<Napi::Array> regions_ref_;  // keeps the ArrayBuffers alive
+  const Region* last_ = nullptr;
+  std::deque<ReadBurst> reads_;
+  std::deque<WriteBurst> writes_;
+  uint32_t b_pending_ = 0;
+  uint64_t time_ = 0;
+  uint64_t fault_addr_ = 0;
+  bool fault_write_ = false;
+  uint32_t fault_client_ = 0;
+
+  uint8_t* Lookup(uint64_t addr, size_t n) {
+    if (last_ && addr >= last_->phys && addr + n <= last_->phys + last_->length) {
+      return last_->data + (addr - last_->phys);
+    }
+    for (const Region& r : regions_) {
+      if (addr >= r.phys && addr + n <= r.phys + r.length) {
+        last_ = &r;
+        return r.data + (addr - r.phys);
+      }
+    }
+    return nullptr;
+  }
+
+  void Tick() {
+    top_->clk_i = 0;
+    top_->eval();
+    if (trace_) trace_->dump(time_);
+    time_++;
+    top_->clk_i = 1;
+    top_->eval();
+    if (trace_) trace_->dump(time_);
+    time_++;
+  }
+
+  void DoReset(int cycles) {
+    reads_.clear();
+    writes_.clear();
+    b_pending_ = 0;
+    top_->host_req_i = 0;
+    top_->ar_ready_i = 0;
+    top_->r_valid_i = 0;
+    top_->aw_ready_i = 0;
+    top_->w_ready_i = 0;
+    top_->b_valid_i = 0;
+    top_->rst_ni = 0;
+    top_->clk_i = 0;
+    top_->eval();
+    for (int i = 0; i < cycles; i++) Tick();
+    top_->rst_ni = 1;
+    Tick();
+  }
+
+  Napi::Value Reset(const Napi::CallbackInfo& info) {
+    DoReset(4);
+    return info.Env().Undefined();
+  }
+
+  // regions: Array of { phys: number, bytes: Uint8Array }
+  Napi::Value SetRegions(const Napi::CallbackInfo& info) {
+    Napi::Array arr = info[0].As<Napi::Array>();
+    regions_.clear();
+    last_ = nullptr;
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+      Napi::Object o = arr.Get(i).As<Napi::Object>();
+      Napi::Uint8Array bytes = o.Get("bytes").As<Napi::Uint8Array>();
+      regions_.push_back(Region{static_cast<uint64_t>(o.Get("phys").As<Napi::Number>().Int64Value()),
+                                bytes.Data(), bytes.ByteLength()});
+    }
+    regions_ref_ = Napi::Persistent(arr);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value RegWrite(const Napi::CallbackInfo& info) {
+    top_->host_req_i = 1;
+    top_->host_we_i = 1;
+    top_->host_addr_i = info[0].As<Napi::Number>().Uint32Value();
+    top_->host_wdata_i = info[1].As<Napi::Number>().Uint32Value();
+    Tick();
+    top_->host_req_i = 0;
+    top_->host_we_i = 0;
+    return info.Env().Undefined();
+  }
+
+  Napi::Value RegRead(const Napi::CallbackInfo& info) {
+    top_->host_addr_i = info[0].As<Napi::Number>().Uint32Value();
+    top_->eval();
+    return Napi::Number::New(info.Env(), top_->host_rdata_o);
+  }
+
+  // One clock cycle of the memory model around the RTL. Returns false on a bad access.
+  bool Cycle() {
+    Vvta_top& t = *top_;
+    t.ar_ready_i = 1;
+    t.aw_ready_i = 1;
+    t.w_ready_i = 1;
+    if (!reads_.empty()) {
+      ReadBurst& r = reads_.front();
+      const uint8_t* p = Lookup(r.addr, 8);
+      if (!p) {
+        fault_addr_ = r.addr;
+        fault_write_ = false;
+        fault_client_ = r.id;
+        return false;
+      }
+      uint64_t beat;
+      std::memcpy(&beat, p, 8);
+      t.r_valid_i = 1;
+      t.r_data_i = beat;
+      t.r_id_i = r.id;
+      t.r_last_i = r.beats_left == 1;
+    } else {
+      t.r_valid_i = 0;
+      t.r_last_i = 0;
+    }
+    t.b_valid_i = b_pending_ > 0;
+    t.clk_i = 0;
+    t.eval();
+    if (trace_) trace_->dump(time_);
+    time_++;
+    // Handshakes of this cycle
+    if (t.ar_valid_o) reads_.push_back(ReadBurst{t.ar_addr_o, static_cast<uint32_t>(t.ar_len_o) + 1, t.ar_id_o});
+    if (t.r_valid_i && t.r_ready_o) {
+      ReadBurst& r = reads_.front();
+      r.addr += 8;
+      if (--r.beats_left == 0) reads_.pop_front();
+    }
+    if (t.aw_valid_o) writes_.push_back(WriteBurst{t.aw_addr_o, static_cast<uint32_t>(t.aw_len_o) + 1});
+    if (t.w_valid_o) {
+      if (writes_.empty()) return false;
+      WriteBurst& w = writes_.front();
+      uint8_t* p = Lookup(w.addr, 8);
+      if (!p) {
+        fault_addr_ = w.addr;
+        fault_write_ = true;
+        fault_client_ = 3;
+        return false;
+      }
+      uint64_t data = t.w_data_o;
+      uint32_t strb = t.w_strb_o;
+      for (int i = 0; i < 8; i++) {
+        if (strb & (1u << i)) p[i] = static_cast<uint8_t>(data >> (8 * i));
+      }
+      w.addr += 8;
+      if (--w.beats_left == 0) {
+        writes_.pop_front();
+        b_pending_++;
+      }
+    }
+    if (t.b_valid_i && t.b_ready_o) b_pending_--;
+    t.clk_i = 1;
+    t.eval();
+    if (trace_) trace_->dump(time_);
+    time_++;
+    return true;
+  }
+
+  // run(maxCycles) -> { stop, cycles, faultAddr, faultWrite, faultClient }
+  Napi::Value Run(const Napi::CallbackInfo& info) {
+    const double max = info[0].As<Napi::Number>().DoubleValue();
+    Stop stop = Stop::Budget;
+    double n = 0;
+    while (n < max) {
+      if (!Cycle()) {
+        stop = Stop::MemFault;
+        n++;
+        break;
+      }
+      n++;
+      if (top_->finished_o) { stop = Stop::Finished; break; }
+      if (top_->fault_o) { stop = Stop::Fault; break; }
+      if (top_->deadlock_o) { stop = Stop::Deadlock; break; }
+    }
+    if (trace_) trace_->flush();
+    Napi::Env env = info.Env();
+    Napi::Object res = Napi::Object::New(env);
+    res.Set("stop", StopName(stop));
+    res.Set("cycles", n);
+    res.Set("faultAddr", static_cast<double>(fault_addr_));
+    res.Set("faultWrite", fault_write_);
+    res.Set("faultClient", fault_client_);
+    return res;
+  }
+
+  Napi::Value TraceOpen(const Napi::CallbackInfo& info) {
+    std::string path = info[0].As<Napi::String>().Utf8Value();
+    trace_ = std::make_unique<VerilatedVcdC>();
+    top_->trace(trace_.get(), 99);
+    trace_->open(path.c_str());
+    if (!trace_->isOpen()) {
+      trace_.reset();
+      Napi::Error::New(info.Env(), "cannot open trace file " + path).ThrowAsJavaScriptException();
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value TraceClose(const Napi::CallbackInfo& info) {
+    if (trace_) {
+      trace_->close();
+      trace_.reset();
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    TraceClose(info);
+    if (top_) top_->final();
+    regions_.clear();
+    regions_ref_.Reset();
+    return info.Env().Undefined();
+  }
+};
+
+Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return Tsim::Init(env, exports); }
+
+}  // namespace
+
+NODE_API_MODULE(vta_tsim, InitModule)

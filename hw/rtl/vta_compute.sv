@@ -1,0 +1,375 @@
+// Compute stage: LOAD UOP / ACC / ACC_8BIT, GEMM, ALU and FINISH in program order (spec §3.8).
+// Owns the uop and ACC scratchpads; every ACC write is mirrored, truncated to OUT_WIDTH per
+// lane, into the store stage's OUT scratchpad, so a STORE gives the low bits of ACC whatever
+// wrote it (Decision 2). Tokens: pops l2g (pop_prev) and s2g (pop_next), posts g2l and g2s.
+module vta_compute
+  import vta_pkg::*;
+#(
+  parameter int unsigned AddrW = 48,
+  localparam int unsigned QW = InsnBits + 32
+) (
+  input  logic                   clk_i,
+  input  logic                   rst_ni,
+  input  logic                   enable_i,
+  input  logic [31:0]            uop_base_i,
+  input  logic [31:0]            acc_base_i,
+  input  logic                   insn_valid_i,
+  output logic                   insn_ready_o,
+  input  logic [QW-1:0]          insn_i,
+  output logic [9:0]             queue_count_o,
+  input  logic                   l2g_avail_i,
+  output logic                   l2g_wait_o,
+  input  logic                   s2g_avail_i,
+  output logic                   s2g_wait_o,
+  output logic                   g2l_post_o,
+  output logic                   g2s_post_o,
+  output logic                   ar_valid_o,
+  input  logic                   ar_ready_i,
+  output logic [AddrW-1:0]       ar_addr_o,
+  output logic [7:0]             ar_len_o,
+  input  logic                   r_valid_i,
+  output logic                   r_ready_o,
+  input  logic [BusWidth-1:0]    r_data_i,
+  output logic                   inp_re_o,
+  output logic [LogInpDepth-1:0] inp_raddr_o,
+  input  logic [InpTileBits-1:0] inp_rdata_i,
+  output logic                   wgt_re_o,
+  output logic [LogWgtDepth-1:0] wgt_raddr_o,
+  input  logic [WgtTileBits-1:0] wgt_rdata_i,
+  output logic                   out_we_o,
+  output logic [LogAccDepth-1:0] out_waddr_o,
+  output logic [OutTileBits-1:0] out_wdata_o,
+  output logic                   fault_o,
+  output logic [3:0]             fault_code_o,
+  output logic [31:0]            fault_value_o,
+  output logic [31:0]            cur_idx_o,
+  output logic [1:0]             state_o,
+  output logic                   busy_o,
+  output logic                   stall_o,
+  output logic                   blocked_o,
+  output logic                   retire_o,
+  output logic                   finish_o,
+  output logic                   uop_tile_o,
+  output logic                   acc_tile_o,
+  output logic                   acc8_tile_o,
+  output logic                   gemm_iter_o,
+  output logic                   gemm_reset_iter_o,
+  output logic                   alu_iter_o,
+  output logic                   acc_write_o,
+  output logic                   gemm_busy_o,
+  output logic                   alu_busy_o
+);
+  localparam int unsigned Lanes = Batch * BlockOut;
+  localparam int unsigned AccBeats = AccTileBits / BusWidth;
+
+  // Instruction queue and sequencing
+  logic          q_valid, q_pop;
+  logic [QW-1:0] q_head;
+  vta_fifo #(
+    .Width(QW),
+    .Depth(InsnQueueDepth)
+  ) u_queue (
+    .clk_i      (clk_i),
+    .rst_ni     (rst_ni),
+    .in_valid_i (insn_valid_i),
+    .in_ready_o (insn_ready_o),
+    .in_data_i  (insn_i),
+    .out_valid_o(q_valid),
+    .out_ready_i(q_pop),
+    .out_data_o (q_head),
+    .count_o    (queue_count_o)
+  );
+  logic [InsnBits-1:0] insn;
+  assign insn      = q_head[InsnBits-1:0];
+  assign cur_idx_o = q_head[QW-1:InsnBits];
+
+  logic start, done;
+  vta_stage_ctrl #(
+    .HasPrev(1'b1),
+    .HasNext(1'b1)
+  ) u_ctrl (
+    .clk_i       (clk_i),
+    .rst_ni      (rst_ni),
+    .enable_i    (enable_i),
+    .insn_valid_i(q_valid),
+    .insn_i      (insn),
+    .insn_pop_o  (q_pop),
+    .prev_avail_i(l2g_avail_i),
+    .next_avail_i(s2g_avail_i),
+    .prev_wait_o (l2g_wait_o),
+    .next_wait_o (s2g_wait_o),
+    .prev_post_o (g2l_post_o),
+    .next_post_o (g2s_post_o),
+    .start_o     (start),
+    .done_i      (done),
+    .state_o     (state_o),
+    .busy_o      (busy_o),
+    .stall_o     (stall_o),
+    .blocked_o   (blocked_o)
+  );
+  assign retire_o = q_pop;
+
+  // Decode
+  logic [2:0] opcode, mem_type;
+  logic       x_zero, is_uop_load, is_acc_load, is_acc8, is_gemm, is_alu, is_finish, is_nop;
+  assign opcode      = 3'(insn[MemOpcodeLsb +: MemOpcodeWidth]);
+  assign mem_type    = 3'(insn[MemMemoryTypeLsb +: MemMemoryTypeWidth]);
+  assign x_zero      = insn[MemXSizeLsb +: MemXSizeWidth] == '0;
+  assign is_uop_load = opcode == 3'(OpLoad) && mem_type == 3'(MemUop);
+  assign is_acc8     = mem_type == 3'(MemAcc8bit);
+  assign is_acc_load = opcode == 3'(OpLoad) && (mem_type == 3'(MemAcc) || is_acc8);
+  assign is_gemm     = opcode == 3'(OpGemm);
+  assign is_alu      = opcode == 3'(OpAlu);
+  assign is_finish   = opcode == 3'(OpFinish);
+  // Fetch only routes other LOADs here when x_size = 0: a no-op that moves tokens.
+  assign is_nop      = !(is_uop_load || is_acc_load || is_gemm || is_alu || is_finish);
+
+  logic [31:0] dram_base;
+  assign dram_base = 32'(insn[MemDramBaseLsb +: MemDramBaseWidth]);
+
+  // Scratchpads
+  logic                   uop_we, uop_re_g, uop_re_a;
+  logic [LogUopDepth-1:0] uop_waddr, uop_raddr_g, uop_raddr_a;
+  logic [UopBits-1:0]     uop_wdata, uop_rdata;
+  vta_sram #(
+    .Width(UopBits),
+    .Depth(UopDepth)
+  ) u_uop_sram (
+    .clk_i  (clk_i),
+    .we_i   (uop_we),
+    .waddr_i(uop_waddr),
+    .wdata_i(uop_wdata),
+    .re_i   (uop_re_g || uop_re_a),
+    .raddr_i(uop_re_a ? uop_raddr_a : uop_raddr_g),
+    .rdata_o(uop_rdata)
+  );
+
+  logic                   acc_we;
+  logic [LogAccDepth-1:0] acc_waddr;
+  logic [AccTileBits-1:0] acc_wdata;
+  logic                   acc_a_re_g, acc_a_re_a, acc_b_re;
+  logic [LogAccDepth-1:0] acc_a_raddr_g, acc_a_raddr_a, acc_b_raddr;
+  logic [AccTileBits-1:0] acc_a_rdata, acc_b_rdata;
+  // Two banks written together give the ALU two read ports.
+  vta_sram #(
+    .Width(AccTileBits),
+    .Depth(AccDepth)
+  ) u_acc_sram_a (
+    .clk_i  (clk_i),
+    .we_i   (acc_we),
+    .waddr_i(acc_waddr),
+    .wdata_i(acc_wdata),
+    .re_i   (acc_a_re_g || acc_a_re_a),
+    .raddr_i(acc_a_re_a ? acc_a_raddr_a : acc_a_raddr_g),
+    .rdata_o(acc_a_rdata)
+  );
+  vta_sram #(
+    .Width(AccTileBits),
+    .Depth(AccDepth)
+  ) u_acc_sram_b (
+    .clk_i  (clk_i),
+    .we_i   (acc_we),
+    .waddr_i(acc_waddr),
+    .wdata_i(acc_wdata),
+    .re_i   (acc_b_re),
+    .raddr_i(acc_b_raddr),
+    .rdata_o(acc_b_rdata)
+  );
+
+  // LOAD UOP
+  logic uop_start, uop_done, uop_fault;
+  logic uop_ar_valid, uop_r_ready;
+  logic [AddrW-1:0] uop_ar_addr;
+  logic [7:0] uop_ar_len;
+  assign uop_start = start && is_uop_load;
+  vta_uop_load #(
+    .AddrW(AddrW)
+  ) u_uop_load (
+    .clk_i         (clk_i),
+    .rst_ni        (rst_ni),
+    .start_i       (uop_start),
+    .sram_base_i   (insn[MemSramBaseLsb +: MemSramBaseWidth]),
+    .dram_addr_i   (AddrW'(uop_base_i) | (AddrW'(dram_base) << LogUopBytes)),
+    .stride_bytes_i(32'(insn[MemXStrideLsb +: MemXStrideWidth]) << LogUopBytes),
+    .y_size_i      (insn[MemYSizeLsb +: MemYSizeWidth]),
+    .x_size_i      (insn[MemXSizeLsb +: MemXSizeWidth]),
+    .y_pad_0_i     (insn[MemYPad0Lsb +: MemYPad0Width]),
+    .y_pad_1_i     (insn[MemYPad1Lsb +: MemYPad1Width]),
+    .x_pad_0_i     (insn[MemXPad0Lsb +: MemXPad0Width]),
+    .x_pad_1_i     (insn[MemXPad1Lsb +: MemXPad1Width]),
+    .done_o        (uop_done),
+    .fault_o       (uop_fault),
+    .busy_o        (),
+    .ar_valid_o    (uop_ar_valid),
+    .ar_ready_i    (ar_ready_i),
+    .ar_addr_o     (uop_ar_addr),
+    .ar_len_o      (uop_ar_len),
+    .r_valid_i     (r_valid_i),
+    .r_ready_o     (uop_r_ready),
+    .r_data_i      (r_data_i),
+    .wr_valid_o    (uop_we),
+    .wr_idx_o      (uop_waddr),
+    .wr_data_o     (uop_wdata),
+    .data_tile_o   (uop_tile_o)
+  );
+
+  // LOAD ACC / ACC_8BIT
+  logic acc_start, accl_done, accl_fault, accl_we, accl_zero, accl_tile, acc8_q;
+  logic accl_ar_valid, accl_r_ready;
+  logic [AddrW-1:0] accl_ar_addr;
+  logic [7:0] accl_ar_len;
+  logic [LogAccDepth-1:0] accl_waddr;
+  logic [AccTileBits-1:0] accl_data;
+  logic [3:0] acc_log_bytes;
+  assign acc_start     = start && is_acc_load;
+  assign acc_log_bytes = is_acc8 ? 4'(LogAcc8Bytes) : 4'(LogAccBytes);
+  vta_tensor_load #(
+    .MaxBeats(AccBeats),
+    .Depth   (AccDepth),
+    .AddrW   (AddrW)
+  ) u_acc_load (
+    .clk_i         (clk_i),
+    .rst_ni        (rst_ni),
+    .start_i       (acc_start),
+    .sram_base_i   (insn[MemSramBaseLsb +: MemSramBaseWidth]),
+    .dram_addr_i   (AddrW'(acc_base_i) | (AddrW'(dram_base) << acc_log_bytes)),
+    .stride_bytes_i(32'(insn[MemXStrideLsb +: MemXStrideWidth]) << acc_log_bytes),
+    .y_size_i      (insn[MemYSizeLsb +: MemYSizeWidth]),
+    .x_size_i      (insn[MemXSizeLsb +: MemXSizeWidth]),
+    .y_pad_0_i     (insn[MemYPad0Lsb +: MemYPad0Width]),
+    .y_pad_1_i     (insn[MemYPad1Lsb +: MemYPad1Width]),
+    .x_pad_0_i     (insn[MemXPad0Lsb +: MemXPad0Width]),
+    .x_pad_1_i     (insn[MemXPad1Lsb +: MemXPad1Width]),
+    .log_bytes_i   (acc_log_bytes),
+    .depth_i       (32'(AccDepth)),
+    .done_o        (accl_done),
+    .fault_o       (accl_fault),
+    .busy_o        (),
+    .ar_valid_o    (accl_ar_valid),
+    .ar_ready_i    (ar_ready_i),
+    .ar_addr_o     (accl_ar_addr),
+    .ar_len_o      (accl_ar_len),
+    .r_valid_i     (r_valid_i),
+    .r_ready_o     (accl_r_ready),
+    .r_data_i      (r_data_i),
+    .wr_valid_o    (accl_we),
+    .wr_idx_o      (accl_waddr),
+    .wr_zero_o     (accl_zero),
+    .wr_data_o     (accl_data),
+    .data_tile_o   (accl_tile)
+  );
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) acc8_q <= 1'b0;
+    else if (acc_start) acc8_q <= is_acc8;
+  end
+  assign acc_tile_o  = accl_tile && !acc8_q;
+  assign acc8_tile_o = accl_tile && acc8_q;
+
+  // ACC_8BIT: each int8 is sign-extended into one accumulator lane.
+  logic [AccTileBits-1:0] accl_wdata;
+  always_comb begin
+    if (accl_zero) begin
+      accl_wdata = '0;
+    end else if (acc8_q) begin
+      for (int l = 0; l < Lanes; l++) begin
+        accl_wdata[l * AccWidth +: AccWidth] = 32'(signed'(accl_data[l * 8 +: 8]));
+      end
+    end else begin
+      accl_wdata = accl_data;
+    end
+  end
+
+  // Only one engine runs at a time: its memory requests own the read client.
+  assign ar_valid_o = uop_ar_valid || accl_ar_valid;
+  assign ar_addr_o  = uop_ar_valid ? uop_ar_addr : accl_ar_addr;
+  assign ar_len_o   = uop_ar_valid ? uop_ar_len : accl_ar_len;
+  assign r_ready_o  = uop_r_ready || accl_r_ready;
+
+  // GEMM
+  logic gemm_start, gemm_done, gemm_fault, gemm_we;
+  logic [31:0] gemm_fault_value;
+  logic [LogAccDepth-1:0] gemm_waddr;
+  logic [AccTileBits-1:0] gemm_wdata;
+  assign gemm_start = start && is_gemm;
+  vta_tensor_gemm u_gemm (
+    .clk_i        (clk_i),
+    .rst_ni       (rst_ni),
+    .start_i      (gemm_start),
+    .insn_i       (insn),
+    .done_o       (gemm_done),
+    .fault_o      (gemm_fault),
+    .fault_value_o(gemm_fault_value),
+    .busy_o       (gemm_busy_o),
+    .uop_re_o     (uop_re_g),
+    .uop_raddr_o  (uop_raddr_g),
+    .uop_rdata_i  (uop_rdata),
+    .acc_re_o     (acc_a_re_g),
+    .acc_raddr_o  (acc_a_raddr_g),
+    .acc_rdata_i  (acc_a_rdata),
+    .inp_re_o     (inp_re_o),
+    .inp_raddr_o  (inp_raddr_o),
+    .inp_rdata_i  (inp_rdata_i),
+    .wgt_re_o     (wgt_re_o),
+    .wgt_raddr_o  (wgt_raddr_o),
+    .wgt_rdata_i  (wgt_rdata_i),
+    .acc_we_o     (gemm_we),
+    .acc_waddr_o  (gemm_waddr),
+    .acc_wdata_o  (gemm_wdata),
+    .iter_o       (gemm_iter_o),
+    .reset_iter_o (gemm_reset_iter_o)
+  );
+
+  // ALU
+  logic alu_start, alu_done, alu_fault, alu_we;
+  logic [31:0] alu_fault_value;
+  logic [LogAccDepth-1:0] alu_waddr;
+  logic [AccTileBits-1:0] alu_wdata;
+  assign alu_start = start && is_alu;
+  vta_tensor_alu u_alu (
+    .clk_i        (clk_i),
+    .rst_ni       (rst_ni),
+    .start_i      (alu_start),
+    .insn_i       (insn),
+    .done_o       (alu_done),
+    .fault_o      (alu_fault),
+    .fault_value_o(alu_fault_value),
+    .busy_o       (alu_busy_o),
+    .uop_re_o     (uop_re_a),
+    .uop_raddr_o  (uop_raddr_a),
+    .uop_rdata_i  (uop_rdata),
+    .acc_a_re_o   (acc_a_re_a),
+    .acc_a_raddr_o(acc_a_raddr_a),
+    .acc_a_rdata_i(acc_a_rdata),
+    .acc_b_re_o   (acc_b_re),
+    .acc_b_raddr_o(acc_b_raddr),
+    .acc_b_rdata_i(acc_b_rdata),
+    .acc_we_o     (alu_we),
+    .acc_waddr_o  (alu_waddr),
+    .acc_wdata_o  (alu_wdata),
+    .iter_o       (alu_iter_o)
+  );
+
+  // ACC write port (and its OUT mirror)
+  always_comb begin
+    acc_we    = accl_we || gemm_we || alu_we;
+    acc_waddr = accl_we ? accl_waddr : gemm_we ? gemm_waddr : alu_waddr;
+    acc_wdata = accl_we ? accl_wdata : gemm_we ? gemm_wdata : alu_wdata;
+  end
+  assign acc_write_o = acc_we;
+  assign out_we_o    = acc_we;
+  assign out_waddr_o = acc_waddr;
+  always_comb begin
+    for (int l = 0; l < Lanes; l++) begin
+      out_wdata_o[l * OutWidth +: OutWidth] = acc_wdata[l * AccWidth +: OutWidth];
+    end
+  end
+
+  // Completion: FINISH and no-ops complete at once; engines report when done.
+  assign done = (start && (is_finish || is_nop)) || uop_done || accl_done || gemm_done ||
+                alu_done;
+  assign finish_o = start && is_finish;
+
+  assign fault_o       = uop_fault || accl_fault || gemm_fault || alu_fault;
+  assign fault_code_o  = (uop_fault || accl_fault) ? 4'd2 : 4'd3;
+  assign fault_value_o = gemm_fault ? gemm_fault_value : alu_fault ? alu_fault_value : 32'd0;
+endmodule

@@ -1,0 +1,173 @@
+// Instruction fetch: on launch, reads insn_count 128-bit instructions from insn_addr (any byte
+// address) in read bursts, and routes each, tagged with its program index, to the load, compute
+// or store queue (spec §3.8). A burst is requested only when the instruction buffer can take all
+// of it, so fetch never holds up the shared read-data channel. Unknown instructions fault.
+module vta_fetch
+  import vta_pkg::*;
+#(
+  parameter int unsigned AddrW = 48,
+  localparam int unsigned QW = InsnBits + 32,
+  localparam int unsigned BufDepth = 16
+) (
+  input  logic                clk_i,
+  input  logic                rst_ni,
+  input  logic                enable_i,
+  input  logic                launch_i,
+  input  logic [31:0]         insn_addr_i,
+  input  logic [31:0]         insn_count_i,
+  output logic                ar_valid_o,
+  input  logic                ar_ready_i,
+  output logic [AddrW-1:0]    ar_addr_o,
+  output logic [7:0]          ar_len_o,
+  input  logic                r_valid_i,
+  output logic                r_ready_o,
+  input  logic [BusWidth-1:0] r_data_i,
+  input  logic                r_last_i,
+  output logic                ld_valid_o,
+  input  logic                ld_ready_i,
+  output logic                co_valid_o,
+  input  logic                co_ready_i,
+  output logic                st_valid_o,
+  input  logic                st_ready_i,
+  output logic [QW-1:0]       insn_o,
+  output logic                fault_o,
+  output logic [31:0]         fault_idx_o,
+  output logic [1:0]          state_o,     // 0 idle, 1 fetching, 2 all dispatched
+  output logic [31:0]         dispatched_o,
+  output logic                busy_o,
+  output logic                stall_o
+);
+  logic [2:0]  off_q;
+  logic [31:0] beat_idx_q, fetched_q, dispatched_q, count_q;
+  logic        active_q, burst_open_q;
+  logic [BusWidth-1:0] prev1_q, prev2_q;
+
+  // Read bursts over the beat-aligned span of the stream
+  logic        cmd_valid, cmd_ready, credit_ok;
+  logic [31:0] total_beats;
+  logic [4:0]  buf_count;
+  assign total_beats = (insn_count_i << 1) + ((insn_addr_i[2:0] != 3'd0) ? 32'd1 : 32'd0);
+  assign credit_ok   = !burst_open_q && (32'(buf_count) + 32'd9 <= 32'(BufDepth));
+  vta_dma_cmd #(
+    .AddrW(AddrW)
+  ) u_cmd (
+    .clk_i      (clk_i),
+    .rst_ni     (rst_ni),
+    .start_i    (launch_i && enable_i && insn_count_i != '0),
+    .base_i     (AddrW'({insn_addr_i[31:3], 3'b000})),
+    .rows_i     (16'd1),
+    .row_bytes_i(total_beats << 3),
+    .stride_i   (32'd0),
+    .ar_valid_o (cmd_valid),
+    .ar_ready_i (cmd_ready),
+    .ar_addr_o  (ar_addr_o),
+    .ar_len_o   (ar_len_o),
+    .busy_o     ()
+  );
+  assign ar_valid_o = cmd_valid && credit_ok;
+  assign cmd_ready  = ar_ready_i && credit_ok;
+
+  // Reassembly: instruction n is 16 bytes from byte off + 16n of the aligned span
+  logic [3*BusWidth-1:0] window;
+  logic                  emit;
+  logic [InsnBits-1:0]   assembled;
+  assign window    = {r_data_i, prev1_q, prev2_q};
+  assign emit      = r_valid_i && ((off_q == 3'd0) ? beat_idx_q[0] :
+                                   (!beat_idx_q[0] && beat_idx_q != 32'd0));
+  assign assembled = InsnBits'(window >> ((off_q == 3'd0) ? 9'd64 : {3'd0, off_q, 3'd0}));
+  assign r_ready_o = 1'b1;
+
+  logic          buf_valid, buf_pop;
+  logic [QW-1:0] buf_head;
+  vta_fifo #(
+    .Width(QW),
+    .Depth(BufDepth)
+  ) u_buf (
+    .clk_i      (clk_i),
+    .rst_ni     (rst_ni),
+    .in_valid_i (emit),
+    .in_ready_o (),
+    .in_data_i  ({fetched_q, assembled}),
+    .out_valid_o(buf_valid),
+    .out_ready_i(buf_pop),
+    .out_data_o (buf_head),
+    .count_o    (buf_count)
+  );
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      off_q        <= '0;
+      beat_idx_q   <= '0;
+      fetched_q    <= '0;
+      dispatched_q <= '0;
+      count_q      <= '0;
+      active_q     <= 1'b0;
+      burst_open_q <= 1'b0;
+      prev1_q      <= '0;
+      prev2_q      <= '0;
+    end else begin
+      if (launch_i && enable_i) begin
+        off_q        <= insn_addr_i[2:0];
+        beat_idx_q   <= '0;
+        fetched_q    <= '0;
+        dispatched_q <= '0;
+        count_q      <= insn_count_i;
+        active_q     <= 1'b1;
+      end else begin
+        if (ar_valid_o && ar_ready_i) burst_open_q <= 1'b1;
+        if (r_valid_i) begin
+          prev2_q    <= prev1_q;
+          prev1_q    <= r_data_i;
+          beat_idx_q <= beat_idx_q + 32'd1;
+          if (r_last_i) burst_open_q <= 1'b0;
+        end
+        if (emit) fetched_q <= fetched_q + 32'd1;
+        if (buf_pop) dispatched_q <= dispatched_q + 32'd1;
+        if (active_q && dispatched_q == count_q) active_q <= 1'b0;
+      end
+    end
+  end
+
+  // Routing
+  logic [InsnBits-1:0] insn;
+  logic [2:0]          opcode, mem_type, alu_op;
+  logic                to_ld, to_co, to_st, unknown;
+  assign insn     = buf_head[InsnBits-1:0];
+  assign opcode   = 3'(insn[MemOpcodeLsb +: MemOpcodeWidth]);
+  assign mem_type = 3'(insn[MemMemoryTypeLsb +: MemMemoryTypeWidth]);
+  assign alu_op   = 3'(insn[AluAluOpcodeLsb +: AluAluOpcodeWidth]);
+  always_comb begin
+    to_ld   = 1'b0;
+    to_co   = 1'b0;
+    to_st   = 1'b0;
+    unknown = 1'b0;
+    unique case (opcode)
+      3'(OpLoad): begin
+        if (mem_type == 3'(MemInp) || mem_type == 3'(MemWgt)) to_ld = 1'b1;
+        else if (mem_type == 3'(MemUop) || mem_type == 3'(MemAcc) ||
+                 mem_type == 3'(MemAcc8bit)) to_co = 1'b1;
+        else unknown = 1'b1;
+      end
+      3'(OpStore): to_st = 1'b1;
+      3'(OpGemm), 3'(OpFinish): to_co = 1'b1;
+      3'(OpAlu): begin
+        if (alu_op <= 3'(AluMul)) to_co = 1'b1;
+        else unknown = 1'b1;
+      end
+      default: unknown = 1'b1;
+    endcase
+  end
+
+  assign insn_o       = buf_head;
+  assign ld_valid_o   = enable_i && buf_valid && to_ld;
+  assign co_valid_o   = enable_i && buf_valid && to_co;
+  assign st_valid_o   = enable_i && buf_valid && to_st;
+  assign buf_pop      = (ld_valid_o && ld_ready_i) || (co_valid_o && co_ready_i) ||
+                        (st_valid_o && st_ready_i);
+  assign fault_o      = enable_i && buf_valid && unknown;
+  assign fault_idx_o  = buf_head[QW-1:InsnBits];
+  assign state_o      = active_q ? 2'd1 : (count_q != '0 ? 2'd2 : 2'd0);
+  assign dispatched_o = dispatched_q;
+  assign busy_o       = active_q;
+  assign stall_o      = buf_valid && !buf_pop;
+endmodule

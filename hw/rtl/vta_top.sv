@@ -1,0 +1,413 @@
+// VTA top level: host registers (vta_vcr), fetch, the load / compute / store stages, the four
+// token semaphores and the memory engine with one AXI4-style master (read: AR/R with the client
+// in the id; write: AW/W/B). The status outputs let a harness stop at finish, fault or deadlock.
+module vta_top
+  import vta_pkg::*;
+#(
+  parameter int unsigned AddrW = 48
+) (
+  input  logic                clk_i,
+  input  logic                rst_ni,
+  // Host register port
+  input  logic                host_req_i,
+  input  logic                host_we_i,
+  input  logic [7:0]          host_addr_i,
+  input  logic [31:0]         host_wdata_i,
+  output logic [31:0]         host_rdata_o,
+  // AXI read
+  output logic                ar_valid_o,
+  input  logic                ar_ready_i,
+  output logic [AddrW-1:0]    ar_addr_o,
+  output logic [7:0]          ar_len_o,
+  output logic [1:0]          ar_id_o,
+  input  logic                r_valid_i,
+  output logic                r_ready_o,
+  input  logic [BusWidth-1:0] r_data_i,
+  input  logic [1:0]          r_id_i,
+  input  logic                r_last_i,
+  // AXI write
+  output logic                aw_valid_o,
+  input  logic                aw_ready_i,
+  output logic [AddrW-1:0]    aw_addr_o,
+  output logic [7:0]          aw_len_o,
+  output logic                w_valid_o,
+  input  logic                w_ready_i,
+  output logic [BusWidth-1:0] w_data_o,
+  output logic [BusBytes-1:0] w_strb_o,
+  output logic                w_last_o,
+  input  logic                b_valid_i,
+  output logic                b_ready_o,
+  // Run status
+  output logic                finished_o,
+  output logic                deadlock_o,
+  output logic                fault_o
+);
+  localparam int unsigned QW = InsnBits + 32;
+
+  logic        launch, running, finish, enable;
+  logic [31:0] insn_count, insn_addr, uop_base, inp_base, wgt_base, acc_base, out_base;
+
+  // Faults (first one wins in the VCR)
+  logic        f_fetch, f_load, f_compute, f_store, any_fault, fault_q;
+  logic [3:0]  f_code, co_fault_code, st_fault_code;
+  logic [31:0] f_insn, f_value, fetch_fault_idx, co_fault_value;
+  logic [31:0] ld_idx, co_idx, st_idx;
+  assign any_fault = f_fetch || f_load || f_compute || f_store;
+  always_comb begin
+    f_code  = 4'd1;
+    f_insn  = fetch_fault_idx;
+    f_value = 32'd0;
+    if (f_load) begin
+      f_code = 4'd2;
+      f_insn = ld_idx;
+    end else if (f_compute) begin
+      f_code  = co_fault_code;
+      f_insn  = co_idx;
+      f_value = co_fault_value;
+    end else if (f_store) begin
+      f_code = st_fault_code;
+      f_insn = st_idx;
+    end
+  end
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) fault_q <= 1'b0;
+    else if (any_fault) fault_q <= 1'b1;
+  end
+  assign enable  = !fault_q;
+  assign fault_o = fault_q;
+
+  // Tokens
+  logic l2g_post, l2g_wait, l2g_avail, g2l_post, g2l_wait, g2l_avail;
+  logic g2s_post, g2s_wait, g2s_avail, s2g_post, s2g_wait, s2g_avail;
+  logic [TokenWidth-1:0] l2g_count, g2l_count, g2s_count, s2g_count;
+  vta_semaphore #(.Width(TokenWidth)) u_l2g (
+    .clk_i(clk_i), .rst_ni(rst_ni), .post_i(l2g_post), .wait_i(l2g_wait),
+    .avail_o(l2g_avail), .count_o(l2g_count)
+  );
+  vta_semaphore #(.Width(TokenWidth)) u_g2l (
+    .clk_i(clk_i), .rst_ni(rst_ni), .post_i(g2l_post), .wait_i(g2l_wait),
+    .avail_o(g2l_avail), .count_o(g2l_count)
+  );
+  vta_semaphore #(.Width(TokenWidth)) u_g2s (
+    .clk_i(clk_i), .rst_ni(rst_ni), .post_i(g2s_post), .wait_i(g2s_wait),
+    .avail_o(g2s_avail), .count_o(g2s_count)
+  );
+  vta_semaphore #(.Width(TokenWidth)) u_s2g (
+    .clk_i(clk_i), .rst_ni(rst_ni), .post_i(s2g_post), .wait_i(s2g_wait),
+    .avail_o(s2g_avail), .count_o(s2g_count)
+  );
+
+  // Memory clients: 0 fetch, 1 load, 2 compute
+  logic [2:0]             c_ar_valid, c_ar_ready, c_r_valid, c_r_ready;
+  logic [2:0][AddrW-1:0]  c_ar_addr;
+  logic [2:0][7:0]        c_ar_len;
+  logic                   ar_id_unused;
+  vta_mem_arb #(
+    .NumClients(3),
+    .AddrW     (AddrW)
+  ) u_mem_arb (
+    .c_ar_valid_i(c_ar_valid),
+    .c_ar_ready_o(c_ar_ready),
+    .c_ar_addr_i (c_ar_addr),
+    .c_ar_len_i  (c_ar_len),
+    .c_r_valid_o (c_r_valid),
+    .c_r_ready_i (c_r_ready),
+    .ar_valid_o  (ar_valid_o),
+    .ar_ready_i  (ar_ready_i),
+    .ar_addr_o   (ar_addr_o),
+    .ar_len_o    (ar_len_o),
+    .ar_id_o     (ar_id_o),
+    .r_valid_i   (r_valid_i),
+    .r_ready_o   (r_ready_o),
+    .r_id_i      (r_id_i)
+  );
+  assign ar_id_unused = 1'b0;
+
+  // Fetch
+  logic          ld_valid, ld_ready, co_valid, co_ready, st_valid, st_ready;
+  logic [QW-1:0] fetched;
+  logic [1:0]    fetch_state;
+  logic [31:0]   dispatched;
+  logic          fetch_busy, fetch_stall;
+  vta_fetch #(
+    .AddrW(AddrW)
+  ) u_fetch (
+    .clk_i       (clk_i),
+    .rst_ni      (rst_ni),
+    .enable_i    (enable),
+    .launch_i    (launch),
+    .insn_addr_i (insn_addr),
+    .insn_count_i(insn_count),
+    .ar_valid_o  (c_ar_valid[0]),
+    .ar_ready_i  (c_ar_ready[0]),
+    .ar_addr_o   (c_ar_addr[0]),
+    .ar_len_o    (c_ar_len[0]),
+    .r_valid_i   (c_r_valid[0]),
+    .r_ready_o   (c_r_ready[0]),
+    .r_data_i    (r_data_i),
+    .r_last_i    (r_last_i),
+    .ld_valid_o  (ld_valid),
+    .ld_ready_i  (ld_ready),
+    .co_valid_o  (co_valid),
+    .co_ready_i  (co_ready),
+    .st_valid_o  (st_valid),
+    .st_ready_i  (st_ready),
+    .insn_o      (fetched),
+    .fault_o     (f_fetch),
+    .fault_idx_o (fetch_fault_idx),
+    .state_o     (fetch_state),
+    .dispatched_o(dispatched),
+    .busy_o      (fetch_busy),
+    .stall_o     (fetch_stall)
+  );
+
+  // Load stage
+  logic                   inp_re, wgt_re;
+  logic [LogInpDepth-1:0] inp_raddr;
+  logic [LogWgtDepth-1:0] wgt_raddr;
+  logic [InpTileBits-1:0] inp_rdata;
+  logic [WgtTileBits-1:0] wgt_rdata;
+  logic [9:0]             ld_qcount, co_qcount, st_qcount;
+  logic [1:0]             ld_state, co_state, st_state;
+  logic ld_busy, ld_stall, ld_blocked, ld_retire, inp_tile, wgt_tile;
+  vta_load #(
+    .AddrW(AddrW)
+  ) u_load (
+    .clk_i        (clk_i),
+    .rst_ni       (rst_ni),
+    .enable_i     (enable),
+    .inp_base_i   (inp_base),
+    .wgt_base_i   (wgt_base),
+    .insn_valid_i (ld_valid),
+    .insn_ready_o (ld_ready),
+    .insn_i       (fetched),
+    .queue_count_o(ld_qcount),
+    .g2l_avail_i  (g2l_avail),
+    .g2l_wait_o   (g2l_wait),
+    .l2g_post_o   (l2g_post),
+    .ar_valid_o   (c_ar_valid[1]),
+    .ar_ready_i   (c_ar_ready[1]),
+    .ar_addr_o    (c_ar_addr[1]),
+    .ar_len_o     (c_ar_len[1]),
+    .r_valid_i    (c_r_valid[1]),
+    .r_ready_o    (c_r_ready[1]),
+    .r_data_i     (r_data_i),
+    .inp_re_i     (inp_re),
+    .inp_raddr_i  (inp_raddr),
+    .inp_rdata_o  (inp_rdata),
+    .wgt_re_i     (wgt_re),
+    .wgt_raddr_i  (wgt_raddr),
+    .wgt_rdata_o  (wgt_rdata),
+    .fault_o      (f_load),
+    .cur_idx_o    (ld_idx),
+    .state_o      (ld_state),
+    .busy_o       (ld_busy),
+    .stall_o      (ld_stall),
+    .blocked_o    (ld_blocked),
+    .retire_o     (ld_retire),
+    .inp_tile_o   (inp_tile),
+    .wgt_tile_o   (wgt_tile)
+  );
+
+  // Compute stage
+  logic                   out_we;
+  logic [LogAccDepth-1:0] out_waddr;
+  logic [OutTileBits-1:0] out_wdata;
+  logic co_busy, co_stall, co_blocked, co_retire, uop_tile, acc_tile, acc8_tile;
+  logic gemm_iter, gemm_reset_iter, alu_iter, acc_write, gemm_busy, alu_busy;
+  vta_compute #(
+    .AddrW(AddrW)
+  ) u_compute (
+    .clk_i            (clk_i),
+    .rst_ni           (rst_ni),
+    .enable_i         (enable),
+    .uop_base_i       (uop_base),
+    .acc_base_i       (acc_base),
+    .insn_valid_i     (co_valid),
+    .insn_ready_o     (co_ready),
+    .insn_i           (fetched),
+    .queue_count_o    (co_qcount),
+    .l2g_avail_i      (l2g_avail),
+    .l2g_wait_o       (l2g_wait),
+    .s2g_avail_i      (s2g_avail),
+    .s2g_wait_o       (s2g_wait),
+    .g2l_post_o       (g2l_post),
+    .g2s_post_o       (g2s_post),
+    .ar_valid_o       (c_ar_valid[2]),
+    .ar_ready_i       (c_ar_ready[2]),
+    .ar_addr_o        (c_ar_addr[2]),
+    .ar_len_o         (c_ar_len[2]),
+    .r_valid_i        (c_r_valid[2]),
+    .r_ready_o        (c_r_ready[2]),
+    .r_data_i         (r_data_i),
+    .inp_re_o         (inp_re),
+    .inp_raddr_o      (inp_raddr),
+    .inp_rdata_i      (inp_rdata),
+    .wgt_re_o         (wgt_re),
+    .wgt_raddr_o      (wgt_raddr),
+    .wgt_rdata_i      (wgt_rdata),
+    .out_we_o         (out_we),
+    .out_waddr_o      (out_waddr),
+    .out_wdata_o      (out_wdata),
+    .fault_o          (f_compute),
+    .fault_code_o     (co_fault_code),
+    .fault_value_o    (co_fault_value),
+    .cur_idx_o        (co_idx),
+    .state_o          (co_state),
+    .busy_o           (co_busy),
+    .stall_o          (co_stall),
+    .blocked_o        (co_blocked),
+    .retire_o         (co_retire),
+    .finish_o         (finish),
+    .uop_tile_o       (uop_tile),
+    .acc_tile_o       (acc_tile),
+    .acc8_tile_o      (acc8_tile),
+    .gemm_iter_o      (gemm_iter),
+    .gemm_reset_iter_o(gemm_reset_iter),
+    .alu_iter_o       (alu_iter),
+    .acc_write_o      (acc_write),
+    .gemm_busy_o      (gemm_busy),
+    .alu_busy_o       (alu_busy)
+  );
+
+  // Store stage
+  logic st_busy, st_stall, st_blocked, st_retire, out_tile;
+  vta_store #(
+    .AddrW(AddrW)
+  ) u_store (
+    .clk_i        (clk_i),
+    .rst_ni       (rst_ni),
+    .enable_i     (enable),
+    .out_base_i   (out_base),
+    .insn_valid_i (st_valid),
+    .insn_ready_o (st_ready),
+    .insn_i       (fetched),
+    .queue_count_o(st_qcount),
+    .g2s_avail_i  (g2s_avail),
+    .g2s_wait_o   (g2s_wait),
+    .s2g_post_o   (s2g_post),
+    .out_we_i     (out_we),
+    .out_waddr_i  (out_waddr),
+    .out_wdata_i  (out_wdata),
+    .aw_valid_o   (aw_valid_o),
+    .aw_ready_i   (aw_ready_i),
+    .aw_addr_o    (aw_addr_o),
+    .aw_len_o     (aw_len_o),
+    .w_valid_o    (w_valid_o),
+    .w_ready_i    (w_ready_i),
+    .w_data_o     (w_data_o),
+    .w_strb_o     (w_strb_o),
+    .w_last_o     (w_last_o),
+    .b_valid_i    (b_valid_i),
+    .b_ready_o    (b_ready_o),
+    .fault_o      (f_store),
+    .fault_code_o (st_fault_code),
+    .cur_idx_o    (st_idx),
+    .state_o      (st_state),
+    .busy_o       (st_busy),
+    .stall_o      (st_stall),
+    .blocked_o    (st_blocked),
+    .retire_o     (st_retire),
+    .out_tile_o   (out_tile)
+  );
+
+  // Run end: FINISH has retired and nothing can move any more (leftovers are reported by the
+  // driver from the debug registers). Without FINISH, the same stillness is a deadlock.
+  logic       quiet, finish_seen_q;
+  logic [2:0] quiet_cycles_q;
+  assign quiet = running && ld_blocked && co_blocked && st_blocked &&
+                 (!fetch_busy || fetch_stall) && !any_fault;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      finish_seen_q  <= 1'b0;
+      quiet_cycles_q <= '0;
+    end else begin
+      if (launch) finish_seen_q <= 1'b0;
+      else if (finish) finish_seen_q <= 1'b1;
+      if (!quiet || launch) quiet_cycles_q <= '0;
+      else if (quiet_cycles_q != 3'd7) quiet_cycles_q <= quiet_cycles_q + 3'd1;
+    end
+  end
+  logic run_end;
+  assign run_end    = quiet_cycles_q == 3'd4;
+  assign deadlock_o = running && !finish_seen_q && quiet_cycles_q == 3'd7;
+  assign finished_o = !running && !launch && finish_seen_q;
+
+  // Host registers, counters, debug view
+  logic [NumCounters-1:0][31:0] cnt_inc;
+  always_comb begin
+    cnt_inc = '0;
+    cnt_inc[CntLoadInsns]          = 32'(ld_retire);
+    cnt_inc[CntComputeInsns]       = 32'(co_retire);
+    cnt_inc[CntStoreInsns]         = 32'(st_retire);
+    cnt_inc[CntUopLoadNbytes]      = uop_tile ? 32'd4 : 32'd0;
+    cnt_inc[CntInpLoadNbytes]      = inp_tile ? 32'(InpTileBits / 8) : 32'd0;
+    cnt_inc[CntWgtLoadNbytes]      = wgt_tile ? 32'(WgtTileBits / 8) : 32'd0;
+    cnt_inc[CntAccLoadNbytes]      = acc_tile ? 32'(AccTileBits / 8) : 32'd0;
+    cnt_inc[CntAcc8LoadNbytes]     = acc8_tile ? 32'(Acc8TileBits / 8) : 32'd0;
+    cnt_inc[CntOutStoreNbytes]     = out_tile ? 32'(OutTileBits / 8) : 32'd0;
+    cnt_inc[CntGemmCounter]        = 32'(gemm_iter);
+    cnt_inc[CntGemmResetCounter]   = 32'(gemm_reset_iter);
+    cnt_inc[CntAluCounter]         = 32'(alu_iter);
+    cnt_inc[CntFetchBusyCycles]    = 32'(fetch_busy && !fetch_stall);
+    cnt_inc[CntFetchStallCycles]   = 32'(fetch_stall);
+    cnt_inc[CntLoadBusyCycles]     = 32'(ld_busy);
+    cnt_inc[CntLoadStallCycles]    = 32'(ld_stall);
+    cnt_inc[CntComputeBusyCycles]  = 32'(co_busy);
+    cnt_inc[CntComputeStallCycles] = 32'(co_stall);
+    cnt_inc[CntStoreBusyCycles]    = 32'(st_busy);
+    cnt_inc[CntStoreStallCycles]   = 32'(st_stall);
+    cnt_inc[CntGemmBusyCycles]     = 32'(gemm_busy);
+    cnt_inc[CntAluBusyCycles]      = 32'(alu_busy);
+    cnt_inc[CntMemReadBeats]       = 32'(r_valid_i && r_ready_o);
+    cnt_inc[CntMemWriteBeats]      = 32'(w_valid_o && w_ready_i);
+  end
+
+  logic [NumDebug-1:0][31:0] debug;
+  always_comb begin
+    debug = '0;
+    debug[DbgFetchState]   = 32'(fetch_state);
+    debug[DbgFetchCount]   = dispatched;
+    debug[DbgLoadState]    = 32'(ld_state);
+    debug[DbgLoadInsn]     = ld_idx;
+    debug[DbgComputeState] = 32'(co_state);
+    debug[DbgComputeInsn]  = co_idx;
+    debug[DbgStoreState]   = 32'(st_state);
+    debug[DbgStoreInsn]    = st_idx;
+    debug[DbgTokensL2g]    = 32'(l2g_count);
+    debug[DbgTokensG2l]    = 32'(g2l_count);
+    debug[DbgTokensG2s]    = 32'(g2s_count);
+    debug[DbgTokensS2g]    = 32'(s2g_count);
+    debug[DbgQueueLoad]    = 32'(ld_qcount);
+    debug[DbgQueueCompute] = 32'(co_qcount);
+    debug[DbgQueueStore]   = 32'(st_qcount);
+  end
+
+  vta_vcr u_vcr (
+    .clk_i          (clk_i),
+    .rst_ni         (rst_ni),
+    .req_i          (host_req_i),
+    .we_i           (host_we_i),
+    .addr_i         (host_addr_i),
+    .wdata_i        (host_wdata_i),
+    .rdata_o        (host_rdata_o),
+    .launch_o       (launch),
+    .running_o      (running),
+    .finish_i       (finish_seen_q && run_end),
+    .insn_count_o   (insn_count),
+    .insn_addr_o    (insn_addr),
+    .uop_base_o     (uop_base),
+    .inp_base_o     (inp_base),
+    .wgt_base_o     (wgt_base),
+    .acc_base_o     (acc_base),
+    .out_base_o     (out_base),
+    .acc_write_i    (acc_write),
+    .fault_i        (any_fault),
+    .fault_code_i   (f_code),
+    .fault_insn_i   (f_insn),
+    .fault_value_i  (f_value),
+    .finish_status_i({29'd0, fault_q, deadlock_o, finished_o}),
+    .cnt_inc_i      (cnt_inc),
+    .debug_i        (debug)
+  );
+endmodule

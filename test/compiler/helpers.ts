@@ -1,0 +1,93 @@
+/** Graph builders and a seeded RNG for the compiler tests. */
+import type { ConstTensor, DType, Graph, GraphNode, Tensor } from '../../compiler/ir.ts';
+
+/** Mulberry32: small, seeded, good enough for test data. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randInt(r: () => number, lo: number, hi: number): number {
+  return lo + Math.floor(r() * (hi - lo + 1));
+}
+
+export function randomTensor(r: () => number, shape: number[], dtype: DType, lo = -128, hi = 127): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = dtype === 'int8' ? new Int8Array(n) : new Int32Array(n);
+  for (let i = 0; i < n; i++) data[i] = randInt(r, lo, hi);
+  return { shape, dtype, data };
+}
+
+export function constOf(t: Tensor): ConstTensor {
+  return { shape: t.shape, dtype: t.dtype, data: Array.from(t.data) };
+}
+
+/** A small graph builder: `b.node(op, inputs, attrs)` returns the output tensor name. */
+export class GraphBuilder {
+  readonly graph: Graph;
+  private n = 0;
+  constructor(name: string, inputs: { name: string; shape: number[]; dtype: DType }[]) {
+    this.graph = { format: 'vta-graph/1', name, inputs, outputs: [], tensors: {}, nodes: [] };
+  }
+  constant(name: string, t: Tensor): string {
+    this.graph.tensors[name] = constOf(t);
+    return name;
+  }
+  node(op: GraphNode['op'], inputs: string[], attrs?: object, name?: string): string {
+    const nodeName = name ?? `${op}${this.n++}`;
+    const output = `${nodeName}_out`;
+    this.graph.nodes.push({ name: nodeName, op, inputs, output, ...(attrs ? { attrs: attrs as never } : {}) });
+    return output;
+  }
+  output(t: string): Graph {
+    this.graph.outputs.push(t);
+    return this.graph;
+  }
+}
+
+export interface EpilogueSpec {
+  bias?: boolean;
+  shift?: number;
+  relu?: boolean;
+  clip?: [number, number];
+}
+
+/** x -> op -> [bias] -> [requantize] -> [relu] -> [clip] -> cast int8. */
+export function epilogue(b: GraphBuilder, r: () => number, t: string, channels: number, e: EpilogueSpec, prefix: string): string {
+  if (e.bias) t = b.node('bias_add', [t, b.constant(`${prefix}_b`, randomTensor(r, [channels], 'int32', -(1 << 14), 1 << 14))]);
+  if (e.shift !== undefined) t = b.node('requantize', [t], { shift: e.shift });
+  if (e.relu) t = b.node('relu', [t]);
+  if (e.clip) t = b.node('clip', [t], { min: e.clip[0], max: e.clip[1] });
+  return b.node('cast', [t], { dtype: 'int8' });
+}
+
+export function denseGraph(r: () => number, n: number, k: number, m: number, e: EpilogueSpec): Graph {
+  const b = new GraphBuilder(`dense_${n}x${k}x${m}`, [{ name: 'x', shape: [n, k], dtype: 'int8' }]);
+  const w = b.constant('w', randomTensor(r, [m, k], 'int8'));
+  const y = b.node('dense', ['x', w], undefined, 'fc');
+  return b.output(epilogue(b, r, y, m, e, 'fc'));
+}
+
+export interface ConvSpec {
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  o: number;
+  k: number;
+  stride: number;
+  pad: number;
+}
+
+export function convGraph(r: () => number, s: ConvSpec, e: EpilogueSpec): Graph {
+  const b = new GraphBuilder(`conv_${s.h}x${s.w}_${s.c}to${s.o}_k${s.k}s${s.stride}p${s.pad}`, [{ name: 'x', shape: [s.n, s.c, s.h, s.w], dtype: 'int8' }]);
+  const w = b.constant('w', randomTensor(r, [s.o, s.c, s.k, s.k], 'int8'));
+  const y = b.node('conv2d', ['x', w], { stride: [s.stride, s.stride], pad: [s.pad, s.pad, s.pad, s.pad] }, 'conv');
+  return b.output(epilogue(b, r, y, s.o, e, 'conv'));
+}

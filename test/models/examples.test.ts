@@ -1,0 +1,48 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runReference } from '../../compiler/reference.ts';
+import { decodeNpy } from '../../frontend/npy.ts';
+import { importOnnx } from '../../frontend/onnx.ts';
+import { crossCheckOnnx } from '../../frontend/ort-check.ts';
+import { writeExampleModels } from '../../models/make-models.ts';
+
+const MODELS = join(import.meta.dirname, '..', '..', 'models');
+
+describe('example models', () => {
+  it('make-models.ts regenerates the checked-in files byte for byte', () => {
+    const out = mkdtempSync(join(tmpdir(), 'vta-models-'));
+    for (const f of writeExampleModels(out)) {
+      const name = f.slice(out.length + 1);
+      expect(Buffer.compare(readFileSync(f), readFileSync(join(MODELS, name))), name).toBe(0);
+      expect(statSync(f).size).toBeLessThan(300_000);
+    }
+  });
+
+  it.each([
+    ['mlp', ['dense', 'dense', 'dense'], [1, 784]],
+    ['cnn', ['conv2d', 'max_pool', 'conv2d', 'max_pool', 'conv2d', 'add', 'flatten', 'dense'], [1, 3, 32, 32]],
+  ])('%s imports to the expected layer sequence', (name, layers, shape) => {
+    const imp = importOnnx(join(MODELS, `${name}.onnx`));
+    const structural = new Set(['dense', 'conv2d', 'max_pool', 'add', 'flatten']);
+    expect(imp.graph.nodes.map((n) => n.op).filter((op) => structural.has(op))).toEqual(layers);
+    expect(imp.graph.inputs).toEqual([{ name: 'input', shape, dtype: 'int8' }]);
+    expect(imp.inputs.input!.scale).toBe(2 ** -7);
+    // The example input exercises the network: outputs are not all equal or saturated.
+    const x = decodeNpy(readFileSync(join(MODELS, `${name}.input.npy`)));
+    const y = Array.from(runReference(imp.graph, { [imp.inputs.input!.tensor]: x })[imp.outputs.logits!.tensor]!.data);
+    expect(new Set(y).size).toBeGreaterThan(5);
+    expect(y.filter((v) => v === 127 || v === -128).length).toBeLessThan(3);
+  });
+
+  it.each(['mlp', 'cnn'])('%s: runReference agrees with onnxruntime', async (name) => {
+    const x = decodeNpy(readFileSync(join(MODELS, `${name}.input.npy`)));
+    const r = await crossCheckOnnx(join(MODELS, `${name}.onnx`), { input: x });
+    const o = r.outputs[0]!;
+    // Exact with ONNX rounding; with the IR's half-up rounding only tie effects remain.
+    expect(o.exactWithOnnxRounding).toBe(true);
+    expect(o.argmaxAgrees).toBe(true);
+    expect(o.maxDiff).toBeLessThanOrEqual(name === 'mlp' ? 0 : 2);
+  });
+});
