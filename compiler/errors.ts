@@ -56,10 +56,14 @@ export class CompileError extends VtaError {
   }
 }
 
-/** `node conv1 (conv2d): cannot be tiled for this VTA config: <details>` */
-export function compileError(code: CompileErrorCode, node: Pick<GraphNode, 'name' | 'op'> | undefined, details: string): CompileError {
-  const where = node ? `node ${node.name} (${node.op}): ` : '';
-  return new CompileError(code, `${where}${MESSAGES[code]}: ${details}`, node);
+/**
+ * `node conv1 (conv2d): cannot be tiled for this VTA config: <details>`. The subject is a node, or
+ * a string naming another thing at fault (a file, a tensor), or nothing.
+ */
+export function compileError(code: CompileErrorCode, subject: Pick<GraphNode, 'name' | 'op'> | string | undefined, details: string): CompileError {
+  if (typeof subject === 'string') return new CompileError(code, `${subject}: ${MESSAGES[code]}: ${details}`);
+  const where = subject ? `node ${subject.name} (${subject.op}): ` : '';
+  return new CompileError(code, `${where}${MESSAGES[code]}: ${details}`, subject);
 }
 
 /** The message table, for documentation and `vta compile --help`. */

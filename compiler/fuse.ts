@@ -59,7 +59,7 @@ const KNOWN_EPILOGUE: OpName[] = ['bias_add', 'requantize', 'relu', 'clip'];
 
 /** Validate a rules object (from JSON); `where` names its source in errors. */
 export function parseFusionRules(raw: unknown, where = 'fusion rules'): FusionRules {
-  const bad = (why: string) => compileError('E_RULES', undefined, `${where}: ${why}`);
+  const bad = (why: string) => compileError('E_RULES', where, why);
   if (typeof raw !== 'object' || raw === null) throw bad('must be a JSON object');
   const r = raw as Record<string, unknown>;
   if (r.format !== 'vta-fusion-rules/1') throw bad(`format must be "vta-fusion-rules/1" (got ${JSON.stringify(r.format)})`);
@@ -85,13 +85,13 @@ export function loadFusionRules(path: string = DEFAULT_RULES_PATH): FusionRules 
   try {
     text = readFileSync(path, 'utf8');
   } catch {
-    throw compileError('E_RULES', undefined, `${path}: cannot read the rules file`);
+    throw compileError('E_RULES', path, 'cannot read the rules file');
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw compileError('E_RULES', undefined, `${path}: not valid JSON (${(e as Error).message})`);
+    throw compileError('E_RULES', path, `not valid JSON (${(e as Error).message})`);
   }
   return parseFusionRules(raw, path);
 }

@@ -47,7 +47,7 @@ export function writePackage(model: CompiledModel): Uint8Array {
 
 /** Parse and check a .vtapkg; `where` names the file in errors. */
 export function readPackage(bytes: Uint8Array, where = 'package'): CompiledModel {
-  const bad = (why: string) => compileError('E_PACKAGE', undefined, `${where}: ${why}`);
+  const bad = (why: string) => compileError('E_PACKAGE', where, why);
   if (bytes.length < 12 || Buffer.from(bytes.subarray(0, 8)).toString('latin1') !== MAGIC) throw bad('not a .vtapkg file (bad magic)');
   const hlen = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
   if (12 + hlen > bytes.length) throw bad('header runs past the end of the file');

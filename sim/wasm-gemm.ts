@@ -87,7 +87,7 @@ const dot = op.simd(0xba);
 const shuffle32 = (lanes: number[]) => op.simd(0x0d, ...lanes.flatMap((l) => [l * 4, l * 4 + 1, l * 4 + 2, l * 4 + 3]));
 
 /** The module bytes for a shape and memory layout. */
-export function buildGemmModule(shape: WasmGemmShape, layout: WasmLayout): Uint8Array {
+export function buildGemmModule(shape: WasmGemmShape, layout: WasmLayout): Uint8Array<ArrayBuffer> {
   const { batch, blockIn, blockOut } = shape;
   const chunks = blockIn / 8;
   const inpTile = batch * blockIn;

@@ -59,7 +59,7 @@ export function loadCompiled(path: string, argv: { config?: string; rules?: stri
     }
     const model = readPackage(bytes, path);
     if (argv.config && !sameHardware(configFromArgs(argv), makeConfig(model.config))) {
-      throw compileError('E_PACKAGE', undefined, `${path} was compiled for ${makeConfig(model.config).bitstream}, not for --config ${argv.config}`);
+      throw compileError('E_PACKAGE', path, `compiled for ${makeConfig(model.config).bitstream}, not for --config ${argv.config}`);
     }
     return model;
   }
@@ -114,7 +114,7 @@ export async function handler(argv: Args): Promise<void> {
     }
     const a = parseNpy(bytes, f);
     if (a.dtype !== i.dtype || a.shape.join(',') !== i.shape.join(',')) {
-      throw compileError('E_INPUT', undefined, `${f} is ${a.dtype}[${a.shape.join(',')}] but input ${i.name} is ${i.dtype}[${i.shape.join(',')}]`);
+      throw compileError('E_INPUT', f, `${a.dtype}[${a.shape.join(',')}] but input ${i.name} is ${i.dtype}[${i.shape.join(',')}]`);
     }
     inputs[i.name] = a;
   });

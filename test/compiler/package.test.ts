@@ -36,12 +36,12 @@ describe('.vtapkg', () => {
 
   it('refuses malformed files with one coded line', () => {
     const bytes = writePackage(compileGraph(g, { config: cfg }));
-    expect(() => readPackage(new Uint8Array(4), 'x.vtapkg')).toThrow(/^x\.vtapkg: not a \.vtapkg file \(bad magic\)$/);
+    expect(() => readPackage(new Uint8Array(4), 'x.vtapkg')).toThrow(/^x\.vtapkg: bad \.vtapkg artifact: not a \.vtapkg file \(bad magic\)$/);
     const cut = bytes.slice(0, bytes.length - 100);
-    expect(() => readPackage(cut, 'cut.vtapkg')).toThrow(/cut\.vtapkg: section const is missing or outside the file/);
+    expect(() => readPackage(cut, 'cut.vtapkg')).toThrow(/^cut\.vtapkg: bad \.vtapkg artifact: section const is missing or outside the file$/);
     const badJson = bytes.slice();
     badJson[12] = 0x20 + 1; // '!' is not JSON
-    expect(() => readPackage(badJson, 'j.vtapkg')).toThrow(/header is not valid JSON/);
+    expect(() => readPackage(badJson, 'j.vtapkg')).toThrow(/^j\.vtapkg: bad \.vtapkg artifact: header is not valid JSON/);
     try {
       readPackage(cut, 'cut.vtapkg');
     } catch (e) {
