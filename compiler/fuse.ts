@@ -111,6 +111,9 @@ function anchorProblem(n: GraphNode, graph: Graph, types: TensorTypes): string |
       if ((a.groups ?? 1) !== 1) return `groups = ${a.groups}; grouped convolution is not lowered`;
       const pad = a.pad ?? [0, 0, 0, 0];
       if (pad.some((p) => p > 15)) return `padding ${JSON.stringify(pad)} exceeds 15, the widest DMA pad field`;
+      const [kh, kw] = [t(1).shape[2]!, t(1).shape[3]!];
+      // A window lying wholly in the padding would need a zero-size load, which writes nothing.
+      if (pad[0] >= kh || pad[2] >= kh || pad[1] >= kw || pad[3] >= kw) return `padding ${JSON.stringify(pad)} is not smaller than the ${kh}x${kw} kernel`;
     }
     return undefined;
   }

@@ -154,7 +154,20 @@ export function lowerConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers, ep
           for (let ic0 = 0; ic0 < p.CT; ic0 += t.tIC) {
             const ics = t.weightsResident ? p.CT : Math.min(t.tIC, p.CT - ic0);
             const inpBase = (chunkNo++ % t.slots) * inpSlot;
-            for (let c = 0; c < ics; c++) {
+            if (padTop + padBottom + padLeft + padRight === 0 && cols === p.W) {
+              // Unpadded full-width windows are contiguous per channel: one 2-D load for all
+              // channels of the step (rows = channels), e.g. every dense layer.
+              ops.push({
+                kind: 'load',
+                memType: MEM_TYPE.INP,
+                sram: inpBase,
+                dram: { buffer: bufs.input, offset: ((nb * p.CT + ic0) * p.H + ih0) * p.W },
+                y: ics,
+                x: rows * cols,
+                stride: p.H * p.W,
+                pad: [0, 0, 0, 0],
+              });
+            } else for (let c = 0; c < ics; c++) {
               ops.push({
                 kind: 'load',
                 memType: MEM_TYPE.INP,

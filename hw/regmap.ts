@@ -77,10 +77,9 @@ export const FETCH_STATES = ['idle', 'fetching', 'done'] as const;
 
 /** fault_status bits [7:4]: what went wrong (bit 0 = a fault is latched). */
 export const FAULTS: Record<number, string> = {
-  1: 'unknown instruction',
-  2: 'SRAM range of a LOAD',
-  3: 'SRAM index of a GEMM or ALU',
-  4: 'STORE with a memory type other than OUT or with padding',
-  5: 'SRAM range of a STORE',
-  6: 'uop index past the uop buffer',
+  1: 'unknown instruction (opcode, memory type or ALU opcode)',
+  2: 'LOAD does not fit its SRAM (sram_base + padded rows x columns > depth)',
+  3: 'GEMM/ALU index out of range (uop, ACC, INP or WGT)',
+  4: 'STORE must use memory type OUT without padding',
+  5: 'STORE reads past the end of the OUT/ACC SRAM',
 };

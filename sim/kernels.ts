@@ -6,11 +6,11 @@
  *
  * Two implementations: JavaScript loop nests generated once per tile shape with `new Function`
  * (the BLOCK_IN dot product and the ALU lanes fully unrolled, tile sizes as literals the JIT can
- * fold), and a WebAssembly SIMD GEMM (wasm-gemm.ts) used when the engine supports it. The
- * generated text depends only on the config's shape and the ALU opcode, never on user data.
+ * fold), and WebAssembly SIMD nests (wasm-kernels.ts) used when the engine supports them. The
+ * generated code depends only on the config's shape and the ALU opcode, never on user data.
  */
 import type { VtaConfig } from '../config/config.ts';
-import { instantiateGemm, wasmLayout } from './wasm-gemm.ts';
+import { type WasmKernelExports, instantiateKernels, wasmLayout } from './wasm-kernels.ts';
 
 /** The two-level loop of a GEMM/ALU instruction, over the decoded uops in `storage.uops`. */
 export interface LoopNest {
@@ -42,7 +42,7 @@ export interface SramStorage {
 }
 
 export interface SimKernels {
-  /** Which implementation runs GEMM: 'js' or 'wasm-simd'. */
+  /** Which implementation runs GEMM and ALU: 'js' or 'wasm-simd'. */
   readonly name: string;
   readonly storage: SramStorage;
   /** ACC[dst] += INP[src] · WGT[wgt]ᵀ (wrapping int32) for every uop-iteration, in program order. */
@@ -149,22 +149,60 @@ function shapeCode(cfg: VtaConfig): ShapeCode {
   return code;
 }
 
+/** The loop-nest entry points of one implementation. */
+interface NestImpl {
+  gemm(loop: LoopNest): void;
+  alu(loop: LoopNest, aluOp: number, useImm: boolean, imm: number): void;
+}
+
+const ALU_NAMES = ['min', 'max', 'add', 'shr', 'mul'];
+
+/** WebAssembly nests: the uop count comes from the shared list, the rest from the loop. */
+function wasmNests(x: WasmKernelExports, uops: UopList): NestImpl {
+  const gemm = x.gemm!;
+  const alu: ((loop: LoopNest, imm: number) => void)[] = [];
+  const call = (f: NonNullable<WasmKernelExports[string]>) => (l: LoopNest, imm: number) =>
+    f(uops.count, l.iterOut, l.iterIn, l.dstOut, l.dstIn, l.srcOut, l.srcIn, l.wgtOut, l.wgtIn, imm);
+  ALU_NAMES.forEach((name, op) => {
+    if (name === 'shr') {
+      const right = call(x.alu_sra_imm!);
+      const left = call(x.alu_shl_imm!);
+      // Count |imm| & 31, direction from the sign (Decision 4).
+      alu[op * 2 + 1] = (l, imm) => (imm >= 0 ? right(l, imm & 31) : left(l, -imm & 31));
+      alu[op * 2] = call(x.alu_shr!);
+    } else {
+      alu[op * 2] = call(x[`alu_${name}`]!);
+      alu[op * 2 + 1] = call(x[`alu_${name}_imm`]!);
+    }
+  });
+  return {
+    gemm: (l) => gemm(uops.count, l.iterOut, l.iterIn, l.dstOut, l.dstIn, l.srcOut, l.srcIn, l.wgtOut, l.wgtIn, 0),
+    alu: (l, op, useImm, imm) => alu[op * 2 + (useImm ? 1 : 0)]!(l, imm),
+  };
+}
+
+function jsNests(code: ShapeCode, s: SramStorage): NestImpl {
+  return {
+    gemm: (l) => code.gemm(s.acc, s.inp, s.wgt, s.uops, l),
+    alu: (l, op, useImm, imm) => code.alu[op * 2 + (useImm ? 1 : 0)]!(s.acc, s.uops, l, imm),
+  };
+}
+
 class Kernels implements SimKernels {
   readonly name: string;
   readonly storage: SramStorage;
   private readonly code: ShapeCode;
-  private readonly gemmImpl: (loop: LoopNest) => void;
+  private readonly nests: NestImpl;
 
-  constructor(cfg: VtaConfig, storage: SramStorage, name: string, gemm?: (loop: LoopNest) => void) {
+  constructor(cfg: VtaConfig, storage: SramStorage, name: string, nests?: NestImpl) {
     this.name = name;
     this.storage = storage;
     this.code = shapeCode(cfg);
-    const s = storage;
-    this.gemmImpl = gemm ?? ((loop) => this.code.gemm(s.acc, s.inp, s.wgt, s.uops, loop));
+    this.nests = nests ?? jsNests(this.code, storage);
   }
 
   gemm(loop: LoopNest): void {
-    this.gemmImpl(loop);
+    this.nests.gemm(loop);
   }
 
   gemmReset(loop: LoopNest): void {
@@ -172,7 +210,7 @@ class Kernels implements SimKernels {
   }
 
   alu(loop: LoopNest, aluOp: number, useImm: boolean, imm: number): void {
-    this.code.alu[aluOp * 2 + (useImm ? 1 : 0)]!(this.storage.acc, this.storage.uops, loop, imm);
+    this.nests.alu(loop, aluOp, useImm, imm);
   }
 
   signExtendRow(lane: number, bytes: Uint8Array): void {
@@ -205,7 +243,7 @@ export function createKernels(cfg: VtaConfig, choice: KernelChoice = 'auto'): Si
   const sz = sizes(cfg);
   if (choice !== 'js') {
     const layout = wasmLayout(sz);
-    const wasm = instantiateGemm({ batch: cfg.batch, blockIn: cfg.blockIn, blockOut: cfg.blockOut }, layout);
+    const wasm = instantiateKernels({ batch: cfg.batch, blockIn: cfg.blockIn, blockOut: cfg.blockOut }, layout);
     if (wasm) {
       const buf = wasm.memory.buffer;
       const uops: UopList = {
@@ -221,8 +259,7 @@ export function createKernels(cfg: VtaConfig, choice: KernelChoice = 'auto'): Si
         acc: new Int32Array(buf, layout.acc, sz.acc / 4),
         uops,
       };
-      const run = wasm.gemm;
-      return new Kernels(cfg, storage, 'wasm-simd', (l) => run(uops.count, l.iterOut, l.iterIn, l.dstOut, l.dstIn, l.srcOut, l.srcIn, l.wgtOut, l.wgtIn));
+      return new Kernels(cfg, storage, 'wasm-simd', wasmNests(wasm.exports, uops));
     }
     if (choice === 'wasm') throw new Error('this JavaScript engine has no WebAssembly SIMD');
   }

@@ -2,6 +2,8 @@
 import type { Argv } from 'yargs';
 import { compileGraph, type CompiledModel } from '../../compiler/compile.ts';
 import { loadGraph } from '../../compiler/load.ts';
+import type { Graph } from '../../compiler/ir.ts';
+import { importOnnx } from '../../frontend/onnx.ts';
 import { writePackage } from '../../compiler/package.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { configFromArgs } from '../options.ts';
@@ -15,14 +17,19 @@ interface Args {
 }
 
 export const command = 'compile <model>';
-export const describe = 'Compile a model (vta-graph/1 JSON) into a .vtapkg: instructions, uops, packed weights, memory plan, relocations';
+export const describe = 'Compile a model (vta-graph/1 JSON or ONNX) into a .vtapkg: instructions, uops, packed weights, memory plan, relocations';
 
 export function builder(y: Argv): Argv<Args> {
   return y
-    .positional('model', { type: 'string', demandOption: true, describe: 'model file (vta-graph/1 JSON)' })
+    .positional('model', { type: 'string', demandOption: true, describe: 'model file (vta-graph/1 JSON or .onnx)' })
     .option('output', { alias: 'o', type: 'string', demandOption: true, describe: '.vtapkg file to write' })
     .option('rules', { type: 'string', describe: 'fusion rules JSON (default: compiler/fusion-rules.json)' })
     .option('offload', { type: 'string', choices: ['auto', 'all'], default: 'auto', describe: "'all': fail unless every dense/conv2d/add runs on VTA" }) as unknown as Argv<Args>;
+}
+
+/** A model file: vta-graph/1 JSON, or ONNX (quantized through the frontend's importer). */
+export function loadModelFile(path: string): Graph {
+  return path.endsWith('.onnx') ? importOnnx(path).graph : loadGraph(path);
 }
 
 /** The partition and per-kernel figures, as printed by compile and run. */
@@ -37,7 +44,7 @@ export function summarize(model: CompiledModel): string[] {
 
 export function handler(argv: Args): void {
   const cfg = configFromArgs(argv);
-  const graph = loadGraph(argv.model);
+  const graph = loadModelFile(argv.model);
   const model = compileGraph(graph, { config: cfg, ...(argv.rules ? { rules: argv.rules } : {}), offload: argv.offload === 'all' ? 'all' : 'auto' });
   const bytes = writePackage(model);
   writeFileAtomic(argv.output, bytes);

@@ -10,14 +10,13 @@ import { compileGraph, type CompiledModel } from '../../compiler/compile.ts';
 import { compileError } from '../../compiler/errors.ts';
 import { runCompiled } from '../../compiler/execute.ts';
 import type { Tensor } from '../../compiler/ir.ts';
-import { loadGraph } from '../../compiler/load.ts';
 import { readPackage } from '../../compiler/package.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { parseNpy, writeNpy } from '../../lib/npy.ts';
 import { RaceChecker } from '../../sim/race-checker.ts';
 import { configFromArgs } from '../options.ts';
-import { summarize } from './compile.ts';
+import { loadModelFile, summarize } from './compile.ts';
 
 interface Args {
   model: string;
@@ -37,7 +36,7 @@ export const describe = 'Run a model (vta-graph/1 JSON, compiled on the fly, or 
 
 export function builder(y: Argv): Argv<Args> {
   return y
-    .positional('model', { type: 'string', demandOption: true, describe: 'model JSON or .vtapkg' })
+    .positional('model', { type: 'string', demandOption: true, describe: 'model JSON, .onnx or .vtapkg' })
     .option('driver', { type: 'string', default: 'fsim', describe: 'driver name (see vta drivers)' })
     .option('input', { type: 'string', array: true, describe: 'input .npy (NAME=FILE.npy when the model has several inputs)' })
     .option('output', { type: 'string', array: true, describe: 'write outputs as .npy (NAME=FILE.npy when several)' })
@@ -63,7 +62,7 @@ export function loadCompiled(path: string, argv: { config?: string; rules?: stri
     }
     return model;
   }
-  return compileGraph(loadGraph(path), { config: configFromArgs(argv), ...(argv.rules ? { rules: argv.rules } : {}) });
+  return compileGraph(loadModelFile(path), { config: configFromArgs(argv), ...(argv.rules ? { rules: argv.rules } : {}) });
 }
 
 /** NAME=FILE pairs, or a single FILE for a single name. */

@@ -237,7 +237,7 @@ class TsimDriver implements Driver {
           const at = model.regRead(REG.fault_insn);
           const value = model.regRead(REG.fault_value);
           const kind = FAULTS[(status >> 4) & 0xf] ?? 'fault';
-          throw insnError(at, disasmInsn(this.config, bytes, at * 16), `${kind} out of range or invalid (RTL fault${value ? `, index ${value}` : ''})`);
+          throw insnError(at, disasmInsn(this.config, bytes, at * 16), `${kind}${value ? ` (index ${value})` : ''}`);
         }
         if (res.stop === 'deadlock') {
           throw new SimError(SIM_CODES.deadlock, `deadlock: no stage can progress; ${this.stageStatus(model, bytes, count)}`);

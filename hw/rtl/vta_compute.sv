@@ -111,10 +111,9 @@ module vta_compute
 
   // Decode
   logic [2:0] opcode, mem_type;
-  logic       x_zero, is_uop_load, is_acc_load, is_acc8, is_gemm, is_alu, is_finish, is_nop;
+  logic       is_uop_load, is_acc_load, is_acc8, is_gemm, is_alu, is_finish, is_nop;
   assign opcode      = 3'(insn[MemOpcodeLsb +: MemOpcodeWidth]);
   assign mem_type    = 3'(insn[MemMemoryTypeLsb +: MemMemoryTypeWidth]);
-  assign x_zero      = insn[MemXSizeLsb +: MemXSizeWidth] == '0;
   assign is_uop_load = opcode == 3'(OpLoad) && mem_type == 3'(MemUop);
   assign is_acc8     = mem_type == 3'(MemAcc8bit);
   assign is_acc_load = opcode == 3'(OpLoad) && (mem_type == 3'(MemAcc) || is_acc8);

@@ -28,19 +28,21 @@ module vta_dma_cmd
 
   // Beat-aligned bounds of the row that starts at `start`.
   function automatic logic [AddrW-1:0] align_down(logic [AddrW-1:0] a);
-    return {a[AddrW-1:BeatShift], BeatShift'(0)};
+    return a & ~(AddrW'(BusBytes) - AddrW'(1));
   endfunction
   function automatic logic [AddrW-1:0] row_end(logic [AddrW-1:0] start, logic [31:0] nbytes);
     logic [AddrW-1:0] e;
-    e = start + AddrW'(nbytes) + AddrW'(BusBytes - 1);
+    e = start + AddrW'(nbytes) + AddrW'(BusBytes) - AddrW'(1);
     return align_down(e);
   endfunction
 
   logic [AddrW-1:0] rem_beats, to_4k_beats;
+  logic [12:0]      to_4k_bytes;
   logic [7:0]       burst_beats;
   always_comb begin
     rem_beats   = (end_q - cur_q) >> BeatShift;
-    to_4k_beats = AddrW'((13'h1000 - {1'b0, cur_q[11:0]}) >> BeatShift);
+    to_4k_bytes = 13'h1000 - {1'b0, cur_q[11:0]};
+    to_4k_beats = AddrW'(to_4k_bytes) >> BeatShift;
     burst_beats = 8'(MaxBurstBeats);
     if (rem_beats < AddrW'(burst_beats)) burst_beats = rem_beats[7:0];
     if (to_4k_beats < AddrW'(burst_beats)) burst_beats = to_4k_beats[7:0];

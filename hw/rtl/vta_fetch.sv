@@ -129,7 +129,10 @@ module vta_fetch
   end
 
   // Routing
+  // Only the routing fields are decoded here.
+  /* verilator lint_off UNUSEDSIGNAL */
   logic [InsnBits-1:0] insn;
+  /* verilator lint_on UNUSEDSIGNAL */
   logic [2:0]          opcode, mem_type, alu_op;
   logic                to_ld, to_co, to_st, unknown;
   assign insn     = buf_head[InsnBits-1:0];

@@ -15,7 +15,9 @@ module vta_tensor_alu
   output logic                   busy_o,
   output logic                   uop_re_o,
   output logic [LogUopDepth-1:0] uop_raddr_o,
-  input  logic [UopBits-1:0]     uop_rdata_i,
+  /* verilator lint_off UNUSEDSIGNAL */
+  input  logic [UopBits-1:0]     uop_rdata_i,  // the wgt field is not used by the ALU
+  /* verilator lint_on UNUSEDSIGNAL */
   output logic                   acc_a_re_o,
   output logic [LogAccDepth-1:0] acc_a_raddr_o,
   input  logic [AccTileBits-1:0] acc_a_rdata_i,

@@ -3,6 +3,7 @@
  * once and prove every index the nest will form is inside its SRAM, so the kernels run unchecked.
  * Zero loop counts or an empty uop range do nothing (Decision 6).
  */
+import type { VtaConfig } from '../../config/config.ts';
 import type { LoopFields } from '../../isa/index.ts';
 import { uopFieldShifts } from '../../isa/index.ts';
 import { sramRange } from '../errors.ts';
@@ -18,6 +19,13 @@ interface IndexRole {
   factorIn: number;
 }
 
+const shiftsByConfig = new WeakMap<VtaConfig, ReturnType<typeof uopFieldShifts>>();
+function shifts(cfg: VtaConfig): ReturnType<typeof uopFieldShifts> {
+  let s = shiftsByConfig.get(cfg);
+  if (!s) shiftsByConfig.set(cfg, (s = uopFieldShifts(cfg)));
+  return s;
+}
+
 /**
  * Decode the uops into ctx.uops and check the roles' indices. Returns the loop nest, or undefined
  * when the instruction does nothing.
@@ -27,7 +35,7 @@ export function prepareUopLoop(ctx: ExecContext, insn: LoopFields, roles: readon
   if (iterOut === 0 || iterIn === 0 || bgn >= end) return undefined;
   const depth = ctx.cfg.uopDepth;
   if (end > depth) throw sramRange('uop', end - 1, depth, ` (uop_end ${end})`);
-  const sh = uopFieldShifts(ctx.cfg);
+  const sh = shifts(ctx.cfg);
   const u = ctx.uops;
   const words = ctx.machine.uop;
   const n = end - bgn;

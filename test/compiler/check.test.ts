@@ -5,6 +5,7 @@ import { checkAgainstReference, describeMismatch } from '../../compiler/check.ts
 import { DEFAULT_PASSES, compileGraph, type Pass } from '../../compiler/compile.ts';
 import { runCompiled } from '../../compiler/execute.ts';
 import { ALU_OP, OPCODE } from '../../isa/index.ts';
+import { RaceChecker } from '../../sim/race-checker.ts';
 import { GraphBuilder, convGraph, randomTensor, rng } from './helpers.ts';
 
 const cfg = defaultVtaConfig();
@@ -19,7 +20,9 @@ describe('check against the reference', () => {
     const g = b.output(t);
     const model = compileGraph(g, { config: cfg });
     const inputs = { x: randomTensor(rng(2), [1, 16, 4, 4], 'int8') };
-    const out = await runCompiled(model, inputs, { keepAll: true });
+    const rc = new RaceChecker(cfg);
+    const out = await runCompiled(model, inputs, { keepAll: true, observe: () => rc });
+    expect(rc.report()).toEqual([]);
     expect(checkAgainstReference(model, inputs, out.tensors)).toEqual({ compared: 2 });
   });
 

@@ -1,7 +1,7 @@
 /** Compile, run on fsim with the race checker attached, and compare with the host executor. */
 import { expect } from 'vitest';
 import type { VtaConfig } from '../../config/config.ts';
-import { compileGraph, type CompiledModel } from '../../compiler/compile.ts';
+import { compileGraph, type CompileOptions, type CompiledModel } from '../../compiler/compile.ts';
 import { runCompiled } from '../../compiler/execute.ts';
 import { runHostNode } from '../../compiler/host-ops.ts';
 import type { Graph, Tensor } from '../../compiler/ir.ts';
@@ -26,8 +26,8 @@ export interface E2EResult {
   races: string[];
 }
 
-export async function compileAndCheck(g: Graph, cfg: VtaConfig, seed = 1): Promise<E2EResult> {
-  const model = compileGraph(g, { config: cfg });
+export async function compileAndCheck(g: Graph, cfg: VtaConfig, seed = 1, options: Omit<CompileOptions, 'config'> = {}): Promise<E2EResult> {
+  const model = compileGraph(g, { ...options, config: cfg });
   const r = rng(seed);
   const inputs: Record<string, Tensor> = {};
   for (const i of g.inputs) inputs[i.name] = randomTensor(r, i.shape, i.dtype);

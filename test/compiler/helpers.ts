@@ -56,12 +56,16 @@ export interface EpilogueSpec {
   shift?: number;
   relu?: boolean;
   clip?: [number, number];
+  /** TVM's benchmark order: shift, then bias, then clip. Default: bias first. */
+  shiftFirst?: boolean;
 }
 
 /** x -> op -> [bias] -> [requantize] -> [relu] -> [clip] -> cast int8. */
 export function epilogue(b: GraphBuilder, r: () => number, t: string, channels: number, e: EpilogueSpec, prefix: string): string {
-  if (e.bias) t = b.node('bias_add', [t, b.constant(`${prefix}_b`, randomTensor(r, [channels], 'int32', -(1 << 14), 1 << 14))]);
+  const bias = () => b.node('bias_add', [t, b.constant(`${prefix}_b`, randomTensor(r, [channels], 'int32', -(1 << 14), 1 << 14))]);
+  if (e.bias && !e.shiftFirst) t = bias();
   if (e.shift !== undefined) t = b.node('requantize', [t], { shift: e.shift });
+  if (e.bias && e.shiftFirst) t = bias();
   if (e.relu) t = b.node('relu', [t]);
   if (e.clip) t = b.node('clip', [t], { min: e.clip[0], max: e.clip[1] });
   return b.node('cast', [t], { dtype: 'int8' });

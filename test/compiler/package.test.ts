@@ -5,6 +5,7 @@ import { compileGraph } from '../../compiler/compile.ts';
 import { runCompiled } from '../../compiler/execute.ts';
 import { readPackage, writePackage } from '../../compiler/package.ts';
 import { getDriver } from '../../drivers/registry.ts';
+import { RaceChecker } from '../../sim/race-checker.ts';
 import { denseGraph, randomTensor, rng } from './helpers.ts';
 
 const cfg = defaultVtaConfig();
@@ -23,7 +24,9 @@ describe('.vtapkg', () => {
 
   it('runs at a different DRAM base with the same result', async () => {
     const model = readPackage(writePackage(compileGraph(g, { config: cfg })));
-    const a = await runCompiled(model, inputs);
+    const rc = new RaceChecker(cfg);
+    const a = await runCompiled(model, inputs, { observe: () => rc });
+    expect(rc.report()).toEqual([]);
     const drv = await (await getDriver('fsim')).open(cfg);
     try {
       drv.memAlloc(5 * 4096 + 1); // shifts every segment the model allocates

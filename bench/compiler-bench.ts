@@ -1,0 +1,99 @@
+/**
+ * Compiler figures for `make bench`: compile time of the ten ResNet-18 layers of TVM's
+ * test_benchmark_topi_conv2d (goal: under 1 s together), instructions and uops per layer, DRAM
+ * bytes moved against the minimum (each input, weight, bias and output moved once), and the
+ * fsim run time of each layer (checked bit-exact against the reference on the way).
+ */
+import { defaultVtaConfig } from '../config/config.ts';
+import { compileGraph, type CompiledModel } from '../compiler/compile.ts';
+import { runCompiled } from '../compiler/execute.ts';
+import type { ConstTensor, Graph, Tensor } from '../compiler/ir.ts';
+import { runReference } from '../compiler/reference.ts';
+import { VtaError } from '../lib/errors.ts';
+
+/** (name, H=W, Cin, Cout, kernel, pad, stride), spec §6.2. */
+const LAYERS: [string, number, number, number, number, number, number][] = [
+  ['C2', 56, 64, 64, 3, 1, 1],
+  ['C3', 56, 64, 128, 3, 1, 2],
+  ['C4', 56, 64, 128, 1, 0, 2],
+  ['C5', 28, 128, 128, 3, 1, 1],
+  ['C6', 28, 128, 256, 3, 1, 2],
+  ['C7', 28, 128, 256, 1, 0, 2],
+  ['C8', 14, 256, 256, 3, 1, 1],
+  ['C9', 14, 256, 512, 3, 1, 2],
+  ['C10', 14, 256, 512, 1, 0, 2],
+  ['C11', 7, 512, 512, 3, 1, 1],
+];
+
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+
+function values(n: number, lo: number, hi: number, r: () => number): number[] {
+  return Array.from({ length: n }, () => lo + Math.floor(r() * (hi - lo + 1)));
+}
+
+/** conv2d -> >>8 -> + bias -> clip(0,127) -> cast, as in TVM's benchmark. */
+function layerGraph(name: string, hw: number, ci: number, co: number, k: number, pad: number, stride: number): Graph {
+  const r = lcg(hw * co + k);
+  const w: ConstTensor = { shape: [co, ci, k, k], dtype: 'int8', data: values(co * ci * k * k, -128, 127, r) };
+  const b: ConstTensor = { shape: [co], dtype: 'int32', data: values(co, -(1 << 14), 1 << 14, r) };
+  return {
+    format: 'vta-graph/1',
+    name,
+    inputs: [{ name: 'x', shape: [1, ci, hw, hw], dtype: 'int8' }],
+    outputs: ['y'],
+    tensors: { w, b },
+    nodes: [
+      { name: 'conv', op: 'conv2d', inputs: ['x', 'w'], output: 'c', attrs: { stride: [stride, stride], pad: [pad, pad, pad, pad] } },
+      { name: 'shift', op: 'requantize', inputs: ['c'], output: 's', attrs: { shift: 8 } },
+      { name: 'bias', op: 'bias_add', inputs: ['s', 'b'], output: 'sb' },
+      { name: 'clip', op: 'clip', inputs: ['sb'], output: 'cl', attrs: { min: 0, max: 127 } },
+      { name: 'cast', op: 'cast', inputs: ['cl'], output: 'y', attrs: { dtype: 'int8' } },
+    ],
+  };
+}
+
+export async function runCompilerBench(): Promise<Record<string, number | string>> {
+  const cfg = defaultVtaConfig();
+  const figures: Record<string, number | string> = {};
+  const graphs = LAYERS.map((l) => layerGraph(...l));
+  const models: CompiledModel[] = [];
+  const t0 = performance.now();
+  for (const g of graphs) models.push(compileGraph(g, { config: cfg }));
+  figures['resnet18 C2-C11 compile ms (total)'] = performance.now() - t0;
+  let moved = 0;
+  let minimum = 0;
+  let runMs = 0;
+  for (let i = 0; i < LAYERS.length; i++) {
+    const [name, hw, ci] = LAYERS[i]!;
+    const m = models[i]!;
+    const k = m.kernels[0]!;
+    const r = lcg(7 + i);
+    const x: Tensor = { shape: [1, ci, hw, hw], dtype: 'int8', data: Int8Array.from(values(ci * hw * hw, -128, 127, r)) };
+    const t1 = performance.now();
+    const out = await runCompiled(m, { x });
+    const ms = performance.now() - t1;
+    runMs += ms;
+    const want = runReference(m.graph, { x }).y!.data;
+    const got = out.outputs.y!.data;
+    const bad = want.findIndex((v, j) => v !== got[j]);
+    if (bad >= 0) throw new VtaError('E_MISMATCH', `bench layer ${name}: element ${bad} is ${got[bad]}, reference ${want[bad]}`);
+    const c = out.counters[k.name]!;
+    const bytes = c.inp_load_nbytes + c.wgt_load_nbytes + c.acc_load_nbytes + c.acc8_load_nbytes + c.out_store_nbytes;
+    moved += bytes;
+    minimum += k.minDramBytes;
+    const t = k.tiling!;
+    figures[`${name} insns`] = k.insnCount;
+    figures[`${name} uops`] = k.uopCount;
+    figures[`${name} tile (oc,ic,h,w,slots)`] = `${t.tOC},${t.tIC},${t.tOH},${t.tOW},${t.slots}`;
+    figures[`${name} DRAM bytes / minimum`] = bytes / k.minDramBytes;
+    figures[`${name} GEMM uop-iterations`] = c.gemm_counter;
+    figures[`${name} fsim ms`] = ms;
+  }
+  figures['all layers DRAM MB moved'] = moved / 1e6;
+  figures['all layers DRAM bytes / minimum'] = moved / minimum;
+  figures['all layers fsim ms'] = runMs;
+  return figures;
+}

@@ -1,0 +1,117 @@
+/** Every user-caused compiler error: a stable code and one line naming the node, op and why. */
+import { describe, expect, it } from 'vitest';
+import { defaultVtaConfig } from '../../config/config.ts';
+import { compileGraph } from '../../compiler/compile.ts';
+import { errorTable } from '../../compiler/errors.ts';
+import { runCompiled } from '../../compiler/execute.ts';
+import type { Graph } from '../../compiler/ir.ts';
+import { compileAndCheck } from './harness.ts';
+import { GraphBuilder, convGraph, randomTensor, rng } from './helpers.ts';
+
+const cfg = defaultVtaConfig();
+
+function codeAndMessage(f: () => unknown): { code: string; message: string } {
+  try {
+    f();
+  } catch (e) {
+    const err = e as { code: string; message: string };
+    expect(err.message).not.toContain('\n');
+    return { code: err.code, message: err.message };
+  }
+  throw new Error('expected an error');
+}
+
+function convWith(attrs: object, wShape = [16, 8, 3, 3]): Graph {
+  const b = new GraphBuilder('bad', [{ name: 'x', shape: [1, 16, 8, 8], dtype: 'int8' }]);
+  let t = b.node('conv2d', ['x', b.constant('w', randomTensor(rng(1), wShape, 'int8'))], attrs, 'c');
+  t = b.node('requantize', [t], { shift: 8 }, 'rq');
+  t = b.node('cast', [t], { dtype: 'int8' }, 'cast');
+  return b.output(t);
+}
+
+describe('compiler errors', () => {
+  it('has a message for every code', () => {
+    expect(errorTable().length).toBeGreaterThanOrEqual(10);
+  });
+
+  it('unknown op: E_MODEL naming the node and the op', () => {
+    const b = new GraphBuilder('m', [{ name: 'x', shape: [1, 16], dtype: 'int8' }]);
+    const g = b.output(b.node('softmax' as never, ['x'], undefined, 'sm'));
+    const e = codeAndMessage(() => compileGraph(g, { config: cfg }));
+    expect(e.code).toBe('E_MODEL');
+    expect(e.message).toMatch(/^node sm: unknown op "softmax"/);
+  });
+
+  it('malformed model: an input defined nowhere', () => {
+    const b = new GraphBuilder('m', [{ name: 'x', shape: [2, 16], dtype: 'int8' }]);
+    const g = b.output(b.node('dense', ['x', 'nowhere'], undefined, 'fc'));
+    const e = codeAndMessage(() => compileGraph(g, { config: cfg }));
+    expect(e.code).toBe('E_MODEL');
+    expect(e.message).toMatch(/^node fc \(dense\): input 'nowhere' is not defined/);
+  });
+
+  it('unsupported attribute: grouped conv2d falls back to the host (and still computes right)', async () => {
+    const g = convWith({ groups: 2 });
+    const r = await compileAndCheck(g, cfg);
+    expect(r.model.kernels).toHaveLength(0);
+    expect(r.model.partition[0]).toBe('host c (conv2d): groups = 2; grouped convolution is not lowered');
+  });
+
+  it('unsupported attribute with offload=all: E_NOT_OFFLOADED naming node, op and why', () => {
+    const e = codeAndMessage(() => compileGraph(convWith({ groups: 2 }), { config: cfg, offload: 'all' }));
+    expect(e).toEqual({ code: 'E_NOT_OFFLOADED', message: 'node c (conv2d): cannot run on VTA: groups = 2; grouped convolution is not lowered' });
+  });
+
+  it('padding wider than the DMA pad field or the kernel', () => {
+    const g = convWith({ pad: [3, 3, 3, 3] }, [16, 16, 3, 3]);
+    const e = codeAndMessage(() => compileGraph(g, { config: cfg, offload: 'all' }));
+    expect(e.message).toBe('node c (conv2d): cannot run on VTA: padding [3,3,3,3] is not smaller than the 3x3 kernel');
+  });
+
+  it('an epilogue VTA cannot do (shift > 16) leaves the chain on the host, with the reason', () => {
+    const b = new GraphBuilder('m', [{ name: 'x', shape: [2, 16], dtype: 'int8' }]);
+    let t = b.node('dense', ['x', b.constant('w', randomTensor(rng(2), [16, 16], 'int8'))], undefined, 'fc');
+    t = b.node('requantize', [t], { shift: 20 }, 'rq');
+    const g = b.output(b.node('cast', [t], { dtype: 'int8' }, 'cast'));
+    const m = compileGraph(g, { config: cfg });
+    expect(m.partition).toEqual([
+      'host fc (dense): epilogue rq (requantize): shift 20 > 16: the rounding term 2^(shift-1) needs more than two 16-bit ALU immediates',
+      'host rq (requantize): shift 20 > 16: the rounding term 2^(shift-1) needs more than two 16-bit ALU immediates',
+      'host cast (cast): cast is not part of any fused VTA kernel',
+    ]);
+    const e = codeAndMessage(() => compileGraph(g, { config: cfg, offload: 'all' }));
+    expect(e.code).toBe('E_NOT_OFFLOADED');
+    expect(e.message).toMatch(/^node fc \(dense\): cannot run on VTA: epilogue rq \(requantize\): shift 20 > 16/);
+  });
+
+  it('an int32 result used directly cannot be stored by VTA', () => {
+    const b = new GraphBuilder('m', [{ name: 'x', shape: [2, 16], dtype: 'int8' }]);
+    const g = b.output(b.node('dense', ['x', b.constant('w', randomTensor(rng(2), [16, 16], 'int8'))], undefined, 'fc'));
+    expect(compileGraph(g, { config: cfg }).partition).toEqual([
+      'host fc (dense): its int32 result fc_out is used directly; VTA stores int8 only (end the chain with cast int8)',
+    ]);
+  });
+
+  it('untileable shape: E_UNTILEABLE naming the node and the limit', () => {
+    const g = convGraph(rng(3), { n: 1, c: 16, h: 40, w: 40, o: 16, k: 33, stride: 1, pad: 0 }, { shift: 8 });
+    const e = codeAndMessage(() => compileGraph(g, { config: cfg }));
+    expect(e).toEqual({
+      code: 'E_UNTILEABLE',
+      message: 'node conv (conv2d): cannot be tiled for this VTA config: weights 1x1x33x33 tiles exceed the 1024-tile WGT slot',
+    });
+  });
+
+  it('bad fusion rules: E_RULES naming the rule', () => {
+    const g = convWith({}, [16, 16, 3, 3]);
+    const rules = { format: 'vta-fusion-rules/1', rules: [{ name: 'mine', anchor: ['softmax'], epilogue: [], end: 'cast' }] };
+    const e = codeAndMessage(() => compileGraph(g, { config: cfg, rules: rules as never }));
+    expect(e).toEqual({ code: 'E_RULES', message: 'fusion rules: bad fusion rules: rule mine: anchor must be a list drawn from dense, conv2d, add' });
+  });
+
+  it('a run with a wrongly shaped input: E_INPUT', async () => {
+    const m = compileGraph(convWith({}, [16, 16, 3, 3]), { config: cfg });
+    await expect(runCompiled(m, { x: randomTensor(rng(1), [1, 16, 4, 4], 'int8') })).rejects.toThrow(
+      'bad input: input x is int8[1,16,4,4], the model expects int8[1,16,8,8]',
+    );
+  });
+});
