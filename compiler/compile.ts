@@ -16,7 +16,7 @@ import { MemoryPlan, type SegmentName, SEGMENTS } from './memplan.ts';
 import { constData, gridTiles, packActivation, packBias, packWeight, tileGrid } from './pack.ts';
 import { inferShapes, type TensorTypes } from './shapes.ts';
 import { validateGraph } from './load.ts';
-import { insertSync, type SyncFlags } from './sync.ts';
+import { insertSync, verifyTokens, type SyncFlags } from './sync.ts';
 import { lowerAdd, lowerConv, type KernelBuffers } from './tensorize.ts';
 import { chooseConvTiling, chooseEltwiseChunk, type ConvProblem, type ConvTiling } from './tile.ts';
 
@@ -231,7 +231,10 @@ const syncPass: Pass = {
 const emitPass: Pass = {
   name: 'emit',
   run(ctx) {
-    for (const k of ctx.kernels) k.emitted = emitKernel(k.name, k.ops!, k.flags!, ctx.cfg);
+    for (const k of ctx.kernels) {
+      k.emitted = emitKernel(k.name, k.ops!, k.flags!, ctx.cfg);
+      verifyTokens(k.emitted.insns);
+    }
   },
 };
 

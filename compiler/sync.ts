@@ -12,6 +12,7 @@
  *   token is added. Vector clocks track that knowledge.
  * Only neighbouring stages share queues; load and store never conflict (they touch disjoint SRAMs).
  */
+import { type Insn, MEM_TYPE, OPCODE } from '../isa/index.ts';
 import type { StageName, QueueName } from '../sim/api.ts';
 import { compileError } from './errors.ts';
 import { type KOp, footprints, stageOf, type Footprint } from './kernel-ir.ts';
@@ -91,4 +92,51 @@ export function insertSync(ops: KOp[], accDepth: number): SyncFlags[] {
     for (const fp of fps) history[fp.buf]!.push({ op: i, stage: s, lo: fp.lo, hi: fp.hi, write: fp.write });
   });
   return flags;
+}
+
+/**
+ * Static proof that an emitted stream cannot deadlock and ends with empty queues: execute the
+ * token flags in program order (one valid schedule). If every pop finds a token there, then in
+ * any stuck state the earliest blocked instruction would find at least as many tokens as here, a
+ * contradiction, so every scheduler runs the stream to FINISH.
+ */
+export function verifyTokens(insns: readonly Insn[]): void {
+  const count: Record<QueueName, number> = { l2g: 0, g2l: 0, g2s: 0, s2g: 0 };
+  insns.forEach((insn, i) => {
+    const stage = insnStage(insn);
+    const [popPrev, popNext, pushPrev, pushNext] = QUEUES_OF[stage];
+    const pops: [number, QueueName | undefined][] = [
+      [insn.pop_prev, popPrev],
+      [insn.pop_next, popNext],
+    ];
+    for (const [flag, q] of pops) {
+      if (!flag) continue;
+      if (!q) throw compileError('E_INTERNAL', undefined, `instruction ${i} (${stage}) pops a queue its stage does not have`);
+      if (count[q] === 0) throw compileError('E_INTERNAL', undefined, `instruction ${i} (${stage}) pops ${q} with no token pushed before it in program order`);
+      count[q]--;
+    }
+    for (const [flag, q] of [
+      [insn.push_prev, pushPrev],
+      [insn.push_next, pushNext],
+    ] as [number, QueueName | undefined][]) {
+      if (!flag) continue;
+      if (!q) throw compileError('E_INTERNAL', undefined, `instruction ${i} (${stage}) pushes a queue its stage does not have`);
+      count[q]++;
+    }
+  });
+  const left = (Object.entries(count) as [QueueName, number][]).filter(([, n]) => n !== 0);
+  if (left.length) throw compileError('E_INTERNAL', undefined, `tokens left at FINISH: ${left.map(([q, n]) => `${q}=${n}`).join(', ')}`);
+}
+
+/** [pop_prev, pop_next, push_prev, push_next] queues per stage (spec §3.9). */
+const QUEUES_OF: Record<StageName, (QueueName | undefined)[]> = {
+  load: [undefined, 'g2l', undefined, 'l2g'],
+  compute: ['l2g', 's2g', 'g2l', 'g2s'],
+  store: ['g2s', undefined, 's2g', undefined],
+};
+
+function insnStage(insn: Insn): StageName {
+  if (insn.opcode === OPCODE.STORE) return 'store';
+  if (insn.opcode === OPCODE.LOAD && (insn.memory_type === MEM_TYPE.INP || insn.memory_type === MEM_TYPE.WGT)) return 'load';
+  return 'compute';
 }

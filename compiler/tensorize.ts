@@ -45,9 +45,17 @@ function epilogueOps(
   biasBase: (op: EpilogueOp) => number,
 ): KOp[] {
   const ops: KOp[] = [];
+  // max(max(x, a), b) = max(x, max(a, b)), likewise for min: relu followed by clip is one MAX.
+  const merged: EpilogueOp[] = [];
+  for (const e of ep) {
+    const last = merged[merged.length - 1];
+    if (last && (e.kind === 'max' || e.kind === 'min') && last.kind === e.kind) {
+      merged[merged.length - 1] = { ...last, value: e.kind === 'max' ? Math.max(last.value, e.value) : Math.min(last.value, e.value) };
+    } else merged.push(e);
+  }
   const imm = (aluOp: number, value: number) =>
     contiguous(n, (uops, l) => ({ kind: 'alu', aluOp, imm: value, uops, loop: l }), base);
-  for (const e of ep) {
+  for (const e of merged) {
     switch (e.kind) {
       case 'bias': {
         // Broadcast: the bias tile of channel block c is added to every pixel of that block

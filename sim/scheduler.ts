@@ -191,9 +191,10 @@ export function runProgram(machine: Machine, memory: DeviceMemory, insnPhys: num
     }
     throw e;
   }
-  const disasm = (i: number) => disasmInsn(cfg, bytes, i * 16);
-  const label = (i: number) => insnLabel(i, disasm(i));
-  const { routed, stageQueues } = prepare(machine, bytes, insnPhys);
+  const program = prepare(machine, bytes, insnPhys);
+  const { routed, stageQueues } = program;
+  // Message helpers: only called on the error paths.
+  const label = (i: number) => insnLabel(i, disasmInsn(cfg, bytes, i * 16));
 
   machine.clearTokens();
   const tokens = machine.tokens;
@@ -205,14 +206,7 @@ export function runProgram(machine: Machine, memory: DeviceMemory, insnPhys: num
   const stageCounter = ['load_insns', 'compute_insns', 'store_insns'] as const;
   let work = 0;
 
-  const stageStatus = (): string =>
-    STAGES.map((name, s) => {
-      const q = stageQueues[s]!;
-      if (heads[s]! >= q.length) return `${name} stage done`;
-      const r = routed[q[heads[s]!]!]!;
-      const waits = [r.pop0, r.pop1].filter((p) => p !== NONE && tokens[p]! === 0).map((p) => QUEUES[p]);
-      return `${name} stage at ${label(r.index)}${waits.length ? ` waiting for ${waits.join(' and ')}` : ''}`;
-    }).join('; ');
+  const stageStatus = () => describeStages(cfg, bytes, program, heads, tokens);
 
   let finish: Routed | undefined;
   while (!finish) {
@@ -233,12 +227,12 @@ export function runProgram(machine: Machine, memory: DeviceMemory, insnPhys: num
           if (r.pop0 !== NONE) observer.onPop?.(e.stage, QUEUES[r.pop0]!, r.index);
           if (r.pop1 !== NONE) observer.onPop?.(e.stage, QUEUES[r.pop1]!, r.index);
           observer.beforeInsn?.(e);
-          executeChecked(ctx, r, disasm);
+          executeChecked(ctx, r, bytes);
           observer.afterInsn?.(e);
           if (r.push0 !== NONE) observer.onPush?.(e.stage, QUEUES[r.push0]!, r.index);
           if (r.push1 !== NONE) observer.onPush?.(e.stage, QUEUES[r.push1]!, r.index);
         } else {
-          executeChecked(ctx, r, disasm);
+          executeChecked(ctx, r, bytes);
         }
         if (r.push0 !== NONE) tokens[r.push0]!++;
         if (r.push1 !== NONE) tokens[r.push1]!++;
@@ -268,11 +262,22 @@ export function runProgram(machine: Machine, memory: DeviceMemory, insnPhys: num
   return counters;
 }
 
-function executeChecked(ctx: ExecContext, r: Routed, disasm: (i: number) => string): void {
+/** Where each stage is: `load stage at insn #3 (...) waiting for g2l; compute stage done; ...`. */
+function describeStages(cfg: VtaConfig, bytes: Uint8Array, program: Program, heads: number[], tokens: Int32Array): string {
+  return STAGES.map((name, s) => {
+    const q = program.stageQueues[s]!;
+    if (heads[s]! >= q.length) return `${name} stage done`;
+    const r = program.routed[q[heads[s]!]!]!;
+    const waits = [r.pop0, r.pop1].filter((p) => p !== NONE && tokens[p]! === 0).map((p) => QUEUES[p]);
+    return `${name} stage at ${insnLabel(r.index, disasmInsn(cfg, bytes, r.index * 16))}${waits.length ? ` waiting for ${waits.join(' and ')}` : ''}`;
+  }).join('; ');
+}
+
+function executeChecked(ctx: ExecContext, r: Routed, bytes: Uint8Array): void {
   try {
     execute(ctx, r.insn);
   } catch (e) {
-    if (e instanceof InsnFault || e instanceof DramError) throw insnError(r.index, disasm(r.index), e.message);
+    if (e instanceof InsnFault || e instanceof DramError) throw insnError(r.index, disasmInsn(ctx.cfg, bytes, r.index * 16), e.message);
     throw e;
   }
 }

@@ -15,8 +15,8 @@ import { EncodingError, MEM_TYPE, MEM_TYPE_NAMES, OPCODE, decodeInsn, disasmInsn
 import { VtaError } from '../../lib/errors.ts';
 import { SIM_CODES, SimError, insnError, insnLabel } from '../../sim/errors.ts';
 import { zeroCounters, type Counters } from '../../sim/api.ts';
-import type { DeviceBuffer, Driver, DriverInfo, RunOptions, RunResult } from '../api.ts';
-import { DeviceMemory } from '../memory.ts';
+import type { Driver, DriverInfo, RunOptions, RunResult } from '../api.ts';
+import { SimulatedDevice } from '../simulated-device.ts';
 
 const HW = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'hw');
 /** Default cycle budget of one run: far above any conformance program, small enough to end a runaway one in seconds. */
@@ -63,74 +63,19 @@ function stageOf(insn: Insn): number | string {
   return insn.opcode === OPCODE.STORE ? 2 : 1;
 }
 
-class TsimDriver implements Driver {
+class TsimDriver extends SimulatedDevice {
   readonly name = 'tsim';
-  readonly config: VtaConfig;
-  private readonly memory = new DeviceMemory();
-  private readonly buffers = new Map<number, DeviceBuffer>();
-  private readonly regionOf = new WeakMap<DeviceBuffer, number>();
   private model: TsimModel | undefined;
 
   constructor(config: VtaConfig) {
-    this.config = config;
+    super(config);
     this.model = loadModel(config);
   }
 
   private live(): TsimModel {
+    this.checkOpen();
     if (!this.model) throw new VtaError('E_DRIVER', 'tsim device is closed');
     return this.model;
-  }
-
-  private owned(buf: DeviceBuffer, what: string): void {
-    this.live();
-    if (this.buffers.get(buf.phys) !== buf) throw new VtaError('E_DRIVER', `${what}: buffer at ${hex(buf.phys)} is not a live tsim allocation`);
-  }
-
-  private range(buf: DeviceBuffer, offset: number, length: number, what: string): void {
-    if (!Number.isInteger(offset) || offset < 0 || offset + length > buf.bytes) {
-      throw new VtaError('E_DRIVER', `${what}: [${offset}, ${offset + length}) is outside the ${buf.bytes}-byte buffer at ${hex(buf.phys)}`);
-    }
-  }
-
-  memAlloc(bytes: number): DeviceBuffer {
-    this.live();
-    const region = this.memory.alloc(bytes);
-    const buf = { phys: region.phys, bytes };
-    this.buffers.set(buf.phys, buf);
-    return buf;
-  }
-
-  memAllocAt(phys: number, bytes: number): DeviceBuffer {
-    this.live();
-    const region = this.memory.allocAt(phys, bytes);
-    const buf = { phys, bytes };
-    this.buffers.set(phys, buf);
-    this.regionOf.set(buf, region.phys);
-    return buf;
-  }
-
-  memFree(buf: DeviceBuffer): void {
-    this.owned(buf, 'memFree');
-    this.memory.free(this.regionOf.get(buf) ?? buf.phys);
-    this.buffers.delete(buf.phys);
-  }
-
-  physAddr(buf: DeviceBuffer, offset = 0): number {
-    this.owned(buf, 'physAddr');
-    this.range(buf, offset, 0, 'physAddr');
-    return buf.phys + offset;
-  }
-
-  copyFromHost(dst: DeviceBuffer, src: Uint8Array, offset = 0): void {
-    this.owned(dst, 'copyFromHost');
-    this.range(dst, offset, src.length, 'copyFromHost');
-    this.memory.write(dst.phys + offset, src);
-  }
-
-  copyToHost(dst: Uint8Array, src: DeviceBuffer, offset = 0): void {
-    this.owned(src, 'copyToHost');
-    this.range(src, offset, dst.length, 'copyToHost');
-    dst.set(this.memory.view(src.phys + offset, dst.length));
   }
 
   /** The stream as the host sees it, checked as fsim checks it before anything runs. */
@@ -197,7 +142,7 @@ class TsimDriver implements Driver {
     return `${parts.join('; ')}; fetch dispatched ${d.fetch_count} of ${count}; tokens ${this.tokenSummary(d)}`;
   }
 
-  async run(insnPhys: number, count: number, options: RunOptions = {}): Promise<RunResult> {
+  override async run(insnPhys: number, count: number, options: RunOptions = {}): Promise<RunResult> {
     const model = this.live();
     const bytes = this.readStream(insnPhys, count);
     const budget = options.budget ?? DEFAULT_CYCLE_BUDGET;
@@ -270,10 +215,10 @@ class TsimDriver implements Driver {
     return counters;
   }
 
-  close(): void {
+  override close(): void {
     this.model?.close();
     this.model = undefined;
-    this.buffers.clear();
+    super.close();
   }
 }
 

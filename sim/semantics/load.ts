@@ -6,6 +6,7 @@
 import { MEM_TYPE, type MemInsn, memElemBytes } from '../../isa/index.ts';
 import type { Counters } from '../api.ts';
 import { InsnFault, sramRange } from '../errors.ts';
+import type { Machine } from '../machine.ts';
 import type { ExecContext } from './context.ts';
 
 interface LoadTarget {
@@ -17,27 +18,28 @@ interface LoadTarget {
   counter: keyof Counters;
 }
 
-function target(ctx: ExecContext, memType: number): LoadTarget {
-  const { cfg, machine: m } = ctx;
-  switch (memType) {
-    case MEM_TYPE.UOP:
-      return { buffer: 'uop', depth: cfg.uopDepth, elemBytes: cfg.uopElemBytes, bytes: m.uopBytes, counter: 'uop_load_nbytes' };
-    case MEM_TYPE.WGT:
-      return { buffer: 'wgt', depth: cfg.wgtDepth, elemBytes: cfg.wgtElemBytes, bytes: m.wgtBytes, counter: 'wgt_load_nbytes' };
-    case MEM_TYPE.INP:
-      return { buffer: 'inp', depth: cfg.inpDepth, elemBytes: cfg.inpElemBytes, bytes: m.inpBytes, counter: 'inp_load_nbytes' };
-    case MEM_TYPE.ACC:
-      return { buffer: 'acc', depth: cfg.accDepth, elemBytes: cfg.accElemBytes, bytes: m.accBytes, counter: 'acc_load_nbytes' };
-    case MEM_TYPE.ACC_8BIT:
-      return { buffer: 'acc', depth: cfg.accDepth, elemBytes: cfg.accElemBytes, bytes: m.accBytes, counter: 'acc8_load_nbytes' };
-    default:
-      // The scheduler refuses these before routing; kept so this function stands on its own.
-      throw new InsnFault(`LOAD cannot target memory type ${memType}`);
+/** Per machine, the target of each loadable memory type (built once: loads are frequent). */
+const targetsByMachine = new WeakMap<Machine, (LoadTarget | undefined)[]>();
+
+function targets(m: Machine): (LoadTarget | undefined)[] {
+  let t = targetsByMachine.get(m);
+  if (!t) {
+    const cfg = m.cfg;
+    t = [];
+    t[MEM_TYPE.UOP] = { buffer: 'uop', depth: cfg.uopDepth, elemBytes: cfg.uopElemBytes, bytes: m.uopBytes, counter: 'uop_load_nbytes' };
+    t[MEM_TYPE.WGT] = { buffer: 'wgt', depth: cfg.wgtDepth, elemBytes: cfg.wgtElemBytes, bytes: m.wgtBytes, counter: 'wgt_load_nbytes' };
+    t[MEM_TYPE.INP] = { buffer: 'inp', depth: cfg.inpDepth, elemBytes: cfg.inpElemBytes, bytes: m.inpBytes, counter: 'inp_load_nbytes' };
+    t[MEM_TYPE.ACC] = { buffer: 'acc', depth: cfg.accDepth, elemBytes: cfg.accElemBytes, bytes: m.accBytes, counter: 'acc_load_nbytes' };
+    t[MEM_TYPE.ACC_8BIT] = { buffer: 'acc', depth: cfg.accDepth, elemBytes: cfg.accElemBytes, bytes: m.accBytes, counter: 'acc8_load_nbytes' };
+    targetsByMachine.set(m, t);
   }
+  return t;
 }
 
 export function execLoad(ctx: ExecContext, insn: MemInsn): void {
-  const t = target(ctx, insn.memory_type);
+  const t = targets(ctx.machine)[insn.memory_type];
+  // The scheduler refuses other memory types before routing; kept so this function stands alone.
+  if (!t) throw new InsnFault(`LOAD cannot target memory type ${insn.memory_type}`);
   const { x_size: xSize, y_size: ySize } = insn;
   if (xSize === 0) return;
   const xTotal = insn.x_pad_0 + xSize + insn.x_pad_1;
@@ -54,9 +56,15 @@ export function execLoad(ctx: ExecContext, insn: MemInsn): void {
   const base = insn.sram_base * E;
   const pitch = xTotal * E;
   // Top and bottom pad rows are one contiguous zero range each.
-  sram.fill(0, base, base + insn.y_pad_0 * pitch);
-  sram.fill(0, base + (insn.y_pad_0 + ySize) * pitch, base + yTotal * pitch);
+  if (insn.y_pad_0) sram.fill(0, base, base + insn.y_pad_0 * pitch);
+  if (insn.y_pad_1) sram.fill(0, base + (insn.y_pad_0 + ySize) * pitch, base + yTotal * pitch);
   const { memory, kernels } = ctx;
+  if (!acc8 && xTotal === xSize && insn.x_stride === xSize) {
+    // Rows contiguous on both sides: one copy.
+    if (ySize > 0) sram.set(memory.view(insn.dram_base * dramElem, rowBytes * ySize), base + insn.y_pad_0 * pitch);
+    ctx.counters[t.counter]! += xSize * ySize * dramElem;
+    return;
+  }
   for (let y = 0; y < ySize; y++) {
     const row = base + (insn.y_pad_0 + y) * pitch;
     const data = row + insn.x_pad_0 * E;

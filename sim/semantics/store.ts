@@ -23,6 +23,12 @@ export function execStore(ctx: ExecContext, insn: MemInsn): void {
   if (end > depth) throw sramRange('acc', end - 1, depth, ` (sram_base ${insn.sram_base} + ${ySize} rows x ${xSize} elements)`);
   const lanes = cfg.lanesPerUop;
   const elem = cfg.outElemBytes;
+  if (insn.x_stride === xSize) {
+    // Rows contiguous in DRAM as they are in SRAM: one pass.
+    kernels.truncateRow(memory.view(insn.dram_base * elem, xSize * ySize * elem), insn.sram_base * lanes);
+    ctx.counters.out_store_nbytes += xSize * ySize * elem;
+    return;
+  }
   for (let y = 0; y < ySize; y++) {
     const dst = memory.view((insn.dram_base + y * insn.x_stride) * elem, xSize * elem);
     kernels.truncateRow(dst, (insn.sram_base + y * xSize) * lanes);

@@ -99,9 +99,14 @@ describe('bad fields and DRAM', () => {
       code: 'E_SIM_INSN',
       message: 'insn #0 (load.inp sram_base=0 dram_base=0x1000000 y_size=1 x_size=1 x_stride=1): DRAM range [0x10000000, 0x10000010) is outside allocated device memory',
     });
-    // The second row of this store crosses the end of the 1 MiB allocation.
-    const s = refuse([store({ dram_base: (INSN_BASE + (1 << 20) - 16) / 16, y_size: 2, x_size: 1, x_stride: 1, push_prev: 1 }), finishInsn({ pop_next: 1 })]);
-    expect(s.message).toMatch(/^insn #0 \(store\.out .*\): DRAM range \[0x101000, 0x101010\) is outside allocated device memory$/);
+    // The second row of these crosses the end of the 1 MiB allocation (rows strided, and contiguous).
+    const end = INSN_BASE + (1 << 20);
+    const s = refuse([store({ dram_base: (end - 16) / 16, y_size: 2, x_size: 1, x_stride: 3, push_prev: 1 }), finishInsn({ pop_next: 1 })]);
+    expect(s.message).toMatch(/^insn #0 \(store\.out .*\): DRAM range \[0x101020, 0x101030\) is outside allocated device memory$/);
+    const c = refuse([store({ dram_base: (end - 16) / 16, y_size: 2, x_size: 1, x_stride: 1, push_prev: 1 }), finishInsn({ pop_next: 1 })]);
+    expect(c.message).toMatch(/: DRAM range \[0x100ff0, 0x101010\) is outside allocated device memory$/);
+    const l2 = refuse([load(MEM_TYPE.ACC, { dram_base: (end - 64) / 64, y_size: 2, x_size: 1, x_stride: 1 }), finishInsn()]);
+    expect(l2.message).toMatch(/^insn #0 \(load\.acc .*\): DRAM range \[0x100fc0, 0x101040\) is outside allocated device memory$/);
   });
 
   it('dependency flags the stage does not have', () => {
