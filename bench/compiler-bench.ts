@@ -2,13 +2,16 @@
  * Compiler figures for `make bench`: compile time of the ten ResNet-18 layers of TVM's
  * test_benchmark_topi_conv2d (goal: under 1 s together), instructions and uops per layer, DRAM
  * bytes moved against the minimum (each input, weight, bias and output moved once), and the
- * fsim run time of each layer (checked bit-exact against the reference on the way).
+ * fsim run time of each layer (checked bit-exact against the reference on the way), and, when
+ * the tsim (RTL) driver is available, cycles per layer and GEMM utilisation (GEMM uop-iterations
+ * per cycle: 1.0 means the GEMM core never waits for loads or stores).
  */
 import { defaultVtaConfig } from '../config/config.ts';
 import { compileGraph, type CompiledModel } from '../compiler/compile.ts';
 import { runCompiled } from '../compiler/execute.ts';
 import type { ConstTensor, Graph, Tensor } from '../compiler/ir.ts';
 import { runReference } from '../compiler/reference.ts';
+import { listDrivers } from '../drivers/registry.ts';
 import { VtaError } from '../lib/errors.ts';
 
 /** (name, H=W, Cin, Cout, kernel, pad, stride), spec §6.2. */
@@ -92,6 +95,30 @@ export async function runCompilerBench(): Promise<Record<string, number | string
     figures[`${name} GEMM uop-iterations`] = c.gemm_counter;
     figures[`${name} fsim ms`] = ms;
   }
+  const tsim = (await listDrivers()).find((d) => d.name === 'tsim');
+  const why = tsim ? tsim.unavailable?.() : 'no tsim driver';
+  if (tsim && !why) {
+    let cycles = 0;
+    let gemm = 0;
+    for (let i = 0; i < LAYERS.length; i++) {
+      const [name, hw, ci] = LAYERS[i]!;
+      const m = models[i]!;
+      const r = lcg(7 + i);
+      const x: Tensor = { shape: [1, ci, hw, hw], dtype: 'int8', data: Int8Array.from(values(ci * hw * hw, -128, 127, r)) };
+      const out = await runCompiled(m, { x }, { driver: 'tsim' });
+      const want = runReference(m.graph, { x }).y!.data;
+      const bad = want.findIndex((v, j) => v !== out.outputs.y!.data[j]);
+      if (bad >= 0) throw new VtaError('E_MISMATCH', `bench layer ${name} on tsim: element ${bad} differs from the reference`);
+      const c = out.counters[m.kernels[0]!.name]!;
+      cycles += c.cycles ?? 0;
+      gemm += c.gemm_counter;
+      figures[`${name} tsim cycles`] = c.cycles ?? 0;
+      figures[`${name} GEMM utilisation`] = c.gemm_counter / (c.cycles ?? 1);
+    }
+    figures['all layers tsim cycles'] = cycles;
+    figures['all layers GEMM utilisation'] = gemm / cycles;
+    figures['all layers ms at 100 MHz'] = cycles / 1e5;
+  } else figures['tsim'] = `skipped: ${why}`;
   figures['all layers DRAM MB moved'] = moved / 1e6;
   figures['all layers DRAM bytes / minimum'] = moved / minimum;
   figures['all layers fsim ms'] = runMs;

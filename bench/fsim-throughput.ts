@@ -138,5 +138,5 @@ export async function runFsimBench(): Promise<Record<string, number>> {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const figures = await runFsimBench();
-  for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(28)} ${v.toPrecision(4)}`);
+  for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(32)} ${v.toPrecision(4)}`);
 }

@@ -76,6 +76,8 @@ export interface KernelInfo {
   insnStart: number;
   insnCount: number;
   uopCount: number;
+  /** Exact simulator work of the stream: instructions plus uop-iterations (bounds each run). */
+  work: number;
   tiling?: { tOC: number; tIC: number; tOH: number; tOW: number; slots: number };
   /** Bytes the kernel's loads and stores move, and the minimum (each operand read once). */
   dramBytes: number;
@@ -238,6 +240,13 @@ const emitPass: Pass = {
   },
 };
 
+/** Instructions plus uop-iterations: what a run of the stream costs a functional simulator. */
+function streamWork(insns: Insn[]): number {
+  let n = insns.length;
+  for (const i of insns) if (i.opcode === OPCODE.GEMM || i.opcode === OPCODE.ALU) n += i.iter_out * i.iter_in * (i.uop_end - i.uop_bgn);
+  return n;
+}
+
 /** DRAM bytes moved by a kernel's loads and stores (padding excluded, as fsim counts). */
 function dramBytes(insns: Insn[], cfg: VtaConfig): number {
   let n = 0;
@@ -291,6 +300,7 @@ const planPass: Pass = {
         insnStart: at,
         insnCount: insns.length,
         uopCount: e.uops.length,
+        work: streamWork(insns),
         ...(k.tiling ? { tiling: { tOC: k.tiling.tOC, tIC: k.tiling.tIC, tOH: k.tiling.tOH, tOW: k.tiling.tOW, slots: k.tiling.slots } } : {}),
         dramBytes: dramBytes(insns, cfg),
         minDramBytes: minBytes,

@@ -10,13 +10,11 @@ import type { GraphNode } from './ir.ts';
 export const CompileErrorCodes = {
   /** The op is neither lowerable to VTA nor executable on the host. */
   E_UNKNOWN_OP: 'E_UNKNOWN_OP',
-  /** An attribute VTA cannot honour, and the node was required to run on VTA. */
-  E_UNSUPPORTED_ATTR: 'E_UNSUPPORTED_ATTR',
   /** No tiling makes the operator fit the SRAM buffers / instruction fields of the config. */
   E_UNTILEABLE: 'E_UNTILEABLE',
   /** The graph itself is inconsistent (missing tensor, shape or dtype mismatch). */
   E_MODEL: 'E_MODEL',
-  /** A node had to run on VTA (--no-host / requireVta) but cannot. */
+  /** A node had to run on VTA (offload 'all') but cannot: an op, attribute or epilogue VTA lacks. */
   E_NOT_OFFLOADED: 'E_NOT_OFFLOADED',
   /** A fusion-rules file is malformed. */
   E_RULES: 'E_RULES',
@@ -34,7 +32,6 @@ export type CompileErrorCode = keyof typeof CompileErrorCodes;
 /** What each code means, used as the message prefix after the node. */
 const MESSAGES: Record<CompileErrorCode, string> = {
   E_UNKNOWN_OP: 'unknown op',
-  E_UNSUPPORTED_ATTR: 'unsupported attribute',
   E_UNTILEABLE: 'cannot be tiled for this VTA config',
   E_MODEL: 'malformed model',
   E_NOT_OFFLOADED: 'cannot run on VTA',

@@ -21,7 +21,7 @@ export interface RunOptions {
   driver?: string | Driver;
   /** Per-kernel observer (e.g. a race checker), created before each kernel runs. */
   observe?: (kernel: number, insnBase: number) => SimObserver | undefined;
-  /** Work bound per kernel run (see drivers/api.ts); default scales with the kernel's size. */
+  /** Work bound per kernel run (see drivers/api.ts); default: twice the kernel's exact work. */
   budget?: number;
   /** Keep every intermediate tensor in the result (for --check); default: outputs only. */
   keepAll?: boolean;
@@ -68,21 +68,35 @@ export async function runCompiled(model: CompiledModel, inputs: Record<string, T
   const cfg = makeConfig(model.config, 'compiled model');
   let driver: Driver;
   let owned = false;
+  // Unknown for a driver handed in: then its own default budget applies.
+  let clocked: boolean | undefined;
   if (typeof options.driver === 'object') {
     driver = options.driver;
     if (!sameHardware(driver.config, cfg)) throw compileError('E_PACKAGE', undefined, `model was compiled for ${cfg.bitstream}, driver runs ${driver.config.bitstream}`);
   } else {
-    driver = await (await getDriver(options.driver ?? 'fsim')).open(cfg);
+    const info = await getDriver(options.driver ?? 'fsim');
+    driver = await info.open(cfg);
     owned = true;
+    clocked = info.clocked;
   }
+  let loaded: LoadedModel | undefined;
   try {
-    return await execute(model, cfg, loadModel(model, driver), inputs, options);
+    loaded = loadModel(model, driver);
+    return await execute(model, cfg, loaded, inputs, options, clocked);
   } finally {
     if (owned) driver.close();
+    else if (loaded) for (const s of SEGMENTS) driver.memFree(loaded.segments[s]);
   }
 }
 
-async function execute(model: CompiledModel, cfg: VtaConfig, lm: LoadedModel, inputs: Record<string, Tensor>, options: RunOptions): Promise<RunOutcome> {
+async function execute(
+  model: CompiledModel,
+  cfg: VtaConfig,
+  lm: LoadedModel,
+  inputs: Record<string, Tensor>,
+  options: RunOptions,
+  clocked: boolean | undefined,
+): Promise<RunOutcome> {
   const g = model.graph;
   const types = inferShapes(g);
   const host = new Map<string, Tensor>();
@@ -133,8 +147,11 @@ async function execute(model: CompiledModel, cfg: VtaConfig, lm: LoadedModel, in
     }
     const insnPhys = driver.physAddr(lm.segments.code, k.insnStart * cfg.insnBytes);
     const observer = options.observe?.(step.kernel, k.insnStart);
-    const budget = options.budget ?? 1e6 + 64 * k.insnCount * 1e3;
-    const r = await driver.run(insnPhys, k.insnCount, { budget, ...(observer ? { observer } : {}) });
+    // fsim counts work, known exactly: twice that bounds any run of a correct program. Clocked
+    // drivers count cycles: allow generously for DMA at a few bytes per cycle on top.
+    const budget =
+      options.budget ?? (clocked === false ? 2 * k.work + 1000 : clocked ? 16 * (k.work + k.dramBytes) + 100_000 : undefined);
+    const r = await driver.run(insnPhys, k.insnCount, { ...(budget !== undefined ? { budget } : {}), ...(observer ? { observer } : {}) });
     counters[k.name] = r.counters;
     onDevice.add(k.output);
     host.delete(k.output);

@@ -119,6 +119,8 @@ function anchorProblem(n: GraphNode, graph: Graph, types: TensorTypes): string |
   }
   if (n.op === 'add') {
     if (t(0).dtype !== 'int8' || t(1).dtype !== 'int8') return 'operands must both be int8 (loaded with ACC_8BIT)';
+    const r = t(0).shape.length;
+    if (r !== 2 && r !== 4) return `rank-${r} operands have no packed layout (VTA kernels take rank 2 or 4)`;
     return undefined;
   }
   return `op ${n.op} has no VTA lowering`;

@@ -78,6 +78,7 @@ export function readPackage(bytes: Uint8Array, where = 'package'): CompiledModel
   }
   for (const k of m.kernels ?? []) {
     if (k.insnStart < 0 || k.insnStart + k.insnCount > m.insnCount) throw bad(`kernel ${k.name} lies outside the instruction stream`);
+    if (!Number.isInteger(k.work) || k.work < k.insnCount) throw bad(`kernel ${k.name} has no valid work bound`);
   }
   return { ...m, code, constImage } as CompiledModel;
 }

@@ -45,7 +45,7 @@ export function execLoad(ctx: ExecContext, insn: MemInsn): void {
   const xTotal = insn.x_pad_0 + xSize + insn.x_pad_1;
   const yTotal = insn.y_pad_0 + ySize + insn.y_pad_1;
   const end = insn.sram_base + xTotal * yTotal;
-  if (end > t.depth) throw sramRange(t.buffer, end - 1, t.depth, ` (sram_base ${insn.sram_base} + ${yTotal} rows x ${xTotal} elements)`);
+  if (end > t.depth) throw sramRange(t.buffer, end - 1, t.depth, ` for sram_base ${insn.sram_base} + ${yTotal} rows of ${xTotal} elements`);
   if (xTotal * yTotal === 0) return;
 
   const dramElem = memElemBytes(ctx.cfg, insn.memory_type);

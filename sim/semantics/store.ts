@@ -20,7 +20,8 @@ export function execStore(ctx: ExecContext, insn: MemInsn): void {
   const { cfg, memory, kernels } = ctx;
   const depth = cfg.accDepth;
   const end = insn.sram_base + xSize * ySize;
-  if (end > depth) throw sramRange('acc', end - 1, depth, ` (sram_base ${insn.sram_base} + ${ySize} rows x ${xSize} elements)`);
+  if (end > depth) throw sramRange('acc', end - 1, depth, ` for sram_base ${insn.sram_base} + ${ySize} rows of ${xSize} elements`);
+  if (ySize === 0) return; // nothing to write, so no DRAM address to check
   const lanes = cfg.lanesPerUop;
   const elem = cfg.outElemBytes;
   if (insn.x_stride === xSize) {

@@ -34,7 +34,7 @@ export function prepareUopLoop(ctx: ExecContext, insn: LoopFields, roles: readon
   const { uop_bgn: bgn, uop_end: end, iter_out: iterOut, iter_in: iterIn } = insn;
   if (iterOut === 0 || iterIn === 0 || bgn >= end) return undefined;
   const depth = ctx.cfg.uopDepth;
-  if (end > depth) throw sramRange('uop', end - 1, depth, ` (uop_end ${end})`);
+  if (end > depth) throw sramRange('uop', end - 1, depth, ` for uop_end ${end}`);
   const sh = shifts(ctx.cfg);
   const u = ctx.uops;
   const words = ctx.machine.uop;
