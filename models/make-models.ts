@@ -12,7 +12,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../lib/files.ts';
 import { buildOnnxModel, type InitSpec, type ModelSpec, type NodeSpec } from '../frontend/onnx-builder.ts';
-import { encodeNpy } from '../frontend/npy.ts';
+import { writeNpy } from '../lib/npy.ts';
 
 /** Small seeded PRNG (mulberry32) so the weights are the same on every machine. */
 function rng(seed: number): () => number {
@@ -181,7 +181,7 @@ export function writeExampleModels(outDir: string): string[] {
     writeFileAtomic(onnxPath, buildOnnxModel(spec));
     const shape = spec.inputs[0]!.shape as number[];
     const npyPath = join(outDir, `${name}.input.npy`);
-    writeFileAtomic(npyPath, encodeNpy({ shape, dtype: 'int8', data: exampleInput(shape, name.length * 7919) }));
+    writeFileAtomic(npyPath, writeNpy({ shape, dtype: 'int8', data: exampleInput(shape, name.length * 7919) }));
     written.push(onnxPath, npyPath);
   }
   return written;

@@ -8,11 +8,11 @@
  */
 import type { VtaConfig } from '../config/config.ts';
 import { DramError, type DeviceMemory } from '../drivers/memory.ts';
-import { EncodingError, MEM_TYPE, MEM_TYPE_NAMES, OPCODE, type Insn, disasmInsn } from '../isa/index.ts';
-import { decodeStreamInsn } from './decode.ts';
-import { type Counters, type SimObserver, type StageName, zeroCounters } from './api.ts';
+import { OPCODE, type Insn, disasmInsn } from '../isa/index.ts';
+import { type Counters, type SimObserver, zeroCounters } from './api.ts';
 import { InsnFault, SIM_CODES, SimError, insnError, insnLabel } from './errors.ts';
-import { Machine, QUEUES, Q_G2L, Q_G2S, Q_L2G, Q_S2G } from './machine.ts';
+import { Machine, QUEUES } from './machine.ts';
+import { NONE, type Program, type Routed, STAGES, readStream, routeStream } from './stream.ts';
 import { execAlu } from './semantics/alu.ts';
 import type { ExecContext } from './semantics/context.ts';
 import { execFinish } from './semantics/finish.ts';
@@ -29,90 +29,6 @@ export interface SimulateOptions {
 /** Large enough for a ResNet-18 inference many times over, small enough that a runaway loop nest ends. */
 export const DEFAULT_BUDGET = 1e9;
 
-const STAGES: readonly StageName[] = ['load', 'compute', 'store'];
-const LOAD = 0;
-const COMPUTE = 1;
-const STORE = 2;
-const NONE = -1;
-
-/** An instruction prepared for the run: its stage, the queues it pops and pushes, its work. */
-interface Routed {
-  index: number;
-  insn: Insn;
-  stage: number;
-  pop0: number;
-  pop1: number;
-  push0: number;
-  push1: number;
-  /** 1 + uop-iterations: what the instruction costs against the budget. */
-  cost: number;
-}
-
-/** Token queues per stage: [pop_prev, pop_next, push_prev, push_next] (spec §3.9). */
-const DEP_QUEUES: readonly (readonly number[])[] = [
-  [NONE, Q_G2L, NONE, Q_L2G],
-  [Q_L2G, Q_S2G, Q_G2L, Q_G2S],
-  [Q_G2S, NONE, Q_S2G, NONE],
-];
-
-function stageOf(insn: Insn): number | string {
-  switch (insn.opcode) {
-    case OPCODE.LOAD:
-      switch (insn.memory_type) {
-        case MEM_TYPE.INP:
-        case MEM_TYPE.WGT:
-          return LOAD;
-        case MEM_TYPE.UOP:
-        case MEM_TYPE.ACC:
-        case MEM_TYPE.ACC_8BIT:
-          return COMPUTE;
-        case MEM_TYPE.OUT:
-          return 'LOAD cannot target memory type OUT (OUT is written by STORE only)';
-        default:
-          return `unknown memory type ${insn.memory_type} (known: ${MEM_TYPE_NAMES.map((n, i) => `${n} ${i}`).join(', ')})`;
-      }
-    case OPCODE.STORE:
-      return STORE;
-    default:
-      return COMPUTE;
-  }
-}
-
-function route(cfg: VtaConfig, bytes: Uint8Array, words: Uint32Array, index: number): Routed {
-  let insn: Insn;
-  try {
-    insn = decodeStreamInsn(cfg, words, index);
-  } catch (e) {
-    if (e instanceof EncodingError) throw insnError(index, disasmInsn(cfg, bytes, index * 16), e.message);
-    throw e;
-  }
-  const stage = stageOf(insn);
-  if (typeof stage === 'string') throw insnError(index, disasmInsn(cfg, bytes, index * 16), stage);
-  const q = DEP_QUEUES[stage]!;
-  const flags = [insn.pop_prev, insn.pop_next, insn.push_prev, insn.push_next];
-  const names = ['pop_prev', 'pop_next', 'push_prev', 'push_next'];
-  for (let f = 0; f < 4; f++) {
-    if (flags[f] && q[f] === NONE) {
-      const why = stage === LOAD ? 'the load stage has no previous stage' : 'the store stage has no next stage';
-      throw insnError(index, disasmInsn(cfg, bytes, index * 16), `${names[f]} is illegal on a ${STAGES[stage]}-stage instruction (${why})`);
-    }
-  }
-  let cost = 1;
-  if (insn.opcode === OPCODE.GEMM || insn.opcode === OPCODE.ALU) {
-    cost += insn.iter_out * insn.iter_in * Math.max(0, insn.uop_end - insn.uop_bgn);
-  }
-  return {
-    index,
-    insn,
-    stage,
-    pop0: insn.pop_prev ? q[0]! : NONE,
-    pop1: insn.pop_next ? q[1]! : NONE,
-    push0: insn.push_prev ? q[2]! : NONE,
-    push1: insn.push_next ? q[3]! : NONE,
-    cost,
-  };
-}
-
 function execute(ctx: ExecContext, insn: Insn): void {
   switch (insn.opcode) {
     case OPCODE.LOAD:
@@ -128,15 +44,6 @@ function execute(ctx: ExecContext, insn: Insn): void {
   }
 }
 
-const hex = (n: number) => '0x' + n.toString(16);
-
-/** A decoded, routed instruction stream. */
-interface Program {
-  bytes: Uint8Array;
-  routed: Routed[];
-  stageQueues: number[][];
-}
-
 /**
  * The last program each machine ran, reused when the same bytes run again (a host re-running a
  * stream per inference, a benchmark): decoding and routing are then skipped. Routed entries are
@@ -147,22 +54,7 @@ const lastProgram = new WeakMap<Machine, Program>();
 function prepare(machine: Machine, bytes: Uint8Array, insnPhys: number): Program {
   const cached = lastProgram.get(machine);
   if (cached && Buffer.from(cached.bytes.buffer, cached.bytes.byteOffset, cached.bytes.length).equals(bytes)) return cached;
-  const cfg = machine.cfg;
-  const count = bytes.length / 16;
-  const words = new Uint32Array(bytes.buffer, bytes.byteOffset, count * 4);
-  const routed: Routed[] = new Array(count);
-  const stageQueues: number[][] = [[], [], []];
-  let hasFinish = false;
-  for (let i = 0; i < count; i++) {
-    const r = route(cfg, bytes, words, i);
-    routed[i] = r;
-    stageQueues[r.stage]!.push(i);
-    if (r.insn.opcode === OPCODE.FINISH) hasFinish = true;
-  }
-  if (!hasFinish) {
-    throw new SimError(SIM_CODES.noFinish, `instruction stream at ${hex(insnPhys)} (${count} instructions) has no FINISH, so the run could never end`);
-  }
-  const program = { bytes, routed, stageQueues };
+  const program = routeStream(machine.cfg, bytes, insnPhys);
   lastProgram.set(machine, program);
   return program;
 }
@@ -174,23 +66,7 @@ function prepare(machine: Machine, bytes: Uint8Array, insnPhys: number): Program
  */
 export function runProgram(machine: Machine, memory: DeviceMemory, insnPhys: number, count: number, options: SimulateOptions = {}): Counters {
   const cfg = machine.cfg;
-  if (!Number.isInteger(count) || count <= 0) {
-    throw new SimError(SIM_CODES.run, `instruction count ${count} is invalid: a run needs at least one instruction (a FINISH)`);
-  }
-  // Any byte address is accepted, as in TVM's fsim: 40 conformance bundles start their stream at
-  // 0x2345. Instructions are copied out of DRAM first, so alignment does not matter here.
-  if (!Number.isInteger(insnPhys) || insnPhys <= 0) {
-    throw new SimError(SIM_CODES.run, `instruction address ${insnPhys} is invalid: a physical address is a positive integer`);
-  }
-  let bytes: Uint8Array;
-  try {
-    bytes = memory.read(insnPhys, count * cfg.insnBytes);
-  } catch (e) {
-    if (e instanceof DramError) {
-      throw new SimError(SIM_CODES.run, `instruction stream [${hex(insnPhys)}, ${hex(insnPhys + count * 16)}) (${count} instructions) is outside allocated device memory`);
-    }
-    throw e;
-  }
+  const bytes = readStream(cfg, memory, insnPhys, count);
   const program = prepare(machine, bytes, insnPhys);
   const { routed, stageQueues } = program;
   // Message helpers: only called on the error paths.

@@ -11,7 +11,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultVtaConfig, type VtaConfig } from '../../config/config.ts';
 import { COUNTERS, COUNTER_BASE, DEBUG, DEBUG_BASE, FAULTS, REG, STAGE_STATES } from '../../hw/regmap.ts';
-import { EncodingError, MEM_TYPE, MEM_TYPE_NAMES, OPCODE, decodeInsn, disasmInsn, type Insn } from '../../isa/index.ts';
+import { disasmInsn } from '../../isa/index.ts';
+import { readStream, routeStream } from '../../sim/stream.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { SIM_CODES, SimError, insnError, insnLabel } from '../../sim/errors.ts';
 import { zeroCounters, type Counters } from '../../sim/api.ts';
@@ -52,17 +53,6 @@ const hex = (n: number) => '0x' + n.toString(16);
 const STAGE_NAMES = ['load', 'compute', 'store'] as const;
 const CLIENT_NAMES = ['fetch', 'load', 'compute', 'store'];
 
-/** Stage that runs an instruction (spec §3.8), or why it cannot run anywhere. */
-function stageOf(insn: Insn): number | string {
-  if (insn.opcode === OPCODE.LOAD) {
-    if (insn.memory_type === MEM_TYPE.INP || insn.memory_type === MEM_TYPE.WGT) return 0;
-    if (insn.memory_type === MEM_TYPE.UOP || insn.memory_type === MEM_TYPE.ACC || insn.memory_type === MEM_TYPE.ACC_8BIT) return 1;
-    if (insn.memory_type === MEM_TYPE.OUT) return 'LOAD cannot target memory type OUT (OUT is written by STORE only)';
-    return `unknown memory type ${insn.memory_type} (known: ${MEM_TYPE_NAMES.map((n, i) => `${n} ${i}`).join(', ')})`;
-  }
-  return insn.opcode === OPCODE.STORE ? 2 : 1;
-}
-
 class TsimDriver extends SimulatedDevice {
   readonly name = 'tsim';
   private model: TsimModel | undefined;
@@ -78,44 +68,10 @@ class TsimDriver extends SimulatedDevice {
     return this.model;
   }
 
-  /** The stream as the host sees it, checked as fsim checks it before anything runs. */
+  /** The stream as the host sees it, checked exactly as fsim checks it before anything runs. */
   private readStream(insnPhys: number, count: number): Uint8Array {
-    if (!Number.isInteger(count) || count <= 0 || count >= 2 ** 31) {
-      throw new SimError(SIM_CODES.run, `instruction count ${count} is invalid: a run needs at least one instruction (a FINISH)`);
-    }
-    if (!Number.isInteger(insnPhys) || insnPhys <= 0 || insnPhys >= 2 ** 32) {
-      throw new SimError(SIM_CODES.run, `instruction address ${insnPhys} is invalid: a physical address is a positive 32-bit integer`);
-    }
-    let bytes: Uint8Array;
-    try {
-      bytes = this.memory.read(insnPhys, count * 16);
-    } catch {
-      throw new SimError(SIM_CODES.run, `instruction stream [${hex(insnPhys)}, ${hex(insnPhys + count * 16)}) (${count} instructions) is outside allocated device memory`);
-    }
-    let hasFinish = false;
-    for (let i = 0; i < count; i++) {
-      let insn: Insn;
-      try {
-        insn = decodeInsn(this.config, bytes, i * 16);
-      } catch (e) {
-        if (e instanceof EncodingError) throw insnError(i, disasmInsn(this.config, bytes, i * 16), e.message);
-        throw e;
-      }
-      const stage = stageOf(insn);
-      if (typeof stage === 'string') throw insnError(i, disasmInsn(this.config, bytes, i * 16), stage);
-      const illegal =
-        stage === 0 ? (['pop_prev', 'push_prev'] as const) : stage === 2 ? (['pop_next', 'push_next'] as const) : ([] as const);
-      for (const f of illegal) {
-        if (insn[f]) {
-          const why = stage === 0 ? 'the load stage has no previous stage' : 'the store stage has no next stage';
-          throw insnError(i, disasmInsn(this.config, bytes, i * 16), `${f} is illegal on a ${STAGE_NAMES[stage]}-stage instruction (${why})`);
-        }
-      }
-      if (insn.opcode === OPCODE.FINISH) hasFinish = true;
-    }
-    if (!hasFinish) {
-      throw new SimError(SIM_CODES.noFinish, `instruction stream at ${hex(insnPhys)} (${count} instructions) has no FINISH, so the run could never end`);
-    }
+    const bytes = readStream(this.config, this.memory, insnPhys, count);
+    routeStream(this.config, bytes, insnPhys);
     return bytes;
   }
 

@@ -8,7 +8,6 @@ import { VtaError } from '../../lib/errors.ts';
 import { buildOnnxModel, type ModelSpec } from '../../frontend/onnx-builder.ts';
 import { importOnnx } from '../../frontend/onnx.ts';
 import { crossCheckOnnx } from '../../frontend/ort-check.ts';
-import { decodeNpy, encodeNpy } from '../../frontend/npy.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'vta-onnx-'));
 function save(name: string, spec: ModelSpec): string {
@@ -187,17 +186,6 @@ describe('ONNX import', () => {
     expect(imp.graph.nodes.find((n) => n.op === 'requantize')!.attrs).toEqual({ shift: 1 }); // 0.4167 ≈ 2^-1
     expect(imp.notes).toHaveLength(1);
     expect(imp.notes[0]).toContain('approximated by 2^-1');
-  });
-
-  it('npy round trip and refusal', () => {
-    const t: Tensor = { shape: [2, 3], dtype: 'int32', data: Int32Array.from([1, -2, 3, 2147483647, -2147483648, 0]) };
-    const back = decodeNpy(encodeNpy(t));
-    expect(back.shape).toEqual([2, 3]);
-    expect(Array.from(back.data)).toEqual(Array.from(t.data));
-    const b8 = encodeNpy(i8([3], [1, -1, 127]));
-    expect(b8.length).toBe(128 + 3); // 68-byte header padded to a multiple of 64, then the data
-    expect(() => decodeNpy(b8.subarray(0, b8.length - 1), 'x.npy')).toThrow('x.npy: holds 2 data bytes but shape (3) needs 3');
-    expect(() => decodeNpy(new Uint8Array(20), 'y.npy')).toThrow('y.npy: not a .npy file (bad magic)');
   });
 });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runReference } from '../../compiler/reference.ts';
-import { decodeNpy } from '../../frontend/npy.ts';
+import { parseNpy } from '../../lib/npy.ts';
 import { importOnnx } from '../../frontend/onnx.ts';
 import { crossCheckOnnx } from '../../frontend/ort-check.ts';
 import { writeExampleModels } from '../../models/make-models.ts';
@@ -30,14 +30,14 @@ describe('example models', () => {
     expect(imp.graph.inputs).toEqual([{ name: 'input', shape, dtype: 'int8' }]);
     expect(imp.inputs.input!.scale).toBe(2 ** -7);
     // The example input exercises the network: outputs are not all equal or saturated.
-    const x = decodeNpy(readFileSync(join(MODELS, `${name}.input.npy`)));
+    const x = parseNpy(readFileSync(join(MODELS, `${name}.input.npy`)), `${name}.input.npy`);
     const y = Array.from(runReference(imp.graph, { [imp.inputs.input!.tensor]: x })[imp.outputs.logits!.tensor]!.data);
     expect(new Set(y).size).toBeGreaterThan(5);
     expect(y.filter((v) => v === 127 || v === -128).length).toBeLessThan(3);
   });
 
   it.each(['mlp', 'cnn'])('%s: runReference agrees with onnxruntime', async (name) => {
-    const x = decodeNpy(readFileSync(join(MODELS, `${name}.input.npy`)));
+    const x = parseNpy(readFileSync(join(MODELS, `${name}.input.npy`)), `${name}.input.npy`);
     const r = await crossCheckOnnx(join(MODELS, `${name}.onnx`), { input: x });
     const o = r.outputs[0]!;
     // Exact with ONNX rounding; with the IR's half-up rounding only tie effects remain.
