@@ -25,6 +25,8 @@ export interface RunOptions {
   budget?: number;
   /** Keep every intermediate tensor in the result (for --check); default: outputs only. */
   keepAll?: boolean;
+  /** Called before each step (a VTA kernel or a host op) runs: for progress display. */
+  onStep?: (done: number, total: number, label: string) => void;
 }
 
 export interface RunOutcome {
@@ -131,7 +133,8 @@ async function execute(
     return t;
   };
 
-  for (const step of model.steps) {
+  for (const [index, step] of model.steps.entries()) {
+    options.onStep?.(index, model.steps.length, step.kind === 'host' ? `host ${step.node}` : `vta ${model.kernels[step.kernel]!.name}`);
     if (step.kind === 'host') {
       const node = g.nodes.find((n) => n.name === step.node)!;
       const out = runHostNode(node, node.inputs.map(fetch), types.get(node.output)!);

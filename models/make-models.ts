@@ -138,12 +138,13 @@ function makeCnn(): { spec: ModelSpec; inputScale: number } {
   const p1 = g.qdq(g.op('MaxPool', [c1], 'pool1', { kernel_shape: [2, 2], strides: [2, 2] }), -3, 'pool1.out');
   const c2 = convBlock(p1, -3, 16, 32, -2, 'conv2');
   const p2 = g.qdq(g.op('MaxPool', [c2], 'pool2', { kernel_shape: [2, 2], strides: [2, 2] }), -2, 'pool2.out');
-  // Residual: both branches at scale 2^-2 so the Add is an exact integer add.
+  // Residual: both branches and the sum at scale 2^-2, so the Add is an exact integer add that
+  // saturates to int8 (no requantize shift, hence no rounding ties against ONNX's half-to-even).
   const c3 = convBlock(p2, -2, 32, 32, -2, 'conv3');
-  const sum = g.qdq(g.op('Add', [p2, c3], 'residual'), -1, 'residual.out');
+  const sum = g.qdq(g.op('Add', [p2, c3], 'residual'), -2, 'residual.out');
   const flat = g.op('Flatten', [sum], 'flatten', { axis: 1 });
   const w = g.weights('fc.weight', [10, 32 * 8 * 8], W);
-  const b = g.bias('fc.bias', 10, -1 + W);
+  const b = g.bias('fc.bias', 10, -2 + W);
   const logits = g.op('Gemm', [flat, w, b], 'fc', { transB: 1 });
   g.qdq(logits, 0, 'logits', 'logits');
   return {

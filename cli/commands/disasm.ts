@@ -1,5 +1,7 @@
 import type { CommandModule } from 'yargs';
 import type { VtaConfig } from '../../config/config.ts';
+import { makeConfig } from '../../config/config.ts';
+import { readPackage } from '../../compiler/package.ts';
 import { loadBundle } from '../../drivers/bundle.ts';
 import { decodeInsn, decodeUop, isCanonicalInsn } from '../../isa/encoding.ts';
 import { disasmInsn, formatUop } from '../../isa/disasm.ts';
@@ -38,10 +40,10 @@ function listing(cfg: VtaConfig, insns: Uint8Array, image?: { base: number; data
 
 const command: CommandModule<object, Args> = {
   command: 'disasm <file>',
-  describe: 'Disassemble a bundle (with the uops each LOAD UOP brings in) or a binary instruction stream',
+  describe: 'Disassemble a bundle (with the uops each LOAD UOP brings in), a compiled .vtapkg (per kernel) or a binary instruction stream',
   builder: (y) =>
     y
-      .positional('file', { type: 'string', demandOption: true, describe: 'NAME.bundle.json, or a binary of 16-byte instructions' })
+      .positional('file', { type: 'string', demandOption: true, describe: 'NAME.bundle.json, NAME.vtapkg, or a binary of 16-byte instructions' })
       .option('uops', { type: 'boolean', default: true, describe: 'list the micro-ops loaded by each LOAD UOP (bundles)' }),
   handler: async (argv) => {
     if (argv.file.endsWith('.json')) {
@@ -53,6 +55,19 @@ const command: CommandModule<object, Args> = {
       }
       console.log(`# ${argv.file}: ${b.insn.count} instructions at 0x${b.insn.addr.toString(16)}, config ${b.config.bitstream}`);
       for (const line of listing(b.config, insns, b.memory, argv.uops)) console.log(line);
+      return;
+    }
+    if (argv.file.endsWith('.vtapkg')) {
+      const model = readPackage(await readFileOrFail(argv.file), argv.file);
+      const cfg = makeConfig(model.config, argv.file);
+      // dram_base fields are segment-relative here; `vta run` relocates them when it loads the package.
+      const insns = model.code.subarray(0, model.insnCount * 16);
+      const text = listing(cfg, insns);
+      console.log(`# ${argv.file}: ${model.insnCount} instructions in ${model.kernels.length} kernels, config ${cfg.bitstream} (dram_base segment-relative)`);
+      for (const k of model.kernels) {
+        console.log(`# kernel ${k.name}: ${k.nodes.join(' + ')}`);
+        for (let i = k.insnStart; i < k.insnStart + k.insnCount; i++) console.log(text[i]);
+      }
       return;
     }
     const cfg = configFromArgs(argv);

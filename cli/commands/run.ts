@@ -3,6 +3,7 @@
  * a seeded random input when none is given, and `--check` against the reference executor.
  */
 import { readFileSync } from 'node:fs';
+import { SingleBar } from 'cli-progress';
 import type { Argv } from 'yargs';
 import { makeConfig, sameHardware } from '../../config/config.ts';
 import { checkAgainstReference, describeMismatch } from '../../compiler/check.ts';
@@ -14,6 +15,8 @@ import { readPackage } from '../../compiler/package.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { parseNpy, writeNpy } from '../../lib/npy.ts';
+import { crossCheckOnnx, formatCrossCheck } from '../../frontend/ort-check.ts';
+import { importOnnx } from '../../frontend/onnx.ts';
 import { RaceChecker } from '../../sim/race-checker.ts';
 import { configFromArgs } from '../options.ts';
 import { loadModelFile, summarize } from './compile.ts';
@@ -40,7 +43,7 @@ export function builder(y: Argv): Argv<Args> {
     .option('driver', { type: 'string', default: 'fsim', describe: 'driver name (see vta drivers)' })
     .option('input', { type: 'string', array: true, describe: 'input .npy (NAME=FILE.npy when the model has several inputs)' })
     .option('output', { type: 'string', array: true, describe: 'write outputs as .npy (NAME=FILE.npy when several)' })
-    .option('check', { type: 'boolean', describe: 'compare every layer with the reference executor, bit for bit' })
+    .option('check', { type: 'boolean', describe: 'compare every layer with the reference executor, bit for bit (and, for .onnx models, the outputs with onnxruntime)' })
     .option('seed', { type: 'number', default: 0, describe: 'seed of the random input used when --input is not given' })
     .option('races', { type: 'boolean', describe: 'attach the race checker (fsim) and fail on any unordered SRAM access' })
     .option('rules', { type: 'string', describe: 'fusion rules JSON when compiling a model JSON' })
@@ -93,8 +96,12 @@ export function randomInput(shape: number[], dtype: 'int8' | 'int32', seed: numb
   return { shape, dtype, data };
 }
 
+const ms = (t0: number) => `${(performance.now() - t0).toFixed(1)} ms`;
+
 export async function handler(argv: Args): Promise<void> {
+  const t0 = performance.now();
   const model = loadCompiled(argv.model, argv);
+  const compileTime = ms(t0);
   const cfg = makeConfig(model.config);
   const g = model.graph;
   const files = assign(argv.input, g.inputs.map((i) => i.name), 'input');
@@ -118,7 +125,12 @@ export async function handler(argv: Args): Promise<void> {
     inputs[i.name] = a;
   });
   const checkers: RaceChecker[] = [];
+  // A progress bar on a terminal only: logs and pipes get the summary alone.
+  const bar = process.stderr.isTTY && !argv.quiet ? new SingleBar({ format: 'running {bar} {value}/{total} {step}', clearOnComplete: true, hideCursor: true }) : undefined;
+  bar?.start(model.steps.length, 0, { step: '' });
+  const t1 = performance.now();
   const outcome = await runCompiled(model, inputs, {
+    onStep: (done, _total, label) => bar?.update(done, { step: label }),
     driver: argv.driver,
     keepAll: !!argv.check,
     ...(argv.races
@@ -131,8 +143,13 @@ export async function handler(argv: Args): Promise<void> {
         }
       : {}),
   });
+  bar?.stop();
+  const runTime = ms(t1);
   if (!argv.quiet) {
     console.log(summarize(model).join('\n'));
+    console.log(`program: ${model.insnCount} instructions, ${model.kernels.reduce((a, k) => a + k.uopCount, 0)} uops, ` +
+      `DRAM ${model.kernels.reduce((a, k) => a + k.dramBytes, 0)} B moved (minimum ${model.kernels.reduce((a, k) => a + k.minDramBytes, 0)} B)`);
+    console.log(`counters (${argv.driver}):`);
     for (const [k, c] of Object.entries(outcome.counters)) {
       const cyc = c.cycles !== undefined ? `, ${c.cycles} cycles` : '';
       console.log(`  ${k}: ${c.gemm_counter} GEMM + ${c.alu_counter} ALU uop-iterations, ${c.inp_load_nbytes + c.wgt_load_nbytes + c.acc_load_nbytes + c.acc8_load_nbytes} B loaded, ${c.out_store_nbytes} B stored${cyc}`);
@@ -156,8 +173,17 @@ export async function handler(argv: Args): Promise<void> {
   if (argv.check) {
     const r = checkAgainstReference(model, inputs, outcome.tensors);
     if (r.mismatch) throw compileError('E_MISMATCH', undefined, describeMismatch(r.mismatch));
-    console.log(`check: ${r.compared} tensors bit-exact with the reference`);
+    console.log(`check: ${r.compared} tensors bit-exact with the reference executor`);
+    if (argv.model.endsWith('.onnx')) {
+      // The ONNX model's own semantics, as onnxruntime computes them, on the same int8 inputs.
+      const imp = importOnnx(argv.model);
+      const byOnnxName = Object.fromEntries(Object.entries(imp.inputs).map(([onnxName, info]) => [onnxName, inputs[info.tensor]!]));
+      const ort = await crossCheckOnnx(argv.model, byOnnxName, {}, imp);
+      // The check above passed, so VTA's outputs are the reference's bit for bit: this compares VTA too.
+      console.log(`onnxruntime vs VTA (= reference): ${formatCrossCheck(ort).split('\n').join('\n  ')}`);
+    }
   }
+  if (!argv.quiet) console.log(`time: compile ${compileTime}, run ${runTime} on ${argv.driver}, total ${ms(t0)}`);
 }
 
 export default { command, describe, builder, handler };
