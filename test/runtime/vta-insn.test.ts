@@ -9,11 +9,20 @@ import type { DeviceBuffer, Driver } from '../../drivers/api.ts';
 import { ALU_OP, MEM_TYPE, OPCODE } from '../../isa/index.ts';
 import { CommandQueue, STAGE, bufferAlloc, bufferCopy, bufferFree, bytesOf } from '../../runtime/index.ts';
 import type { Counters } from '../../sim/api.ts';
+import { RaceChecker } from '../../sim/race-checker.ts';
 import { TVM_SEED, downloadInt8, firstDifference, openFsim, randomInt32, randomInt8, seededRandom, toInt8, upload } from './fixtures.ts';
 
 const { LOAD, COMPUTE, STORE } = STAGE;
 const cfg = defaultVtaConfig();
 const b2x8 = loadConfig(new URL('../../config/b2x8.json', import.meta.url).pathname);
+
+/** Every stream these tests build runs with the race checker: a missing token fails the test. */
+async function synchronizeChecked(cmd: CommandQueue, driver: Driver): Promise<Counters> {
+  const races = new RaceChecker(driver.config);
+  const counters = await cmd.synchronize(driver, { observer: races });
+  expect(races.report()).toEqual([]);
+  return counters;
+}
 
 /** SHR with a signed amount (spec Decision 4): count = |b| & 31, negative shifts left. */
 const shr = (a: number, b: number) => (b >= 0 ? a >> (Math.abs(b) & 31) : (a << (Math.abs(b) & 31)) | 0);
@@ -44,7 +53,7 @@ async function runAccProgram(driver: Driver, p: AccProgram): Promise<{ out: Int8
   const outBuf = bufferAlloc(driver, tiles * c.outElemBytes);
   cmd.storeBuffer2D(0, MEM_TYPE.OUT, outBuf, 0, p.cols, p.rows, p.cols);
   const insns = cmd.pending().length;
-  const counters = await cmd.synchronize(driver);
+  const counters = await synchronizeChecked(cmd, driver);
   const out = downloadInt8(driver, outBuf, tiles * c.outElemBytes);
   for (const b of [...inBufs, outBuf]) bufferFree(driver, b);
   return { out, counters, insns };
@@ -110,7 +119,7 @@ describe('test_vta_insn on fsim (default 1x16x16)', () => {
       cmd.depPush(COMPUTE, STORE);
       cmd.depPop(COMPUTE, STORE);
       cmd.storeBuffer2D(0, MEM_TYPE.OUT, yBuf, 0, cols, rows, cols);
-      const counters = await cmd.synchronize(driver);
+      const counters = await synchronizeChecked(cmd, driver);
       const out = downloadInt8(driver, yBuf, rows * cols * lanes);
       const expected = new Int8Array(rows * cols * lanes);
       for (let i = 0; i < n; i++)
@@ -210,7 +219,7 @@ describe('test_vta_insn on fsim (default 1x16x16)', () => {
     cmd.depPush(COMPUTE, STORE);
     cmd.depPop(COMPUTE, STORE);
     cmd.storeBuffer2D(0, MEM_TYPE.OUT, yBuf, 0, 2, 2, 2);
-    const counters = await cmd.synchronize(driver);
+    const counters = await synchronizeChecked(cmd, driver);
     expect(downloadInt8(driver, yBuf, 4 * lanes)).toEqual(Int8Array.from(x, (v) => toInt8(v + 100)));
     expect(counters.acc8_load_nbytes).toBe(4 * lanes);
     bufferFree(driver, xBuf);
@@ -319,7 +328,7 @@ async function gemmCase(c: VtaConfig, shape: GemmShape, schedule: 'default' | 's
     } else {
       emitSmtSchedule(cmd, shape, xBuf, wBuf, yBuf);
     }
-    const counters = await cmd.synchronize(driver);
+    const counters = await synchronizeChecked(cmd, driver);
     const xPadded = new Int8Array(rowsOut * n * c.batch * c.blockIn);
     xPadded.set(x, padRows * n * c.batch * c.blockIn);
     expect(downloadInt8(driver, yBuf, rowsOut * m * c.outElemBytes)).toEqual(gemmReference(c, { o: rowsOut, n, m }, xPadded, w));
