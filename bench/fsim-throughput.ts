@@ -4,7 +4,8 @@
  * bytes/s, and the time to replay the whole conformance kit once.
  * `runFsimBench()` returns the figures for `make bench`; run this file directly for a table:
  *   npx tsx bench/fsim-throughput.ts
- * Each figure repeats its program until at least MIN_SECONDS have passed and reports the rate.
+ * Every figure is a median over samples (bench/measure.ts); counters come from one run, since a
+ * run of the same program always does the same work.
  */
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,8 +16,8 @@ import type { DeviceBuffer, Driver } from '../drivers/api.ts';
 import fsim from '../drivers/backends/fsim.ts';
 import { ALU_OP, type Insn, MEM_TYPE, OPCODE, aluInsn, encodeProgram, encodeUop, finishInsn, gemmInsn, memInsn } from '../isa/index.ts';
 import type { Counters } from '../sim/api.ts';
+import { medianSeconds } from './measure.ts';
 
-const MIN_SECONDS = 1;
 const KIT = join(dirname(fileURLToPath(import.meta.url)), '..', 'conformance');
 /** The conformance bundle with the most GEMM uop-iterations (508, 130k MACs). */
 const GEMM_BUNDLE = 'mixed-s29-any-b10000000-cons';
@@ -33,14 +34,10 @@ function random(n: number, seed: number): Uint8Array {
   return out;
 }
 
-async function timed(driver: Driver, insns: DeviceBuffer, count: number): Promise<{ seconds: number; counters: Counters[] }> {
-  const counters: Counters[] = [];
-  const t0 = performance.now();
-  let seconds = 0;
-  while (seconds < MIN_SECONDS) {
-    counters.push((await driver.run(insns.phys, count)).counters);
-    seconds = (performance.now() - t0) / 1000;
-  }
+/** Median seconds of one run of the program, and the counters of a run. */
+async function timed(driver: Driver, insns: DeviceBuffer, count: number): Promise<{ seconds: number; counters: Counters }> {
+  const { counters } = await driver.run(insns.phys, count);
+  const seconds = await medianSeconds(() => driver.run(insns.phys, count));
   return { seconds, counters };
 }
 
@@ -79,13 +76,13 @@ export async function runFsimBench(): Promise<Record<string, number>> {
   // GEMM: 128 x 64 iterations of 16 uops = 131072 uop-iterations, 33.5M MACs per instruction.
   const gemm = gemmInsn({ uop_bgn: 0, uop_end: 16, iter_out: 128, iter_in: 64, dst_factor_out: 16, src_factor_out: 1, src_factor_in: 16, wgt_factor_in: 16 });
   const g = await timed(driver, prog, await load([...setup, gemm, gemm, gemm, gemm, finishInsn()]));
-  const macs = g.counters.reduce((s, c) => s + c.gemm_counter, 0) * cfg.macsPerUop;
+  const macs = g.counters.gemm_counter * cfg.macsPerUop;
 
   // ALU: 1024 tiles of 16 lanes per instruction, tensor ADD and immediate SHR.
   const aluNest = { uop_bgn: 16, uop_end: 17, iter_out: 1024, iter_in: 1, dst_factor_out: 1, src_factor_out: 1 };
   const aluProg = [...uopOnly, ...Array.from({ length: 8 }, (_, i) => (i % 2 ? aluInsn({ alu_opcode: ALU_OP.ADD, ...aluNest }) : aluInsn({ alu_opcode: ALU_OP.SHR, use_imm: 1, imm: 1, ...aluNest }))), finishInsn()];
   const a = await timed(driver, prog, await load(aluProg));
-  const lanes = a.counters.reduce((s, c) => s + c.alu_counter, 0) * cfg.lanesPerUop;
+  const lanes = a.counters.alu_counter * cfg.lanesPerUop;
 
   // DMA: INP + WGT + ACC loads and a full STORE, all whole-buffer transfers.
   const dmaProg = [
@@ -95,32 +92,27 @@ export async function runFsimBench(): Promise<Record<string, number>> {
     finishInsn({ pop_next: 1 }),
   ];
   const d = await timed(driver, prog, await load(dmaProg));
-  const dmaBytes = d.counters.reduce((s, c) => s + c.inp_load_nbytes + c.wgt_load_nbytes + c.acc_load_nbytes + c.uop_load_nbytes + c.out_store_nbytes, 0);
+  const dc = d.counters;
+  const dmaBytes = dc.inp_load_nbytes + dc.wgt_load_nbytes + dc.acc_load_nbytes + dc.uop_load_nbytes + dc.out_store_nbytes;
   driver.close();
 
   // Whole-bundle replays: per-run overheads (allocation, decode, copies) count here.
   const bundle = loadBundle(join(KIT, `${GEMM_BUNDLE}.bundle.json`));
   const replayer = await fsim.open(bundle.config);
-  let bundleMacs = 0;
-  let bundleRuns = 0;
-  const b0 = performance.now();
-  while (performance.now() - b0 < MIN_SECONDS * 1000) {
-    bundleMacs += (await replayBundle(replayer, bundle)).counters.gemm_counter * cfg.macsPerUop;
-    bundleRuns++;
-  }
-  const bundleSeconds = (performance.now() - b0) / 1000;
+  const bundleMacs = (await replayBundle(replayer, bundle)).counters.gemm_counter * cfg.macsPerUop;
+  const bundleSeconds = await medianSeconds(() => replayBundle(replayer, bundle));
   // The same bundle's run alone (image placed once), comparable to timing VTADeviceRun.
   const placed = replayRanges(bundle).map((r) => replayer.memAllocAt(r.start, r.end - r.start));
   const img = placed.find((p) => bundle.memory.base >= p.phys && bundle.memory.base < p.phys + p.bytes)!;
   replayer.copyFromHost(img, bundle.memory.data, bundle.memory.base - img.phys);
   const run = await timed(replayer, { phys: bundle.insn.addr, bytes: 0 }, bundle.insn.count);
-  const runMacs = run.counters.reduce((sum, c) => sum + c.gemm_counter, 0) * cfg.macsPerUop;
+  const runMacs = run.counters.gemm_counter * cfg.macsPerUop;
   for (const p of placed) replayer.memFree(p);
   const names = readdirSync(KIT).filter((f) => f.endsWith('.bundle.json'));
   const bundles = names.map((f) => loadBundle(join(KIT, f)));
-  const k0 = performance.now();
-  for (const b of bundles) await replayBundle(replayer, b);
-  const kitMs = performance.now() - k0;
+  const kitSeconds = await medianSeconds(async () => {
+    for (const b of bundles) await replayBundle(replayer, b);
+  }, { samples: 5, minSampleSeconds: 0 });
   replayer.close();
 
   return {
@@ -130,9 +122,9 @@ export async function runFsimBench(): Promise<Record<string, number>> {
     dma_gbytes_per_s: dmaBytes / d.seconds / 1e9,
     gemm_bundle_gmac_per_s: bundleMacs / bundleSeconds / 1e9,
     gemm_bundle_run_only_gmac_per_s: runMacs / run.seconds / 1e9,
-    gemm_bundle_run_only_us: (run.seconds / run.counters.length) * 1e6,
-    gemm_bundle_replay_us: (bundleSeconds / bundleRuns) * 1e6,
-    conformance_kit_replay_ms: kitMs,
+    gemm_bundle_run_only_us: run.seconds * 1e6,
+    gemm_bundle_replay_us: bundleSeconds * 1e6,
+    conformance_kit_replay_ms: kitSeconds * 1e3,
   };
 }
 
