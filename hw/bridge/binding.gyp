@@ -10,6 +10,7 @@
         "<!(echo $VERILATOR_ROOT)/include/vltstd"
       ],
       "defines": ["NAPI_CPP_EXCEPTIONS", "NAPI_VERSION=8", "VM_TRACE=1"],
+      "defines!": ["__STDC_FORMAT_MACROS"],
       "cflags_cc": ["-std=c++17", "-O2", "-fexceptions", "-Wno-unused-parameter", "-Wno-cpp"],
       "ldflags": ["-pthread"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
