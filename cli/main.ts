@@ -46,7 +46,8 @@ async function main(): Promise<void> {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
       if (err) fail(err);
-      console.error(`error[E_USAGE]: ${msg} (see vta --help)`);
+      // yargs puts some messages (invalid choices) on several lines: the standard is one.
+      console.error(`error[E_USAGE]: ${String(msg).replace(/\s*\n\s*/g, ' ')} (see vta --help)`);
       process.exit(2);
     });
   for (const m of modules) cli = cli.command(m);

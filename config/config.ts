@@ -4,10 +4,10 @@
  * the simulator, the compiler and the RTL parameter package all read a `VtaConfig`, never the raw
  * JSON, so they cannot drift apart.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, VtaError } from '../lib/errors.ts';
+import { fileErrorReason, readFileCapped } from '../lib/files.ts';
 import { checkLayouts } from '../isa/fields.ts';
 
 /** The keys of `vta_config.json`. */
@@ -200,9 +200,9 @@ export function loadConfig(path?: string): VtaConfig {
   const file = path ?? DEFAULT_CONFIG_PATH;
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new ConfigError(`${file}: cannot read the config file`);
+    text = Buffer.from(readFileCapped(file)).toString('utf8');
+  } catch (e) {
+    throw new ConfigError(`${file}: cannot read the config file (${fileErrorReason(e)})`);
   }
   let raw: unknown;
   try {

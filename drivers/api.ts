@@ -22,7 +22,7 @@ export interface RunOptions {
   budget?: number;
   /** Observer hooks (simulators that model instructions only; ignored by others). */
   observer?: SimObserver;
-  /** Waveform file for RTL drivers (.vcd or .fst). */
+  /** Waveform file for RTL drivers (tsim writes VCD). */
   trace?: string;
 }
 
@@ -60,6 +60,9 @@ export interface DriverInfo {
   readonly clocked: boolean;
   /** Open a device context for a config (VTADeviceAlloc). */
   open(config: VtaConfig): Promise<Driver>;
-  /** Why the driver cannot be used on this machine (e.g. RTL not built), or undefined when it can. */
-  unavailable?(): string | undefined;
+  /**
+   * Why the driver cannot be used on this machine (e.g. RTL not built), or undefined when it can;
+   * with a config, whether it can run that config (default: the default config).
+   */
+  unavailable?(config?: VtaConfig): string | undefined;
 }

@@ -3,9 +3,9 @@
  * and the regions to read back. Parsing names the bundle file and the bad field in one line;
  * replay places the image at its exact physical address on any Driver and returns the outputs.
  */
-import { readFileSync } from 'node:fs';
 import { type VtaConfig, makeConfig, sameHardware } from '../config/config.ts';
 import { VtaError } from '../lib/errors.ts';
+import { fileErrorReason, readFileCapped } from '../lib/files.ts';
 import type { Counters } from '../sim/api.ts';
 import type { DeviceBuffer, Driver, RunOptions } from './api.ts';
 import { PAGE_BYTES, PHYS_LIMIT } from './memory.ts';
@@ -49,13 +49,18 @@ export class BundleError extends VtaError {
 
 const hex = (n: number) => '0x' + n.toString(16);
 
+/**
+ * Bound on the bytes a bundle reads back: each output is allocated, copied and written as base64
+ * in the result, so a typo such as 2^31 would otherwise take gigabytes and end in a crash.
+ */
+export const MAX_OUTPUT_BYTES = 2 ** 26;
+
 function readJson(path: string): unknown {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = Buffer.from(readFileCapped(path)).toString('utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new BundleError(`${path}: cannot read (${code === 'ENOENT' ? 'no such file' : code ?? (e as Error).message})`);
+    throw new BundleError(`${path}: cannot read (${fileErrorReason(e)})`);
   }
   try {
     return JSON.parse(text);
@@ -105,6 +110,7 @@ export function parseBundle(raw: unknown, where: string): Bundle {
   }
   if (!Array.isArray(top.outputs) || top.outputs.length === 0) throw new BundleError(`${where}: outputs must be a non-empty array`);
   const names = new Set<string>();
+  let outputBytes = 0;
   const outputs = top.outputs.map((o: unknown, i: number): BundleOutput => {
     const f = `outputs[${i}]`;
     const out = object(where, f, o);
@@ -113,6 +119,10 @@ export function parseBundle(raw: unknown, where: string): Bundle {
     names.add(out.name);
     const oAddr = integer(where, `${f}.addr`, out.addr, PAGE_BYTES, PHYS_LIMIT - 1);
     const bytes = integer(where, `${f}.bytes`, out.bytes, 1, PHYS_LIMIT - oAddr);
+    outputBytes += bytes;
+    if (outputBytes > MAX_OUTPUT_BYTES) {
+      throw new BundleError(`${where}: ${f}.bytes is ${bytes}; the outputs of a bundle may total at most ${MAX_OUTPUT_BYTES} bytes (64 MiB)`);
+    }
     return { name: out.name, addr: oAddr, bytes };
   });
   return { source: where, config, memory: { base, data }, insn: { addr, count }, outputs };

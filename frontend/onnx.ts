@@ -14,7 +14,7 @@
  * Against onnxruntime the only remaining difference is rounding: ONNX QuantizeLinear rounds half
  * to even, requantize rounds half up, so values that land exactly on .5 can differ by 1.
  */
-import { readFileSync } from 'node:fs';
+import { fileErrorReason, readFileCapped } from '../lib/files.ts';
 import { VtaError } from '../lib/errors.ts';
 import type { DType, Graph, GraphNode, OpName, TensorType } from '../compiler/ir.ts';
 import { encodeConstData, inferNodeType, validateGraph } from '../compiler/load.ts';
@@ -534,10 +534,9 @@ export function importOnnx(source: string | Uint8Array, opts: ImportOptions = {}
   const label = typeof source === 'string' ? source : 'ONNX model';
   if (typeof source === 'string') {
     try {
-      bytes = readFileSync(source);
+      bytes = readFileCapped(source);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new VtaError('E_READ', `cannot read ${source}: ${code === 'ENOENT' ? 'no such file' : code ?? (e as Error).message}`);
+      throw new VtaError('E_READ', `cannot read ${source}: ${fileErrorReason(e)}`);
     }
   } else bytes = source;
   const model = decodeModel(bytes, label);

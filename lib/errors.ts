@@ -26,7 +26,8 @@ export function isVtaError(e: unknown): e is VtaError {
 
 /** One line, whatever the error: used by every command-line entry point. */
 export function describeError(e: unknown): string {
-  if (isVtaError(e)) return `error[${e.code}]: ${e.message}`;
+  // A message quoting user text (a file name, a line of a file) could hold a newline: keep one line.
+  if (isVtaError(e)) return `error[${e.code}]: ${e.message.replace(/\s*[\r\n]+\s*/g, ' ')}`;
   const msg = e instanceof Error ? e.message : String(e);
   return `internal error: ${msg.split('\n')[0]} (set VTA_DEBUG=1 for a stack trace)`;
 }

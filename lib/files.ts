@@ -1,31 +1,137 @@
 /**
  * Output files are written whole or not at all: data goes to a temporary file beside the target,
  * which is renamed over it only when complete, so a failed command never leaves half a file.
+ * Read and write failures become one-line VtaErrors that name the path and say why in words.
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  type Stats,
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import { VtaError } from './errors.ts';
 
+/**
+ * Largest input file read: more than any model, bundle or tensor this toolchain handles, and about
+ * what a JavaScript string can hold. It also ends reading an endless device (`/dev/zero`) quickly.
+ */
+export const MAX_INPUT_BYTES = 2 ** 29;
+
+const REASONS: Record<string, string> = {
+  ENOENT: 'no such file',
+  ENOTDIR: 'a file stands where a folder is expected',
+  EISDIR: 'it is a folder, not a file',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  // From mkdir -p when a path component is an existing file.
+  EEXIST: 'a file stands where a folder is expected',
+  ENAMETOOLONG: 'the name is too long',
+  ELOOP: 'too many symbolic links',
+  EMFILE: 'too many open files',
+  EFBIG: `larger than ${MAX_INPUT_BYTES / 2 ** 20} MiB, the most an input may be`,
+};
+
+/** What a file-system error means, in words (the errno code when it is an unusual one). */
+export function fileErrorReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code) return REASONS[code] ?? code;
+  return e instanceof Error ? e.message.split('\n')[0]! : String(e);
+}
+
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
+  let existing: Stats | undefined;
+  try {
+    existing = statSync(path);
+  } catch {
+    /* a new file */
+  }
+  if (existing?.isDirectory()) throw new VtaError('E_WRITE', `cannot write ${path}: ${REASONS.EISDIR}`);
+  if (existing && !existing.isFile()) {
+    // A device or pipe (-o /dev/null, /dev/stdout): renaming over it would replace the device itself.
+    try {
+      writeFileSync(path, data);
+      return;
+    } catch (e) {
+      throw new VtaError('E_WRITE', `cannot write ${path}: ${fileErrorReason(e)}`);
+    }
+  }
+  // Through a symbolic link, replace the file it points to, not the link.
+  const target = existing ? realpathSync(path) : path;
+  const dir = dirname(target);
+  const tmp = join(dir, `.${basename(target)}.${process.pid}.tmp`);
   try {
     mkdirSync(dir, { recursive: true });
     writeFileSync(tmp, data);
-    renameSync(tmp, path);
+    renameSync(tmp, target);
   } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new VtaError('E_WRITE', `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    // The temporary file may not exist (or its folder may not be one): cleanup must not hide the cause.
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      /* nothing was written there */
+    }
+    throw new VtaError('E_WRITE', `cannot write ${path}: ${fileErrorReason(e)}`);
+  }
+}
+
+/**
+ * Read a whole file, refusing one larger than `max` bytes. Throws the file-system error (with its
+ * errno code, EFBIG when too large) so that callers word it their way, e.g. with fileErrorReason.
+ */
+export function readFileCapped(path: string, max = MAX_INPUT_BYTES): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const st = fstatSync(fd);
+    const tooLarge = () => Object.assign(new Error(`${path} is larger than ${max} bytes`), { code: 'EFBIG' });
+    if (st.isFile() && st.size > max) throw tooLarge();
+    // Devices and pipes report no size: read in chunks up to the cap.
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = new Uint8Array(st.isFile() ? Math.max(1, Math.min(st.size - total + 1, 1 << 24)) : 1 << 20);
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      total += n;
+      if (total > max) throw tooLarge();
+      chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+    }
+    if (chunks.length === 1) return chunks[0]!;
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
+  } finally {
+    closeSync(fd);
   }
 }
 
 /** Read a file, with a one-line error naming it when it cannot be read. */
 export async function readFileOrFail(path: string): Promise<Uint8Array> {
-  const { readFile } = await import('node:fs/promises');
   try {
-    return new Uint8Array(await readFile(path));
+    return readFileCapped(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new VtaError('E_READ', `cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : code ?? (e as Error).message}`);
+    throw new VtaError('E_READ', `cannot read ${path}: ${fileErrorReason(e)}`);
+  }
+}
+
+/** Read a text file synchronously, with the same one-line error. */
+export function readTextOrFail(path: string): string {
+  try {
+    return Buffer.from(readFileCapped(path)).toString('utf8');
+  } catch (e) {
+    throw new VtaError('E_READ', `cannot read ${path}: ${fileErrorReason(e)}`);
   }
 }

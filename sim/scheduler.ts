@@ -78,6 +78,8 @@ export function runProgram(machine: Machine, memory: DeviceMemory, insnPhys: num
   const ctx: ExecContext = { cfg, machine, memory, kernels: machine.kernels, counters, uops: machine.kernels.storage.uops };
   const observer = options.observer;
   const budget = options.budget ?? DEFAULT_BUDGET;
+  // NaN would compare false against every amount of work and so switch the bound off.
+  if (!(budget > 0)) throw new SimError(SIM_CODES.run, `work budget ${budget} is invalid: it must be a positive number`);
   const heads = [0, 0, 0];
   const stageCounter = ['load_insns', 'compute_insns', 'store_insns'] as const;
   let work = 0;

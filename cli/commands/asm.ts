@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { assembleProgram } from '../../isa/asm.ts';
 import { VtaError } from '../../lib/errors.ts';
-import { writeFileAtomic } from '../../lib/files.ts';
-import { configFromArgs } from '../options.ts';
+import { readTextOrFail, writeFileAtomic } from '../../lib/files.ts';
+import { configFromArgs, refuseOverwrite } from '../options.ts';
 
 interface Args {
   text: string;
@@ -19,13 +18,9 @@ const command: CommandModule<object, Args> = {
       .positional('text', { type: 'string', demandOption: true, describe: 'assembly file, one instruction per line, # comments' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'binary file to write (16 bytes per instruction)' }),
   handler: (argv) => {
+    refuseOverwrite(argv.output, [argv.text]);
     const cfg = configFromArgs(argv);
-    let text: string;
-    try {
-      text = readFileSync(argv.text, 'utf8');
-    } catch {
-      throw new VtaError('E_READ', `cannot read ${argv.text}`);
-    }
+    const text = readTextOrFail(argv.text);
     const bin = assembleProgram(cfg, text, argv.text);
     if (bin.length === 0) throw new VtaError('E_ASM', `${argv.text}: no instructions`);
     writeFileAtomic(argv.output, bin);

@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { describeConfig, loadConfig } from '../../config/config.ts';
 import { layouts } from '../../isa/fields.ts';
+import { VtaError } from '../../lib/errors.ts';
 import { formatTable } from '../options.ts';
 
 interface Args {
@@ -19,6 +20,9 @@ const command: CommandModule<object, Args> = {
       .option('json', { type: 'boolean', describe: 'print JSON' })
       .option('fields', { type: 'boolean', describe: 'also print every field offset and width' }),
   handler: (argv) => {
+    if (argv.file !== undefined && argv.config !== undefined && argv.file !== argv.config) {
+      throw new VtaError('E_USAGE', `two configs given (${argv.file} and --config ${argv.config}): name one`);
+    }
     const cfg = loadConfig(argv.file ?? argv.config);
     const derived = describeConfig(cfg);
     const l = layouts(cfg);

@@ -1,16 +1,20 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SingleBar } from 'cli-progress';
 import type { CommandModule } from 'yargs';
 import { compareOutputs, loadBundle, loadExpected, replayBundle } from '../../drivers/bundle.ts';
 import { VtaError, describeError } from '../../lib/errors.ts';
+import { getDriver } from '../../drivers/registry.ts';
+import { fileErrorReason } from '../../lib/files.ts';
 import { DriverPool } from '../drivers.ts';
+import { refuseConfig } from '../options.ts';
 
 const KIT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'conformance');
 
 interface Args {
   dir?: string;
+  config?: string;
   driver: string;
   filter?: string;
 }
@@ -24,9 +28,17 @@ const command: CommandModule<object, Args> = {
       .option('driver', { alias: 'd', type: 'string', default: 'fsim', describe: 'driver to prove' })
       .option('filter', { type: 'string', describe: 'only bundles whose name contains this text' }),
   handler: async (argv) => {
+    refuseConfig(argv, 'conformance', 'each bundle carries its own config');
+    // A driver that does not exist or cannot run is one error, not one failure per bundle.
+    await getDriver(argv.driver);
     const dir = argv.dir ?? KIT;
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new VtaError('E_READ', `${dir}: not a folder`);
-    const names = readdirSync(dir)
+    let files: string[];
+    try {
+      files = readdirSync(dir);
+    } catch (e) {
+      throw new VtaError('E_READ', `cannot read the folder ${dir}: ${fileErrorReason(e)}`);
+    }
+    const names = files
       .filter((f) => f.endsWith('.bundle.json'))
       .map((f) => f.slice(0, -'.bundle.json'.length))
       .filter((n) => !argv.filter || n.includes(argv.filter))

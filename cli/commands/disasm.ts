@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import type { VtaConfig } from '../../config/config.ts';
-import { makeConfig } from '../../config/config.ts';
+import { makeConfig, sameHardware } from '../../config/config.ts';
 import { readPackage } from '../../compiler/package.ts';
 import { loadBundle } from '../../drivers/bundle.ts';
 import { decodeInsn, decodeUop, isCanonicalInsn } from '../../isa/encoding.ts';
@@ -38,6 +38,15 @@ function listing(cfg: VtaConfig, insns: Uint8Array, image?: { base: number; data
   return lines;
 }
 
+/** A bundle or package carries its config: a --config that disagrees with it is a mistake, not an override. */
+function checkSameConfig(argv: Args, own: VtaConfig): void {
+  if (argv.config === undefined) return;
+  const given = configFromArgs(argv);
+  if (!sameHardware(given, own)) {
+    throw new VtaError('E_USAGE', `${argv.file} is for config ${own.bitstream} but --config ${argv.config} is ${given.bitstream} (a bundle or .vtapkg carries its own config)`);
+  }
+}
+
 const command: CommandModule<object, Args> = {
   command: 'disasm <file>',
   describe: 'Disassemble a bundle (with the uops each LOAD UOP brings in), a compiled .vtapkg (per kernel) or a binary instruction stream',
@@ -48,6 +57,7 @@ const command: CommandModule<object, Args> = {
   handler: async (argv) => {
     if (argv.file.endsWith('.json')) {
       const b = loadBundle(argv.file);
+      checkSameConfig(argv, b.config);
       const start = b.insn.addr - b.memory.base;
       const insns = b.memory.data.subarray(start, start + b.insn.count * 16);
       if (start < 0 || insns.length < b.insn.count * 16) {
@@ -60,6 +70,7 @@ const command: CommandModule<object, Args> = {
     if (argv.file.endsWith('.vtapkg')) {
       const model = readPackage(await readFileOrFail(argv.file), argv.file);
       const cfg = makeConfig(model.config, argv.file);
+      checkSameConfig(argv, cfg);
       // dram_base fields are segment-relative here; `vta run` relocates them when it loads the package.
       const insns = model.code.subarray(0, model.insnCount * 16);
       const text = listing(cfg, insns);

@@ -1,11 +1,13 @@
 import type { CommandModule } from 'yargs';
 import { importOnnx } from '../../frontend/onnx.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
+import { refuseConfig, refuseOverwrite } from '../options.ts';
 
 interface Args {
   model: string;
   output: string;
   scales: 'exact' | 'pow2';
+  config?: string;
 }
 
 const command: CommandModule<object, Args> = {
@@ -21,6 +23,8 @@ const command: CommandModule<object, Args> = {
         describe: 'exact: scale ratios must be powers of two; pow2: round them (up to ±41% scale error per requantization)',
       }),
   handler: (argv) => {
+    refuseConfig(argv, 'import', 'the vta-graph/1 model it writes does not depend on the VTA config (give --config to compile or run)');
+    refuseOverwrite(argv.output, [argv.model]);
     const imp = importOnnx(argv.model, { scales: argv.scales });
     writeFileAtomic(argv.output, JSON.stringify(imp.graph, null, 1) + '\n');
     console.log(`${argv.output}: ${imp.graph.nodes.length} nodes, ${Object.keys(imp.graph.tensors).length} constants`);

@@ -1,9 +1,11 @@
 import { basename, join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { loadBundle, replayBundle, resultJson } from '../../drivers/bundle.ts';
+import { type Bundle, loadBundle, replayBundle, resultJson } from '../../drivers/bundle.ts';
+import { getDriver } from '../../drivers/registry.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { DriverPool } from '../drivers.ts';
+import { checkBudget, refuseConfig, refuseOverwrite } from '../options.ts';
 
 interface Args {
   bundles: string[];
@@ -12,6 +14,7 @@ interface Args {
   outDir?: string;
   budget?: number;
   trace?: string;
+  config?: string;
 }
 
 const command: CommandModule<object, Args> = {
@@ -24,18 +27,31 @@ const command: CommandModule<object, Args> = {
       .option('output', { alias: 'o', type: 'string', describe: 'result JSON for a single bundle' })
       .option('out-dir', { type: 'string', describe: 'write DIR/NAME.result.json for each NAME.bundle.json' })
       .option('budget', { type: 'number', describe: 'bound on the work of one run (cycles on clocked drivers)' })
-      .option('trace', { type: 'string', describe: 'waveform file (.vcd/.fst) for RTL drivers' })
+      .option('trace', { type: 'string', describe: 'waveform file (.vcd) for RTL drivers' })
       .conflicts('output', 'out-dir'),
   handler: async (argv) => {
+    refuseConfig(argv, 'replay', 'each bundle carries its own config');
     if (argv.output && argv.bundles.length > 1) {
       throw new VtaError('E_USAGE', `-o names one result file but ${argv.bundles.length} bundles were given: use --out-dir`);
     }
+    refuseOverwrite(argv.output, argv.bundles);
+    refuseOverwrite(argv.trace, argv.bundles, '--trace');
+    const budget = checkBudget(argv.budget);
+    const info = await getDriver(argv.driver);
+    if (argv.trace !== undefined) {
+      if (!info.clocked) throw new VtaError('E_USAGE', `--trace ${argv.trace}: the ${info.name} driver has no clock, so no waveform (use an RTL driver such as tsim)`);
+      // The RTL bridge writes VCD only: a .fst name would hold VCD text that FST viewers reject.
+      if (!/\.vcd$/i.test(argv.trace)) throw new VtaError('E_USAGE', `--trace ${argv.trace}: the waveform is written as VCD, so its name must end in .vcd`);
+      if (argv.bundles.length > 1) throw new VtaError('E_USAGE', `--trace names one waveform file but ${argv.bundles.length} bundles were given`);
+    }
+    // Every bundle is checked before any runs, so a typo in the last one costs no work and leaves no results.
+    const bundles: Bundle[] = argv.bundles.map((path) => loadBundle(path));
     const pool = new DriverPool(argv.driver);
     try {
-      for (const path of argv.bundles) {
-        const bundle = loadBundle(path);
+      for (const bundle of bundles) {
+        const path = bundle.source;
         const driver = await pool.get(bundle.config);
-        const result = await replayBundle(driver, bundle, { budget: argv.budget, trace: argv.trace });
+        const result = await replayBundle(driver, bundle, { budget, trace: argv.trace });
         const json = JSON.stringify(resultJson(result), null, 2) + '\n';
         const name = basename(path).replace(/\.bundle\.json$|\.json$/, '');
         const target = argv.output ?? (argv.outDir ? join(argv.outDir, `${name}.result.json`) : undefined);

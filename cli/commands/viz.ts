@@ -1,11 +1,12 @@
 import type { CommandModule } from 'yargs';
+import type { VtaConfig } from '../../config/config.ts';
 import type { Graph } from '../../compiler/ir.ts';
 import { loadGraph } from '../../compiler/load.ts';
 import { importOnnx } from '../../frontend/onnx.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { graphToDot, graphToHtml, graphToSvg, type GraphPartition } from '../../viz/graph-view.ts';
-import { configFromArgs } from '../options.ts';
+import { configFromArgs, refuseOverwrite } from '../options.ts';
 
 interface Args {
   model: string;
@@ -15,10 +16,10 @@ interface Args {
 }
 
 /** The compiler's partition of the graph, or the reason it is not available. */
-async function partitionOf(graph: Graph, argv: Args): Promise<GraphPartition | string> {
+async function partitionOf(graph: Graph, config: VtaConfig): Promise<GraphPartition | string> {
   try {
     const { compileGraph } = await import('../../compiler/compile.ts');
-    const compiled = compileGraph(graph, { config: configFromArgs(argv) });
+    const compiled = compileGraph(graph, { config });
     return {
       kernels: compiled.kernels.map((k) => ({ name: k.name, nodes: k.nodes, rule: k.rule })),
       hostNodes: compiled.steps.flatMap((s) => (s.kind === 'host' ? [{ node: s.node, reason: s.reason }] : [])),
@@ -39,8 +40,11 @@ const command: CommandModule<object, Args> = {
   handler: async (argv) => {
     const format = /\.(html|svg|dot)$/i.exec(argv.output)?.[1]?.toLowerCase();
     if (!format) throw new VtaError('E_USAGE', `${argv.output}: output must end in .html, .svg or .dot`);
+    refuseOverwrite(argv.output, [argv.model]);
+    // A bad --config is the user's error to fix, not a reason to draw the graph without its partition.
+    const config = configFromArgs(argv);
     const graph = argv.model.endsWith('.onnx') ? importOnnx(argv.model).graph : loadGraph(argv.model);
-    const p = argv.partition ? await partitionOf(graph, argv) : 'disabled with --no-partition';
+    const p = argv.partition ? await partitionOf(graph, config) : 'disabled with --no-partition';
     const partition = typeof p === 'string' ? undefined : p;
     const text = format === 'dot' ? graphToDot(graph, partition) : format === 'svg' ? graphToSvg(graph, partition) : graphToHtml(graph, partition, typeof p === 'string' ? p : undefined);
     writeFileAtomic(argv.output, text);

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { defaultVtaConfig, type VtaConfig } from '../../config/config.ts';
 import { COUNTERS, COUNTER_BASE, DEBUG, DEBUG_BASE, FAULTS, REG, STAGE_STATES } from '../../hw/regmap.ts';
 import { disasmInsn } from '../../isa/index.ts';
-import { readStream, routeStream } from '../../sim/stream.ts';
+import { type Program, type Routed, readStream, routeStream } from '../../sim/stream.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { SIM_CODES, SimError, insnError, insnLabel } from '../../sim/errors.ts';
 import { zeroCounters, type Counters } from '../../sim/api.ts';
@@ -20,7 +20,10 @@ import type { Driver, DriverInfo, RunOptions, RunResult } from '../api.ts';
 import { SimulatedDevice } from '../simulated-device.ts';
 
 const HW = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'hw');
-/** Default cycle budget of one run: far above any conformance program, small enough to end a runaway one in seconds. */
+/**
+ * Default cycle budget of one run: far above any conformance program. At about 1-2.5 M simulated
+ * cycles/s it bounds a long run to a few minutes; a loop nest too large for it is refused up front.
+ */
 export const DEFAULT_CYCLE_BUDGET = 200_000_000;
 /** Cycles simulated per call into the addon (the event loop gets a turn in between). */
 const CHUNK = 1 << 20;
@@ -69,10 +72,30 @@ class TsimDriver extends SimulatedDevice {
   }
 
   /** The stream as the host sees it, checked exactly as fsim checks it before anything runs. */
-  private readStream(insnPhys: number, count: number): Uint8Array {
+  private readStream(insnPhys: number, count: number): Program {
     const bytes = readStream(this.config, this.memory, insnPhys, count);
-    routeStream(this.config, bytes, insnPhys);
-    return bytes;
+    return routeStream(this.config, bytes, insnPhys);
+  }
+
+  /**
+   * Refuse, before clocking anything, a program that cannot finish within the budget: the compute
+   * stage does at most one GEMM/ALU uop-iteration per cycle, so their total is a lower bound on the
+   * cycles. A loop nest of 10^12 iterations then fails at once instead of after the whole budget.
+   */
+  private checkBudget(program: Program, budget: number): void {
+    let total = 0;
+    let biggest: Routed | undefined;
+    for (const r of program.routed) {
+      total += r.cost - 1;
+      if (!biggest || r.cost > biggest.cost) biggest = r;
+    }
+    if (total > budget && biggest) {
+      const at = insnLabel(biggest.index, disasmInsn(this.config, program.bytes, biggest.index * 16));
+      throw new SimError(
+        SIM_CODES.budget,
+        `cycle budget ${budget} cannot be met: the program has ${total} GEMM/ALU uop-iterations (at most one per cycle), ${biggest.cost - 1} of them in ${at}`,
+      );
+    }
   }
 
   private debug(model: TsimModel): Record<(typeof DEBUG)[number], number> {
@@ -100,9 +123,11 @@ class TsimDriver extends SimulatedDevice {
 
   override async run(insnPhys: number, count: number, options: RunOptions = {}): Promise<RunResult> {
     const model = this.live();
-    const bytes = this.readStream(insnPhys, count);
+    const program = this.readStream(insnPhys, count);
+    const bytes = program.bytes;
     const budget = options.budget ?? DEFAULT_CYCLE_BUDGET;
     if (!(budget > 0)) throw new SimError(SIM_CODES.run, `cycle budget ${budget} is invalid: it must be a positive number`);
+    this.checkBudget(program, budget);
     const label = (i: number) => insnLabel(i, disasmInsn(this.config, bytes, i * 16));
 
     model.reset();
@@ -185,8 +210,10 @@ const tsim: DriverInfo = {
   async open(config: VtaConfig): Promise<Driver> {
     return new TsimDriver(config);
   },
-  unavailable(): string | undefined {
-    if (existsSync(addonPath(defaultVtaConfig()))) return undefined;
+  unavailable(config?: VtaConfig): string | undefined {
+    const cfg = config ?? defaultVtaConfig();
+    if (existsSync(addonPath(cfg))) return undefined;
+    if (config) return `the RTL is not built for config ${cfg.bitstream}: run make -C hw rtl CONFIGS=<that config's json path> (needs verilator)`;
     return 'the RTL is not built: run `make -C hw rtl` (installs Verilator if missing, then builds hw/build/<bitstream>/vta_tsim.node)';
   },
 };
