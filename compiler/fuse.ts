@@ -4,10 +4,10 @@
  * kernel is an anchor (dense / conv2d / add), an epilogue run on the ALU over the accumulator
  * tile, and a final cast to int8 that the STORE performs (it keeps the low 8 bits).
  */
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { VtaConfig } from '../config/config.ts';
+import { fileErrorReason, readFileCapped } from '../lib/files.ts';
 import { compileError } from './errors.ts';
 import type { Graph, GraphNode, OpAttrs, OpName } from './ir.ts';
 import type { TensorTypes } from './shapes.ts';
@@ -83,9 +83,9 @@ export function parseFusionRules(raw: unknown, where = 'fusion rules'): FusionRu
 export function loadFusionRules(path: string = DEFAULT_RULES_PATH): FusionRules {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw compileError('E_RULES', path, 'cannot read the rules file');
+    text = Buffer.from(readFileCapped(path)).toString('utf8');
+  } catch (e) {
+    throw compileError('E_RULES', path, `cannot read the rules file: ${fileErrorReason(e)}`);
   }
   let raw: unknown;
   try {

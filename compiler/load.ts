@@ -6,8 +6,8 @@
  * VtaError with code E_MODEL and one line that names the node (or tensor) and the field at fault.
  * `inferShapes` gives the type of every tensor; it is the single place where shape rules live.
  */
-import { readFileSync } from 'node:fs';
 import { VtaError } from '../lib/errors.ts';
+import { readTextOrFail } from '../lib/files.ts';
 import type { ConstTensor, DType, Graph, GraphNode, OpName, Tensor, TensorType } from './ir.ts';
 
 export const MODEL_ERROR = 'E_MODEL';
@@ -420,13 +420,8 @@ export function validateGraph(raw: unknown): Graph {
  */
 export function loadGraph(source: string | object): Graph {
   if (typeof source !== 'string') return validateGraph(source);
-  let text: string;
-  try {
-    text = readFileSync(source, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new VtaError('E_READ', `cannot read ${source}: ${code === 'ENOENT' ? 'no such file' : code ?? (e as Error).message}`);
-  }
+  // Capped: an endless device such as /dev/zero is refused instead of read forever.
+  const text = readTextOrFail(source);
   let raw: unknown;
   try {
     raw = JSON.parse(text);

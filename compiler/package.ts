@@ -11,10 +11,15 @@
  * instruction index, the segment to add (segment base / element size of the memory type).
  * docs/compiler.md describes every field.
  */
-import { makeConfig } from '../config/config.ts';
-import type { CompiledModel } from './compile.ts';
+import { makeConfig, type VtaConfig, type VtaConfigJson } from '../config/config.ts';
+import { OPCODE } from '../isa/index.ts';
+import { VtaError } from '../lib/errors.ts';
+import type { CompiledModel, KernelInfo, ModelStep } from './compile.ts';
 import { compileError } from './errors.ts';
-import { SEGMENTS } from './memplan.ts';
+import type { Graph } from './ir.ts';
+import { inferShapes, validateGraph } from './load.ts';
+import { SEGMENTS, type SegmentName } from './memplan.ts';
+import { gridTiles, tileGrid } from './pack.ts';
 
 const MAGIC = 'VTAPKG01';
 const ALIGN = 64;
@@ -45,40 +50,192 @@ export function writePackage(model: CompiledModel): Uint8Array {
   return out;
 }
 
-/** Parse and check a .vtapkg; `where` names the file in errors. */
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isName = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+
+/**
+ * Parse and check a .vtapkg; `where` names the file in errors. Every field that loading, running,
+ * checking or disassembling reads is checked here, so a corrupted header is one E_PACKAGE line
+ * naming the field rather than a crash somewhere downstream.
+ */
 export function readPackage(bytes: Uint8Array, where = 'package'): CompiledModel {
   const bad = (why: string) => compileError('E_PACKAGE', where, why);
   if (bytes.length < 12 || Buffer.from(bytes.subarray(0, 8)).toString('latin1') !== MAGIC) throw bad('not a .vtapkg file (bad magic)');
   const hlen = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
   if (12 + hlen > bytes.length) throw bad('header runs past the end of the file');
-  let h: { format?: unknown; model?: Omit<CompiledModel, 'code' | 'constImage'>; sections?: Record<string, [number, number]> };
+  let h: unknown;
   try {
     h = JSON.parse(Buffer.from(bytes.subarray(12, 12 + hlen)).toString('utf8'));
   } catch (e) {
     throw bad(`header is not valid JSON (${(e as Error).message})`);
   }
+  if (!isObject(h)) throw bad('header must be a JSON object');
   if (h.format !== 'vtapkg/1') throw bad(`format must be "vtapkg/1" (got ${JSON.stringify(h.format)})`);
   const m = h.model;
-  if (!m || m.format !== 'vta-compiled/1') throw bad('model section is missing or not vta-compiled/1');
+  if (!isObject(m) || m.format !== 'vta-compiled/1') throw bad('model section is missing or not vta-compiled/1');
   const section = (name: string): Uint8Array => {
-    const s = h.sections?.[name];
-    if (!Array.isArray(s) || s.length !== 2 || !s.every((v) => Number.isInteger(v) && v >= 0) || s[0] + s[1] > bytes.length) {
-      throw bad(`section ${name} is missing or outside the file`);
-    }
-    return bytes.slice(s[0], s[0] + s[1]);
+    const s = isObject(h.sections) ? h.sections[name] : undefined;
+    const [offset, size] = Array.isArray(s) && s.length === 2 ? s : [];
+    if (!isCount(offset) || !isCount(size) || offset + size > bytes.length) throw bad(`section ${name} is missing or outside the file`);
+    return bytes.slice(offset, offset + size);
   };
   const code = section('code');
   const constImage = section('const');
-  makeConfig(m.config, `${where}: config`);
-  if (!Number.isInteger(m.insnCount) || m.insnCount * 16 > code.length) throw bad(`insnCount ${m.insnCount} exceeds the code section`);
-  for (const s of SEGMENTS) if (!Number.isInteger(m.segments?.[s]) || m.segments[s] < 0) throw bad(`segment size of ${s} is missing`);
-  if (constImage.length > m.segments.const || code.length > m.segments.code) throw bad('an image is larger than its segment');
-  for (const [i, seg] of m.relocs ?? []) {
-    if (!Number.isInteger(i) || i < 0 || i >= m.insnCount || !SEGMENTS.includes(seg)) throw bad(`relocation [${i}, ${seg}] is invalid`);
+  const cfg = makeConfig(m.config as VtaConfigJson, `${where}: config`);
+  const model = checkModel(m, cfg, code, constImage, bad);
+  return { ...model, code, constImage };
+}
+
+/** The model section's fields, checked against each other and against the two images. */
+function checkModel(m: Json, cfg: VtaConfig, code: Uint8Array, constImage: Uint8Array, bad: (why: string) => Error): Omit<CompiledModel, 'code' | 'constImage'> {
+  const list = (field: string): unknown[] => {
+    const v = m[field];
+    if (!Array.isArray(v)) throw bad(`model.${field} must be a list`);
+    return v;
+  };
+  const record = (field: string): Json => {
+    const v = m[field];
+    if (!isObject(v)) throw bad(`model.${field} must be an object`);
+    return v;
+  };
+  const count = (field: string, v: unknown): number => {
+    if (!isCount(v)) throw bad(`${field} must be a non-negative integer (got ${JSON.stringify(v)})`);
+    return v;
+  };
+
+  let graph: Graph;
+  try {
+    graph = validateGraph(m.graph);
+  } catch (e) {
+    if (e instanceof VtaError) throw bad(`model.graph: ${e.message.replace(/^model: /, '')}`);
+    throw e;
   }
-  for (const k of m.kernels ?? []) {
-    if (k.insnStart < 0 || k.insnStart + k.insnCount > m.insnCount) throw bad(`kernel ${k.name} lies outside the instruction stream`);
-    if (!Number.isInteger(k.work) || k.work < k.insnCount) throw bad(`kernel ${k.name} has no valid work bound`);
+  const types = inferShapes(graph);
+  const nodeNames = new Set(graph.nodes.map((n) => n.name));
+
+  const insnCount = count('model.insnCount', m.insnCount);
+  if (insnCount * cfg.insnBytes > code.length) throw bad(`model.insnCount ${insnCount} exceeds the code section`);
+
+  const rawSegments = record('segments');
+  const segments = {} as Record<SegmentName, number>;
+  for (const s of SEGMENTS) segments[s] = count(`model.segments.${s}`, rawSegments[s]);
+  if (constImage.length > segments.const || code.length > segments.code) throw bad('an image is larger than its segment');
+
+  const buffers: CompiledModel['buffers'] = {};
+  for (const [name, b] of Object.entries(record('buffers'))) {
+    const at = `model.buffers[${JSON.stringify(name)}]`;
+    if (!isObject(b) || !SEGMENTS.includes(b.segment as SegmentName)) throw bad(`${at}.segment must be one of ${SEGMENTS.join(', ')}`);
+    const segment = b.segment as SegmentName;
+    const offset = count(`${at}.offset`, b.offset);
+    const size = count(`${at}.bytes`, b.bytes);
+    if (offset + size > segments[segment]) throw bad(`${at} lies outside the ${segment} segment`);
+    buffers[name] = { segment, offset, bytes: size };
   }
-  return { ...m, code, constImage } as CompiledModel;
+
+  // Activations move between host and device packed: the buffer must hold the packed tensor.
+  const activations: Record<string, string> = {};
+  for (const [tensor, buffer] of Object.entries(record('activations'))) {
+    const at = `model.activations[${JSON.stringify(tensor)}]`;
+    const type = types[tensor];
+    if (!type) throw bad(`${at}: ${tensor} is not a tensor of the graph`);
+    const placed = typeof buffer === 'string' ? buffers[buffer] : undefined;
+    if (!placed) throw bad(`${at} must name a buffer of model.buffers (got ${JSON.stringify(buffer)})`);
+    if (type.dtype !== 'int8' || (type.shape.length !== 2 && type.shape.length !== 4)) throw bad(`${at}: ${tensor} is not an int8 2-D or 4-D tensor`);
+    if (placed.bytes < gridTiles(tileGrid(type.shape, cfg)) * cfg.inpElemBytes) throw bad(`${at}: buffer ${buffer} is too small for ${tensor}`);
+    activations[tensor] = buffer as string;
+  }
+
+  const relocs = list('relocs').map((r, n): [number, SegmentName] => {
+    const at = `model.relocs[${n}]`;
+    if (!Array.isArray(r) || r.length !== 2 || !isCount(r[0]) || r[0] >= insnCount || !SEGMENTS.includes(r[1])) {
+      throw bad(`${at} must be [instruction index below ${insnCount}, segment] (got ${JSON.stringify(r)})`);
+    }
+    // Relocation adds a segment base to dram_base: only loads and stores have one.
+    const opcode = code[r[0] * cfg.insnBytes]! & 7;
+    if (opcode !== OPCODE.LOAD && opcode !== OPCODE.STORE) throw bad(`${at}: instruction ${r[0]} is not a LOAD or STORE`);
+    return [r[0], r[1]];
+  });
+
+  const kernels = list('kernels').map((k, n): KernelInfo => {
+    const at = `model.kernels[${n}]`;
+    if (!isObject(k)) throw bad(`${at} must be an object`);
+    if (!isName(k.name)) throw bad(`${at}.name must be a non-empty string`);
+    const names = (field: string, known: (s: string) => boolean, what: string): string[] => {
+      const v = k[field];
+      if (!Array.isArray(v) || !v.every((x) => isName(x) && known(x))) throw bad(`${at}.${field} must be a list of ${what}`);
+      return v as string[];
+    };
+    const nodes = names('nodes', (x) => nodeNames.has(x), 'graph node names');
+    const inputs = names('inputs', (x) => x in activations, 'tensors with a buffer in model.activations');
+    if (typeof k.output !== 'string' || !(k.output in activations)) throw bad(`${at}.output must be a tensor with a buffer in model.activations`);
+    if (typeof k.rule !== 'string') throw bad(`${at}.rule must be a string`);
+    const insnStart = count(`${at}.insnStart`, k.insnStart);
+    const kInsns = count(`${at}.insnCount`, k.insnCount);
+    if (insnStart + kInsns > insnCount) throw bad(`kernel ${k.name} lies outside the instruction stream`);
+    const work = count(`${at}.work`, k.work);
+    if (work < kInsns) throw bad(`kernel ${k.name} has no valid work bound`);
+    let tiling: KernelInfo['tiling'];
+    if (k.tiling !== undefined) {
+      const t = k.tiling;
+      if (!isObject(t)) throw bad(`${at}.tiling must be an object`);
+      tiling = { tOC: count(`${at}.tiling.tOC`, t.tOC), tIC: count(`${at}.tiling.tIC`, t.tIC), tOH: count(`${at}.tiling.tOH`, t.tOH), tOW: count(`${at}.tiling.tOW`, t.tOW), slots: count(`${at}.tiling.slots`, t.slots) };
+    }
+    return {
+      name: k.name,
+      nodes,
+      rule: k.rule,
+      inputs,
+      output: k.output,
+      insnStart,
+      insnCount: kInsns,
+      uopCount: count(`${at}.uopCount`, k.uopCount),
+      work,
+      ...(tiling ? { tiling } : {}),
+      dramBytes: count(`${at}.dramBytes`, k.dramBytes),
+      minDramBytes: count(`${at}.minDramBytes`, k.minDramBytes),
+    };
+  });
+
+  // Replay the step order: every step must find its inputs computed, and the outputs must be.
+  const ready = new Set<string>([...graph.inputs.map((i) => i.name), ...Object.keys(graph.tensors)]);
+  const steps = list('steps').map((s, n): ModelStep => {
+    const at = `model.steps[${n}]`;
+    if (isObject(s) && s.kind === 'vta' && isCount(s.kernel) && s.kernel < kernels.length) {
+      const k = kernels[s.kernel]!;
+      const missing = k.inputs.find((t) => !ready.has(t));
+      if (missing !== undefined) throw bad(`${at}: kernel ${k.name} reads ${missing} before any step computes it`);
+      ready.add(k.output);
+      return { kind: 'vta', kernel: s.kernel };
+    }
+    if (isObject(s) && s.kind === 'host' && typeof s.node === 'string' && nodeNames.has(s.node) && typeof s.reason === 'string') {
+      const node = graph.nodes.find((x) => x.name === s.node)!;
+      const missing = node.inputs.find((t) => !ready.has(t));
+      if (missing !== undefined) throw bad(`${at}: node ${node.name} reads ${missing} before any step computes it`);
+      ready.add(node.output);
+      return { kind: 'host', node: s.node, reason: s.reason };
+    }
+    throw bad(`${at} must be {kind: "vta", kernel: index below ${kernels.length}} or {kind: "host", node: a graph node, reason} (got ${JSON.stringify(s)})`);
+  });
+  const uncomputed = graph.outputs.find((o) => !ready.has(o));
+  if (uncomputed !== undefined) throw bad(`model.steps never compute the output ${uncomputed}`);
+
+  const partition = list('partition');
+  if (!partition.every((l) => typeof l === 'string')) throw bad('model.partition must be a list of strings');
+
+  return {
+    format: 'vta-compiled/1',
+    // As written (makeConfig checked it), so that a package read and rewritten is byte-identical.
+    config: m.config as VtaConfigJson,
+    graph,
+    partition: partition as string[],
+    steps,
+    kernels,
+    segments,
+    buffers,
+    insnCount,
+    relocs,
+    activations,
+  };
 }

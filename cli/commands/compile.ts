@@ -6,7 +6,7 @@ import type { Graph } from '../../compiler/ir.ts';
 import { importOnnx } from '../../frontend/onnx.ts';
 import { writePackage } from '../../compiler/package.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
-import { configFromArgs } from '../options.ts';
+import { configFromArgs, refuseOverwrite } from '../options.ts';
 
 interface Args {
   model: string;
@@ -43,6 +43,7 @@ export function summarize(model: CompiledModel): string[] {
 }
 
 export function handler(argv: Args): void {
+  refuseOverwrite(argv.output, [argv.model, ...(argv.rules ? [argv.rules] : []), ...(argv.config ? [argv.config] : [])]);
   const cfg = configFromArgs(argv);
   const graph = loadModelFile(argv.model);
   const model = compileGraph(graph, { config: cfg, ...(argv.rules ? { rules: argv.rules } : {}), offload: argv.offload === 'all' ? 'all' : 'auto' });

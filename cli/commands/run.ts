@@ -2,7 +2,7 @@
  * `vta run MODEL|FILE.vtapkg`: run a model on a driver (default fsim), with .npy inputs/outputs,
  * a seeded random input when none is given, and `--check` against the reference executor.
  */
-import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Argv } from 'yargs';
 import { makeConfig, sameHardware } from '../../config/config.ts';
@@ -13,12 +13,13 @@ import { runCompiled } from '../../compiler/execute.ts';
 import type { Tensor } from '../../compiler/ir.ts';
 import { readPackage } from '../../compiler/package.ts';
 import { VtaError } from '../../lib/errors.ts';
-import { writeFileAtomic } from '../../lib/files.ts';
+import { readFileOrFail, writeFileAtomic } from '../../lib/files.ts';
 import { parseNpy, writeNpy } from '../../lib/npy.ts';
 import { crossCheckOnnx, formatCrossCheck } from '../../frontend/ort-check.ts';
 import { importOnnx } from '../../frontend/onnx.ts';
 import { RaceChecker } from '../../sim/race-checker.ts';
-import { configFromArgs } from '../options.ts';
+import { getDriver } from '../../drivers/registry.ts';
+import { configFromArgs, refuseOverwrite } from '../options.ts';
 import { loadModelFile, summarize } from './compile.ts';
 
 interface Args {
@@ -51,15 +52,9 @@ export function builder(y: Argv): Argv<Args> {
 }
 
 /** Load a .vtapkg or compile a model JSON for the config given (or the default). */
-export function loadCompiled(path: string, argv: { config?: string; rules?: string }): CompiledModel {
+export async function loadCompiled(path: string, argv: { config?: string; rules?: string }): Promise<CompiledModel> {
   if (path.endsWith('.vtapkg')) {
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(readFileSync(path));
-    } catch {
-      throw new VtaError('E_READ', `cannot read ${path}`);
-    }
-    const model = readPackage(bytes, path);
+    const model = readPackage(await readFileOrFail(path), path);
     if (argv.config && !sameHardware(configFromArgs(argv), makeConfig(model.config))) {
       throw compileError('E_PACKAGE', path, `compiled for ${makeConfig(model.config).bitstream}, not for --config ${argv.config}`);
     }
@@ -68,17 +63,53 @@ export function loadCompiled(path: string, argv: { config?: string; rules?: stri
   return compileGraph(loadModelFile(path), { config: configFromArgs(argv), ...(argv.rules ? { rules: argv.rules } : {}) });
 }
 
-/** NAME=FILE pairs, or a single FILE for a single name. */
-function assign(specs: string[] | undefined, names: string[], what: string): Map<string, string> {
+/**
+ * Text before '=' that reads as a tensor name (ONNX names hold '.', ':' and '-') rather than as part
+ * of a path: `qq=out/y.npy` names a tensor qq, `./a=b.npy` is a file.
+ */
+const TENSOR_NAME = /^[A-Za-z_][\w.:-]*$/;
+
+/** NAME=FILE pairs, or a single FILE for a single name; `what` is input or output. */
+function assign(specs: string[] | undefined, names: string[], what: 'input' | 'output'): Map<string, string> {
   const out = new Map<string, string>();
+  const known = `${what}s: ${names.join(', ')}`;
   for (const s of specs ?? []) {
     const eq = s.indexOf('=');
-    if (eq > 0 && names.includes(s.slice(0, eq))) out.set(s.slice(0, eq), s.slice(eq + 1));
-    else if (names.length === 1 && !out.has(names[0]!)) out.set(names[0]!, s);
-    else throw compileError('E_INPUT', undefined, `--${what} ${s}: use NAME=FILE.npy with NAME one of ${names.join(', ')}`);
+    const before = eq > 0 ? s.slice(0, eq) : '';
+    let name: string;
+    let file: string;
+    if (names.includes(before)) {
+      name = before;
+      file = s.slice(eq + 1);
+    } else if (TENSOR_NAME.test(before)) {
+      throw new VtaError('E_USAGE', `--${what} ${s}: ${before} is not an ${what} of the model (${known}); write ./${s} for a file whose name holds '='`);
+    } else if (names.length === 1) {
+      name = names[0]!;
+      file = s;
+    } else {
+      throw new VtaError('E_USAGE', `--${what} ${s}: the model has ${names.length} ${what}s, so give NAME=FILE.npy (${known})`);
+    }
+    if (file === '') throw new VtaError('E_USAGE', `--${what} ${s}: no file after '='`);
+    const earlier = out.get(name);
+    if (earlier !== undefined) throw new VtaError('E_USAGE', `--${what}: ${what} ${name} is given twice (${earlier} and ${file})`);
+    out.set(name, file);
   }
   return out;
 }
+
+/** --seed: a non-negative whole number (NaN from `--seed abc` would make every input the same). */
+function checkSeed(seed: number): number {
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    throw new VtaError('E_USAGE', `--seed must be a non-negative whole number, got ${Number.isNaN(seed) ? 'something that is not a number' : seed}`);
+  }
+  return seed;
+}
+
+/**
+ * Drivers that call SimObserver hooks (drivers/api.ts: "ignored by others"). The race checker on
+ * any other driver would see nothing and report no races falsely.
+ */
+const OBSERVING_DRIVERS = ['fsim'];
 
 /** Seeded random tensor: int8 over the full range, int32 within ±2^10. */
 export function randomInput(shape: number[], dtype: 'int8' | 'int32', seed: number): Tensor {
@@ -100,30 +131,41 @@ const ms = (t0: number) => `${(performance.now() - t0).toFixed(1)} ms`;
 
 export async function handler(argv: Args): Promise<void> {
   const t0 = performance.now();
-  const model = loadCompiled(argv.model, argv);
+  const seed = checkSeed(argv.seed);
+  if (argv.races) {
+    const info = await getDriver(argv.driver);
+    if (!OBSERVING_DRIVERS.includes(info.name)) {
+      throw new VtaError('E_USAGE', `--races needs a driver that reports each SRAM access (${OBSERVING_DRIVERS.join(', ')}); the ${info.name} driver does not, so nothing would be checked`);
+    }
+  }
+  const model = await loadCompiled(argv.model, argv);
   const compileTime = ms(t0);
   const cfg = makeConfig(model.config);
   const g = model.graph;
   const files = assign(argv.input, g.inputs.map((i) => i.name), 'input');
+  // Outputs are checked before the run: a bad name or a clash fails at once and writes nothing.
+  const outFiles = assign(argv.output, g.outputs, 'output');
+  const ownInputs = [argv.model, ...files.values(), ...(argv.rules ? [argv.rules] : []), ...(argv.config ? [argv.config] : [])];
+  const written = new Map<string, string>();
+  for (const [name, f] of outFiles) {
+    refuseOverwrite(f, ownInputs, '--output');
+    const other = written.get(resolve(f));
+    if (other !== undefined) throw new VtaError('E_USAGE', `--output ${f}: outputs ${other} and ${name} would both be written there`);
+    written.set(resolve(f), name);
+  }
   const inputs: Record<string, Tensor> = {};
-  g.inputs.forEach((i, n) => {
+  for (const [n, i] of g.inputs.entries()) {
     const f = files.get(i.name);
     if (!f) {
-      inputs[i.name] = randomInput(i.shape, i.dtype, argv.seed + n);
-      return;
+      inputs[i.name] = randomInput(i.shape, i.dtype, seed + n);
+      continue;
     }
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(readFileSync(f));
-    } catch {
-      throw new VtaError('E_READ', `cannot read ${f}`);
-    }
-    const a = parseNpy(bytes, f);
+    const a = parseNpy(await readFileOrFail(f), f);
     if (a.dtype !== i.dtype || a.shape.join(',') !== i.shape.join(',')) {
       throw compileError('E_INPUT', f, `${a.dtype}[${a.shape.join(',')}] but input ${i.name} is ${i.dtype}[${i.shape.join(',')}]`);
     }
     inputs[i.name] = a;
-  });
+  }
   const checkers: RaceChecker[] = [];
   // A progress bar on a terminal only: logs and pipes get the summary alone.
   const bar = process.stderr.isTTY && !argv.quiet ? new SingleBar({ format: 'running {bar} {value}/{total} {step}', clearOnComplete: true, hideCursor: true }) : undefined;
@@ -158,7 +200,6 @@ export async function handler(argv: Args): Promise<void> {
   const races = checkers.flatMap((c) => c.report());
   if (races.length) throw new VtaError('E_RACE', `${races.length} unordered SRAM access pair(s); first: ${races[0]}`);
   if (argv.races && !argv.quiet) console.log('races: none');
-  const outFiles = assign(argv.output, g.outputs, 'output');
   for (const [name, f] of outFiles) {
     const t = outcome.outputs[name]!;
     writeFileAtomic(f, writeNpy(t));

@@ -5,11 +5,14 @@
  * Cases run a few processes at a time; each group is one test so the file stays fast.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultVtaConfig } from '../../config/config.ts';
+import { compileGraph, type CompiledModel } from '../../compiler/compile.ts';
+import { validateGraph } from '../../compiler/load.ts';
+import { writePackage } from '../../compiler/package.ts';
 import { listDrivers } from '../../drivers/registry.ts';
 import { buildOnnxModel } from '../../frontend/onnx-builder.ts';
 import { encodeProgram, finishInsn, gemmInsn } from '../../isa/index.ts';
@@ -183,6 +186,28 @@ beforeAll(async () => {
   const f4 = Buffer.from(i8);
   f4.write("{'descr': '<f4'", 10, 'latin1');
   writeFileSync(f('in-f4.npy'), Buffer.concat([f4, Buffer.alloc(12)]));
+  writeFileSync(f('in.npy'), i8);
+  // Packages whose header was damaged after compiling: each used to crash the loader, runner or
+  // disassembler with an internal error instead of naming the field.
+  const compiled = () => compileGraph(validateGraph(TINY_MODEL), { config: cfg });
+  const damaged = (name: string, change: (m: Record<string, any>) => void) => {
+    const m = compiled() as unknown as Record<string, any>;
+    change(m);
+    writeFileSync(f(name), writePackage(m as CompiledModel));
+  };
+  writeFileSync(f('tiny.vtapkg'), writePackage(compiled()));
+  damaged('no-activations.vtapkg', (m) => delete m.activations);
+  damaged('no-graph-nodes.vtapkg', (m) => delete m.graph.nodes);
+  damaged('no-kernel-nodes.vtapkg', (m) => delete m.kernels[0].nodes);
+  damaged('str-insn-start.vtapkg', (m) => (m.kernels[0].insnStart = '0'));
+  damaged('ghost-step.vtapkg', (m) => (m.steps = [{ kind: 'host', node: 'ghost', reason: '' }]));
+  damaged('no-steps.vtapkg', (m) => (m.steps = []));
+  const nullHeader = Buffer.alloc(16);
+  nullHeader.write('VTAPKG01', 0, 'latin1');
+  nullHeader.writeUInt32LE(4, 8);
+  nullHeader.write('null', 12, 'latin1');
+  writeFileSync(f('null-header.vtapkg'), nullHeader);
+  if (existsSync('/dev/zero')) symlinkSync('/dev/zero', f('zero.vtapkg'));
   tsimReady = (await listDrivers()).some((d) => d.name === 'tsim' && d.unavailable?.() === undefined);
 });
 
@@ -345,5 +370,79 @@ describe('vta replay on tsim', () => {
       { args: ['replay', f('deadlock.bundle.json'), '-d', 'tsim'], code: 'E_SIM_DEADLOCK', names: ['compute stage', 'insn #0'] },
       { args: ['replay', f('good.bundle.json'), '-d', 'tsim', '--trace', join(o, 't.txt')], code: 'E_USAGE', names: ['t.txt', '.vcd'], out: o },
     ]);
+  });
+});
+
+describe('vta compile and run: options, names, packages, endless and clashing files', () => {
+  it('a NAME=FILE whose NAME is not a tensor of the model is refused, not written as a literal path', async () => {
+    const o = outDir();
+    const rel = join('out', o.split('/').at(-1)!, 'y.npy');
+    await expectRefused([
+      { args: ['run', f('tiny.json'), '--output', `qq=${rel}`], code: 'E_USAGE', names: ['qq is not an output', 'outputs: y'], out: o },
+      { args: ['run', f('tiny.json'), '--input', `zz=${f('in.npy')}`, '--output', join(o, 'y.npy')], code: 'E_USAGE', names: ['zz is not an input', 'inputs: x'], out: o },
+      { args: ['run', f('tiny.json'), '--output', `y=${join(o, 'a.npy')}`, '--output', `y=${join(o, 'b.npy')}`], code: 'E_USAGE', names: ['output y is given twice'], out: o },
+      { args: ['run', f('tiny.json'), '--input', 'x='], code: 'E_USAGE', names: ['x=', "no file after '='"] },
+    ]);
+    expect(existsSync(join(dir, 'qq=out'))).toBe(false);
+  });
+
+  it('--seed that is not a non-negative whole number, and --races where nothing would observe', async () => {
+    const cases: Case[] = [
+      { args: ['run', f('tiny.json'), '--seed', 'abc'], code: 'E_USAGE', names: ['--seed', 'not a number'] },
+      { args: ['run', f('tiny.json'), '--seed', '-1'], code: 'E_USAGE', names: ['--seed', '-1'] },
+      { args: ['run', f('tiny.json'), '--seed', '1.5'], code: 'E_USAGE', names: ['--seed', '1.5'] },
+    ];
+    // tsim runs the RTL, which calls no observer hooks: "races: none" would be a false claim.
+    if (tsimReady) cases.push({ args: ['run', f('tiny.json'), '--driver', 'tsim', '--races'], code: 'E_USAGE', names: ['--races', 'tsim', 'nothing would be checked'] });
+    await expectRefused(cases);
+  });
+
+  it('a damaged .vtapkg header is one E_PACKAGE line naming the file and the field', async () => {
+    const pkg = (name: string) => f(name);
+    await expectRefused([
+      { args: ['run', pkg('no-activations.vtapkg')], code: 'E_PACKAGE', names: [pkg('no-activations.vtapkg'), 'model.activations'] },
+      { args: ['run', pkg('no-graph-nodes.vtapkg')], code: 'E_PACKAGE', names: [pkg('no-graph-nodes.vtapkg'), 'model.graph', 'nodes'] },
+      { args: ['disasm', pkg('no-kernel-nodes.vtapkg')], code: 'E_PACKAGE', names: [pkg('no-kernel-nodes.vtapkg'), 'model.kernels[0].nodes'] },
+      { args: ['run', pkg('str-insn-start.vtapkg')], code: 'E_PACKAGE', names: ['model.kernels[0].insnStart', '"0"'] },
+      { args: ['run', pkg('ghost-step.vtapkg')], code: 'E_PACKAGE', names: ['model.steps[0]', 'ghost'] },
+      { args: ['run', pkg('no-steps.vtapkg')], code: 'E_PACKAGE', names: ['model.steps never compute the output y'] },
+      { args: ['disasm', pkg('null-header.vtapkg')], code: 'E_PACKAGE', names: [pkg('null-header.vtapkg'), 'header must be a JSON object'] },
+    ]);
+  });
+
+  it('an endless device as model, package or rules file is refused at the size cap', async (ctx) => {
+    if (!existsSync('/dev/zero')) ctx.skip();
+    const o = outDir();
+    await expectRefused([
+      { args: ['compile', '/dev/zero', '-o', join(o, 'z.vtapkg')], code: 'E_READ', names: ['/dev/zero', 'MiB'], out: o },
+      { args: ['run', '/dev/zero'], code: 'E_READ', names: ['/dev/zero', 'MiB'] },
+      { args: ['run', f('zero.vtapkg')], code: 'E_READ', names: [f('zero.vtapkg'), 'MiB'] },
+      { args: ['compile', f('tiny.json'), '--rules', '/dev/zero', '-o', join(o, 'z.vtapkg')], code: 'E_RULES', names: ['/dev/zero', 'MiB'], out: o },
+      { args: ['run', f('tiny.json'), '--input', '/dev/zero'], code: 'E_READ', names: ['/dev/zero', 'MiB'] },
+    ]);
+  });
+
+  it('unreadable inputs say why; outputs that are the command\'s own inputs are refused and the inputs survive', async () => {
+    const model = readFileSync(f('tiny.json'));
+    const input = readFileSync(f('in.npy'));
+    await expectRefused([
+      { args: ['run', f('tiny.json'), '--input', f('missing.npy')], code: 'E_READ', names: [f('missing.npy'), 'no such file'] },
+      { args: ['run', f('tiny.json'), '--input', f('a-folder.json')], code: 'E_READ', names: [f('a-folder.json'), 'folder'] },
+      { args: ['run', f('missing.vtapkg')], code: 'E_READ', names: [f('missing.vtapkg'), 'no such file'] },
+      { args: ['compile', f('tiny.json'), '-o', f('tiny.json')], code: 'E_USAGE', names: [f('tiny.json'), 'also an input'] },
+      { args: ['run', f('tiny.json'), '--output', `y=${f('tiny.json')}`], code: 'E_USAGE', names: ['--output', f('tiny.json'), 'also an input'] },
+      { args: ['run', f('tiny.json'), '--input', f('in.npy'), '--output', f('in.npy')], code: 'E_USAGE', names: ['--output', f('in.npy'), 'also an input'] },
+    ]);
+    expect(readFileSync(f('tiny.json')).equals(model)).toBe(true);
+    expect(readFileSync(f('in.npy')).equals(input)).toBe(true);
+  });
+
+  it('good runs still work: a package, a file whose name holds = written via ./, --races on fsim', async () => {
+    const o = outDir();
+    const r = await vta(['run', f('tiny.vtapkg'), '--input', `x=${f('in.npy')}`, '--output', `./${join('out', o.split('/').at(-1)!, 'y=1.npy')}`, '--races', '--seed', '7']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('races: none');
+    expect(readdirSync(o)).toEqual(['y=1.npy']);
   });
 });
