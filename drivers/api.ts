@@ -20,7 +20,7 @@ export interface RunOptions {
    * uop-iterations for fsim. Exceeding it is an error naming what each stage waits for.
    */
   budget?: number;
-  /** Observer hooks (simulators that model instructions only; ignored by others). */
+  /** Observer hooks; only drivers whose DriverInfo says `observes` call them. */
   observer?: SimObserver;
   /** Waveform file for RTL drivers (tsim writes VCD). */
   trace?: string;
@@ -58,6 +58,8 @@ export interface DriverInfo {
   readonly description: string;
   /** Whether run results carry `counters.cycles`. */
   readonly clocked: boolean;
+  /** Whether runs call RunOptions.observer for every instruction (needed by the race checker). */
+  readonly observes: boolean;
   /** Open a device context for a config (VTADeviceAlloc). */
   open(config: VtaConfig): Promise<Driver>;
   /**

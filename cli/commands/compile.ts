@@ -1,4 +1,5 @@
 /** `vta compile MODEL -o FILE.vtapkg`: compile a vta-graph/1 model ahead of time. */
+import { VtaError } from '../../lib/errors.ts';
 import type { Argv } from 'yargs';
 import { compileGraph, type CompiledModel } from '../../compiler/compile.ts';
 import { loadGraph } from '../../compiler/load.ts';
@@ -44,6 +45,9 @@ export function summarize(model: CompiledModel): string[] {
 
 export function handler(argv: Args): void {
   refuseOverwrite(argv.output, [argv.model, ...(argv.rules ? [argv.rules] : []), ...(argv.config ? [argv.config] : [])]);
+  if (!argv.output.endsWith('.vtapkg')) {
+    throw new VtaError('E_USAGE', `-o ${argv.output}: a compiled package is named *.vtapkg (vta run and vta disasm recognise it by that ending)`);
+  }
   const cfg = configFromArgs(argv);
   const graph = loadModelFile(argv.model);
   const model = compileGraph(graph, { config: cfg, ...(argv.rules ? { rules: argv.rules } : {}), offload: argv.offload === 'all' ? 'all' : 'auto' });

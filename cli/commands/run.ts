@@ -18,7 +18,7 @@ import { parseNpy, writeNpy } from '../../lib/npy.ts';
 import { crossCheckOnnx, formatCrossCheck } from '../../frontend/ort-check.ts';
 import { importOnnx } from '../../frontend/onnx.ts';
 import { RaceChecker } from '../../sim/race-checker.ts';
-import { getDriver } from '../../drivers/registry.ts';
+import { getDriver, listDrivers } from '../../drivers/registry.ts';
 import { configFromArgs, refuseOverwrite } from '../options.ts';
 import { loadModelFile, summarize } from './compile.ts';
 
@@ -109,7 +109,6 @@ function checkSeed(seed: number): number {
  * Drivers that call SimObserver hooks (drivers/api.ts: "ignored by others"). The race checker on
  * any other driver would see nothing and report no races falsely.
  */
-const OBSERVING_DRIVERS = ['fsim'];
 
 /** Seeded random tensor: int8 over the full range, int32 within ±2^10. */
 export function randomInput(shape: number[], dtype: 'int8' | 'int32', seed: number): Tensor {
@@ -134,8 +133,9 @@ export async function handler(argv: Args): Promise<void> {
   const seed = checkSeed(argv.seed);
   if (argv.races) {
     const info = await getDriver(argv.driver);
-    if (!OBSERVING_DRIVERS.includes(info.name)) {
-      throw new VtaError('E_USAGE', `--races needs a driver that reports each SRAM access (${OBSERVING_DRIVERS.join(', ')}); the ${info.name} driver does not, so nothing would be checked`);
+    if (!info.observes) {
+      const observing = (await listDrivers()).filter((d) => d.observes).map((d) => d.name);
+      throw new VtaError('E_USAGE', `--races needs a driver that reports each SRAM access (${observing.join(', ')}); the ${info.name} driver does not, so nothing would be checked`);
     }
   }
   const model = await loadCompiled(argv.model, argv);

@@ -32,6 +32,7 @@ const fsim: DriverInfo = {
   name: 'fsim',
   description: 'functional simulator in TypeScript (golden ISA semantics, instruction-level, no clock)',
   clocked: false,
+  observes: true,
   async open(config: VtaConfig): Promise<Driver> {
     return new FsimDriver(config);
   },

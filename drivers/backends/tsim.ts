@@ -207,6 +207,7 @@ const tsim: DriverInfo = {
   name: 'tsim',
   description: 'SystemVerilog VTA under Verilator (cycle-accurate RTL, counters per module)',
   clocked: true,
+  observes: false,
   async open(config: VtaConfig): Promise<Driver> {
     return new TsimDriver(config);
   },

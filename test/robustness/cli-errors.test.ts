@@ -387,13 +387,16 @@ describe('vta compile and run: options, names, packages, endless and clashing fi
   });
 
   it('--seed that is not a non-negative whole number, and --races where nothing would observe', async () => {
-    const cases: Case[] = [
+    const cases: (Case & { out?: string })[] = [
       { args: ['run', f('tiny.json'), '--seed', 'abc'], code: 'E_USAGE', names: ['--seed', 'not a number'] },
       { args: ['run', f('tiny.json'), '--seed', '-1'], code: 'E_USAGE', names: ['--seed', '-1'] },
       { args: ['run', f('tiny.json'), '--seed', '1.5'], code: 'E_USAGE', names: ['--seed', '1.5'] },
     ];
     // tsim runs the RTL, which calls no observer hooks: "races: none" would be a false claim.
     if (tsimReady) cases.push({ args: ['run', f('tiny.json'), '--driver', 'tsim', '--races'], code: 'E_USAGE', names: ['--races', 'tsim', 'nothing would be checked'] });
+    // A package not named *.vtapkg would later be read as a model JSON by run and disasm.
+    const o = outDir();
+    cases.push({ args: ['compile', f('tiny.json'), '-o', join(o, 'm.json')], code: 'E_USAGE', names: ['m.json', '*.vtapkg'], out: o });
     await expectRefused(cases);
   });
 
