@@ -25,7 +25,9 @@ interface Box {
   y: number;
 }
 
-const BOX_W = 170;
+const BOX_W = 230;
+/** Room left of the boxes for edges that skip rows (residual connections), so none hides behind a box. */
+const GUTTER = 70;
 const BOX_H = 40;
 const ROW_GAP = 30;
 const COL_GAP = 40;
@@ -74,11 +76,11 @@ function layout(graph: Graph): { boxes: Box[]; edges: [string, string, string][]
   }
   const cols = Math.max(...perRow.values());
   const rows = Math.max(...boxes.map((b) => b.row)) + 1;
-  const width = 2 * MARGIN + cols * BOX_W + (cols - 1) * COL_GAP + 160;
+  const width = 2 * MARGIN + GUTTER + cols * BOX_W + (cols - 1) * COL_GAP + 160;
   for (const b of boxes) {
     const inRow = perRow.get(b.row)!;
     const rowWidth = inRow * BOX_W + (inRow - 1) * COL_GAP;
-    b.x = (width - 160 - rowWidth) / 2 + b.col * (BOX_W + COL_GAP);
+    b.x = GUTTER + (width - GUTTER - 160 - rowWidth) / 2 + b.col * (BOX_W + COL_GAP);
     b.y = MARGIN + 40 + b.row * (BOX_H + ROW_GAP);
   }
   return { boxes, edges, width, height: MARGIN * 2 + 40 + rows * (BOX_H + ROW_GAP) };
@@ -131,9 +133,19 @@ export function graphToSvg(graph: Graph, partition?: GraphPartition): string {
       `<rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}" rx="10" fill="${color}" stroke="#64748b"/>` +
       `<text x="${x1 + 6}" y="${y0 + 14}" font-size="10" fill="#334155">VTA ${escapeXml(k.name)}</text></g>`);
   });
+  let skipLane = 0;
   for (const [from, to, label] of edges) {
     const a = byId.get(from)!;
     const b = byId.get(to)!;
+    if (b.row - a.row > 1) {
+      // Skips rows: leave a's left side, run down the gutter (one lane per such edge), enter b's left side.
+      const gx = Math.min(a.x, b.x) - 24 - 10 * (skipLane++ % 4);
+      const ya = a.y + BOX_H / 2;
+      const yb = b.y + BOX_H / 2;
+      parts.push(`<g class="edge skip"><title>${escapeXml(`${a.label} → ${b.label}: ${label}`)}</title>` +
+        `<path d="M${a.x},${ya} L${gx},${ya} L${gx},${yb} L${b.x},${yb}" fill="none" stroke="#7c3aed" stroke-width="1.5" marker-end="url(#arrow)"/></g>`);
+      continue;
+    }
     const x1 = a.x + BOX_W / 2;
     const y1 = a.y + BOX_H;
     const x2 = b.x + BOX_W / 2;
@@ -146,10 +158,13 @@ export function graphToSvg(graph: Graph, partition?: GraphPartition): string {
     const dash = reason ? ' stroke-dasharray="4 3"' : '';
     const rx = b.kind === 'node' ? 4 : 20;
     const title = [b.label, b.detail, reason ? `runs on the host: ${reason}` : ''].filter(Boolean).join('\n');
-    const sub = b.detail.split('\n')[b.kind === 'node' ? 1 : 0] ?? '';
+    // A node's second line: its attributes (the shift, the kernel size...) and the type it produces.
+    const [opLine = '', typeLine = ''] = b.detail.split('\n');
+    const attrs = opLine.slice(opLine.indexOf(' ') + 1);
+    const sub = b.kind === 'node' ? (opLine.includes(' ') && attrs.length <= 22 ? `${attrs} ${typeLine}` : typeLine) : opLine;
     parts.push(`<g class="${b.kind}${reason ? ' host' : ''}" data-id="${escapeXml(b.id)}"><title>${escapeXml(title)}</title>` +
       `<rect x="${b.x}" y="${b.y}" width="${BOX_W}" height="${BOX_H}" rx="${rx}" fill="${fill}" stroke="#334155"${dash}/>` +
-      `<text x="${b.x + BOX_W / 2}" y="${b.y + 16}" text-anchor="middle" font-weight="bold">${escapeXml(b.label.length > 28 ? `${b.label.slice(0, 27)}…` : b.label)}</text>` +
+      `<text x="${b.x + BOX_W / 2}" y="${b.y + 16}" text-anchor="middle" font-weight="bold">${escapeXml(b.label.length > 38 ? `${b.label.slice(0, 37)}…` : b.label)}</text>` +
       `<text x="${b.x + BOX_W / 2}" y="${b.y + 31}" text-anchor="middle" fill="#475569" font-size="10">${escapeXml(sub)}</text></g>`);
   }
   parts.push('</svg>');
