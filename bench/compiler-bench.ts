@@ -5,6 +5,8 @@
  * fsim run time of each layer (checked bit-exact against the reference on the way), and, when
  * the tsim (RTL) driver is available, cycles per layer and GEMM utilisation (GEMM uop-iterations
  * per cycle: 1.0 means the GEMM core never waits for loads or stores).
+ * The same figures for MobileNet's grouped layers D1-D9 (test_benchmark_topi_group_conv2d), plus
+ * their GEMM work against the grouped conv's own MACs / (BATCH·BLOCK_IN·BLOCK_OUT).
  */
 import { medianSeconds } from './measure.ts';
 import { defaultVtaConfig } from '../config/config.ts';
@@ -38,10 +40,23 @@ function values(n: number, lo: number, hi: number, r: () => number): number[] {
   return Array.from({ length: n }, () => lo + Math.floor(r() * (hi - lo + 1)));
 }
 
+/** MobileNet grouped layers (name, H=W, Cin, Cout, groups, stride; 3x3, pad 1), spec §6.2. */
+const GROUP_LAYERS: [string, number, number, number, number, number][] = [
+  ['D1', 112, 32, 32, 2, 1],
+  ['D2', 112, 64, 64, 4, 2],
+  ['D3', 56, 128, 128, 8, 1],
+  ['D4', 56, 128, 128, 8, 2],
+  ['D5', 28, 256, 256, 16, 1],
+  ['D6', 28, 256, 256, 16, 2],
+  ['D7', 14, 512, 512, 32, 1],
+  ['D8', 14, 512, 512, 32, 2],
+  ['D9', 7, 1024, 1024, 64, 1],
+];
+
 /** conv2d -> >>8 -> + bias -> clip(0,127) -> cast, as in TVM's benchmark. */
-function layerGraph(name: string, hw: number, ci: number, co: number, k: number, pad: number, stride: number): Graph {
+function layerGraph(name: string, hw: number, ci: number, co: number, k: number, pad: number, stride: number, groups = 1): Graph {
   const r = lcg(hw * co + k);
-  const w: ConstTensor = { shape: [co, ci, k, k], dtype: 'int8', data: values(co * ci * k * k, -128, 127, r) };
+  const w: ConstTensor = { shape: [co, ci / groups, k, k], dtype: 'int8', data: values((co * ci * k * k) / groups, -128, 127, r) };
   const b: ConstTensor = { shape: [co], dtype: 'int32', data: values(co, -(1 << 14), 1 << 14, r) };
   return {
     format: 'vta-graph/1',
@@ -50,7 +65,7 @@ function layerGraph(name: string, hw: number, ci: number, co: number, k: number,
     outputs: ['y'],
     tensors: { w, b },
     nodes: [
-      { name: 'conv', op: 'conv2d', inputs: ['x', 'w'], output: 'c', attrs: { stride: [stride, stride], pad: [pad, pad, pad, pad] } },
+      { name: 'conv', op: 'conv2d', inputs: ['x', 'w'], output: 'c', attrs: { stride: [stride, stride], pad: [pad, pad, pad, pad], groups } },
       { name: 'shift', op: 'requantize', inputs: ['c'], output: 's', attrs: { shift: 8 } },
       { name: 'bias', op: 'bias_add', inputs: ['s', 'b'], output: 'sb' },
       { name: 'clip', op: 'clip', inputs: ['sb'], output: 'cl', attrs: { min: 0, max: 127 } },
@@ -121,5 +136,56 @@ export async function runCompilerBench(): Promise<Record<string, number | string
   figures['all layers DRAM MB moved'] = moved / 1e6;
   figures['all layers DRAM bytes / minimum'] = moved / minimum;
   figures['all layers fsim ms (sum of medians)'] = runMs;
+  await groupConvFigures(figures, tsim && !why ? 'tsim' : undefined);
   return figures;
+}
+
+/** MobileNet D1-D9: GEMM work vs own MACs, DRAM traffic, fsim ms, tsim cycles; each checked bit-exact. */
+export async function groupConvFigures(figures: Record<string, number | string>, tsim: string | undefined): Promise<void> {
+  const cfg = defaultVtaConfig();
+  const tileMacs = cfg.batch * cfg.blockIn * cfg.blockOut;
+  let work = 0;
+  let own = 0;
+  let cycles = 0;
+  let runMs = 0;
+  const t0 = performance.now();
+  const models = GROUP_LAYERS.map(([name, hw, ci, co, g, s]) => compileGraph(layerGraph(name, hw, ci, co, 3, 1, s, g), { config: cfg }));
+  figures['mobilenet D1-D9 compile ms (total)'] = performance.now() - t0;
+  for (let i = 0; i < GROUP_LAYERS.length; i++) {
+    const [name, hw, ci, co, groups, stride] = GROUP_LAYERS[i]!;
+    const m = models[i]!;
+    const k = m.kernels[0]!;
+    const oh = Math.floor((hw + 2 - 3) / stride) + 1;
+    const ownTiles = (co * oh * oh * (ci / groups) * 9) / tileMacs;
+    const x: Tensor = { shape: [1, ci, hw, hw], dtype: 'int8', data: Int8Array.from(values(ci * hw * hw, -128, 127, lcg(11 + i))) };
+    const check = async (driver?: string) => {
+      const out = await runCompiled(m, { x }, driver ? { driver } : {});
+      const want = runReference(m.graph, { x }).y!.data;
+      const bad = want.findIndex((v, j) => v !== out.outputs.y!.data[j]);
+      if (bad >= 0) throw new VtaError('E_MISMATCH', `bench layer ${name}${driver ? ` on ${driver}` : ''}: element ${bad} differs from the reference`);
+      return out.counters[k.name]!;
+    };
+    const c = await check();
+    const ms = (await medianSeconds(() => runCompiled(m, { x }), { samples: 3, minSampleSeconds: 0 })) * 1e3;
+    runMs += ms;
+    work += c.gemm_counter;
+    own += ownTiles;
+    figures[`${name} insns`] = k.insnCount;
+    figures[`${name} GEMM uop-iterations / own MACs`] = c.gemm_counter / ownTiles;
+    figures[`${name} DRAM bytes / minimum`] = (c.inp_load_nbytes + c.wgt_load_nbytes + c.acc_load_nbytes + c.out_store_nbytes) / k.minDramBytes;
+    figures[`${name} fsim ms (median)`] = ms;
+    if (tsim) {
+      const ct = await check(tsim);
+      cycles += ct.cycles ?? 0;
+      figures[`${name} tsim cycles`] = ct.cycles ?? 0;
+      figures[`${name} GEMM utilisation (useful MACs / peak)`] = ownTiles / (ct.cycles ?? 1);
+    }
+  }
+  figures['mobilenet D1-D9 GEMM uop-iterations / own MACs'] = work / own;
+  figures['mobilenet D1-D9 fsim ms (sum of medians)'] = runMs;
+  if (tsim) {
+    figures['mobilenet D1-D9 tsim cycles'] = cycles;
+    figures['mobilenet D1-D9 ms at 100 MHz'] = cycles / 1e5;
+    figures['mobilenet D1-D9 GEMM utilisation (useful MACs / peak)'] = own / cycles;
+  }
 }

@@ -3,6 +3,15 @@ import { loadConfig, type VtaConfig } from '../config/config.ts';
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { VtaError } from '../lib/errors.ts';
+import { SCALE_MODES } from '../frontend/onnx.ts';
+
+/** --scales for .onnx models: how requantization ratios that are not powers of two are handled. */
+export const SCALES_OPTION = {
+  type: 'string',
+  choices: SCALE_MODES,
+  describe: '.onnx only: scale ratios that are not powers of two: exact (refuse, the default), vta (fixed-point m/2^s on VTA, error bound printed), ' +
+    'host (exact ONNX requantization on the host), pow2 (round to a power of two: up to ±41% error)',
+} as const;
 
 /** The config named by --config, or the default one. */
 export function configFromArgs(argv: { config?: string }): VtaConfig {

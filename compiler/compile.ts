@@ -17,7 +17,8 @@ import { constData, gridTiles, packActivation, packBias, packWeight, tileGrid } 
 import { inferShapes, type TensorTypes } from './shapes.ts';
 import { validateGraph } from './load.ts';
 import { insertSync, verifyTokens, type SyncFlags } from './sync.ts';
-import { lowerAdd, lowerConv, type KernelBuffers } from './tensorize.ts';
+import { lowerAdd, lowerConv, lowerGroupedConv, type BandLowering, type KernelBuffers } from './tensorize.ts';
+import { groupBands, packGroupedWeight } from './group-bands.ts';
 import { chooseConvTiling, chooseEltwiseChunk, type ConvProblem, type ConvTiling } from './tile.ts';
 
 export interface CompileOptions {
@@ -41,6 +42,8 @@ export interface KernelPlan {
   buffers: KernelBuffers;
   problem?: ConvProblem;
   tiling?: ConvTiling;
+  /** A grouped convolution: its bands (problem/tiling above are the first band's). */
+  bands?: BandLowering[];
   eltwise?: { tiles: number; chunk: number; slots: number };
   ops?: KOp[];
   flags?: SyncFlags[];
@@ -181,11 +184,14 @@ const lowerPass: Pass = {
         return buf;
       };
       const outShape = types.get(g.output)!.shape;
-      ctx.plan.place(actBuffer(g.output), 'act', gridTiles(tileGrid(outShape, cfg)) * cfg.outElemBytes);
+      // An int32 output is four 8-bit planes of the packed layout (tensorize.ts storePlanes).
+      const outTiles = gridTiles(tileGrid(outShape, cfg));
+      const planes = g.int32Output ? { int32PlaneTiles: outTiles } : {};
+      ctx.plan.place(actBuffer(g.output), 'act', outTiles * cfg.outElemBytes * (g.int32Output ? 4 : 1));
       if (a.op === 'add') {
         const tiles = gridTiles(tileGrid(outShape, cfg));
         const { chunk, slots } = chooseEltwiseChunk(tiles, cfg);
-        const buffers: KernelBuffers = { input: operand(a.inputs[0]!), input2: operand(a.inputs[1]!), bias, output: actBuffer(g.output) };
+        const buffers: KernelBuffers = { input: operand(a.inputs[0]!), input2: operand(a.inputs[1]!), bias, output: actBuffer(g.output), ...planes };
         const plan: KernelPlan = {
           name, group: g, kind: 'add', inputs: a.inputs.filter((t) => !graph.tensors[t]), output: g.output, buffers,
           eltwise: { tiles, chunk, slots },
@@ -196,26 +202,53 @@ const lowerPass: Pass = {
       }
       const xShape = types.get(a.inputs[0]!)!.shape;
       const w = graph.tensors[a.inputs[1]!]!;
-      const wbuf = `const:${a.inputs[1]}`;
+      const at = (a.op === 'conv2d' ? a.attrs ?? {} : {}) as OpAttrs['conv2d'];
+      const groups = at.groups ?? 1;
+      const KH = w.shape.length === 4 ? w.shape[2]! : 1;
+      const KW = w.shape.length === 4 ? w.shape[3]! : 1;
+      const bands = groups > 1 ? groupBands(xShape[1]!, w.shape[0]!, groups, KH, KW, cfg) : undefined;
+      // Grouped weights are packed band by band, so the buffer is not shareable with a dense use.
+      const wbuf = bands ? `const:${a.inputs[1]}:groups${groups}` : `const:${a.inputs[1]}`;
       if (!ctx.constants.has(wbuf)) {
-        const { bytes } = packWeight(w.shape, constData(a.inputs[1]!, w) as Int8Array, cfg);
+        const data = constData(a.inputs[1]!, w) as Int8Array;
+        const bytes = bands ? packGroupedWeight(w.shape, data, xShape[1]!, groups, bands, cfg) : packWeight(w.shape, data, cfg).bytes;
         ctx.plan.place(wbuf, 'const', bytes.length);
         ctx.constants.set(wbuf, bytes);
       }
       const ig = tileGrid(xShape, cfg);
       const og = tileGrid(outShape, cfg);
-      const at = (a.op === 'conv2d' ? a.attrs ?? {} : {}) as OpAttrs['conv2d'];
       const [sh, sw] = at.stride ?? [1, 1];
       const [pt, pl, pb, pr] = at.pad ?? [0, 0, 0, 0];
-      const KH = w.shape.length === 4 ? w.shape[2]! : 1;
-      const KW = w.shape.length === 4 ? w.shape[3]! : 1;
       const problem: ConvProblem = {
         NB: ig.NB, CT: ig.CT, H: ig.H, W: ig.W, OT: og.CT, KH, KW, sh, sw, pt, pl, pb, pr, OH: og.H, OW: og.W,
         biasCount: Object.keys(bias).length,
       };
+      const buffers: KernelBuffers = { input: operand(a.inputs[0]!), weight: wbuf, bias, output: actBuffer(g.output), ...planes };
+      if (bands) {
+        // Bands of the same widths (all of them, for a regular grouped conv) share one tiling.
+        const tilings = new Map<string, ConvTiling>();
+        const parts: BandLowering[] = bands.map((band) => {
+          const bp: ConvProblem = { ...problem, CT: band.CT, OT: band.OT };
+          const key = `${band.CT}x${band.OT}`;
+          let bt = tilings.get(key);
+          if (!bt) {
+            const c = chooseConvTiling(bp, cfg);
+            if ('why' in c) throw compileError('E_UNTILEABLE', a, `group band of ${band.CT} input x ${band.OT} output channel tiles: ${c.why}`);
+            tilings.set(key, (bt = c));
+          }
+          return { band, problem: bp, tiling: bt };
+        });
+        const first = parts[0]!;
+        const plan: KernelPlan = {
+          name, group: g, kind: 'conv', inputs: [a.inputs[0]!].filter((t) => !graph.tensors[t]), output: g.output, buffers,
+          problem: first.problem, tiling: first.tiling, bands: parts,
+        };
+        plan.ops = lowerGroupedConv(parts, ig.CT, og.CT, buffers, g.epilogue, cfg);
+        ctx.kernels.push(plan);
+        continue;
+      }
       const tiling = chooseConvTiling(problem, cfg);
       if ('why' in tiling) throw compileError('E_UNTILEABLE', a, tiling.why);
-      const buffers: KernelBuffers = { input: operand(a.inputs[0]!), weight: wbuf, bias, output: actBuffer(g.output) };
       const plan: KernelPlan = { name, group: g, kind: 'conv', inputs: [a.inputs[0]!].filter((t) => !graph.tensors[t]), output: g.output, buffers, problem, tiling };
       plan.ops = lowerConv(problem, tiling, buffers, g.epilogue, cfg);
       ctx.kernels.push(plan);

@@ -13,7 +13,7 @@ import { compileError } from './errors.ts';
 import { runHostNode } from './host-ops.ts';
 import type { Tensor } from './ir.ts';
 import { SEGMENTS, type SegmentName } from './memplan.ts';
-import { constData, packActivation, unpackActivation } from './pack.ts';
+import { constData, gridTiles, packActivation, tileGrid, unpackActivation } from './pack.ts';
 import { inferShapes } from './shapes.ts';
 
 export interface RunOptions {
@@ -64,6 +64,20 @@ export function loadModel(model: CompiledModel, driver: Driver): LoadedModel {
   driver.copyFromHost(segments.code, codeImage);
   if (model.constImage.length) driver.copyFromHost(segments.const, model.constImage);
   return { driver, segments, codeImage };
+}
+
+/**
+ * An int32 tensor VTA stored as four 8-bit planes of the packed layout, low byte first (the top
+ * plane is signed: the kernel shifted arithmetically).
+ */
+export function unpackInt32Planes(bytes: Uint8Array, shape: number[], cfg: VtaConfig): Tensor {
+  const planeBytes = gridTiles(tileGrid(shape, cfg)) * cfg.outElemBytes;
+  const planes = [0, 1, 2, 3].map((p) => unpackActivation(bytes.subarray(p * planeBytes, (p + 1) * planeBytes), shape, cfg).data);
+  const out = new Int32Array(planes[0]!.length);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = (planes[0]![i]! & 0xff) | ((planes[1]![i]! & 0xff) << 8) | ((planes[2]![i]! & 0xff) << 16) | (planes[3]![i]! << 24);
+  }
+  return { shape: [...shape], dtype: 'int32', data: out };
 }
 
 export async function runCompiled(model: CompiledModel, inputs: Record<string, Tensor>, options: RunOptions = {}): Promise<RunOutcome> {
@@ -128,7 +142,8 @@ async function execute(
     const b = buf(name);
     const bytes = new Uint8Array(b.bytes);
     driver.copyToHost(bytes, b.seg, b.offset);
-    const t = unpackActivation(bytes, types.get(name)!.shape, cfg);
+    const type = types.get(name)!;
+    const t = type.dtype === 'int32' ? unpackInt32Planes(bytes, type.shape, cfg) : unpackActivation(bytes, type.shape, cfg);
     host.set(name, t);
     return t;
   };

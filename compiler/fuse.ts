@@ -17,6 +17,8 @@ export interface FusionRule {
   anchor: OpName[];
   epilogue: OpName[];
   end: 'cast';
+  /** A chain that stops before a cast keeps its int32 result on VTA, stored as four 8-bit planes. */
+  store_int32?: boolean;
 }
 export interface FusionRules {
   format: 'vta-fusion-rules/1';
@@ -26,7 +28,7 @@ export interface FusionRules {
 /** One epilogue step on the accumulator, in graph order. */
 export type EpilogueOp =
   | { kind: 'bias'; node: GraphNode; bias: string }
-  | { kind: 'requantize'; node: GraphNode; shift: number }
+  | { kind: 'requantize'; node: GraphNode; shift: number; multiplier: number }
   | { kind: 'max'; node: GraphNode; value: number }
   | { kind: 'min'; node: GraphNode; value: number };
 
@@ -38,8 +40,10 @@ export interface VtaGroup {
   epilogue: EpilogueOp[];
   /** Every node of the group, anchor first, cast last. */
   nodes: GraphNode[];
-  /** The int8 tensor the group produces. */
+  /** The tensor the group produces: int8 (cast by the STORE), or int32 when `int32Output`. */
   output: string;
+  /** The output is int32, stored as four 8-bit planes (low byte first) the host recombines. */
+  int32Output?: boolean;
 }
 export interface HostStep {
   kind: 'host';
@@ -75,7 +79,11 @@ export function parseFusionRules(raw: unknown, where = 'fusion rules'): FusionRu
       return v as OpName[];
     };
     if (rule.end !== 'cast') throw bad(`rule ${name}: end must be "cast" (VTA stores int8 only)`);
-    return { name, anchor: list('anchor', KNOWN_ANCHORS), epilogue: list('epilogue', KNOWN_EPILOGUE), end: 'cast' };
+    if (rule.store_int32 !== undefined && typeof rule.store_int32 !== 'boolean') throw bad(`rule ${name}: store_int32 must be true or false`);
+    return {
+      name, anchor: list('anchor', KNOWN_ANCHORS), epilogue: list('epilogue', KNOWN_EPILOGUE), end: 'cast',
+      ...(rule.store_int32 ? { store_int32: true } : {}),
+    };
   });
   return { format: 'vta-fusion-rules/1', rules };
 }
@@ -108,7 +116,6 @@ function anchorProblem(n: GraphNode, graph: Graph, types: TensorTypes): string |
     if (t(1).dtype !== 'int8') return `weight ${n.inputs[1]} is ${t(1).dtype}; the GEMM core multiplies int8`;
     if (n.op === 'conv2d') {
       const a = (n.attrs ?? {}) as OpAttrs['conv2d'];
-      if ((a.groups ?? 1) !== 1) return `groups = ${a.groups}; grouped convolution is not lowered`;
       const pad = a.pad ?? [0, 0, 0, 0];
       if (pad.some((p) => p > 15)) return `padding ${JSON.stringify(pad)} exceeds 15, the widest DMA pad field`;
       const [kh, kw] = [t(1).shape[2]!, t(1).shape[3]!];
@@ -126,6 +133,28 @@ function anchorProblem(n: GraphNode, graph: Graph, types: TensorTypes): string |
   return `op ${n.op} has no VTA lowering`;
 }
 
+/** Most ALU ADD immediates one requantize-with-multiplier may spend on its rounding term. */
+export const MAX_ROUNDING_ADDS = 4;
+
+/**
+ * The rounding term of (x·m + 2^(s−1)) >> s split around the MUL: 2^(s−1) = pre·m + post with
+ * 0 ≤ post < m, so ADD pre, MUL m, ADD post gives x·m + 2^(s−1) mod 2^32 exactly (ADD and MUL are
+ * ring operations mod 2^32), with immediates near 1/(2·ratio) and below m instead of 2^(s−1).
+ */
+export function roundingSplit(shift: number, multiplier: number): { pre: number; post: number } {
+  if (shift === 0) return { pre: 0, post: 0 };
+  const half = 2 ** (shift - 1);
+  const pre = Math.floor(half / multiplier);
+  return { pre, post: half - pre * multiplier };
+}
+
+/** A non-negative constant as ADD immediates of at most 32767 (the 16-bit signed maximum). */
+export function immediateParts(value: number): number[] {
+  const parts: number[] = [];
+  for (let rest = value; rest > 0 && parts.length <= 64; rest -= Math.min(rest, 32767)) parts.push(Math.min(rest, 32767));
+  return parts;
+}
+
 /** Translate an epilogue node to ALU steps, or give the reason it cannot be one. */
 function epilogueOf(n: GraphNode, graph: Graph, types: TensorTypes): EpilogueOp | string {
   switch (n.op) {
@@ -136,9 +165,17 @@ function epilogueOf(n: GraphNode, graph: Graph, types: TensorTypes): EpilogueOp 
       return { kind: 'bias', node: n, bias: b };
     }
     case 'requantize': {
-      const shift = (n.attrs as OpAttrs['requantize']).shift;
-      if (shift > 16) return `shift ${shift} > 16: the rounding term 2^(shift-1) needs more than two 16-bit ALU immediates`;
-      return { kind: 'requantize', node: n, shift };
+      const { shift, multiplier = 1 } = n.attrs as OpAttrs['requantize'];
+      if (multiplier === 1) {
+        if (shift > 16) return `shift ${shift} > 16: the rounding term 2^(shift-1) needs more than two 16-bit ALU immediates`;
+      } else {
+        const { pre, post } = roundingSplit(shift, multiplier);
+        const adds = immediateParts(pre).length + immediateParts(post).length;
+        if (adds > MAX_ROUNDING_ADDS) {
+          return `multiplier ${multiplier} with shift ${shift}: the rounding term needs ${adds} 16-bit ALU immediates (at most ${MAX_ROUNDING_ADDS})`;
+        }
+      }
+      return { kind: 'requantize', node: n, shift, multiplier };
     }
     case 'relu':
       return { kind: 'max', node: n, value: 0 };
@@ -214,6 +251,11 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
       nodes.push(next);
       cur = next;
     }
+    if (!claimed.has(n) && rule.store_int32) {
+      // The host needs the int32 result: keep the GEMM on VTA and store all 32 bits.
+      const group: VtaGroup = { kind: 'vta', rule: rule.name, anchor: n, epilogue, nodes, output: cur.output, int32Output: true };
+      for (const m of nodes) claimed.set(m, group);
+    }
     if (!claimed.has(n)) {
       const r = why ?? 'no int8 cast ends the chain';
       for (const m of nodes) if (!reasons.has(m)) reasons.set(m, m === n ? r : `part of ${n.name}'s chain, which runs on the host`);
@@ -255,7 +297,7 @@ function hostReason(n: GraphNode): string {
 export function describePartition(p: Partition): string[] {
   return p.steps.map((s) =>
     s.kind === 'vta'
-      ? `vta  ${s.nodes.map((n) => n.name).join(' + ')}  [${s.rule}: ${s.nodes.map((n) => n.op).join(' -> ')}]`
+      ? `vta  ${s.nodes.map((n) => n.name).join(' + ')}  [${s.rule}: ${s.nodes.map((n) => n.op).join(' -> ')}${s.int32Output ? ' -> int32 as 4 byte planes' : ''}]`
       : `host ${s.node.name} (${s.node.op}): ${s.reason}`,
   );
 }

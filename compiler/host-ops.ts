@@ -108,9 +108,21 @@ export function runHostNode(n: GraphNode, ins: Tensor[], outT: TensorType): Tens
       return out;
     }
     case 'requantize': {
-      const s = (n.attrs as OpAttrs['requantize']).shift;
+      const { shift: s, multiplier = 1 } = n.attrs as OpAttrs['requantize'];
       const r = s === 0 ? 0 : 2 ** (s - 1);
-      for (let i = 0; i < o.length; i++) o[i] = wrap32(x.data[i]! + r) >> s;
+      for (let i = 0; i < o.length; i++) o[i] = wrap32(Math.imul(x.data[i]!, multiplier) + r) >> s;
+      return out;
+    }
+    case 'requantize_float': {
+      const { scale } = n.attrs as OpAttrs['requantize_float'];
+      const f = Math.fround(scale);
+      for (let i = 0; i < o.length; i++) {
+        // ONNX QuantizeLinear: float32 product, ties to even, saturated.
+        const y = Math.fround(Math.fround(x.data[i]!) * f);
+        let q = Math.round(y);
+        if (q - y === 0.5 && q % 2 !== 0) q -= 1;
+        o[i] = Math.max(-2147483648, Math.min(2147483647, q));
+      }
       return out;
     }
     case 'relu':

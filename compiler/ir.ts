@@ -7,7 +7,11 @@
  * - dense:      out[n][m] = Σ_k in[n][k]·w[m][k]              int8 × int8 → int32 (wraps mod 2^32)
  * - conv2d:     NCHW input, OIHW weight (I = C / groups), zero padding, stride, no dilation → int32
  * - bias_add:   out = in + bias[c] along axis 1 (int32, wraps)
- * - requantize: out = (in + 2^(shift−1)) >> shift, arithmetic shift, int32 (shift 0 = identity)
+ * - requantize: out = (in·multiplier + 2^(shift−1)) >> shift, int32: the product wraps mod 2^32 (what
+ *               VTA's ALU MUL gives), the add wraps too, the shift is arithmetic; multiplier defaults
+ *               to 1 (then out = (in + 2^(shift−1)) >> shift); shift 0 = no rounding term, no shift
+ * - requantize_float: out = round_half_even(f32(f32(in) · f32(scale))) saturated to int32: ONNX
+ *               QuantizeLinear's float requantization, evaluated on the host only
  * - relu:       max(in, 0);  clip: min(max(in, min), max)
  * - cast:       to int8 by two's-complement wrap of the low 8 bits (what a VTA STORE does); put a
  *               clip before it for saturation
@@ -33,6 +37,7 @@ export type OpName =
   | 'conv2d'
   | 'bias_add'
   | 'requantize'
+  | 'requantize_float'
   | 'relu'
   | 'clip'
   | 'cast'
@@ -49,7 +54,10 @@ export interface OpAttrs {
   /** stride [sh, sw] (default [1,1]); pad [top, left, bottom, right] (default 0); groups (default 1). */
   conv2d: { stride?: [number, number]; pad?: [number, number, number, number]; groups?: number };
   bias_add: Record<string, never>;
-  requantize: { shift: number };
+  /** multiplier 1..32767 (default 1): fits VTA's 16-bit signed ALU immediate. */
+  requantize: { shift: number; multiplier?: number };
+  /** scale: a positive finite number (the ratio input scale / output scale). */
+  requantize_float: { scale: number };
   relu: Record<string, never>;
   clip: { min: number; max: number };
   cast: { dtype: DType };

@@ -89,9 +89,19 @@ const ATTRS: Record<OpName, AttrChecker> = {
   },
   bias_add: noAttrs,
   requantize: (where, a) => {
-    onlyKeys(where, a, ['shift']);
-    // VTA's SHR uses the low 5 bits of the count, so larger shifts cannot be lowered faithfully.
-    return { shift: intIn(where, 'shift', required(where, a, 'shift'), 0, 31) };
+    onlyKeys(where, a, ['shift', 'multiplier']);
+    // VTA's SHR uses the low 5 bits of the count, so larger shifts cannot be lowered faithfully;
+    // the multiplier must fit the ALU's 16-bit signed immediate.
+    // multiplier 1 (the default) is left out, so graphs written before it existed normalize as before.
+    const shift = intIn(where, 'shift', required(where, a, 'shift'), 0, 31);
+    const multiplier = a.multiplier === undefined ? 1 : intIn(where, 'multiplier', a.multiplier, 1, 32767);
+    return multiplier === 1 ? { shift } : { shift, multiplier };
+  },
+  requantize_float: (where, a) => {
+    onlyKeys(where, a, ['scale']);
+    const scale = required(where, a, 'scale');
+    if (typeof scale !== 'number' || !Number.isFinite(scale) || !(scale > 0)) fail(`${where}: attribute 'scale' must be a positive finite number, got ${JSON.stringify(scale)}`);
+    return { scale };
   },
   relu: noAttrs,
   clip: (where, a) => {
@@ -130,7 +140,7 @@ const ATTRS: Record<OpName, AttrChecker> = {
 export const OP_NAMES = Object.keys(ATTRS) as OpName[];
 
 const ARITY: Record<OpName, number> = {
-  dense: 2, conv2d: 2, bias_add: 2, requantize: 1, relu: 1, clip: 1, cast: 1, add: 2,
+  dense: 2, conv2d: 2, bias_add: 2, requantize: 1, requantize_float: 1, relu: 1, clip: 1, cast: 1, add: 2,
   reshape: 1, flatten: 1, max_pool: 1, avg_pool: 1, global_avg_pool: 1,
 };
 
@@ -203,6 +213,7 @@ function inferNode(node: GraphNode, types: ReadonlyMap<string, TensorType>): Ten
       }
       return { shape: [...x.shape], dtype: 'int32' };
     case 'requantize':
+    case 'requantize_float':
       return { shape: [...x.shape], dtype: 'int32' };
     case 'relu':
       return { shape: [...x.shape], dtype: x.dtype };

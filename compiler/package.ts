@@ -142,8 +142,10 @@ function checkModel(m: Json, cfg: VtaConfig, code: Uint8Array, constImage: Uint8
     if (!type) throw bad(`${at}: ${tensor} is not a tensor of the graph`);
     const placed = typeof buffer === 'string' ? buffers[buffer] : undefined;
     if (!placed) throw bad(`${at} must name a buffer of model.buffers (got ${JSON.stringify(buffer)})`);
-    if (type.dtype !== 'int8' || (type.shape.length !== 2 && type.shape.length !== 4)) throw bad(`${at}: ${tensor} is not an int8 2-D or 4-D tensor`);
-    if (placed.bytes < gridTiles(tileGrid(type.shape, cfg)) * cfg.inpElemBytes) throw bad(`${at}: buffer ${buffer} is too small for ${tensor}`);
+    if (type.shape.length !== 2 && type.shape.length !== 4) throw bad(`${at}: ${tensor} is not a 2-D or 4-D tensor`);
+    // An int32 activation is four 8-bit planes (VTA stores int8 only).
+    const planes = type.dtype === 'int32' ? 4 : 1;
+    if (placed.bytes < gridTiles(tileGrid(type.shape, cfg)) * cfg.inpElemBytes * planes) throw bad(`${at}: buffer ${buffer} is too small for ${tensor}`);
     activations[tensor] = buffer as string;
   }
 

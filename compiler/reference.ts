@@ -25,6 +25,14 @@ export function divRoundHalfEven(s: number, n: number): number {
   return twice > n || (twice === n && q % 2 !== 0) ? q + 1 : q;
 }
 
+/** ONNX QuantizeLinear on an integer: float32 product, round half to even, saturate to int32. */
+export function requantizeFloat(v: number, scale: number): number {
+  const y = Math.fround(Math.fround(v) * Math.fround(scale));
+  const r = Math.round(y);
+  const even = y - Math.floor(y) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  return Math.max(-2147483648, Math.min(2147483647, even));
+}
+
 /**
  * How runReference rounds. 'ir' (default) is the contract in compiler/ir.ts. 'half-even' rounds
  * requantize and average pools half to even without int32 wraparound in the rounding step, as
@@ -133,12 +141,22 @@ function runNode(node: GraphNode, ins: Tensor[], out: Tensor, rounding: Rounding
       return;
     case 'requantize': {
       const { shift } = node.attrs as OpAttrs['requantize'];
-      // Rounding constant then arithmetic shift, in int32 (the add wraps like the ALU's ADD).
+      const m = (node.attrs as OpAttrs['requantize']).multiplier ?? 1;
+      // Half-even: the exact product (below 2^46, exact in a double) divided with ONNX rounding.
       if (rounding === 'half-even') {
-        for (let k = 0; k < n; k++) out.data[k] = divRoundHalfEven(x.data[k]!, 2 ** shift);
+        for (let k = 0; k < n; k++) out.data[k] = divRoundHalfEven(x.data[k]! * m, 2 ** shift);
         return;
       }
-      for (let k = 0; k < n; k++) out.data[k] = shift === 0 ? x.data[k]! : ((x.data[k]! + 2 ** (shift - 1)) | 0) >> shift;
+      // Product, rounding constant and arithmetic shift in int32: MUL and ADD wrap like the ALU's.
+      for (let k = 0; k < n; k++) {
+        const p = Math.imul(x.data[k]!, m);
+        out.data[k] = shift === 0 ? p : ((p + 2 ** (shift - 1)) | 0) >> shift;
+      }
+      return;
+    }
+    case 'requantize_float': {
+      const { scale } = node.attrs as OpAttrs['requantize_float'];
+      for (let k = 0; k < n; k++) out.data[k] = requantizeFloat(x.data[k]!, scale);
       return;
     }
     case 'relu':

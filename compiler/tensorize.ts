@@ -7,7 +7,8 @@
  */
 import type { VtaConfig } from '../config/config.ts';
 import { ALU_OP, MEM_TYPE } from '../isa/index.ts';
-import type { EpilogueOp } from './fuse.ts';
+import { immediateParts, roundingSplit, type EpilogueOp } from './fuse.ts';
+import type { ConvBand } from './group-bands.ts';
 import type { KOp, KUop, UopLoop } from './kernel-ir.ts';
 import { MAX_ITER, type ConvProblem, type ConvTiling } from './tile.ts';
 
@@ -20,6 +21,8 @@ export interface KernelBuffers {
   /** Bias buffer per bias_add epilogue node, by node name. */
   bias: Record<string, string>;
   output: string;
+  /** Set for an int32 output: tiles per 8-bit plane (the output buffer holds four planes). */
+  int32PlaneTiles?: number;
 }
 
 const loop = (p: Partial<UopLoop>): UopLoop => ({ iterOut: 1, iterIn: 1, dstOut: 0, dstIn: 0, srcOut: 0, srcIn: 0, wgtOut: 0, wgtIn: 0, ...p });
@@ -34,6 +37,23 @@ function contiguous(n: number, make: (uops: KUop[], l: UopLoop) => KOp, base: nu
     done += len;
   }
   return out;
+}
+
+/**
+ * The stores of accumulator region [base, base+n). An int32 output is four 8-bit planes, low
+ * byte first: STORE keeps the low 8 bits, then SHR 8 brings the next byte down (an arithmetic
+ * shift, so the top plane carries the sign) and the next plane is stored `int32PlaneTiles` on.
+ */
+function storePlanes(stores: KOp[], base: number, n: number, bufs: KernelBuffers): KOp[] {
+  if (bufs.int32PlaneTiles === undefined) return stores;
+  const ops: KOp[] = [];
+  for (let plane = 0; plane < 4; plane++) {
+    if (plane > 0) ops.push(...contiguous(n, (uops, l) => ({ kind: 'alu', aluOp: ALU_OP.SHR, imm: 8, uops, loop: l }), base));
+    for (const st of stores) {
+      if (st.kind === 'store') ops.push({ ...st, dram: { ...st.dram, offset: st.dram.offset + plane * bufs.int32PlaneTiles } });
+    }
+  }
+  return ops;
 }
 
 /** The epilogue on an accumulator region [base, base+n) laid out [oc][rows] (rows = n / oc). */
@@ -71,6 +91,15 @@ function epilogueOps(
         break;
       }
       case 'requantize': {
+        if (e.multiplier !== 1) {
+          // x·m + 2^(s−1) as ADD pre, MUL m, ADD post (fuse.ts roundingSplit), then SHR s.
+          const { pre, post } = roundingSplit(e.shift, e.multiplier);
+          for (const part of immediateParts(pre)) ops.push(...imm(ALU_OP.ADD, part));
+          ops.push(...imm(ALU_OP.MUL, e.multiplier));
+          for (const part of immediateParts(post)) ops.push(...imm(ALU_OP.ADD, part));
+          if (e.shift > 0) ops.push(...imm(ALU_OP.SHR, e.shift));
+          break;
+        }
         if (e.shift === 0) break;
         // Round half up: add 2^(shift-1) (at most 16384 per 16-bit immediate), then shift.
         let rest = 2 ** (e.shift - 1);
@@ -93,9 +122,51 @@ function epilogueOps(
   return ops;
 }
 
+/** One band of a grouped convolution with its problem (CT/OT = the band's widths) and tiling. */
+export interface BandLowering {
+  band: ConvBand;
+  problem: ConvProblem;
+  tiling: ConvTiling;
+}
+
+/**
+ * Lower a grouped convolution band by band (compiler/group-bands.ts). The slot counters run on
+ * across bands, so one band's loads overlap the previous band's GEMM and store.
+ */
+export function lowerGroupedConv(parts: BandLowering[], totalCT: number, totalOT: number, bufs: KernelBuffers, ep: EpilogueOp[], cfg: VtaConfig): KOp[] {
+  const ops: KOp[] = [];
+  const counters = { tile: 0, chunk: 0, wgt: 0 };
+  for (const { band, problem, tiling } of parts) {
+    lowerConvInto(ops, problem, tiling, bufs, ep, cfg, { ...band, totalCT, totalOT }, counters);
+  }
+  ops.push({ kind: 'finish' });
+  return ops;
+}
+
 /** Lower a convolution (or dense) group. */
 export function lowerConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers, ep: EpilogueOp[], cfg: VtaConfig): KOp[] {
   const ops: KOp[] = [];
+  const whole = { oc0: 0, OT: p.OT, ic0: 0, CT: p.CT, wgtOffset: 0, totalCT: p.CT, totalOT: p.OT };
+  lowerConvInto(ops, p, t, bufs, ep, cfg, whole, { tile: 0, chunk: 0, wgt: 0 });
+  ops.push({ kind: 'finish' });
+  return ops;
+}
+
+/**
+ * Append the ops of a convolution over input channel tiles [ic0, ic0+p.CT) into output channel
+ * tiles [oc0, oc0+p.OT) of tensors with totalCT / totalOT channel tiles (the whole tensors for a
+ * plain convolution, one band of a grouped one), weights from tile wgtOffset on.
+ */
+function lowerConvInto(
+  ops: KOp[],
+  p: ConvProblem,
+  t: ConvTiling,
+  bufs: KernelBuffers,
+  ep: EpilogueOp[],
+  cfg: VtaConfig,
+  place: ConvBand & { totalCT: number; totalOT: number },
+  counters: { tile: number; chunk: number; wgt: number },
+): void {
   const inpSlot = Math.floor(cfg.inpDepth / t.slots);
   const wgtSlot = Math.floor(cfg.wgtDepth / t.slots);
   const biasCount = ep.filter((e) => e.kind === 'bias').length;
@@ -104,16 +175,14 @@ export function lowerConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers, ep
   const biasIndex = new Map<EpilogueOp, number>();
   ep.filter((e) => e.kind === 'bias').forEach((e, i) => biasIndex.set(e, i));
   const KK = p.KH * p.KW;
-  let tileNo = 0;
-  let chunkNo = 0;
-  let wgtNo = 0;
+  const { totalCT, totalOT } = place;
 
   const loadWeights = (slot: number, oc0: number, ocs: number, ic0: number, ics: number) => {
     ops.push({
       kind: 'load',
       memType: MEM_TYPE.WGT,
       sram: slot * wgtSlot,
-      dram: { buffer: bufs.weight!, offset: (oc0 * p.CT + ic0) * KK },
+      dram: { buffer: bufs.weight!, offset: place.wgtOffset + (oc0 * p.CT + ic0) * KK },
       y: ocs,
       x: ics * KK,
       stride: p.CT * KK,
@@ -129,7 +198,7 @@ export function lowerConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers, ep
           kind: 'load',
           memType: MEM_TYPE.ACC,
           sram: biasRegion + i * t.tOC,
-          dram: { buffer: bufs.bias[e.node.name]!, offset: oc0 },
+          dram: { buffer: bufs.bias[e.node.name]!, offset: place.oc0 + oc0 },
           y: 1,
           x: ocs,
           stride: ocs,
@@ -138,14 +207,14 @@ export function lowerConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers, ep
       }
       let residentSlot = -1;
       if (t.weightsResident) {
-        residentSlot = wgtNo++ % t.slots;
+        residentSlot = counters.wgt++ % t.slots;
         loadWeights(residentSlot, oc0, ocs, 0, p.CT);
       }
       for (let oh0 = 0; oh0 < p.OH; oh0 += t.tOH) {
         const ohs = Math.min(t.tOH, p.OH - oh0);
         for (let ow0 = 0; ow0 < p.OW; ow0 += t.tOW) {
           const ows = Math.min(t.tOW, p.OW - ow0);
-          const accBase = (tileNo++ % t.slots) * accSlot;
+          const accBase = (counters.tile++ % t.slots) * accSlot;
           const nAcc = ocs * ohs * ows;
           ops.push(...contiguous(nAcc, (uops, l) => ({ kind: 'gemm', reset: true, uops, loop: l }), accBase));
           // Input window of this output tile, in input rows/cols (may reach into the padding).
@@ -161,7 +230,7 @@ export function lowerConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers, ep
           const cols = IWt - padLeft - padRight;
           for (let ic0 = 0; ic0 < p.CT; ic0 += t.tIC) {
             const ics = t.weightsResident ? p.CT : Math.min(t.tIC, p.CT - ic0);
-            const inpBase = (chunkNo++ % t.slots) * inpSlot;
+            const inpBase = (counters.chunk++ % t.slots) * inpSlot;
             if (padTop + padBottom + padLeft + padRight === 0 && cols === p.W) {
               // Unpadded full-width windows are contiguous per channel: one 2-D load for all
               // channels of the step (rows = channels), e.g. every dense layer.
@@ -169,7 +238,7 @@ export function lowerConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers, ep
                 kind: 'load',
                 memType: MEM_TYPE.INP,
                 sram: inpBase,
-                dram: { buffer: bufs.input, offset: ((nb * p.CT + ic0) * p.H + ih0) * p.W },
+                dram: { buffer: bufs.input, offset: ((nb * totalCT + place.ic0 + ic0) * p.H + ih0) * p.W },
                 y: ics,
                 x: rows * cols,
                 stride: p.H * p.W,
@@ -180,7 +249,7 @@ export function lowerConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers, ep
                 kind: 'load',
                 memType: MEM_TYPE.INP,
                 sram: inpBase + c * IHt * IWt,
-                dram: { buffer: bufs.input, offset: ((nb * p.CT + ic0 + c) * p.H + ih0 + padTop) * p.W + iw0 + padLeft },
+                dram: { buffer: bufs.input, offset: ((nb * totalCT + place.ic0 + ic0 + c) * p.H + ih0 + padTop) * p.W + iw0 + padLeft },
                 y: rows,
                 x: cols,
                 stride: p.W,
@@ -190,7 +259,7 @@ export function lowerConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers, ep
             let wgtBase: number;
             if (t.weightsResident) wgtBase = residentSlot * wgtSlot;
             else {
-              const slot = wgtNo++ % t.slots;
+              const slot = counters.wgt++ % t.slots;
               loadWeights(slot, oc0, ocs, ic0, ics);
               wgtBase = slot * wgtSlot;
             }
@@ -215,26 +284,26 @@ export function lowerConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers, ep
             if (t.weightsResident) break;
           }
           ops.push(...epilogueOps(ep, accBase, ocs, nAcc, (e) => biasRegion + biasIndex.get(e)! * t.tOC));
+          const stores: KOp[] = [];
           if (ohs === p.OH && ows === p.OW) {
-            ops.push({ kind: 'store', sram: accBase, dram: { buffer: bufs.output, offset: (nb * p.OT + oc0) * p.OH * p.OW }, y: ocs, x: p.OH * p.OW, stride: p.OH * p.OW });
+            stores.push({ kind: 'store', sram: accBase, dram: { buffer: bufs.output, offset: (nb * totalOT + place.oc0 + oc0) * p.OH * p.OW }, y: ocs, x: p.OH * p.OW, stride: p.OH * p.OW });
           } else {
             for (let c = 0; c < ocs; c++) {
-              ops.push({
+              stores.push({
                 kind: 'store',
                 sram: accBase + c * ohs * ows,
-                dram: { buffer: bufs.output, offset: ((nb * p.OT + oc0 + c) * p.OH + oh0) * p.OW + ow0 },
+                dram: { buffer: bufs.output, offset: ((nb * totalOT + place.oc0 + oc0 + c) * p.OH + oh0) * p.OW + ow0 },
                 y: ohs,
                 x: ows,
                 stride: p.OW,
               });
             }
           }
+          ops.push(...storePlanes(stores, accBase, nAcc, bufs));
         }
       }
     }
   }
-  ops.push({ kind: 'finish' });
-  return ops;
 }
 
 /** Lower an element-wise add of two int8 tile images of `tiles` tiles. */
@@ -251,7 +320,7 @@ export function lowerAdd(tiles: number, chunk: number, slots: number, bufs: Kern
     }
     ops.push(...contiguous(len, (uops, l) => ({ kind: 'alu', aluOp: ALU_OP.ADD, imm: undefined, uops, loop: l }), a, b));
     ops.push(...epilogueOps(ep, a, 1, len, () => 0));
-    ops.push({ kind: 'store', sram: a, dram: { buffer: bufs.output, offset: t0 }, y: 1, x: len, stride: len });
+    ops.push(...storePlanes([{ kind: 'store', sram: a, dram: { buffer: bufs.output, offset: t0 }, y: 1, x: len, stride: len }], a, len, bufs));
   }
   ops.push({ kind: 'finish' });
   return ops;

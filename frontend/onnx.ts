@@ -5,19 +5,26 @@
  * Every ONNX tensor is tracked as `value = scale · ir`: an IR tensor of integers and a real scale
  * (1 for ONNX integer tensors). Dequantizing only changes the scale; float Conv/MatMul/Gemm on
  * dequantized int8 operands become int8 dense/conv2d with the product scale; QuantizeLinear
- * becomes requantize (a right shift by log2 of the scale ratio) + clip + cast. Quantization must be
- * symmetric (zero points 0) and per-tensor. Scale ratios must be powers of two unless the caller
- * asks for `scales: 'pow2'`, which rounds each ratio to the nearest power of two (the requantized
- * scale is then off by a factor within [2^-0.5, 2^0.5], i.e. up to ±41%; each such step is listed
- * in `notes`).
+ * becomes requantize + clip + cast. Quantization must be symmetric (zero points 0) and per-tensor.
+ * A scale ratio r = input scale / output scale that is a power of two 2^-n becomes a right shift
+ * by n. Any other ratio depends on `scales`:
+ * - 'exact' (default): refused;
+ * - 'vta': requantize {multiplier m, shift s} with m/2^s ≈ r, run on VTA's ALU (MUL, ADD, SHR);
+ *   frontend/fixed-point.ts picks (m, s) from a static bound of the accumulator and states the
+ *   error bound; each such step is listed in `notes`;
+ * - 'host': requantize_float {scale: r}, ONNX's float semantics, run on the host (the GEMM before
+ *   it stays on VTA and hands its int32 result over as byte planes);
+ * - 'pow2': r rounded to the nearest power of two (up to ±41% scale error; a WARNING note).
  *
- * Against onnxruntime the only remaining difference is rounding: ONNX QuantizeLinear rounds half
- * to even, requantize rounds half up, so values that land exactly on .5 can differ by 1.
+ * Against onnxruntime the remaining difference is rounding: ONNX QuantizeLinear rounds half to
+ * even, requantize rounds half up, so values that land exactly on .5 can differ by 1 (plus, in
+ * 'vta' mode, the stated approximation bound).
  */
 import { fileErrorReason, readFileCapped } from '../lib/files.ts';
 import { VtaError } from '../lib/errors.ts';
 import type { DType, Graph, GraphNode, OpName, TensorType } from '../compiler/ir.ts';
-import { encodeConstData, inferNodeType, validateGraph } from '../compiler/load.ts';
+import { decodeConst, encodeConstData, inferNodeType, validateGraph } from '../compiler/load.ts';
+import { chooseFixedPoint } from './fixed-point.ts';
 import { onnx } from './onnx-builder.ts';
 import type { onnx as OnnxNs } from 'onnx-proto';
 
@@ -28,9 +35,16 @@ const E = { float: 1, uint8: 2, int8: 3, int32: 6, int64: 7, double: 11 } as con
 const ELEM_NAME: Record<number, string> = { 1: 'float', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 10: 'float16', 11: 'double', 16: 'bfloat16' };
 const QUANT_OPS = new Set(['QuantizeLinear', 'DequantizeLinear', 'QLinearConv', 'QLinearMatMul', 'MatMulInteger', 'ConvInteger']);
 
+export const SCALE_MODES = ['exact', 'vta', 'host', 'pow2'] as const;
+export type ScaleMode = (typeof SCALE_MODES)[number];
+
 export interface ImportOptions {
-  /** 'exact' (default): every requantization ratio must be a power of two. 'pow2': round it. */
-  scales?: 'exact' | 'pow2';
+  /**
+   * Requantization ratios that are not powers of two: 'exact' (default) refuses them, 'vta'
+   * approximates them by m/2^s on VTA's ALU, 'host' requantizes on the host with ONNX's float
+   * semantics, 'pow2' rounds them to a power of two (up to ±41% error).
+   */
+  scales?: ScaleMode;
 }
 
 /** An IR tensor and the real scale of its values (ONNX value ≈ scale · integer). */
@@ -47,8 +61,24 @@ export interface ImportResult {
   inputs: Record<string, ScaledTensor & { float: boolean }>;
   /** Per ONNX graph output: the IR tensor that holds it and its scale. */
   outputs: Record<string, ScaledTensor>;
-  /** Approximations made (with scales: 'pow2'), one line each. */
+  /** Approximations and host steps chosen for non-power-of-two ratios, one line each. */
   notes: string[];
+  /** Per requantize node approximated with scales 'vta': the chosen m/2^s and its error bounds. */
+  approximations: Approximation[];
+}
+
+export interface Approximation {
+  node: string;
+  ratio: number;
+  multiplier: number;
+  shift: number;
+  relError: number;
+  /** Static bound of |accumulator| the error bound is computed from. */
+  accBound: number;
+  /** Largest error before rounding, in output units. */
+  errorBound: number;
+  /** Largest difference of the integer output from exact (ONNX) rounding. */
+  outputBound: number;
 }
 
 type Value =
@@ -123,6 +153,9 @@ class Importer {
   private irInputs: Graph['inputs'] = [];
   readonly inputs: ImportResult['inputs'] = {};
   readonly notes: string[] = [];
+  readonly approximations: Approximation[] = [];
+  /** Static bound of |value| per IR tensor, per channel (axis 1) or one value for all. */
+  private bounds = new Map<string, number[]>();
   private opset = 0;
 
   constructor(private opts: ImportOptions) {}
@@ -141,6 +174,7 @@ class Importer {
     const type = inferNodeType(node, this.types);
     this.types.set(name, type);
     this.nodes.push(node);
+    this.bounds.set(name, this.boundOfNode(node));
     return { kind: 'tensor', ir: name, scale, dtype: type.dtype, shape: type.shape };
   }
 
@@ -150,6 +184,55 @@ class Importer {
     this.tensors[name] = { shape: q.dims.length ? [...q.dims] : [1], dtype: q.dtype, data: encodeConstData(data) };
     this.types.set(name, { shape: this.tensors[name]!.shape, dtype: q.dtype });
     return { kind: 'tensor', ir: name, scale: q.scale, dtype: q.dtype, shape: this.tensors[name]!.shape };
+  }
+
+  // --- static value bounds (for the fixed-point requantization's overflow and error bounds) ------
+
+  boundOf(ir: string): number {
+    const b = this.bounds.get(ir);
+    if (b) return Math.max(...b);
+    const c = this.tensors[ir];
+    if (c) return Math.max(0, ...Array.from(decodeConst(ir, c), Math.abs));
+    return this.types.get(ir)?.dtype === 'int8' ? 128 : 2 ** 31;
+  }
+
+  private boundOfNode(n: GraphNode): number[] {
+    const x = n.inputs[0]!;
+    const a = (n.attrs ?? {}) as Record<string, number>;
+    switch (n.op) {
+      case 'dense':
+      case 'conv2d': {
+        // Per output channel: Σ|w| times the largest |input|.
+        const w = decodeConst(n.inputs[1]!, this.tensors[n.inputs[1]!]!);
+        const channels = this.tensors[n.inputs[1]!]!.shape[0]!;
+        const per = w.length / channels;
+        const xb = this.boundOf(x);
+        return Array.from({ length: channels }, (_, c) => {
+          let s = 0;
+          for (let k = 0; k < per; k++) s += Math.abs(w[c * per + k]!);
+          return s * xb;
+        });
+      }
+      case 'bias_add': {
+        const b = decodeConst(n.inputs[1]!, this.tensors[n.inputs[1]!]!);
+        const xb = this.bounds.get(x) ?? [this.boundOf(x)];
+        return Array.from(b, (v, c) => (xb.length === b.length ? xb[c]! : Math.max(...xb)) + Math.abs(v));
+      }
+      case 'add':
+        return [this.boundOf(x) + this.boundOf(n.inputs[1]!)];
+      case 'relu':
+        return this.bounds.get(x) ?? [this.boundOf(x)];
+      case 'clip':
+        return (this.bounds.get(x) ?? [this.boundOf(x)]).map((v) => Math.min(v, Math.max(Math.abs(a.min!), Math.abs(a.max!))));
+      case 'requantize':
+        return [Math.ceil((this.boundOf(x) * (a.multiplier ?? 1)) / 2 ** a.shift!) + 1];
+      case 'requantize_float':
+        return [Math.ceil(this.boundOf(x) * a.scale!) + 1];
+      case 'cast':
+        return [Math.min(this.boundOf(x), 128)];
+      default:
+        return [this.boundOf(x)];
+    }
   }
 
   // --- operand coercions, each with a message naming the node and operand -----------------------
@@ -206,18 +289,42 @@ class Importer {
     const ratio = t.scale / s;
     let shift = -Math.log2(ratio);
     if (!sameScale(ratio, 1) && !(Number.isInteger(shift) && shift >= 1 && shift <= 31)) {
+      const mode = this.opts.scales ?? 'exact';
       const rounded = Math.round(shift);
-      if (this.opts.scales !== 'pow2' || rounded < 0 || rounded > 31) {
-        fail(`${where}: requantization ratio ${+ratio.toPrecision(6)} (scale ${+t.scale.toPrecision(6)} → ${+s.toPrecision(6)}) is not a power of two 2^-n with n in 0..31` +
-          (rounded >= 0 && rounded <= 31 ? ': use power-of-two scales, or import with scales "pow2" to round it (up to ±41% scale error)' : ''));
+      const what = `requantization ratio ${+ratio.toPrecision(6)} (scale ${+t.scale.toPrecision(6)} → ${+s.toPrecision(6)})`;
+      if (mode === 'vta') return this.requantizeFixedPoint(t, ratio, s, where, base);
+      if (mode === 'host') {
+        this.notes.push(`${where}: ${what} is not a power of two: requantized on the host with ONNX's float semantics`);
+        let v = this.emit('requantize_float', [t.ir], `${base}.requantize`, { scale: ratio }, s);
+        v = this.emit('clip', [v.ir], `${base}.clip`, { min: -128, max: 127 }, s);
+        return this.emit('cast', [v.ir], `${base}.cast`, { dtype: 'int8' }, s);
       }
-      this.notes.push(`${where}: scale ratio ${ratio.toPrecision(6)} approximated by 2^-${rounded} (factor ${(ratio * 2 ** rounded).toPrecision(4)} off)`);
+      if (mode !== 'pow2' || rounded < 0 || rounded > 31) {
+        fail(`${where}: ${what} is not a power of two 2^-n with n in 0..31: use power-of-two scales, or import with ` +
+          `scales "vta" (fixed-point m/2^s on VTA, error bound stated) or "host" (exact ONNX requantization on the host)`);
+      }
+      this.notes.push(`WARNING ${where}: scale ratio ${ratio.toPrecision(6)} rounded to 2^-${rounded}: every output of this step is off by a factor ${(ratio * 2 ** rounded).toPrecision(4)} (scales "pow2"; use "vta" or "host" for accurate results)`);
       shift = rounded;
     }
     if (sameScale(ratio, 1)) shift = 0;
     if (t.dtype === 'int8' && shift === 0) return { ...t, scale: s };
     let v = t;
     if (shift > 0) v = this.emit('requantize', [v.ir], `${base}.requantize`, { shift }, s);
+    v = this.emit('clip', [v.ir], `${base}.clip`, { min: -128, max: 127 }, s);
+    return this.emit('cast', [v.ir], `${base}.cast`, { dtype: 'int8' }, s);
+  }
+
+  /** requantize {multiplier, shift} ≈ ratio on VTA's ALU, with its error bound in `notes`. */
+  requantizeFixedPoint(t: TensorValue, ratio: number, s: number, where: string, base: string): TensorValue {
+    const accBound = this.boundOf(t.ir);
+    const fp = chooseFixedPoint(ratio, accBound);
+    if (typeof fp === 'string') fail(`${where}: cannot approximate the requantization on VTA: ${fp} (import with scales "host")`);
+    this.approximations.push({ node: `${base}.requantize`, ratio, accBound, ...fp });
+    this.notes.push(
+      `${where}: ratio ${ratio.toPrecision(6)} ≈ ${fp.multiplier}/2^${fp.shift} (relative error ${fp.relError.toExponential(2)}); ` +
+        `|acc| ≤ ${accBound}, so ≤ ${fp.errorBound.toPrecision(3)} output units before rounding, ≤ ${fp.outputBound} after`,
+    );
+    let v = this.emit('requantize', [t.ir], `${base}.requantize`, { shift: fp.shift, multiplier: fp.multiplier }, s);
     v = this.emit('clip', [v.ir], `${base}.clip`, { min: -128, max: 127 }, s);
     return this.emit('cast', [v.ir], `${base}.cast`, { dtype: 'int8' }, s);
   }
@@ -521,7 +628,7 @@ class Importer {
       tensors: this.tensors,
       nodes: this.nodes,
     });
-    return { graph, inputs: this.inputs, outputs, notes: this.notes };
+    return { graph, inputs: this.inputs, outputs, notes: this.notes, approximations: this.approximations };
   }
 }
 

@@ -7,6 +7,8 @@
  * mlp.onnx: 784-256-128-10 (MatMul+Add, MatMul+Add, Gemm), relu between layers.
  * cnn.onnx: 3x32x32 → conv3x3(16)+relu+maxpool2 → conv3x3(32)+relu+maxpool2 → residual
  *           [conv3x3(32)+relu] + add → flatten → Gemm(10).
+ * requant.onnx: 3x12x12 → conv3x3(8)+relu+maxpool2 → flatten → Gemm(10), with scales that are
+ *           NOT powers of two (import it with --scales vta or host).
  * Output files are deterministic: running this twice gives identical bytes.
  */
 import { join } from 'node:path';
@@ -41,6 +43,21 @@ class QdqGraph {
     this.inits.push({ name: 'zp_i32', type: 'int32', dims: [], values: [0] });
   }
 
+  /** A scale that need not be a power of two (stored as float32, as ONNX does). */
+  scaleOf(value: number): string {
+    const name = `scale_${value}`;
+    if (!this.inits.some((i) => i.name === name)) this.inits.push({ name, type: 'float', dims: [], values: [value] });
+    return name;
+  }
+
+  /** Q then DQ at any scale (see qdq). */
+  qdqAt(x: string, value: number, name: string, output = `${name}_dq`): string {
+    const q = `${name}_q`;
+    this.nodes.push({ op: 'QuantizeLinear', inputs: [x, this.scaleOf(value), 'zp_i8'], outputs: [q], name: `${name}_quant` });
+    this.nodes.push({ op: 'DequantizeLinear', inputs: [q, this.scaleOf(value), 'zp_i8'], outputs: [output], name: `${name}_dequant` });
+    return output;
+  }
+
   private scale(log2: number): string {
     let name = this.scales.get(log2);
     if (!name) {
@@ -73,6 +90,14 @@ class QdqGraph {
   weights(name: string, dims: number[], log2: number): string {
     const n = dims.reduce((a, b) => a * b, 1);
     return this.constant(name, 'int8', dims, randomInts(this.rand, n, -40, 40), log2);
+  }
+
+  /** Weights or bias behind a DequantizeLinear at any scale. */
+  constantAt(name: string, type: 'int8' | 'int32', dims: number[], scale: number): string {
+    const n = dims.reduce((a, b) => a * b, 1);
+    this.inits.push({ name, type, dims, values: type === 'int8' ? randomInts(this.rand, n, -40, 40) : randomInts(this.rand, n, -2000, 2000) });
+    this.nodes.push({ op: 'DequantizeLinear', inputs: [name, this.scaleOf(scale), type === 'int8' ? 'zp_i8' : 'zp_i32'], outputs: [`${name}_dq`], name: `${name}_dequant` });
+    return `${name}_dq`;
   }
 
   bias(name: string, n: number, log2: number): string {
@@ -159,6 +184,38 @@ function makeCnn(): { spec: ModelSpec; inputScale: number } {
   };
 }
 
+/**
+ * Non-power-of-two scales: every requantization ratio (0.0079·0.0117/0.0093 and so on) needs a
+ * multiplier. Bias scales are the float32 products of input and weight scales, as quantizers
+ * emit them.
+ */
+function makeRequant(): { spec: ModelSpec; inputScale: number } {
+  const g = new QdqGraph(rng(1212));
+  const [inS, wS, actS, poolS, outS] = [0.0079, 0.0117, 0.0093, 0.0093, 0.037];
+  const f32 = Math.fround;
+  const x = g.qdqAt('input', inS, 'input');
+  const w1 = g.constantAt('conv.weight', 'int8', [8, 3, 3, 3], wS);
+  const b1 = g.constantAt('conv.bias', 'int32', [8], f32(f32(inS) * f32(wS)));
+  const c = g.op('Conv', [x, w1, b1], 'conv', { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1] });
+  const a = g.qdqAt(g.op('Relu', [c], 'conv.relu'), actS, 'conv.act');
+  const p = g.qdqAt(g.op('MaxPool', [a], 'pool', { kernel_shape: [2, 2], strides: [2, 2] }), poolS, 'pool.out');
+  const flat = g.op('Flatten', [p], 'flatten', { axis: 1 });
+  const w2 = g.constantAt('fc.weight', 'int8', [10, 8 * 6 * 6], wS);
+  const b2 = g.constantAt('fc.bias', 'int32', [10], f32(f32(poolS) * f32(wS)));
+  const logits = g.op('Gemm', [flat, w2, b2], 'fc', { transB: 1 });
+  g.qdqAt(logits, outS, 'logits', 'logits');
+  return {
+    spec: {
+      name: 'requant',
+      inputs: [{ name: 'input', type: 'float', shape: [1, 3, 12, 12] }],
+      outputs: [{ name: 'logits', type: 'float', shape: [1, 10] }],
+      initializers: g.inits,
+      nodes: g.nodes,
+    },
+    inputScale: IN,
+  };
+}
+
 /** An int8 example input: a smooth seeded pattern (more image-like than noise). */
 function exampleInput(shape: number[], seed: number): Int8Array {
   const rand = rng(seed);
@@ -172,7 +229,7 @@ function exampleInput(shape: number[], seed: number): Int8Array {
   return out;
 }
 
-export const EXAMPLE_MODELS = { mlp: makeMlp, cnn: makeCnn };
+export const EXAMPLE_MODELS = { mlp: makeMlp, cnn: makeCnn, requant: makeRequant };
 
 export function writeExampleModels(outDir: string): string[] {
   const written: string[] = [];

@@ -4,10 +4,12 @@ import type { Argv } from 'yargs';
 import { compileGraph, type CompiledModel } from '../../compiler/compile.ts';
 import { loadGraph } from '../../compiler/load.ts';
 import type { Graph } from '../../compiler/ir.ts';
-import { importOnnx } from '../../frontend/onnx.ts';
+import { importOnnx, type ScaleMode } from '../../frontend/onnx.ts';
 import { writePackage } from '../../compiler/package.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
-import { configFromArgs, refuseOverwrite } from '../options.ts';
+import { configFromArgs, refuseOverwrite, SCALES_OPTION } from '../options.ts';
+
+export { SCALES_OPTION };
 
 interface Args {
   model: string;
@@ -15,7 +17,9 @@ interface Args {
   rules?: string;
   offload?: string;
   config?: string;
+  scales?: ScaleMode;
 }
+
 
 export const command = 'compile <model>';
 export const describe = 'Compile a model (vta-graph/1 JSON or ONNX) into a .vtapkg: instructions, uops, packed weights, memory plan, relocations';
@@ -25,12 +29,22 @@ export function builder(y: Argv): Argv<Args> {
     .positional('model', { type: 'string', demandOption: true, describe: 'model file (vta-graph/1 JSON or .onnx)' })
     .option('output', { alias: 'o', type: 'string', demandOption: true, describe: '.vtapkg file to write' })
     .option('rules', { type: 'string', describe: 'fusion rules JSON (default: compiler/fusion-rules.json)' })
-    .option('offload', { type: 'string', choices: ['auto', 'all'], default: 'auto', describe: "'all': fail unless every dense/conv2d/add runs on VTA" }) as unknown as Argv<Args>;
+    .option('offload', { type: 'string', choices: ['auto', 'all'], default: 'auto', describe: "'all': fail unless every dense/conv2d/add runs on VTA" })
+    .option('scales', SCALES_OPTION) as unknown as Argv<Args>;
 }
 
-/** A model file: vta-graph/1 JSON, or ONNX (quantized through the frontend's importer). */
-export function loadModelFile(path: string): Graph {
-  return path.endsWith('.onnx') ? importOnnx(path).graph : loadGraph(path);
+/**
+ * A model file: vta-graph/1 JSON, or ONNX (quantized through the frontend's importer with
+ * `scales`). The import notes (approximations, host requantizations) go to `notes` when given.
+ */
+export function loadModelFile(path: string, scales?: ScaleMode, notes?: (line: string) => void): Graph {
+  if (!path.endsWith('.onnx')) {
+    if (scales !== undefined) throw new VtaError('E_USAGE', `--scales applies to .onnx models only, not to ${path}`);
+    return loadGraph(path);
+  }
+  const imp = importOnnx(path, scales ? { scales } : {});
+  for (const n of imp.notes) notes?.(`note: ${n}`);
+  return imp.graph;
 }
 
 /** The partition and per-kernel figures, as printed by compile and run. */
@@ -49,7 +63,7 @@ export function handler(argv: Args): void {
     throw new VtaError('E_USAGE', `-o ${argv.output}: a compiled package is named *.vtapkg (vta run and vta disasm recognise it by that ending)`);
   }
   const cfg = configFromArgs(argv);
-  const graph = loadModelFile(argv.model);
+  const graph = loadModelFile(argv.model, argv.scales, (line) => console.log(line));
   const model = compileGraph(graph, { config: cfg, ...(argv.rules ? { rules: argv.rules } : {}), offload: argv.offload === 'all' ? 'all' : 'auto' });
   const bytes = writePackage(model);
   writeFileAtomic(argv.output, bytes);

@@ -1,12 +1,13 @@
 import type { CommandModule } from 'yargs';
-import { importOnnx } from '../../frontend/onnx.ts';
+import { importOnnx, type ScaleMode } from '../../frontend/onnx.ts';
+import { SCALES_OPTION } from './compile.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { refuseConfig, refuseOverwrite } from '../options.ts';
 
 interface Args {
   model: string;
   output: string;
-  scales: 'exact' | 'pow2';
+  scales?: ScaleMode;
   config?: string;
 }
 
@@ -17,15 +18,11 @@ const command: CommandModule<object, Args> = {
     y
       .positional('model', { type: 'string', demandOption: true, describe: 'quantized .onnx file' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'vta-graph/1 JSON file to write' })
-      .option('scales', {
-        choices: ['exact', 'pow2'] as const,
-        default: 'exact' as const,
-        describe: 'exact: scale ratios must be powers of two; pow2: round them (up to ±41% scale error per requantization)',
-      }),
+      .option('scales', SCALES_OPTION),
   handler: (argv) => {
     refuseConfig(argv, 'import', 'the vta-graph/1 model it writes does not depend on the VTA config (give --config to compile or run)');
     refuseOverwrite(argv.output, [argv.model]);
-    const imp = importOnnx(argv.model, { scales: argv.scales });
+    const imp = importOnnx(argv.model, argv.scales ? { scales: argv.scales } : {});
     writeFileAtomic(argv.output, JSON.stringify(imp.graph, null, 1) + '\n');
     console.log(`${argv.output}: ${imp.graph.nodes.length} nodes, ${Object.keys(imp.graph.tensors).length} constants`);
     for (const [name, i] of Object.entries(imp.inputs)) console.log(`  input  ${name} -> ${i.tensor} int8, scale ${i.scale}${i.float ? ' (feed round(x / scale))' : ''}`);

@@ -20,7 +20,8 @@ import { importOnnx } from '../../frontend/onnx.ts';
 import { RaceChecker } from '../../sim/race-checker.ts';
 import { getDriver, listDrivers } from '../../drivers/registry.ts';
 import { configFromArgs, refuseOverwrite } from '../options.ts';
-import { loadModelFile, summarize } from './compile.ts';
+import { loadModelFile, SCALES_OPTION, summarize } from './compile.ts';
+import type { ScaleMode } from '../../frontend/onnx.ts';
 
 interface Args {
   model: string;
@@ -33,6 +34,7 @@ interface Args {
   rules?: string;
   config?: string;
   quiet?: boolean;
+  scales?: ScaleMode;
 }
 
 export const command = 'run <model>';
@@ -48,19 +50,23 @@ export function builder(y: Argv): Argv<Args> {
     .option('seed', { type: 'number', default: 0, describe: 'seed of the random input used when --input is not given' })
     .option('races', { type: 'boolean', describe: 'attach the race checker (fsim) and fail on any unordered SRAM access' })
     .option('rules', { type: 'string', describe: 'fusion rules JSON when compiling a model JSON' })
-    .option('quiet', { alias: 'q', type: 'boolean', describe: 'print only errors and the check verdict' }) as unknown as Argv<Args>;
+    .option('quiet', { alias: 'q', type: 'boolean', describe: 'print only errors and the check verdict' })
+    .option('scales', SCALES_OPTION) as unknown as Argv<Args>;
 }
 
 /** Load a .vtapkg or compile a model JSON for the config given (or the default). */
-export async function loadCompiled(path: string, argv: { config?: string; rules?: string }): Promise<CompiledModel> {
+export async function loadCompiled(path: string, argv: { config?: string; rules?: string; scales?: ScaleMode; quiet?: boolean }): Promise<CompiledModel> {
   if (path.endsWith('.vtapkg')) {
+    if (argv.scales !== undefined) throw new VtaError('E_USAGE', `--scales applies to .onnx models only, not to ${path}`);
     const model = readPackage(await readFileOrFail(path), path);
     if (argv.config && !sameHardware(configFromArgs(argv), makeConfig(model.config))) {
       throw compileError('E_PACKAGE', path, `compiled for ${makeConfig(model.config).bitstream}, not for --config ${argv.config}`);
     }
     return model;
   }
-  return compileGraph(loadModelFile(path), { config: configFromArgs(argv), ...(argv.rules ? { rules: argv.rules } : {}) });
+  // The notes state each approximation and its error bound (printed with --check even when quiet).
+  const notes = (line: string) => { if (!argv.quiet || (argv as { check?: boolean }).check) console.log(line); };
+  return compileGraph(loadModelFile(path, argv.scales, notes), { config: configFromArgs(argv), ...(argv.rules ? { rules: argv.rules } : {}) });
 }
 
 /**
@@ -217,7 +223,7 @@ export async function handler(argv: Args): Promise<void> {
     console.log(`check: ${r.compared} tensors bit-exact with the reference executor`);
     if (argv.model.endsWith('.onnx')) {
       // The ONNX model's own semantics, as onnxruntime computes them, on the same int8 inputs.
-      const imp = importOnnx(argv.model);
+      const imp = importOnnx(argv.model, argv.scales ? { scales: argv.scales } : {});
       const byOnnxName = Object.fromEntries(Object.entries(imp.inputs).map(([onnxName, info]) => [onnxName, inputs[info.tensor]!]));
       const ort = await crossCheckOnnx(argv.model, byOnnxName, {}, imp);
       // The check above passed, so VTA's outputs are the reference's bit for bit: this compares VTA too.

@@ -2,11 +2,11 @@ import type { CommandModule } from 'yargs';
 import type { VtaConfig } from '../../config/config.ts';
 import type { Graph } from '../../compiler/ir.ts';
 import { loadGraph } from '../../compiler/load.ts';
-import { importOnnx } from '../../frontend/onnx.ts';
+import { importOnnx, type ScaleMode } from '../../frontend/onnx.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { graphToDot, graphToHtml, graphToSvg, type GraphPartition } from '../../viz/graph-view.ts';
-import { configFromArgs, refuseOverwrite } from '../options.ts';
+import { configFromArgs, refuseOverwrite, SCALES_OPTION } from '../options.ts';
 
 interface Args {
   model: string;
@@ -36,14 +36,17 @@ const command: CommandModule<object, Args> = {
     y
       .positional('model', { type: 'string', demandOption: true, describe: 'vta-graph/1 JSON or quantized ONNX model' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'output file: .html, .svg or .dot' })
-      .option('partition', { type: 'boolean', default: true, describe: 'show the compiler partition (--no-partition: graph only)' }),
+      .option('partition', { type: 'boolean', default: true, describe: 'show the compiler partition (--no-partition: graph only)' })
+      .option('scales', SCALES_OPTION),
   handler: async (argv) => {
     const format = /\.(html|svg|dot)$/i.exec(argv.output)?.[1]?.toLowerCase();
     if (!format) throw new VtaError('E_USAGE', `${argv.output}: output must end in .html, .svg or .dot`);
     refuseOverwrite(argv.output, [argv.model]);
     // A bad --config is the user's error to fix, not a reason to draw the graph without its partition.
     const config = configFromArgs(argv);
-    const graph = argv.model.endsWith('.onnx') ? importOnnx(argv.model).graph : loadGraph(argv.model);
+    const scales = argv.scales as ScaleMode | undefined;
+    if (scales !== undefined && !argv.model.endsWith('.onnx')) throw new VtaError('E_USAGE', `--scales applies to .onnx models only, not to ${argv.model}`);
+    const graph = argv.model.endsWith('.onnx') ? importOnnx(argv.model, scales ? { scales } : {}).graph : loadGraph(argv.model);
     const p = argv.partition ? await partitionOf(graph, config) : 'disabled with --no-partition';
     const partition = typeof p === 'string' ? undefined : p;
     const text = format === 'dot' ? graphToDot(graph, partition) : format === 'svg' ? graphToSvg(graph, partition) : graphToHtml(graph, partition, typeof p === 'string' ? p : undefined);

@@ -3,12 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig } from '../../config/config.ts';
 import { compileGraph } from '../../compiler/compile.ts';
 import { errorTable } from '../../compiler/errors.ts';
+import { loadFusionRules } from '../../compiler/fuse.ts';
 import { runCompiled } from '../../compiler/execute.ts';
 import type { Graph } from '../../compiler/ir.ts';
 import { compileAndCheck } from './harness.ts';
 import { GraphBuilder, convGraph, randomTensor, rng } from './helpers.ts';
 
 const cfg = defaultVtaConfig();
+/** The default rules without store_int32: int32 results the host needs leave their chain on the host. */
+const int8OnlyRules = loadFusionRules();
+for (const r of int8OnlyRules.rules) delete r.store_int32;
 
 function codeAndMessage(f: () => unknown): { code: string; message: string } {
   try {
@@ -53,16 +57,24 @@ describe('compiler errors', () => {
     expect(e.message).toMatch(/^node fc \(dense\): input 'nowhere' is not defined/);
   });
 
-  it('unsupported attribute: grouped conv2d falls back to the host (and still computes right)', async () => {
+  it('grouped conv2d runs on VTA (it used to fall back to the host) and computes right', async () => {
     const g = convWith({ groups: 2 });
     const r = await compileAndCheck(g, cfg);
-    expect(r.model.kernels).toHaveLength(0);
-    expect(r.model.partition[0]).toBe('host c (conv2d): groups = 2; grouped convolution is not lowered');
+    expect(r.model.kernels).toHaveLength(1);
+    expect(r.model.partition[0]).toBe('vta  c + rq + cast  [gemm-epilogue: conv2d -> requantize -> cast]');
+    expect(r.races).toEqual([]);
   });
 
-  it('unsupported attribute with offload=all: E_NOT_OFFLOADED naming node, op and why', () => {
-    const e = codeAndMessage(() => compileGraph(convWith({ groups: 2 }), { config: cfg, offload: 'all' }));
-    expect(e).toEqual({ code: 'E_NOT_OFFLOADED', message: 'node c (conv2d): cannot run on VTA: groups = 2; grouped convolution is not lowered' });
+  it('a grouped conv2d band that cannot be tiled: E_UNTILEABLE naming the node and the limit', () => {
+    // A 33x33 kernel needs 1089 weight tiles per output tile: more than the 1024-tile WGT buffer.
+    const b = new GraphBuilder('bad', [{ name: 'x', shape: [1, 32, 33, 33], dtype: 'int8' }]);
+    let t = b.node('conv2d', ['x', b.constant('w', randomTensor(rng(1), [32, 16, 33, 33], 'int8'))], { groups: 2 }, 'c');
+    t = b.node('cast', [b.node('requantize', [t], { shift: 8 }, 'rq')], { dtype: 'int8' }, 'cast');
+    const e = codeAndMessage(() => compileGraph(b.output(t), { config: cfg }));
+    expect(e).toEqual({
+      code: 'E_UNTILEABLE',
+      message: 'node c (conv2d): cannot be tiled for this VTA config: group band of 1 input x 1 output channel tiles: weights 1x1x33x33 tiles exceed the 1024-tile WGT slot',
+    });
   });
 
   it('padding wider than the DMA pad field or the kernel', () => {
@@ -76,21 +88,28 @@ describe('compiler errors', () => {
     let t = b.node('dense', ['x', b.constant('w', randomTensor(rng(2), [16, 16], 'int8'))], undefined, 'fc');
     t = b.node('requantize', [t], { shift: 20 }, 'rq');
     const g = b.output(b.node('cast', [t], { dtype: 'int8' }, 'cast'));
-    const m = compileGraph(g, { config: cfg });
+    // The default rules keep the dense on VTA and hand its int32 result to the host requantize.
+    expect(compileGraph(g, { config: cfg }).partition).toEqual([
+      'vta  fc  [gemm-epilogue: dense -> int32 as 4 byte planes]',
+      'host rq (requantize): shift 20 > 16: the rounding term 2^(shift-1) needs more than two 16-bit ALU immediates',
+      'host cast (cast): cast is not part of any fused VTA kernel',
+    ]);
+    const m = compileGraph(g, { config: cfg, rules: int8OnlyRules });
     expect(m.partition).toEqual([
       'host fc (dense): epilogue rq (requantize): shift 20 > 16: the rounding term 2^(shift-1) needs more than two 16-bit ALU immediates',
       'host rq (requantize): shift 20 > 16: the rounding term 2^(shift-1) needs more than two 16-bit ALU immediates',
       'host cast (cast): cast is not part of any fused VTA kernel',
     ]);
-    const e = codeAndMessage(() => compileGraph(g, { config: cfg, offload: 'all' }));
+    const e = codeAndMessage(() => compileGraph(g, { config: cfg, offload: 'all', rules: int8OnlyRules }));
     expect(e.code).toBe('E_NOT_OFFLOADED');
     expect(e.message).toMatch(/^node fc \(dense\): cannot run on VTA: epilogue rq \(requantize\): shift 20 > 16/);
   });
 
-  it('an int32 result used directly cannot be stored by VTA', () => {
+  it('an int32 result used directly is stored as byte planes, or left on the host by rules without store_int32', () => {
     const b = new GraphBuilder('m', [{ name: 'x', shape: [2, 16], dtype: 'int8' }]);
     const g = b.output(b.node('dense', ['x', b.constant('w', randomTensor(rng(2), [16, 16], 'int8'))], undefined, 'fc'));
-    expect(compileGraph(g, { config: cfg }).partition).toEqual([
+    expect(compileGraph(g, { config: cfg }).partition).toEqual(['vta  fc  [gemm-epilogue: dense -> int32 as 4 byte planes]']);
+    expect(compileGraph(g, { config: cfg, rules: int8OnlyRules }).partition).toEqual([
       'host fc (dense): its int32 result fc_out is used directly; VTA stores int8 only (end the chain with cast int8)',
     ]);
   });

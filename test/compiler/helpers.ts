@@ -54,6 +54,8 @@ export class GraphBuilder {
 export interface EpilogueSpec {
   bias?: boolean;
   shift?: number;
+  /** requantize multiplier (with shift). */
+  multiplier?: number;
   relu?: boolean;
   clip?: [number, number];
   /** TVM's benchmark order: shift, then bias, then clip. Default: bias first. */
@@ -64,7 +66,7 @@ export interface EpilogueSpec {
 export function epilogue(b: GraphBuilder, r: () => number, t: string, channels: number, e: EpilogueSpec, prefix: string): string {
   const bias = () => b.node('bias_add', [t, b.constant(`${prefix}_b`, randomTensor(r, [channels], 'int32', -(1 << 14), 1 << 14))]);
   if (e.bias && !e.shiftFirst) t = bias();
-  if (e.shift !== undefined) t = b.node('requantize', [t], { shift: e.shift });
+  if (e.shift !== undefined) t = b.node('requantize', [t], { shift: e.shift, ...(e.multiplier !== undefined ? { multiplier: e.multiplier } : {}) });
   if (e.bias && e.shiftFirst) t = bias();
   if (e.relu) t = b.node('relu', [t]);
   if (e.clip) t = b.node('clip', [t], { min: e.clip[0], max: e.clip[1] });

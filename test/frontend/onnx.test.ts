@@ -164,7 +164,7 @@ describe('ONNX import', () => {
       'node sm (Softmax): operator Softmax is not supported'],
     ['dynamic shape', () => onnxError(buildOnnxModel(qdqDense({ inputs: [{ name: 'x', type: 'float', shape: ['batch', 3] }] }))),
       "input 'x': dimension 0 is dynamic ('batch'): give it a fixed size"],
-    ['non power of two', () => onnxError(buildOnnxModel(qdqDense({}, 0.3))), 'node qy (QuantizeLinear): requantization ratio 0.416667 (scale 0.125 → 0.3) is not a power of two 2^-n with n in 0..31: use power-of-two scales, or import with scales "pow2"'],
+    ['non power of two', () => onnxError(buildOnnxModel(qdqDense({}, 0.3))), 'node qy (QuantizeLinear): requantization ratio 0.416667 (scale 0.125 → 0.3) is not a power of two 2^-n with n in 0..31: use power-of-two scales, or import with scales "vta" (fixed-point m/2^s on VTA, error bound stated) or "host"'],
     ['nonzero zero point', () => {
       const s = qdqDense();
       s.initializers[0] = { ...zp, values: [3] };
@@ -181,11 +181,59 @@ describe('ONNX import', () => {
     expect(run()).toContain(msg);
   });
 
-  it('non-power-of-two ratios are rounded when asked, with a note', () => {
+  it('non-power-of-two ratios are rounded when asked (pow2), with a loud warning', () => {
     const imp = importOnnx(buildOnnxModel(qdqDense({}, 0.3)), { scales: 'pow2' });
     expect(imp.graph.nodes.find((n) => n.op === 'requantize')!.attrs).toEqual({ shift: 1 }); // 0.4167 ≈ 2^-1
     expect(imp.notes).toHaveLength(1);
-    expect(imp.notes[0]).toContain('approximated by 2^-1');
+    expect(imp.notes[0]).toMatch(/^WARNING node qy \(QuantizeLinear\): scale ratio 0.416667 rounded to 2\^-1: every output of this step is off by a factor 0.8333/);
+  });
+
+  it('scales vta: m/2^s with the largest shift that keeps m ≤ 32767 and |acc|·m in int32, error bound noted', () => {
+    const imp = importOnnx(buildOnnxModel(qdqDense({}, 0.3)), { scales: 'vta' });
+    const rq = imp.graph.nodes.find((n) => n.op === 'requantize')!;
+    // ratio 0.125/0.3 = 0.41666…; |acc| ≤ 128·(1+3+5) + 100 = 1252 (channel 1: 128·12 + 100 = 1636).
+    const a = imp.approximations[0]!;
+    expect(a.accBound).toBe(128 * (2 + 4 + 6) + 100);
+    expect(a.multiplier).toBeLessThanOrEqual(32767);
+    expect(a.multiplier * 2 ** 1).toBeGreaterThan(32767); // the next shift would not fit
+    expect(rq.attrs).toEqual({ shift: a.shift, multiplier: a.multiplier });
+    expect(a.multiplier).toBe(Math.round((Math.fround(0.125) / Math.fround(0.3)) * 2 ** a.shift));
+    expect(a.relError).toBeCloseTo(Math.abs(a.multiplier / 2 ** a.shift - a.ratio) / a.ratio, 12);
+    expect(a.errorBound).toBeCloseTo(a.accBound * a.relError * a.ratio, 9);
+    expect(imp.notes[0]).toMatch(/^node qy \(QuantizeLinear\): ratio 0.416667 ≈ \d+\/2\^\d+ \(relative error .*\); \|acc\| ≤ 1636, so ≤ .* output units before rounding, ≤ 1 after$/);
+  });
+
+  it('scales vta: the int32 bound limits the multiplier when the accumulator can be large', () => {
+    // Weights of ±127 over 4096 inputs: |acc| ≤ 128·127·4096 ≈ 2^26, so m < 2^5.
+    const k = 4096;
+    const spec = qdqDense({}, 0.3);
+    spec.inputs = [{ name: 'x', type: 'float', shape: [1, k] }];
+    spec.initializers = spec.initializers.map((i) => (i.name === 'w' ? { ...i, dims: [k, 2], values: Array.from({ length: 2 * k }, () => 127) } : i));
+    const imp = importOnnx(buildOnnxModel(spec), { scales: 'vta' });
+    const a = imp.approximations[0]!;
+    expect(a.accBound).toBe(128 * 127 * k + 100);
+    expect(a.accBound * a.multiplier + 2 ** (a.shift - 1)).toBeLessThan(2 ** 31);
+    expect(a.accBound * Math.round(a.ratio * 2 ** (a.shift + 1)) + 2 ** a.shift).toBeGreaterThanOrEqual(2 ** 31);
+  });
+
+  it('scales host: requantize_float after an int32 GEMM result, exact against onnxruntime', async () => {
+    const path = save('host', qdqDense({}, 0.3));
+    const imp = importOnnx(path, { scales: 'host' });
+    expect(imp.graph.nodes.map((n) => n.op)).toEqual(['dense', 'bias_add', 'relu', 'requantize_float', 'clip', 'cast']);
+    expect(imp.graph.nodes[3]!.attrs).toEqual({ scale: Math.fround(0.125) / Math.fround(0.3) });
+    const inputs = Array.from({ length: 64 }, (_, k) => i8([1, 3], [((k * 37) % 256) - 128, ((k * 91) % 256) - 128, ((k * 53) % 256) - 128]));
+    let ties = 0;
+    for (const x of inputs) {
+      const r = await crossCheckOnnx(path, { x }, {}, imp);
+      if (r.outputs[0]!.exact) continue;
+      // Only a real tie may differ: float32 rounding decides on which side ONNX lands.
+      expect(r.outputs[0]!.maxDiff).toBe(1);
+      const acc = runReference(imp.graph, { [imp.inputs.x!.tensor]: x })[imp.graph.nodes[2]!.output]!.data;
+      const real = Array.from(acc, (v) => (v * 0.125) / 0.3);
+      expect(real.some((v) => Math.abs(v - Math.floor(v) - 0.5) < 1e-5)).toBe(true);
+      ties++;
+    }
+    expect(ties).toBeLessThan(4);
   });
 });
 
