@@ -15,18 +15,8 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../lib/files.ts';
 import { buildOnnxModel, type InitSpec, type ModelSpec, type NodeSpec } from '../frontend/onnx-builder.ts';
 import { writeNpy } from '../lib/npy.ts';
+import { mulberry32 as rng } from '../lib/random.ts';
 
-/** Small seeded PRNG (mulberry32) so the weights are the same on every machine. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomInts(rand: () => number, n: number, lo: number, hi: number): number[] {
   return Array.from({ length: n }, () => lo + Math.floor(rand() * (hi - lo + 1)));

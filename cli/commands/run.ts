@@ -22,6 +22,7 @@ import { getDriver, listDrivers } from '../../drivers/registry.ts';
 import { configFromArgs, refuseOverwrite } from '../options.ts';
 import { loadModelFile, SCALES_OPTION, summarize } from './compile.ts';
 import type { ScaleMode } from '../../frontend/onnx.ts';
+import { mulberry32 } from '../../lib/random.ts';
 
 interface Args {
   model: string;
@@ -111,20 +112,9 @@ function checkSeed(seed: number): number {
   return seed;
 }
 
-/**
- * Drivers that call SimObserver hooks (drivers/api.ts: "ignored by others"). The race checker on
- * any other driver would see nothing and report no races falsely.
- */
-
 /** Seeded random tensor: int8 over the full range, int32 within ±2^10. */
 export function randomInput(shape: number[], dtype: 'int8' | 'int32', seed: number): Tensor {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const n = shape.reduce((x, y) => x * y, 1);
   const [lo, span] = dtype === 'int8' ? [-128, 256] : [-1024, 2048];
   const data = dtype === 'int8' ? new Int8Array(n) : new Int32Array(n);

@@ -1,17 +1,8 @@
 /** Graph builders and a seeded RNG for the compiler tests. */
 import type { ConstTensor, DType, Graph, GraphNode, Tensor } from '../../compiler/ir.ts';
 
-/** Mulberry32: small, seeded, good enough for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded test data: the project's one generator (lib/random.ts). */
+export { mulberry32 as rng } from '../../lib/random.ts';
 
 export function randInt(r: () => number, lo: number, hi: number): number {
   return lo + Math.floor(r() * (hi - lo + 1));

@@ -6,17 +6,11 @@
  */
 import type { VtaConfig } from '../../config/config.ts';
 import { ALU_OP, MEM_TYPE, OPCODE, encodeInsn, encodeUop, memElemBytes, NO_DEPS, type Insn, type MemInsn } from '../../isa/index.ts';
+import { mulberry32 } from '../../lib/random.ts';
 
 /** Small deterministic PRNG (mulberry32). */
 export function rng(seed: number): { int(lo: number, hi: number): number; pick<T>(xs: readonly T[]): T; bit(p?: number): boolean } {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return {
     int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
     pick: (xs) => xs[Math.floor(next() * xs.length)]!,

@@ -6,17 +6,11 @@ import type { VtaConfig } from '../../config/config.ts';
 import type { DeviceBuffer, Driver } from '../../drivers/api.ts';
 import { getDriver } from '../../drivers/registry.ts';
 import { bufferAlloc, bufferCopy, bytesOf } from '../../runtime/index.ts';
+import { mulberry32 } from '../../lib/random.ts';
 
 /** mulberry32: a small, well-mixed 32-bit PRNG. */
 export function seededRandom(seed: number): { int(lo: number, hi: number): number } {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+  const next = mulberry32(seed);
   /** An integer in [lo, hi). */
   return { int: (lo, hi) => lo + Math.floor(next() * (hi - lo)) };
 }
