@@ -82,6 +82,8 @@ export interface KernelInfo {
   /** Exact simulator work of the stream: instructions plus uop-iterations (bounds each run). */
   work: number;
   tiling?: { tOC: number; tIC: number; tOH: number; tOW: number; slots: number };
+  /** Grouped convolutions: how many channel bands the kernel runs (tiling is the first band's). */
+  bands?: number;
   /** Bytes the kernel's loads and stores move, and the minimum (each operand read once). */
   dramBytes: number;
   minDramBytes: number;
@@ -335,6 +337,7 @@ const planPass: Pass = {
         uopCount: e.uops.length,
         work: streamWork(insns),
         ...(k.tiling ? { tiling: { tOC: k.tiling.tOC, tIC: k.tiling.tIC, tOH: k.tiling.tOH, tOW: k.tiling.tOW, slots: k.tiling.slots } } : {}),
+        ...(k.bands ? { bands: k.bands.length } : {}),
         dramBytes: dramBytes(insns, cfg),
         minDramBytes: minBytes,
       });

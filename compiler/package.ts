@@ -195,6 +195,7 @@ function checkModel(m: Json, cfg: VtaConfig, code: Uint8Array, constImage: Uint8
       uopCount: count(`${at}.uopCount`, k.uopCount),
       work,
       ...(tiling ? { tiling } : {}),
+      ...(k.bands !== undefined ? { bands: count(`${at}.bands`, k.bands) } : {}),
       dramBytes: count(`${at}.dramBytes`, k.dramBytes),
       minDramBytes: count(`${at}.minDramBytes`, k.minDramBytes),
     };

@@ -52,7 +52,8 @@ export function summarize(model: CompiledModel): string[] {
   const lines = ['partition:', ...model.partition.map((l) => `  ${l}`), 'kernels:'];
   for (const k of model.kernels) {
     const t = k.tiling ? ` tile oc${k.tiling.tOC} ic${k.tiling.tIC} h${k.tiling.tOH} w${k.tiling.tOW} x${k.tiling.slots}` : '';
-    lines.push(`  ${k.name}: ${k.insnCount} insns, ${k.uopCount} uops, DRAM ${k.dramBytes} B (minimum ${k.minDramBytes} B)${t}`);
+    const b = k.bands && k.bands > 1 ? ` in ${k.bands} channel bands (tile of the first)` : '';
+    lines.push(`  ${k.name}: ${k.insnCount} insns, ${k.uopCount} uops, DRAM ${k.dramBytes} B (minimum ${k.minDramBytes} B)${t}${b}`);
   }
   return lines;
 }
