@@ -1,7 +1,7 @@
 // Tensor ALU (spec §3.5), pipelined at one uop-iteration per cycle for immediate and tensor
-// operands alike (the ACC scratchpad has two read ports): S0 uop read; S1 ACC indices, range
-// check, reads of dst and src tiles; S2 lane-wise MIN/MAX/ADD/SHR/MUL; S3 ACC write. SHR shifts
-// right by |B| & 31 for B >= 0 and left for B < 0 (Decision 4).
+// operands alike (the ACC scratchpad has two read ports): S0/S1 (vta_uop_fetch) uop read -> ACC
+// indices; S1 range check, reads of dst and src tiles; S2 lane-wise MIN/MAX/ADD/SHR/MUL; S3 ACC
+// write. SHR shifts right by |B| & 31 for B >= 0 and left for B < 0 (Decision 4).
 module vta_tensor_alu
   import vta_pkg::*;
 (
@@ -15,9 +15,7 @@ module vta_tensor_alu
   output logic                   busy_o,
   output logic                   uop_re_o,
   output logic [LogUopDepth-1:0] uop_raddr_o,
-  /* verilator lint_off UNUSEDSIGNAL */
-  input  logic [UopBits-1:0]     uop_rdata_i,  // the wgt field is not used by the ALU
-  /* verilator lint_on UNUSEDSIGNAL */
+  input  logic [UopBits-1:0]     uop_rdata_i,
   output logic                   acc_a_re_o,
   output logic [LogAccDepth-1:0] acc_a_raddr_o,
   input  logic [AccTileBits-1:0] acc_a_rdata_i,
@@ -38,48 +36,42 @@ module vta_tensor_alu
   assign use_imm = insn_i[AluUseImmLsb];
   assign imm     = 32'(signed'(insn_i[AluImmLsb +: AluImmWidth]));
 
-  logic        gen_valid, gen_busy, kill;
-  logic [15:0] gen_uop;
-  logic [31:0] gen_dst, gen_src;
-  vta_uop_iter u_iter (
-    .clk_i     (clk_i),
-    .rst_ni    (rst_ni),
-    .start_i   (start_i),
-    .kill_i    (kill),
-    .uop_bgn_i (16'(insn_i[AluUopBgnLsb +: AluUopBgnWidth])),
-    .uop_end_i (16'(insn_i[AluUopEndLsb +: AluUopEndWidth])),
-    .iter_out_i(16'(insn_i[AluIterOutLsb +: AluIterOutWidth])),
-    .iter_in_i (16'(insn_i[AluIterInLsb +: AluIterInWidth])),
-    .dst_out_i (32'(insn_i[AluDstFactorOutLsb +: AluDstFactorOutWidth])),
-    .dst_in_i  (32'(insn_i[AluDstFactorInLsb +: AluDstFactorInWidth])),
-    .src_out_i (32'(insn_i[AluSrcFactorOutLsb +: AluSrcFactorOutWidth])),
-    .src_in_i  (32'(insn_i[AluSrcFactorInLsb +: AluSrcFactorInWidth])),
-    .wgt_out_i (32'd0),
-    .wgt_in_i  (32'd0),
-    .valid_o   (gen_valid),
-    .uop_o     (gen_uop),
-    .dst_o     (gen_dst),
-    .src_o     (gen_src),
-    .wgt_o     (),
-    .busy_o    (gen_busy)
-  );
-  logic uop_oob;
-  assign uop_oob     = gen_valid && gen_uop >= 16'(UopDepth);
-  assign uop_re_o    = gen_valid && !uop_oob;
-  assign uop_raddr_o = LogUopDepth'(gen_uop);
-
-  // S1
-  logic        s1_valid_q;
-  logic [31:0] s1_dst_q, s1_src_q;
+  // S0 / S1: uop fetch and tile indices (the ALU has no weights: the wgt index stays unused)
+  logic        idx_valid, oob, tail_busy;
   logic [31:0] dst, src;
-  assign dst = s1_dst_q + 32'(uop_rdata_i[UopDstIdxLsb +: UopDstIdxWidth]);
-  assign src = s1_src_q + 32'(uop_rdata_i[UopSrcIdxLsb +: UopSrcIdxWidth]);
-  logic oob;
-  assign oob = s1_valid_q && (dst >= 32'(AccDepth) || (!use_imm && src >= 32'(AccDepth)));
-  assign kill = oob || uop_oob;
-  assign acc_a_re_o    = s1_valid_q && !oob;
+  vta_uop_fetch u_fetch (
+    .clk_i          (clk_i),
+    .rst_ni         (rst_ni),
+    .start_i        (start_i),
+    .uop_bgn_i      (16'(insn_i[AluUopBgnLsb +: AluUopBgnWidth])),
+    .uop_end_i      (16'(insn_i[AluUopEndLsb +: AluUopEndWidth])),
+    .iter_out_i     (16'(insn_i[AluIterOutLsb +: AluIterOutWidth])),
+    .iter_in_i      (16'(insn_i[AluIterInLsb +: AluIterInWidth])),
+    .dst_out_i      (32'(insn_i[AluDstFactorOutLsb +: AluDstFactorOutWidth])),
+    .dst_in_i       (32'(insn_i[AluDstFactorInLsb +: AluDstFactorInWidth])),
+    .src_out_i      (32'(insn_i[AluSrcFactorOutLsb +: AluSrcFactorOutWidth])),
+    .src_in_i       (32'(insn_i[AluSrcFactorInLsb +: AluSrcFactorInWidth])),
+    .wgt_out_i      (32'd0),
+    .wgt_in_i       (32'd0),
+    .uop_re_o       (uop_re_o),
+    .uop_raddr_o    (uop_raddr_o),
+    .uop_rdata_i    (uop_rdata_i),
+    .idx_valid_o    (idx_valid),
+    .dst_idx_o      (dst),
+    .src_idx_o      (src),
+    .wgt_idx_o      (),
+    .idx_oob_i      (oob),
+    .idx_oob_value_i(dst >= 32'(AccDepth) ? dst : src),
+    .tail_busy_i    (tail_busy),
+    .done_o         (done_o),
+    .fault_o        (fault_o),
+    .fault_value_o  (fault_value_o),
+    .busy_o         (busy_o)
+  );
+  assign oob = idx_valid && (dst >= 32'(AccDepth) || (!use_imm && src >= 32'(AccDepth)));
+  assign acc_a_re_o    = idx_valid && !oob;
   assign acc_a_raddr_o = LogAccDepth'(dst);
-  assign acc_b_re_o    = s1_valid_q && !oob && !use_imm;
+  assign acc_b_re_o    = idx_valid && !oob && !use_imm;
   assign acc_b_raddr_o = LogAccDepth'(src);
 
   logic                   s2_valid_q, s3_valid_q;
@@ -88,19 +80,13 @@ module vta_tensor_alu
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      s1_valid_q <= 1'b0;
-      s1_dst_q   <= '0;
-      s1_src_q   <= '0;
       s2_valid_q <= 1'b0;
       s2_dst_q   <= '0;
       s2_src_q   <= '0;
       s3_valid_q <= 1'b0;
       s3_dst_q   <= '0;
     end else begin
-      s1_valid_q <= gen_valid && !kill;
-      s1_dst_q   <= gen_dst;
-      s1_src_q   <= gen_src;
-      s2_valid_q <= s1_valid_q && !oob;
+      s2_valid_q <= idx_valid && !oob;
       s2_dst_q   <= LogAccDepth'(dst);
       s2_src_q   <= LogAccDepth'(src);
       s3_valid_q <= s2_valid_q;
@@ -136,14 +122,5 @@ module vta_tensor_alu
   assign acc_waddr_o = s3_dst_q;
   assign acc_wdata_o = s3_res_q;
   assign iter_o      = s2_valid_q;
-  assign busy_o      = gen_busy || s1_valid_q || s2_valid_q || s3_valid_q;
-  logic running_q;
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) running_q <= 1'b0;
-    else if (start_i) running_q <= 1'b1;
-    else if (done_o || fault_o) running_q <= 1'b0;
-  end
-  assign done_o        = running_q && !busy_o;
-  assign fault_o       = oob || uop_oob;
-  assign fault_value_o = uop_oob ? 32'(gen_uop) : (dst >= 32'(AccDepth) ? dst : src);
+  assign tail_busy   = s2_valid_q || s3_valid_q;
 endmodule

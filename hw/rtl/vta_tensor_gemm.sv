@@ -1,5 +1,5 @@
 // GEMM core (spec §3.4), pipelined at one uop-iteration per cycle:
-//   S0 index generator -> uop SRAM read; S1 uop -> tile indices, range check, INP/WGT/ACC reads;
+//   S0/S1 (vta_uop_fetch) uop read -> tile indices; S1 range check, INP/WGT/ACC reads;
 //   S2 BATCH x BLOCK_OUT dot products of BLOCK_IN int8 pairs added to the accumulator tile
 //   (or zero for reset_reg); S3 ACC write. Back-to-back writes to one ACC index are bypassed
 //   from S3 to S2; the write-first SRAM covers the iteration after that.
@@ -35,49 +35,41 @@ module vta_tensor_gemm
   logic reset_reg;
   assign reset_reg = insn_i[GemmResetRegLsb];
 
-  // S0: index generator
-  logic        gen_valid, gen_busy, kill;
-  logic [15:0] gen_uop;
-  logic [31:0] gen_dst, gen_src, gen_wgt;
-  vta_uop_iter u_iter (
-    .clk_i     (clk_i),
-    .rst_ni    (rst_ni),
-    .start_i   (start_i),
-    .kill_i    (kill),
-    .uop_bgn_i (16'(insn_i[GemmUopBgnLsb +: GemmUopBgnWidth])),
-    .uop_end_i (16'(insn_i[GemmUopEndLsb +: GemmUopEndWidth])),
-    .iter_out_i(16'(insn_i[GemmIterOutLsb +: GemmIterOutWidth])),
-    .iter_in_i (16'(insn_i[GemmIterInLsb +: GemmIterInWidth])),
-    .dst_out_i (32'(insn_i[GemmDstFactorOutLsb +: GemmDstFactorOutWidth])),
-    .dst_in_i  (32'(insn_i[GemmDstFactorInLsb +: GemmDstFactorInWidth])),
-    .src_out_i (32'(insn_i[GemmSrcFactorOutLsb +: GemmSrcFactorOutWidth])),
-    .src_in_i  (32'(insn_i[GemmSrcFactorInLsb +: GemmSrcFactorInWidth])),
-    .wgt_out_i (32'(insn_i[GemmWgtFactorOutLsb +: GemmWgtFactorOutWidth])),
-    .wgt_in_i  (32'(insn_i[GemmWgtFactorInLsb +: GemmWgtFactorInWidth])),
-    .valid_o   (gen_valid),
-    .uop_o     (gen_uop),
-    .dst_o     (gen_dst),
-    .src_o     (gen_src),
-    .wgt_o     (gen_wgt),
-    .busy_o    (gen_busy)
-  );
-  logic uop_oob;
-  assign uop_oob     = gen_valid && gen_uop >= 16'(UopDepth);
-  assign uop_re_o    = gen_valid && !uop_oob;
-  assign uop_raddr_o = LogUopDepth'(gen_uop);
-
-  // S1
-  logic        s1_valid_q;
-  logic [31:0] s1_dst_q, s1_src_q, s1_wgt_q;
+  // S0 / S1: uop fetch and tile indices
+  logic        idx_valid, oob, tail_busy;
   logic [31:0] dst, src, wgt;
-  assign dst = s1_dst_q + 32'(uop_rdata_i[UopDstIdxLsb +: UopDstIdxWidth]);
-  assign src = s1_src_q + 32'(uop_rdata_i[UopSrcIdxLsb +: UopSrcIdxWidth]);
-  assign wgt = s1_wgt_q + 32'(uop_rdata_i[UopWgtIdxLsb +: UopWgtIdxWidth]);
-  logic oob;
-  assign oob = s1_valid_q && (dst >= 32'(AccDepth) ||
+  vta_uop_fetch u_fetch (
+    .clk_i          (clk_i),
+    .rst_ni         (rst_ni),
+    .start_i        (start_i),
+    .uop_bgn_i      (16'(insn_i[GemmUopBgnLsb +: GemmUopBgnWidth])),
+    .uop_end_i      (16'(insn_i[GemmUopEndLsb +: GemmUopEndWidth])),
+    .iter_out_i     (16'(insn_i[GemmIterOutLsb +: GemmIterOutWidth])),
+    .iter_in_i      (16'(insn_i[GemmIterInLsb +: GemmIterInWidth])),
+    .dst_out_i      (32'(insn_i[GemmDstFactorOutLsb +: GemmDstFactorOutWidth])),
+    .dst_in_i       (32'(insn_i[GemmDstFactorInLsb +: GemmDstFactorInWidth])),
+    .src_out_i      (32'(insn_i[GemmSrcFactorOutLsb +: GemmSrcFactorOutWidth])),
+    .src_in_i       (32'(insn_i[GemmSrcFactorInLsb +: GemmSrcFactorInWidth])),
+    .wgt_out_i      (32'(insn_i[GemmWgtFactorOutLsb +: GemmWgtFactorOutWidth])),
+    .wgt_in_i       (32'(insn_i[GemmWgtFactorInLsb +: GemmWgtFactorInWidth])),
+    .uop_re_o       (uop_re_o),
+    .uop_raddr_o    (uop_raddr_o),
+    .uop_rdata_i    (uop_rdata_i),
+    .idx_valid_o    (idx_valid),
+    .dst_idx_o      (dst),
+    .src_idx_o      (src),
+    .wgt_idx_o      (wgt),
+    .idx_oob_i      (oob),
+    .idx_oob_value_i(dst),
+    .tail_busy_i    (tail_busy),
+    .done_o         (done_o),
+    .fault_o        (fault_o),
+    .fault_value_o  (fault_value_o),
+    .busy_o         (busy_o)
+  );
+  assign oob = idx_valid && (dst >= 32'(AccDepth) ||
                (!reset_reg && (src >= 32'(InpDepth) || wgt >= 32'(WgtDepth))));
-  assign kill = oob || uop_oob;
-  assign acc_re_o    = s1_valid_q && !oob && !reset_reg;
+  assign acc_re_o    = idx_valid && !oob && !reset_reg;
   assign acc_raddr_o = LogAccDepth'(dst);
   assign inp_re_o    = acc_re_o;
   assign inp_raddr_o = LogInpDepth'(src);
@@ -91,20 +83,12 @@ module vta_tensor_gemm
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      s1_valid_q <= 1'b0;
-      s1_dst_q   <= '0;
-      s1_src_q   <= '0;
-      s1_wgt_q   <= '0;
       s2_valid_q <= 1'b0;
       s2_dst_q   <= '0;
       s3_valid_q <= 1'b0;
       s3_dst_q   <= '0;
     end else begin
-      s1_valid_q <= gen_valid && !kill;
-      s1_dst_q   <= gen_dst;
-      s1_src_q   <= gen_src;
-      s1_wgt_q   <= gen_wgt;
-      s2_valid_q <= s1_valid_q && !oob;
+      s2_valid_q <= idx_valid && !oob;
       s2_dst_q   <= LogAccDepth'(dst);
       s3_valid_q <= s2_valid_q;
       s3_dst_q   <= s2_dst_q;
@@ -139,15 +123,5 @@ module vta_tensor_gemm
   assign acc_wdata_o   = s3_res_q;
   assign iter_o        = s2_valid_q && !reset_reg;
   assign reset_iter_o  = s2_valid_q && reset_reg;
-  assign busy_o        = gen_busy || s1_valid_q || s2_valid_q || s3_valid_q;
-  // Done when the last iteration has been written (or at once when there is none).
-  logic running_q;
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) running_q <= 1'b0;
-    else if (start_i) running_q <= 1'b1;
-    else if (done_o || fault_o) running_q <= 1'b0;
-  end
-  assign done_o        = running_q && !busy_o;
-  assign fault_o       = oob || uop_oob;
-  assign fault_value_o = uop_oob ? 32'(gen_uop) : dst;
+  assign tail_busy     = s2_valid_q || s3_valid_q;
 endmodule
