@@ -16,23 +16,12 @@ import type { DeviceBuffer, Driver } from '../drivers/api.ts';
 import fsim from '../drivers/backends/fsim.ts';
 import { ALU_OP, type Insn, MEM_TYPE, OPCODE, aluInsn, encodeProgram, encodeUop, finishInsn, gemmInsn, memInsn } from '../isa/index.ts';
 import type { Counters } from '../sim/api.ts';
+import { randomBytes } from '../lib/random.ts';
 import { medianSeconds } from './measure.ts';
 
 const KIT = join(dirname(fileURLToPath(import.meta.url)), '..', 'conformance');
 /** The conformance bundle with the most GEMM uop-iterations (508, 130k MACs). */
 const GEMM_BUNDLE = 'mixed-s29-any-b10000000-cons';
-
-function random(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 /** Median seconds of one run of the program, and the counters of a run. */
 async function timed(driver: Driver, insns: DeviceBuffer, count: number): Promise<{ seconds: number; counters: Counters }> {
@@ -52,9 +41,9 @@ export async function runFsimBench(): Promise<Record<string, number>> {
   const out = driver.memAlloc(cfg.accDepth * cfg.outElemBytes);
   const uops = driver.memAlloc(64 * 4);
   const prog = driver.memAlloc(64 * 16);
-  driver.copyFromHost(inp, random(inp.bytes, 1));
-  driver.copyFromHost(wgt, random(wgt.bytes, 2));
-  driver.copyFromHost(acc, random(acc.bytes, 3));
+  driver.copyFromHost(inp, randomBytes(inp.bytes, 1));
+  driver.copyFromHost(wgt, randomBytes(wgt.bytes, 2));
+  driver.copyFromHost(acc, randomBytes(acc.bytes, 3));
   // uops 0..15 for GEMM (dst k, src 0, wgt k); uop 16 for the ALU (dst 0, src 1024).
   const words = Array.from({ length: 16 }, (_, k) => encodeUop(cfg, { dst_idx: k, src_idx: 0, wgt_idx: k }));
   words.push(encodeUop(cfg, { dst_idx: 0, src_idx: 1024, wgt_idx: 0 }));

@@ -6,9 +6,9 @@
  * memory plan places the buffers.
  */
 import type { VtaConfig } from '../config/config.ts';
-import { type Insn, MEM_TYPE, aluInsn, finishInsn, gemmInsn, memElemBytes, memInsn, OPCODE } from '../isa/index.ts';
+import { type Insn, type LoopFields, MEM_TYPE, aluInsn, finishInsn, gemmInsn, memElemBytes, memInsn, OPCODE } from '../isa/index.ts';
 import { compileError } from './errors.ts';
-import type { KOp, KUop } from './kernel-ir.ts';
+import type { KOp, KUop, UopLoop } from './kernel-ir.ts';
 import type { SyncFlags } from './sync.ts';
 
 /** dram_base of instruction `insn` is `offset` elements into `buffer` until relocated. */
@@ -31,6 +31,20 @@ export interface EmittedKernel {
 interface Resident {
   bgn: number;
   end: number;
+}
+
+/** The uop range and loop fields GEMM and ALU instructions share (wgt factors are GEMM's own). */
+function loopFields(r: { bgn: number; end: number }, l: UopLoop): Omit<LoopFields, 'reset_reg'> {
+  return {
+    uop_bgn: r.bgn,
+    uop_end: r.end,
+    iter_out: l.iterOut,
+    iter_in: l.iterIn,
+    dst_factor_out: l.dstOut,
+    dst_factor_in: l.dstIn,
+    src_factor_out: l.srcOut,
+    src_factor_in: l.srcIn,
+  };
 }
 
 export function emitKernel(name: string, ops: KOp[], flags: SyncFlags[], cfg: VtaConfig): EmittedKernel {
@@ -104,14 +118,7 @@ export function emitKernel(name: string, ops: KOp[], flags: SyncFlags[], cfg: Vt
           gemmInsn({
             ...f,
             reset_reg: op.reset ? 1 : 0,
-            uop_bgn: r.bgn,
-            uop_end: r.end,
-            iter_out: l.iterOut,
-            iter_in: l.iterIn,
-            dst_factor_out: l.dstOut,
-            dst_factor_in: l.dstIn,
-            src_factor_out: l.srcOut,
-            src_factor_in: l.srcIn,
+            ...loopFields(r, l),
             wgt_factor_out: l.wgtOut,
             wgt_factor_in: l.wgtIn,
           }),
@@ -128,14 +135,7 @@ export function emitKernel(name: string, ops: KOp[], flags: SyncFlags[], cfg: Vt
             alu_opcode: op.aluOp,
             use_imm: op.imm === undefined ? 0 : 1,
             imm: op.imm ?? 0,
-            uop_bgn: r.bgn,
-            uop_end: r.end,
-            iter_out: l.iterOut,
-            iter_in: l.iterIn,
-            dst_factor_out: l.dstOut,
-            dst_factor_in: l.dstIn,
-            src_factor_out: l.srcOut,
-            src_factor_in: l.srcIn,
+            ...loopFields(r, l),
           }),
           i,
         );

@@ -285,7 +285,7 @@ export class CommandQueue {
       ['src', 'ACC', this.config.accDepth],
     ]);
     const [outer, inner] = kernel.loops.length === 1 ? [undefined, kernel.loops[0]] : [kernel.loops[0], kernel.loops[1]];
-    const insn: Partial<AluInsn> = {
+    const insn: Partial<AluInsn> & Pick<AluInsn, 'alu_opcode'> = {
       alu_opcode: opcode,
       use_imm: useImm ? 1 : 0,
       imm,
@@ -296,7 +296,7 @@ export class CommandQueue {
       dst_factor_in: inner?.dstFactor ?? 0,
       src_factor_in: inner?.srcFactor ?? 0,
     };
-    this.pushKernel(call, kernel, (range) => aluInsn({ ...insn, alu_opcode: opcode, uop_bgn: range.begin, uop_end: range.end }));
+    this.pushKernel(call, kernel, (range) => aluInsn({ ...insn, uop_bgn: range.begin, uop_end: range.end }));
   }
 
   private checkKernel(call: string, kernel: UopKernel, limits: [field: 'dst' | 'src' | 'wgt', buffer: string, depth: number][]): void {

@@ -44,15 +44,5 @@ export function rig(cfg: VtaConfig): Rig {
   };
 }
 
-/** Deterministic pseudo-random bytes (xorshift), so failures reproduce. */
-export function randomBytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+/** Deterministic pseudo-random bytes, so failures reproduce. */
+export { randomBytes } from '../../lib/random.ts';
