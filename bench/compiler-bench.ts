@@ -12,8 +12,8 @@ import { medianSeconds } from './measure.ts';
 import { defaultVtaConfig } from '../config/config.ts';
 import { compileGraph, type CompiledModel } from '../compiler/compile.ts';
 import { runCompiled } from '../compiler/execute.ts';
-import type { ConstTensor, Graph, Tensor } from '../compiler/ir.ts';
-import { runReference } from '../compiler/reference.ts';
+import type { ConstTensor, Graph, Tensor } from '../graph/ir.ts';
+import { runReference } from '../graph/reference.ts';
 import { listDrivers } from '../drivers/registry.ts';
 import { VtaError } from '../lib/errors.ts';
 

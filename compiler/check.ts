@@ -1,6 +1,6 @@
 /**
  * The `--check` harness: compare every tensor a compiled model produced with the reference
- * executor (compiler/reference.ts, written independently of the lowering), in graph order. The
+ * executor (graph/reference.ts, written independently of the lowering), in graph order. The
  * first difference names the layer, the element (flat index and coordinates), both values and,
  * for tensors VTA wrote, the STORE instruction that wrote that element.
  */
@@ -8,9 +8,9 @@ import { makeConfig } from '../config/config.ts';
 import { MEM_TYPE, OPCODE, decodeInsn, formatInsn } from '../isa/index.ts';
 import type { CompiledModel } from './compile.ts';
 import { compileError } from './errors.ts';
-import type { Tensor } from './ir.ts';
+import type { Tensor } from '../graph/ir.ts';
 import { packedOffsetOf } from './pack.ts';
-import { runReference } from './reference.ts';
+import { runReference } from '../graph/reference.ts';
 
 export interface Mismatch {
   layer: string;

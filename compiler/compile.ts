@@ -9,13 +9,14 @@ import { defaultVtaConfig, type VtaConfig, type VtaConfigJson } from '../config/
 import { type Insn, encodeInsn, encodeUop, memElemBytes, OPCODE } from '../isa/index.ts';
 import { compileError } from './errors.ts';
 import { type FusionRules, type Partition, type VtaGroup, describePartition, loadFusionRules, parseFusionRules, partitionGraph } from './fuse.ts';
-import type { Graph, OpAttrs } from './ir.ts';
+import type { Graph, OpAttrs } from '../graph/ir.ts';
 import type { KOp } from './kernel-ir.ts';
 import { emitKernel, type EmittedKernel } from './emit.ts';
 import { MemoryPlan, type SegmentName, SEGMENTS } from './memplan.ts';
 import { constData, gridTiles, packActivation, packBias, packWeight, tileGrid } from './pack.ts';
-import { inferShapes, type TensorTypes } from './shapes.ts';
-import { validateGraph } from './load.ts';
+import { inferShapes } from '../graph/load.ts';
+import type { TensorTypes } from '../graph/ir.ts';
+import { validateGraph } from '../graph/load.ts';
 import { insertSync, verifyTokens, type SyncFlags } from './sync.ts';
 import { lowerAdd, lowerConv, lowerGroupedConv, type BandLowering, type KernelBuffers } from './tensorize.ts';
 import { groupBands, packGroupedWeight } from './group-bands.ts';

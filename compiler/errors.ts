@@ -5,7 +5,7 @@
  * `node NAME (OP)` when a node is known.
  */
 import { VtaError } from '../lib/errors.ts';
-import type { GraphNode } from './ir.ts';
+import type { GraphNode } from '../graph/ir.ts';
 
 export const CompileErrorCodes = {
   /** The op is neither lowerable to VTA nor executable on the host. */

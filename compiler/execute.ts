@@ -10,11 +10,11 @@ import { decodeInsn, encodeInsn, memElemBytes } from '../isa/index.ts';
 import type { Counters, SimObserver } from '../sim/api.ts';
 import type { CompiledModel } from './compile.ts';
 import { compileError } from './errors.ts';
-import { runHostNode } from './host-ops.ts';
-import type { Tensor } from './ir.ts';
+import type { Tensor } from '../graph/ir.ts';
+import { evaluateNode } from '../graph/reference.ts';
 import { SEGMENTS, type SegmentName } from './memplan.ts';
 import { constData, gridTiles, packActivation, tileGrid, unpackActivation } from './pack.ts';
-import { inferShapes } from './shapes.ts';
+import { inferShapes } from '../graph/load.ts';
 
 export interface RunOptions {
   /** A driver name from the registry (default fsim) or an open driver with the model's config. */
@@ -152,7 +152,7 @@ async function execute(
     options.onStep?.(index, model.steps.length, step.kind === 'host' ? `host ${step.node}` : `vta ${model.kernels[step.kernel]!.name}`);
     if (step.kind === 'host') {
       const node = g.nodes.find((n) => n.name === step.node)!;
-      const out = runHostNode(node, node.inputs.map(fetch), types.get(node.output)!);
+      const out = evaluateNode(node, node.inputs.map(fetch), types.get(node.output)!);
       host.set(node.output, out);
       continue;
     }

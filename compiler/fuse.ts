@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import type { VtaConfig } from '../config/config.ts';
 import { fileErrorReason, readFileCapped } from '../lib/files.ts';
 import { compileError } from './errors.ts';
-import type { Graph, GraphNode, OpAttrs, OpName } from './ir.ts';
-import type { TensorTypes } from './shapes.ts';
+import type { Graph, GraphNode, OpAttrs, OpName } from '../graph/ir.ts';
+import type { TensorTypes } from '../graph/ir.ts';
 
 export interface FusionRule {
   name: string;

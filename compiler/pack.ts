@@ -11,8 +11,8 @@
  * Channel, batch and row padding is zero.
  */
 import type { VtaConfig } from '../config/config.ts';
-import type { ConstTensor, Tensor } from './ir.ts';
-import { decodeConst } from './load.ts';
+import type { ConstTensor, Tensor } from '../graph/ir.ts';
+import { decodeConst } from '../graph/load.ts';
 
 /** The tile grid of one activation tensor. */
 export interface TileGrid {

@@ -16,8 +16,8 @@ import { OPCODE } from '../isa/index.ts';
 import { VtaError } from '../lib/errors.ts';
 import type { CompiledModel, KernelInfo, ModelStep } from './compile.ts';
 import { compileError } from './errors.ts';
-import type { Graph } from './ir.ts';
-import { inferShapes, validateGraph } from './load.ts';
+import type { Graph } from '../graph/ir.ts';
+import { inferShapes, validateGraph } from '../graph/load.ts';
 import { SEGMENTS, type SegmentName } from './memplan.ts';
 import { gridTiles, tileGrid } from './pack.ts';
 
@@ -138,7 +138,7 @@ function checkModel(m: Json, cfg: VtaConfig, code: Uint8Array, constImage: Uint8
   const activations: Record<string, string> = {};
   for (const [tensor, buffer] of Object.entries(record('activations'))) {
     const at = `model.activations[${JSON.stringify(tensor)}]`;
-    const type = types[tensor];
+    const type = types.get(tensor);
     if (!type) throw bad(`${at}: ${tensor} is not a tensor of the graph`);
     const placed = typeof buffer === 'string' ? buffers[buffer] : undefined;
     if (!placed) throw bad(`${at} must name a buffer of model.buffers (got ${JSON.stringify(buffer)})`);

@@ -22,8 +22,8 @@
  */
 import { fileErrorReason, readFileCapped } from '../lib/files.ts';
 import { VtaError } from '../lib/errors.ts';
-import type { DType, Graph, GraphNode, OpName, TensorType } from '../compiler/ir.ts';
-import { decodeConst, encodeConstData, inferNodeType, validateGraph } from '../compiler/load.ts';
+import type { DType, Graph, GraphNode, OpName, TensorType } from '../graph/ir.ts';
+import { decodeConst, encodeConstData, inferNodeType, validateGraph } from '../graph/load.ts';
 import { chooseFixedPoint } from './fixed-point.ts';
 import { onnx } from './onnx-builder.ts';
 import type { onnx as OnnxNs } from 'onnx-proto';

@@ -12,8 +12,8 @@
  */
 import { createRequire } from 'node:module';
 import { VtaError } from '../lib/errors.ts';
-import type { Tensor } from '../compiler/ir.ts';
-import { runReference } from '../compiler/reference.ts';
+import type { Tensor } from '../graph/ir.ts';
+import { runReference } from '../graph/reference.ts';
 import { importOnnx, type ImportOptions, type ImportResult } from './onnx.ts';
 
 const require = createRequire(import.meta.url);

@@ -5,8 +5,8 @@
  * layered one (each node one row below its deepest producer), which suits these mostly-chain
  * networks and needs no external tool.
  */
-import type { Graph } from '../compiler/ir.ts';
-import { inferShapes } from '../compiler/load.ts';
+import type { Graph } from '../graph/ir.ts';
+import { inferShapes } from '../graph/load.ts';
 
 /** What the compiler decided: fused VTA kernels (node names) and the nodes left on the host. */
 export interface GraphPartition {
@@ -58,16 +58,16 @@ function layout(graph: Graph): { boxes: Box[]; edges: [string, string, string][]
     const dataIns = n.inputs.filter((t) => !(t in graph.tensors));
     const row = 1 + Math.max(0, ...dataIns.map((t) => rowOf.get(t) ?? 0));
     const consts = n.inputs.filter((t) => t in graph.tensors).map((t) => `${t}: ${fmtType(graph.tensors[t]!)}`);
-    const detail = [`${n.op} ${attrText(n.attrs)}`.trim(), `→ ${fmtType(types[n.output]!)}`, ...consts].join('\n');
+    const detail = [`${n.op} ${attrText(n.attrs)}`.trim(), `→ ${fmtType(types.get(n.output)!)}`, ...consts].join('\n');
     boxes.push({ id: `node:${n.name}`, label: `${n.name}: ${n.op}`, detail, kind: 'node', row, col: 0, x: 0, y: 0 });
-    for (const t of dataIns) edges.push([producer.get(t)!, `node:${n.name}`, fmtType(types[t]!)]);
+    for (const t of dataIns) edges.push([producer.get(t)!, `node:${n.name}`, fmtType(types.get(t)!)]);
     rowOf.set(n.output, row);
     producer.set(n.output, `node:${n.name}`);
   }
   for (const o of graph.outputs) {
     const row = (rowOf.get(o) ?? 0) + 1;
-    boxes.push({ id: `out:${o}`, label: o, detail: `output ${fmtType(types[o]!)}`, kind: 'output', row, col: 0, x: 0, y: 0 });
-    edges.push([producer.get(o)!, `out:${o}`, fmtType(types[o]!)]);
+    boxes.push({ id: `out:${o}`, label: o, detail: `output ${fmtType(types.get(o)!)}`, kind: 'output', row, col: 0, x: 0, y: 0 });
+    edges.push([producer.get(o)!, `out:${o}`, fmtType(types.get(o)!)]);
   }
   const perRow = new Map<number, number>();
   for (const b of boxes) {

@@ -2,8 +2,8 @@
 import { VtaError } from '../../lib/errors.ts';
 import type { Argv } from 'yargs';
 import { compileGraph, type CompiledModel } from '../../compiler/compile.ts';
-import { loadGraph } from '../../compiler/load.ts';
-import type { Graph } from '../../compiler/ir.ts';
+import { loadGraph } from '../../graph/load.ts';
+import type { Graph } from '../../graph/ir.ts';
 import { importOnnx, type ScaleMode } from '../../frontend/onnx.ts';
 import { writePackage } from '../../compiler/package.ts';
 import { writeFileAtomic } from '../../lib/files.ts';

@@ -10,7 +10,7 @@ import { checkAgainstReference, describeMismatch } from '../../compiler/check.ts
 import { compileGraph, type CompiledModel } from '../../compiler/compile.ts';
 import { compileError } from '../../compiler/errors.ts';
 import { runCompiled } from '../../compiler/execute.ts';
-import type { Tensor } from '../../compiler/ir.ts';
+import type { Tensor } from '../../graph/ir.ts';
 import { readPackage } from '../../compiler/package.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { readFileOrFail, writeFileAtomic } from '../../lib/files.ts';

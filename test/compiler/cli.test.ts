@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as compileCmd from '../../cli/commands/compile.ts';
 import * as runCmd from '../../cli/commands/run.ts';
-import { runReference } from '../../compiler/reference.ts';
+import { runReference } from '../../graph/reference.ts';
 import { parseNpy, writeNpy } from '../../lib/npy.ts';
 import { convGraph, randomTensor, rng } from './helpers.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig, loadConfig } from '../../config/config.ts';
-import type { Graph } from '../../compiler/ir.ts';
+import type { Graph } from '../../graph/ir.ts';
 import { compileAndCheck } from './harness.ts';
 import { GraphBuilder, randomTensor, rng } from './helpers.ts';
 

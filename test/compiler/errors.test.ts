@@ -5,7 +5,7 @@ import { compileGraph } from '../../compiler/compile.ts';
 import { errorTable } from '../../compiler/errors.ts';
 import { loadFusionRules } from '../../compiler/fuse.ts';
 import { runCompiled } from '../../compiler/execute.ts';
-import type { Graph } from '../../compiler/ir.ts';
+import type { Graph } from '../../graph/ir.ts';
 import { compileAndCheck } from './harness.ts';
 import { GraphBuilder, convGraph, randomTensor, rng } from './helpers.ts';
 

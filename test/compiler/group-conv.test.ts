@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig, loadConfig, type VtaConfig } from '../../config/config.ts';
 import { compileGraph, type CompiledModel } from '../../compiler/compile.ts';
 import { groupBands, packGroupedWeight } from '../../compiler/group-bands.ts';
-import type { Graph } from '../../compiler/ir.ts';
+import type { Graph } from '../../graph/ir.ts';
 import { OPCODE, decodeInsn } from '../../isa/index.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -3,20 +3,19 @@ import { expect } from 'vitest';
 import type { VtaConfig } from '../../config/config.ts';
 import { compileGraph, type CompileOptions, type CompiledModel } from '../../compiler/compile.ts';
 import { runCompiled } from '../../compiler/execute.ts';
-import { runHostNode } from '../../compiler/host-ops.ts';
-import type { Graph, Tensor } from '../../compiler/ir.ts';
+import type { Graph, Tensor } from '../../graph/ir.ts';
 import { constData } from '../../compiler/pack.ts';
-import { inferShapes } from '../../compiler/shapes.ts';
-import { runReference } from '../../compiler/reference.ts';
+import { inferShapes } from '../../graph/load.ts';
+import { evaluateNode, runReference } from '../../graph/reference.ts';
 import { RaceChecker } from '../../sim/race-checker.ts';
 import { randomTensor, rng } from './helpers.ts';
 
-/** Plain interpretation of the graph node by node (the host executor, no VTA involved). */
+/** Plain interpretation of the graph node by node with the host steps' function (no VTA involved). */
 export function interpret(g: Graph, inputs: Record<string, Tensor>): Record<string, Tensor> {
   const types = inferShapes(g);
   const env = new Map<string, Tensor>(Object.entries(inputs));
   for (const [n, c] of Object.entries(g.tensors)) env.set(n, { shape: c.shape, dtype: c.dtype, data: constData(n, c) });
-  for (const n of g.nodes) env.set(n.output, runHostNode(n, n.inputs.map((i) => env.get(i)!), types.get(n.output)!));
+  for (const n of g.nodes) env.set(n.output, evaluateNode(n, n.inputs.map((i) => env.get(i)!), types.get(n.output)!));
   return Object.fromEntries(env);
 }
 

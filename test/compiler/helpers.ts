@@ -1,5 +1,5 @@
 /** Graph builders and a seeded RNG for the compiler tests. */
-import type { ConstTensor, DType, Graph, GraphNode, Tensor } from '../../compiler/ir.ts';
+import type { ConstTensor, DType, Graph, GraphNode, Tensor } from '../../graph/ir.ts';
 
 /** Seeded test data: the project's one generator (lib/random.ts). */
 export { mulberry32 as rng } from '../../lib/random.ts';

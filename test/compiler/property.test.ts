@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig, loadConfig, makeConfig, type VtaConfig } from '../../config/config.ts';
-import type { Graph } from '../../compiler/ir.ts';
+import type { Graph } from '../../graph/ir.ts';
 import { compileAndCheck } from './harness.ts';
 import { GraphBuilder, convGraph, denseGraph, randInt, randomTensor, rng, type EpilogueSpec } from './helpers.ts';
 

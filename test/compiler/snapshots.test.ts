@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig, loadConfig, type VtaConfig } from '../../config/config.ts';
 import { compileGraph, type CompiledModel } from '../../compiler/compile.ts';
-import type { Graph } from '../../compiler/ir.ts';
+import type { Graph } from '../../graph/ir.ts';
 import { decodeUop, disasmInsn, formatUop } from '../../isa/index.ts';
 import { GraphBuilder, convGraph, denseGraph, randomTensor, rng } from './helpers.ts';
 

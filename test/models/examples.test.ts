@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runReference } from '../../compiler/reference.ts';
+import { runReference } from '../../graph/reference.ts';
 import { parseNpy } from '../../lib/npy.ts';
 import { importOnnx } from '../../frontend/onnx.ts';
 import { crossCheckOnnx } from '../../frontend/ort-check.ts';

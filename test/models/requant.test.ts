@@ -11,7 +11,7 @@ import { defaultVtaConfig } from '../../config/config.ts';
 import { checkAgainstReference, describeMismatch } from '../../compiler/check.ts';
 import { compileGraph } from '../../compiler/compile.ts';
 import { runCompiled } from '../../compiler/execute.ts';
-import type { Tensor } from '../../compiler/ir.ts';
+import type { Tensor } from '../../graph/ir.ts';
 import { importOnnx, type ScaleMode } from '../../frontend/onnx.ts';
 import { crossCheckOnnx } from '../../frontend/ort-check.ts';
 import { parseNpy } from '../../lib/npy.ts';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultVtaConfig } from '../../config/config.ts';
 import { compileGraph, type CompiledModel } from '../../compiler/compile.ts';
-import { validateGraph } from '../../compiler/load.ts';
+import { validateGraph } from '../../graph/load.ts';
 import { writePackage } from '../../compiler/package.ts';
 import { listDrivers } from '../../drivers/registry.ts';
 import { buildOnnxModel } from '../../frontend/onnx-builder.ts';

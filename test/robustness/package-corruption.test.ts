@@ -9,7 +9,7 @@ import { randomInput } from '../../cli/commands/run.ts';
 import { checkAgainstReference } from '../../compiler/check.ts';
 import { compileGraph } from '../../compiler/compile.ts';
 import { runCompiled } from '../../compiler/execute.ts';
-import { validateGraph } from '../../compiler/load.ts';
+import { validateGraph } from '../../graph/load.ts';
 import { readPackage, writePackage } from '../../compiler/package.ts';
 import { defaultVtaConfig } from '../../config/config.ts';
 import { VtaError } from '../../lib/errors.ts';

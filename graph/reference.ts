@@ -1,5 +1,5 @@
 /**
- * The reference executor: runs a Graph with the integer semantics written in compiler/ir.ts, as
+ * The reference executor: runs a Graph with the integer semantics written in graph/ir.ts, as
  * plain loops over row-major arrays. It shares nothing with the VTA lowering on purpose, so that
  * `vta run --check` compares two independent computations. Clarity beats speed here.
  */
@@ -34,7 +34,7 @@ export function requantizeFloat(v: number, scale: number): number {
 }
 
 /**
- * How runReference rounds. 'ir' (default) is the contract in compiler/ir.ts. 'half-even' rounds
+ * How runReference rounds. 'ir' (default) is the contract in graph/ir.ts. 'half-even' rounds
  * requantize and average pools half to even without int32 wraparound in the rounding step, as
  * ONNX QuantizeLinear does: it exists only to compare the ONNX import against onnxruntime exactly.
  */
@@ -119,6 +119,16 @@ function pool(x: Tensor, out: Tensor, a: Required<OpAttrs['max_pool']>, kind: 'm
 
 function wrapTo(dtype: DType, v: number): number {
   return dtype === 'int8' ? (v << 24) >> 24 : v | 0;
+}
+
+/**
+ * Evaluate one node: its inputs and its output type in, its output out. The host steps of a
+ * compiled model run this same function, so the host and the reference cannot disagree.
+ */
+export function evaluateNode(node: GraphNode, ins: Tensor[], outType: TensorType, rounding: Rounding = 'ir'): Tensor {
+  const out = alloc(outType);
+  runNode(withDefaults(node), ins, out, rounding);
+  return out;
 }
 
 function runNode(node: GraphNode, ins: Tensor[], out: Tensor, rounding: Rounding): void {
@@ -218,9 +228,7 @@ export function runReference(graph: Graph, inputs: Record<string, Tensor>, round
   }
   for (const [name, t] of Object.entries(graph.tensors)) values.set(name, constTensor(name, t));
   for (const node of graph.nodes) {
-    const out = alloc(types[node.output]!);
-    runNode(withDefaults(node), node.inputs.map((n) => values.get(n)!), out, rounding);
-    values.set(node.output, out);
+    values.set(node.output, evaluateNode(node, node.inputs.map((n) => values.get(n)!), types.get(node.output)!, rounding));
   }
   const result: Record<string, Tensor> = {};
   for (const i of graph.inputs) result[i.name] = values.get(i.name)!;

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeConst, encodeConstData, inferShapes, loadGraph } from '../../compiler/load.ts';
+import { decodeConst, encodeConstData, inferShapes, loadGraph } from '../../graph/load.ts';
 import { VtaError } from '../../lib/errors.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -81,11 +81,11 @@ describe('loadGraph', () => {
 
   it('infers every tensor type', () => {
     const t = inferShapes(loadGraph(base()));
-    expect(t.c).toEqual({ shape: [1, 4, 5, 5], dtype: 'int32' });
-    expect(t.q).toEqual({ shape: [1, 4, 5, 5], dtype: 'int8' });
-    expect(t.p).toEqual({ shape: [1, 4, 2, 2], dtype: 'int8' });
-    expect(t.f).toEqual({ shape: [1, 16], dtype: 'int8' });
-    expect(t.y).toEqual({ shape: [1, 3], dtype: 'int32' });
+    expect(t.get('c')).toEqual({ shape: [1, 4, 5, 5], dtype: 'int32' });
+    expect(t.get('q')).toEqual({ shape: [1, 4, 5, 5], dtype: 'int8' });
+    expect(t.get('p')).toEqual({ shape: [1, 4, 2, 2], dtype: 'int8' });
+    expect(t.get('f')).toEqual({ shape: [1, 16], dtype: 'int8' });
+    expect(t.get('y')).toEqual({ shape: [1, 3], dtype: 'int32' });
   });
 
   it('strided, grouped conv and pools follow the floor rule', () => {
@@ -97,15 +97,15 @@ describe('loadGraph', () => {
     m.nodes[6] = { name: 'gap', op: 'global_avg_pool', inputs: ['p'], output: 'y' };
     m.nodes.pop();
     const t = inferShapes(loadGraph(m));
-    expect(t.c!.shape).toEqual([2, 4, 3, 2]);
-    expect(t.p!.shape).toEqual([2, 4, 1, 1]);
-    expect(t.y!.shape).toEqual([2, 4, 1, 1]);
+    expect(t.get('c')!.shape).toEqual([2, 4, 3, 2]);
+    expect(t.get('p')!.shape).toEqual([2, 4, 1, 1]);
+    expect(t.get('y')!.shape).toEqual([2, 4, 1, 1]);
   });
 
   it('reshape with -1', () => {
     const m = base();
     m.nodes[6] = { name: 'flat', op: 'reshape', inputs: ['p'], output: 'f', attrs: { shape: [-1, 16] } };
-    expect(inferShapes(loadGraph(m)).f!.shape).toEqual([1, 16]);
+    expect(inferShapes(loadGraph(m)).get('f')!.shape).toEqual([1, 16]);
     m.nodes[6].attrs.shape = [5, -1];
     expect(modelError(m)).toBe("node flat (reshape): cannot reshape 'p' [1,4,2,2] (16 elements) to [5,-1]");
   });

@@ -8,7 +8,7 @@
  */
 import { VtaError } from '../lib/errors.ts';
 import { readTextOrFail } from '../lib/files.ts';
-import type { ConstTensor, DType, Graph, GraphNode, OpName, Tensor, TensorType } from './ir.ts';
+import type { ConstTensor, DType, Graph, GraphNode, OpName, Tensor, TensorType, TensorTypes } from './ir.ts';
 
 export const MODEL_ERROR = 'E_MODEL';
 
@@ -260,12 +260,12 @@ function inferNode(node: GraphNode, types: ReadonlyMap<string, TensorType>): Ten
  * The type of every tensor in the graph (inputs, constants and node outputs), checking every
  * node's shapes and attributes on the way. Throws E_MODEL naming the first node that is wrong.
  */
-export function inferShapes(graph: Graph): Record<string, TensorType> {
-  const types = new Map<string, TensorType>();
+export function inferShapes(graph: Graph): TensorTypes {
+  const types: TensorTypes = new Map();
   for (const i of graph.inputs) types.set(i.name, { shape: [...i.shape], dtype: i.dtype });
   for (const [name, t] of Object.entries(graph.tensors)) types.set(name, { shape: [...t.shape], dtype: t.dtype });
   for (const node of graph.nodes) types.set(node.output, inferNodeType(node, types));
-  return Object.fromEntries(types);
+  return types;
 }
 
 /**

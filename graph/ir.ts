@@ -1,7 +1,7 @@
 /**
  * Graph IR: the project's model format (`vta-graph/1`), shared by the JSON loader, the ONNX
  * frontend, the reference executor and the compiler. Documented for people who write models by
- * hand in docs/model-format.md. Types only; validation lives in compiler/load.ts.
+ * hand in docs/model-format.md. Types only; validation lives in graph/load.ts.
  *
  * Integer semantics (the reference executor and the VTA lowering must agree on them bit for bit):
  * - dense:      out[n][m] = Σ_k in[n][k]·w[m][k]              int8 × int8 → int32 (wraps mod 2^32)
@@ -93,6 +93,9 @@ export interface Graph {
 }
 
 /** Runtime tensor value used by executors: data is Int8Array or Int32Array in row-major order. */
+/** The type of every tensor of a graph by name (a Map: tensor names are user data). */
+export type TensorTypes = Map<string, TensorType>;
+
 export interface Tensor {
   shape: number[];
   dtype: DType;

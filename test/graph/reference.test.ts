@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Graph, GraphNode, Tensor } from '../../compiler/ir.ts';
-import { loadGraph } from '../../compiler/load.ts';
-import { divRoundHalfAway, runReference } from '../../compiler/reference.ts';
+import type { Graph, GraphNode, Tensor } from '../../graph/ir.ts';
+import { loadGraph } from '../../graph/load.ts';
+import { divRoundHalfAway, runReference } from '../../graph/reference.ts';
 import { VtaError } from '../../lib/errors.ts';
 
 const i8 = (shape: number[], v: number[]): Tensor => ({ shape, dtype: 'int8', data: Int8Array.from(v) });
