@@ -126,6 +126,7 @@ function anchorProblem(n: GraphNode, graph: Graph, types: TensorTypes): string |
   }
   if (n.op === 'add') {
     if (t(0).dtype !== 'int8' || t(1).dtype !== 'int8') return 'operands must both be int8 (loaded with ACC_8BIT)';
+    if (t(0).shape.join(',') !== t(1).shape.join(',')) return 'operands of different shapes (broadcasting) run on the host';
     const r = t(0).shape.length;
     if (r !== 2 && r !== 4) return `rank-${r} operands have no packed layout (VTA kernels take rank 2 or 4)`;
     return undefined;
@@ -165,7 +166,9 @@ function epilogueOf(n: GraphNode, graph: Graph, types: TensorTypes): EpilogueOp 
       return { kind: 'bias', node: n, bias: b };
     }
     case 'requantize': {
-      const { shift, multiplier = 1 } = n.attrs as OpAttrs['requantize'];
+      const { shift, multiplier = 1, rounding } = n.attrs as OpAttrs['requantize'];
+      if (n.inputs.length > 1) return 'per-channel multipliers have no VTA lowering yet';
+      if (rounding === 'half_even') return 'half-even rounding has no VTA lowering yet';
       if (multiplier === 1) {
         if (shift > 16) return `shift ${shift} > 16: the rounding term 2^(shift-1) needs more than two 16-bit ALU immediates`;
       } else {

@@ -12,6 +12,7 @@
  */
 import type { VtaConfig } from '../config/config.ts';
 import type { ConstTensor, Tensor } from '../graph/ir.ts';
+import type { TypedData } from '../lib/dtype.ts';
 import { decodeConst } from '../graph/load.ts';
 
 /** The tile grid of one activation tensor. */
@@ -145,6 +146,6 @@ export function packBias(data: Int32Array, cfg: VtaConfig): Uint8Array {
 }
 
 /** Decode a graph constant (checked: length and range) into a typed array. */
-export function constData(name: string, t: ConstTensor): Int8Array | Int32Array {
+export function constData(name: string, t: ConstTensor): TypedData {
   return decodeConst(name, t);
 }

@@ -6,6 +6,7 @@
  * VtaError with code E_MODEL and one line that names the node (or tensor) and the field at fault.
  * `inferShapes` gives the type of every tensor; it is the single place where shape rules live.
  */
+import { DTYPE_INFO, DTYPES, fromLittleEndianBytes, isDType, toLittleEndianBytes, type TypedData } from '../lib/dtype.ts';
 import { VtaError } from '../lib/errors.ts';
 import { readTextOrFail } from '../lib/files.ts';
 import type { ConstTensor, DType, Graph, GraphNode, OpName, Tensor, TensorType, TensorTypes } from './ir.ts';
@@ -13,8 +14,7 @@ import type { ConstTensor, DType, Graph, GraphNode, OpName, Tensor, TensorType, 
 export const MODEL_ERROR = 'E_MODEL';
 
 const FORMAT = 'vta-graph/1';
-const DTYPES: readonly DType[] = ['int8', 'int32'];
-const RANGE: Record<DType, [number, number]> = { int8: [-128, 127], int32: [-2147483648, 2147483647] };
+const range = (d: DType): [number, number] => [DTYPE_INFO[d].min, DTYPE_INFO[d].max];
 /** Guards against models whose tensors could not fit in memory anyway (and against shape typos). */
 const MAX_ELEMENTS = 2 ** 28;
 
@@ -45,6 +45,31 @@ function intIn(where: string, key: string, v: unknown, min: number, max: number)
 function intList(where: string, key: string, v: unknown, length: number, min: number): number[] {
   if (!Array.isArray(v) || v.length !== length) fail(`${where}: attribute '${key}' must be a list of ${length} integers, got ${JSON.stringify(v)}`);
   return v.map((x, i) => intIn(where, `${key}[${i}]`, x, min, 1 << 20));
+}
+
+function finite(where: string, key: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${where}: attribute '${key}' must be a finite number, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** A list of 1..max integers (any sign) within ±2^20, e.g. axes or a permutation. */
+function intListAny(where: string, key: string, v: unknown, max = 16): number[] {
+  if (!Array.isArray(v) || v.length === 0 || v.length > max) fail(`${where}: attribute '${key}' must be a list of 1 to ${max} integers, got ${JSON.stringify(v)}`);
+  return v.map((x, i) => intIn(where, `${key}[${i}]`, x, -(1 << 20), 1 << 20));
+}
+
+/** Quantization parameters: scale[] (positive, finite) and zero_point[] of the same length, axis. */
+function quantParams(where: string, a: Record<string, unknown>, zeroRange: [number, number]): { scale: number[]; zero_point: number[]; axis: number } {
+  const scale = required(where, a, 'scale');
+  if (!Array.isArray(scale) || scale.length === 0) fail(`${where}: attribute 'scale' must be a non-empty list of positive numbers`);
+  scale.forEach((v, i) => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || !(v > 0)) fail(`${where}: attribute 'scale[${i}]' must be a positive finite number, got ${JSON.stringify(v)}`);
+  });
+  const zp = a.zero_point === undefined ? scale.map(() => 0) : a.zero_point;
+  if (!Array.isArray(zp) || zp.length !== scale.length) fail(`${where}: attribute 'zero_point' must be a list of ${scale.length} integers (one per scale)`);
+  const zero_point = zp.map((v, i) => intIn(where, `zero_point[${i}]`, v, zeroRange[0], zeroRange[1]));
+  const axis = a.axis === undefined ? 1 : intIn(where, 'axis', a.axis, -8, 7);
+  return { scale: [...(scale as number[])], zero_point, axis };
 }
 
 function onlyKeys(where: string, attrs: Record<string, unknown>, allowed: string[]): void {
@@ -78,6 +103,16 @@ const poolAttrs: AttrChecker = (where, a) => {
 };
 
 const ATTRS: Record<OpName, AttrChecker> = {
+  quantize: (where, a) => {
+    onlyKeys(where, a, ['scale', 'zero_point', 'axis', 'dtype']);
+    const dtype = required(where, a, 'dtype');
+    if (dtype !== 'int8' && dtype !== 'uint8' && dtype !== 'int32') fail(`${where}: attribute 'dtype' must be int8, uint8 or int32, got ${JSON.stringify(dtype)}`);
+    return { ...quantParams(where, a, range(dtype)), dtype };
+  },
+  dequantize: (where, a) => {
+    onlyKeys(where, a, ['scale', 'zero_point', 'axis']);
+    return quantParams(where, a, range('int32'));
+  },
   dense: noAttrs,
   conv2d: (where, a) => {
     onlyKeys(where, a, ['stride', 'pad', 'groups']);
@@ -89,13 +124,15 @@ const ATTRS: Record<OpName, AttrChecker> = {
   },
   bias_add: noAttrs,
   requantize: (where, a) => {
-    onlyKeys(where, a, ['shift', 'multiplier']);
+    onlyKeys(where, a, ['shift', 'multiplier', 'rounding']);
     // VTA's SHR uses the low 5 bits of the count, so larger shifts cannot be lowered faithfully;
     // the multiplier must fit the ALU's 16-bit signed immediate.
-    // multiplier 1 (the default) is left out, so graphs written before it existed normalize as before.
+    // Defaults (multiplier 1, rounding half_up) are left out, so older graphs normalize as before.
     const shift = intIn(where, 'shift', required(where, a, 'shift'), 0, 31);
     const multiplier = a.multiplier === undefined ? 1 : intIn(where, 'multiplier', a.multiplier, 1, 32767);
-    return multiplier === 1 ? { shift } : { shift, multiplier };
+    const rounding = a.rounding ?? 'half_up';
+    if (rounding !== 'half_up' && rounding !== 'half_even') fail(`${where}: attribute 'rounding' must be "half_up" or "half_even", got ${JSON.stringify(rounding)}`);
+    return { shift, ...(multiplier === 1 ? {} : { multiplier }), ...(rounding === 'half_up' ? {} : { rounding }) };
   },
   requantize_float: (where, a) => {
     onlyKeys(where, a, ['scale']);
@@ -106,19 +143,22 @@ const ATTRS: Record<OpName, AttrChecker> = {
   relu: noAttrs,
   clip: (where, a) => {
     onlyKeys(where, a, ['min', 'max']);
-    const [lo, hi] = RANGE.int32;
-    const min = intIn(where, 'min', required(where, a, 'min'), lo, hi);
-    const max = intIn(where, 'max', required(where, a, 'max'), lo, hi);
+    // Integer bounds for integer inputs are checked against the input's range in inferNode.
+    const min = finite(where, 'min', required(where, a, 'min'));
+    const max = finite(where, 'max', required(where, a, 'max'));
     if (min > max) fail(`${where}: attribute 'min' = ${min} is greater than 'max' = ${max}`);
     return { min, max };
   },
   cast: (where, a) => {
     onlyKeys(where, a, ['dtype']);
     const dtype = required(where, a, 'dtype');
-    if (!DTYPES.includes(dtype as DType)) fail(`${where}: attribute 'dtype' must be one of ${DTYPES.join(', ')}, got ${JSON.stringify(dtype)}`);
+    if (!isDType(dtype)) fail(`${where}: attribute 'dtype' must be one of ${DTYPES.join(', ')}, got ${JSON.stringify(dtype)}`);
     return { dtype };
   },
   add: noAttrs,
+  sub: noAttrs,
+  mul: noAttrs,
+  div: noAttrs,
   reshape: (where, a) => {
     onlyKeys(where, a, ['shape']);
     const shape = required(where, a, 'shape');
@@ -135,13 +175,47 @@ const ATTRS: Record<OpName, AttrChecker> = {
   max_pool: poolAttrs,
   avg_pool: poolAttrs,
   global_avg_pool: noAttrs,
+  pad: (where, a) => {
+    onlyKeys(where, a, ['pads', 'value']);
+    const pads = required(where, a, 'pads');
+    if (!Array.isArray(pads) || pads.length === 0 || pads.length % 2 !== 0) fail(`${where}: attribute 'pads' must be a list of 2·rank integers`);
+    return { pads: pads.map((p, i) => intIn(where, `pads[${i}]`, p, 0, 1 << 16)), value: a.value === undefined ? 0 : finite(where, 'value', a.value) };
+  },
+  concat: (where, a) => {
+    onlyKeys(where, a, ['axis']);
+    return { axis: intIn(where, 'axis', required(where, a, 'axis'), -8, 7) };
+  },
+  transpose: (where, a) => {
+    onlyKeys(where, a, ['perm']);
+    return a.perm === undefined ? {} : { perm: intListAny(where, 'perm', a.perm, 8) };
+  },
+  sigmoid: noAttrs,
+  hard_sigmoid: (where, a) => {
+    onlyKeys(where, a, ['alpha', 'beta']);
+    return { alpha: a.alpha === undefined ? 0.2 : finite(where, 'alpha', a.alpha), beta: a.beta === undefined ? 0.5 : finite(where, 'beta', a.beta) };
+  },
+  hard_swish: noAttrs,
+  softmax: (where, a) => {
+    onlyKeys(where, a, ['axis']);
+    return { axis: a.axis === undefined ? -1 : intIn(where, 'axis', a.axis, -8, 7) };
+  },
+  reduce_mean: (where, a) => {
+    onlyKeys(where, a, ['axes', 'keepdims']);
+    return { ...(a.axes === undefined ? {} : { axes: intListAny(where, 'axes', a.axes, 8) }), keepdims: a.keepdims === undefined ? 1 : intIn(where, 'keepdims', a.keepdims, 0, 1) };
+  },
+  matmul: noAttrs,
 };
 
 export const OP_NAMES = Object.keys(ATTRS) as OpName[];
 
-const ARITY: Record<OpName, number> = {
-  dense: 2, conv2d: 2, bias_add: 2, requantize: 1, requantize_float: 1, relu: 1, clip: 1, cast: 1, add: 2,
-  reshape: 1, flatten: 1, max_pool: 1, avg_pool: 1, global_avg_pool: 1,
+/** Inputs each op takes: [fewest, most]. */
+const ARITY: Record<OpName, [number, number]> = {
+  quantize: [1, 1], dequantize: [1, 1],
+  dense: [2, 2], conv2d: [2, 2], bias_add: [2, 2], requantize: [1, 2], requantize_float: [1, 1], relu: [1, 1], clip: [1, 1],
+  cast: [1, 1], add: [2, 2], sub: [2, 2], mul: [2, 2], div: [2, 2],
+  reshape: [1, 1], flatten: [1, 1], max_pool: [1, 1], avg_pool: [1, 1], global_avg_pool: [1, 1],
+  pad: [1, 1], concat: [1, 64], transpose: [1, 1], sigmoid: [1, 1], hard_sigmoid: [1, 1], hard_swish: [1, 1],
+  softmax: [1, 1], reduce_mean: [1, 1], matmul: [2, 2],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -161,6 +235,44 @@ function needInt8(where: string, role: string, name: string, t: TensorType, op: 
   if (t.dtype !== 'int8') fail(`${where}: ${role} '${name}' is ${t.dtype} but ${op} takes int8 (requantize, clip and cast it first)`);
 }
 
+function needFloat(where: string, role: string, name: string, t: TensorType, op: string): void {
+  if (t.dtype !== 'float32') fail(`${where}: ${role} '${name}' is ${t.dtype} but ${op} takes float32 (dequantize it first)`);
+}
+
+/** dense / conv2d operands: int8 × int8 → int32 (VTA's GEMM), or float32 × float32 → float32 (host). */
+function productType(where: string, op: string, xn: string, x: TensorType, wn: string, w: TensorType): DType {
+  if (x.dtype === 'float32' && w.dtype === 'float32') return 'float32';
+  needInt8(where, 'input', xn, x, op);
+  needInt8(where, 'weight', wn, w, op);
+  return 'int32';
+}
+
+/** Element-wise result dtype: int32 for integer operands (wrapping), float32 for float32 ones. */
+function elementwiseType(where: string, xn: string, x: TensorType, yn: string, y: TensorType): DType {
+  const xf = x.dtype === 'float32';
+  if (xf !== (y.dtype === 'float32')) fail(`${where}: inputs '${xn}' (${x.dtype}) and '${yn}' (${y.dtype}) must both be integer or both float32`);
+  return xf ? 'float32' : 'int32';
+}
+
+/** NumPy broadcasting of two shapes. */
+function broadcastShapes(where: string, xn: string, x: readonly number[], yn: string, y: readonly number[]): number[] {
+  const rank = Math.max(x.length, y.length);
+  const out: number[] = [];
+  for (let k = 0; k < rank; k++) {
+    const a = x[x.length - rank + k] ?? 1;
+    const b = y[y.length - rank + k] ?? 1;
+    if (a !== b && a !== 1 && b !== 1) fail(`${where}: inputs '${xn}' ${fmtShape(x)} and '${yn}' ${fmtShape(y)} do not broadcast`);
+    out.push(Math.max(a, b));
+  }
+  return out;
+}
+
+/** An axis in [-rank, rank) as a non-negative index. */
+export function normalizeAxis(where: string, axis: number, rank: number): number {
+  if (axis < -rank || axis >= rank) fail(`${where}: axis ${axis} is out of range for rank ${rank}`);
+  return axis < 0 ? axis + rank : axis;
+}
+
 function inferNode(node: GraphNode, types: ReadonlyMap<string, TensorType>): TensorType {
   const where = `node ${node.name} (${node.op})`;
   const ins = node.inputs.map((n) => types.get(n)!);
@@ -172,19 +284,17 @@ function inferNode(node: GraphNode, types: ReadonlyMap<string, TensorType>): Ten
       const w = y!;
       needRank(where, 'input', xn, x, 2, 'N,K');
       needRank(where, 'weight', yn!, w, 2, 'M,K');
-      needInt8(where, 'input', xn, x, 'dense');
-      needInt8(where, 'weight', yn!, w, 'dense');
+      const dtype = productType(where, 'dense', xn, x, yn!, w);
       if (x.shape[1] !== w.shape[1]) {
         fail(`${where}: input '${xn}' has shape ${fmtShape(x.shape)} but weight '${yn}' ${fmtShape(w.shape)} expects K=${w.shape[1]}`);
       }
-      return { shape: [x.shape[0]!, w.shape[0]!], dtype: 'int32' };
+      return { shape: [x.shape[0]!, w.shape[0]!], dtype };
     }
     case 'conv2d': {
       const w = y!;
       needRank(where, 'input', xn, x, 4, 'N,C,H,W');
       needRank(where, 'weight', yn!, w, 4, 'O,I,KH,KW');
-      needInt8(where, 'input', xn, x, 'conv2d');
-      needInt8(where, 'weight', yn!, w, 'conv2d');
+      const dtype = productType(where, 'conv2d', xn, x, yn!, w);
       const [n, c, h, wd] = x.shape as [number, number, number, number];
       const [o, i, kh, kw] = w.shape as [number, number, number, number];
       const stride = a.stride as number[];
@@ -197,7 +307,7 @@ function inferNode(node: GraphNode, types: ReadonlyMap<string, TensorType>): Ten
       }
       const oh = pooledExtent(where, 'height', h, kh, stride[0]!, pad[0]!, pad[2]!);
       const ow = pooledExtent(where, 'width', wd, kw, stride[1]!, pad[1]!, pad[3]!);
-      return { shape: [n, o, oh, ow], dtype: 'int32' };
+      return { shape: [n, o, oh, ow], dtype };
     }
     case 'bias_add': {
       const b = y!;
@@ -205,22 +315,48 @@ function inferNode(node: GraphNode, types: ReadonlyMap<string, TensorType>): Ten
       if (b.shape.length !== 1 || b.shape[0] !== x.shape[1]) {
         fail(`${where}: bias '${yn}' has shape ${fmtShape(b.shape)} but input '${xn}' ${fmtShape(x.shape)} needs [${x.shape[1]}]`);
       }
-      return { shape: [...x.shape], dtype: 'int32' };
+      return { shape: [...x.shape], dtype: elementwiseType(where, xn, x, yn!, b) };
     }
     case 'add':
-      if (x.shape.length !== y!.shape.length || x.shape.some((d, k) => d !== y!.shape[k])) {
-        fail(`${where}: inputs '${xn}' ${fmtShape(x.shape)} and '${yn}' ${fmtShape(y!.shape)} must have identical shapes`);
+    case 'sub':
+    case 'mul':
+    case 'div': {
+      const dtype = elementwiseType(where, xn, x, yn!, y!);
+      if (node.op === 'div' && dtype !== 'float32') fail(`${where}: div takes float32 operands`);
+      return { shape: broadcastShapes(where, xn, x.shape, yn!, y!.shape), dtype };
+    }
+    case 'requantize': {
+      if (x.dtype === 'float32') fail(`${where}: input '${xn}' is float32: requantize takes integers (use quantize)`);
+      if (y) {
+        if (a.multiplier !== undefined) fail(`${where}: give the multiplier either as attribute 'multiplier' or as the second input, not both`);
+        if (y.dtype !== 'int32' || y.shape.length !== 1 || x.shape.length < 2 || y.shape[0] !== x.shape[1]) {
+          fail(`${where}: multiplier '${yn}' must be int32 [${x.shape[1] ?? '?'}] (one per channel of axis 1), got ${y.dtype} ${fmtShape(y.shape)}`);
+        }
       }
       return { shape: [...x.shape], dtype: 'int32' };
-    case 'requantize':
+    }
     case 'requantize_float':
+      if (x.dtype === 'float32') fail(`${where}: input '${xn}' is float32: requantize_float takes integers (use quantize)`);
       return { shape: [...x.shape], dtype: 'int32' };
+    case 'quantize': {
+      needFloat(where, 'input', xn, x, 'quantize');
+      checkQuantAxis(where, a, x);
+      return { shape: [...x.shape], dtype: a.dtype as DType };
+    }
+    case 'dequantize': {
+      if (x.dtype === 'float32') fail(`${where}: input '${xn}' is already float32`);
+      checkQuantAxis(where, a, x);
+      return { shape: [...x.shape], dtype: 'float32' };
+    }
     case 'relu':
       return { shape: [...x.shape], dtype: x.dtype };
     case 'clip': {
-      const [lo, hi] = RANGE[x.dtype];
+      const [lo, hi] = range(x.dtype);
       if ((a.min as number) < lo || (a.max as number) > hi) {
         fail(`${where}: bounds [${a.min}, ${a.max}] exceed the range of ${x.dtype} input '${xn}'`);
+      }
+      if (DTYPE_INFO[x.dtype].integer && !(Number.isInteger(a.min) && Number.isInteger(a.max))) {
+        fail(`${where}: bounds [${a.min}, ${a.max}] must be integers for ${x.dtype} input '${xn}'`);
       }
       return { shape: [...x.shape], dtype: x.dtype };
     }
@@ -253,7 +389,68 @@ function inferNode(node: GraphNode, types: ReadonlyMap<string, TensorType>): Ten
     case 'global_avg_pool':
       needRank(where, 'input', xn, x, 4, 'N,C,H,W');
       return { shape: [x.shape[0]!, x.shape[1]!, 1, 1], dtype: x.dtype };
+    case 'pad': {
+      const pads = a.pads as number[];
+      const r = x.shape.length;
+      if (pads.length !== 2 * r) fail(`${where}: attribute 'pads' has ${pads.length} values but input '${xn}' of rank ${r} needs ${2 * r}`);
+      const [lo, hi] = range(x.dtype);
+      const v = a.value as number;
+      if (v < lo || v > hi || (DTYPE_INFO[x.dtype].integer && !Number.isInteger(v))) fail(`${where}: pad value ${v} is not a ${x.dtype} value`);
+      return { shape: x.shape.map((d, k) => d + pads[k]! + pads[k + r]!), dtype: x.dtype };
+    }
+    case 'concat': {
+      const axis = normalizeAxis(where, a.axis as number, x.shape.length);
+      const shape = [...x.shape];
+      ins.slice(1).forEach((t, k) => {
+        const name = node.inputs[k + 1]!;
+        if (t.dtype !== x.dtype) fail(`${where}: input '${name}' is ${t.dtype} but '${xn}' is ${x.dtype}`);
+        if (t.shape.length !== x.shape.length || t.shape.some((d, j) => j !== axis && d !== x.shape[j])) {
+          fail(`${where}: input '${name}' ${fmtShape(t.shape)} does not match '${xn}' ${fmtShape(x.shape)} outside axis ${axis}`);
+        }
+        shape[axis]! += t.shape[axis]!;
+      });
+      return { shape, dtype: x.dtype };
+    }
+    case 'transpose': {
+      const r = x.shape.length;
+      const perm = (a.perm as number[] | undefined) ?? x.shape.map((_, k) => r - 1 - k);
+      if (perm.length !== r || [...perm].sort((p, q) => p - q).some((p, k) => p !== k)) fail(`${where}: perm ${fmtShape(perm)} is not a permutation of ${r} axes`);
+      return { shape: perm.map((p) => x.shape[p]!), dtype: x.dtype };
+    }
+    case 'sigmoid':
+    case 'hard_sigmoid':
+    case 'hard_swish':
+      needFloat(where, 'input', xn, x, node.op);
+      return { shape: [...x.shape], dtype: 'float32' };
+    case 'softmax':
+      needFloat(where, 'input', xn, x, 'softmax');
+      normalizeAxis(where, a.axis as number, x.shape.length);
+      return { shape: [...x.shape], dtype: 'float32' };
+    case 'reduce_mean': {
+      needFloat(where, 'input', xn, x, 'reduce_mean');
+      const axes = ((a.axes as number[] | undefined) ?? x.shape.map((_, k) => k)).map((ax) => normalizeAxis(where, ax, x.shape.length));
+      const keep = a.keepdims === 1;
+      const shape = x.shape.flatMap((d, k) => (axes.includes(k) ? (keep ? [1] : []) : [d]));
+      return { shape: shape.length ? shape : [1], dtype: 'float32' };
+    }
+    case 'matmul': {
+      const w = y!;
+      if (x.shape.length < 2 || w.shape.length < 2) fail(`${where}: inputs '${xn}' ${fmtShape(x.shape)} and '${yn}' ${fmtShape(w.shape)} must be at least 2-D`);
+      const dtype = productType(where, 'matmul', xn, x, yn!, w);
+      const [m, k] = x.shape.slice(-2) as [number, number];
+      const [k2, n] = w.shape.slice(-2) as [number, number];
+      if (k !== k2) fail(`${where}: inputs '${xn}' ${fmtShape(x.shape)} and '${yn}' ${fmtShape(w.shape)} do not agree on the inner dimension`);
+      return { shape: [...broadcastShapes(where, xn, x.shape.slice(0, -2), yn!, w.shape.slice(0, -2)), m, n], dtype };
+    }
   }
+}
+
+/** quantize / dequantize: one scale, or one per index of the axis. */
+function checkQuantAxis(where: string, a: Record<string, unknown>, x: TensorType): void {
+  const n = (a.scale as number[]).length;
+  if (n === 1) return;
+  const axis = normalizeAxis(where, a.axis as number, x.shape.length);
+  if (x.shape[axis] !== n) fail(`${where}: ${n} scales but axis ${axis} of the input has ${x.shape[axis]} elements`);
 }
 
 /**
@@ -277,7 +474,10 @@ export function inferNodeType(node: GraphNode, types: ReadonlyMap<string, Tensor
   const where = `node ${node.name} (${node.op})`;
   const check = ATTRS[node.op];
   if (!check) fail(`${where}: unknown op '${node.op}' (known: ${OP_NAMES.join(', ')})`);
-  if (node.inputs.length !== ARITY[node.op]) fail(`${where}: takes ${ARITY[node.op]} input(s), got ${node.inputs.length}`);
+  const [fewest, most] = ARITY[node.op];
+  if (node.inputs.length < fewest || node.inputs.length > most) {
+    fail(`${where}: takes ${fewest === most ? fewest : `${fewest} to ${most}`} input(s), got ${node.inputs.length}`);
+  }
   for (const n of node.inputs) if (!types.has(n)) fail(`${where}: input '${n}' is not defined before this node`);
   const normalized = { ...node, attrs: check(where, (node.attrs ?? {}) as Record<string, unknown>) } as GraphNode;
   const out = inferNode(normalized, types);
@@ -290,28 +490,25 @@ export function inferNodeType(node: GraphNode, types: ReadonlyMap<string, Tensor
 // Constant data: base64 of little-endian bytes, or a plain list of integers.
 
 /** The values of a constant as a typed array (checks length and range; `name` is used in errors). */
-export function decodeConst(name: string, t: ConstTensor): Int8Array | Int32Array {
+export function decodeConst(name: string, t: ConstTensor): TypedData {
   const where = `tensor '${name}'`;
   const count = product(t.shape);
-  const out = t.dtype === 'int8' ? new Int8Array(count) : new Int32Array(count);
+  const info = DTYPE_INFO[t.dtype];
   if (typeof t.data === 'string') {
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(t.data) || t.data.length % 4 !== 0) fail(`${where}: 'data' is not valid base64`);
     const bytes = Buffer.from(t.data, 'base64');
-    if (bytes.length !== count * out.BYTES_PER_ELEMENT) {
-      fail(`${where}: 'data' holds ${bytes.length} bytes but ${t.dtype} ${fmtShape(t.shape)} needs ${count * out.BYTES_PER_ELEMENT}`);
+    if (bytes.length !== count * info.bytes) {
+      fail(`${where}: 'data' holds ${bytes.length} bytes but ${t.dtype} ${fmtShape(t.shape)} needs ${count * info.bytes}`);
     }
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-    for (let k = 0; k < count; k++) out[k] = t.dtype === 'int8' ? view.getInt8(k) : view.getInt32(4 * k, true);
-    return out;
+    return fromLittleEndianBytes(bytes, t.dtype, count);
   }
-  if (!Array.isArray(t.data)) fail(`${where}: 'data' must be a base64 string or a list of integers`);
+  if (!Array.isArray(t.data)) fail(`${where}: 'data' must be a base64 string or a list of numbers`);
   if (t.data.length !== count) fail(`${where}: 'data' has ${t.data.length} values but ${fmtShape(t.shape)} needs ${count}`);
-  const [lo, hi] = RANGE[t.dtype];
+  const out = info.alloc(count);
   t.data.forEach((v, k) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-      fail(`${where}: data[${k}] = ${JSON.stringify(v)} is not an ${t.dtype} integer`);
-    }
-    out[k] = v;
+    const ok = typeof v === 'number' && (info.integer ? Number.isInteger(v) && v >= info.min && v <= info.max : Number.isFinite(v));
+    if (!ok) fail(`${where}: data[${k}] = ${JSON.stringify(v)} is not ${info.integer ? `an ${t.dtype} integer` : 'a finite float32 number'}`);
+    out[k] = v as number;
   });
   return out;
 }
@@ -322,11 +519,8 @@ export function constTensor(name: string, t: ConstTensor): Tensor {
 }
 
 /** Base64 of the little-endian bytes of `data` (the compact form writers should use). */
-export function encodeConstData(data: Int8Array | Int32Array): string {
-  if (data instanceof Int8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
-  const bytes = Buffer.alloc(data.length * 4);
-  data.forEach((v, k) => bytes.writeInt32LE(v, 4 * k));
-  return bytes.toString('base64');
+export function encodeConstData(data: TypedData): string {
+  return Buffer.from(toLittleEndianBytes(data)).toString('base64');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -345,8 +539,8 @@ function checkType(where: string, shape: unknown, dtype: unknown): TensorType {
     }
   }
   if (product(shape) > MAX_ELEMENTS) fail(`${where}: shape ${fmtShape(shape)} has more than ${MAX_ELEMENTS} elements`);
-  if (!DTYPES.includes(dtype as DType)) fail(`${where}: 'dtype' must be one of ${DTYPES.join(', ')}, got ${JSON.stringify(dtype)}`);
-  return { shape: [...shape], dtype: dtype as DType };
+  if (!isDType(dtype)) fail(`${where}: 'dtype' must be one of ${DTYPES.join(', ')}, got ${JSON.stringify(dtype)}`);
+  return { shape: [...shape], dtype };
 }
 
 function checkKeys(where: string, obj: Record<string, unknown>, allowed: string[]): void {

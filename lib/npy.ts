@@ -1,21 +1,27 @@
 /**
- * NumPy .npy files (format versions 1.0, 2.0 and 3.0) for int8 and int32 tensors: little-endian,
- * C order. Parsing is strict: the magic, the version, the header dictionary's three keys and
+ * NumPy .npy files (format versions 1.0, 2.0 and 3.0) for int8, uint8, int32 and float32 tensors:
+ * little-endian, C order. Parsing is strict: the magic, the version, the header dictionary's three keys and
  * their values, and the data length must all be exactly right; anything else is a one-line
  * E_NPY error naming the file and the problem.
  */
+import { type DType, DTYPE_INFO, fromLittleEndianBytes, toLittleEndianBytes, type TypedData } from './dtype.ts';
 import { VtaError } from './errors.ts';
 
-export type NpyDType = 'int8' | 'int32';
+export type NpyDType = DType;
 
 export interface NpyArray {
   shape: number[];
   dtype: NpyDType;
-  data: Int8Array | Int32Array;
+  data: TypedData;
 }
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
-const DESCR: Record<string, NpyDType> = { '|i1': 'int8', '<i1': 'int8', 'i1': 'int8', '<i4': 'int32' };
+const DESCR = new Map<string, NpyDType>([
+  ['|i1', 'int8'], ['<i1', 'int8'], ['i1', 'int8'],
+  ['|u1', 'uint8'], ['<u1', 'uint8'], ['u1', 'uint8'],
+  ['<i4', 'int32'],
+  ['<f4', 'float32'],
+]);
 
 function fail(where: string, why: string): never {
   throw new VtaError('E_NPY', `${where}: ${why}`);
@@ -23,11 +29,14 @@ function fail(where: string, why: string): never {
 
 /** Parse the header dictionary: {'descr': '<i4', 'fortran_order': False, 'shape': (2, 3), } */
 function parseHeader(text: string, where: string): { descr: string; fortran: boolean; shape: number[] } {
-  const m = /^\{\s*(.*?)\s*,?\s*\}\s*$/s.exec(text.replace(/\n$/, ''));
-  if (!m) fail(where, `header is not a Python dict literal: ${JSON.stringify(text.slice(0, 80))}`);
+  // Plain string operations, no backtracking regex: a hostile header must not take long to refuse.
+  const trimmed = text.trim();
+  if (!trimmed.startsWith('{') || !trimmed.endsWith('}')) fail(where, `header is not a Python dict literal: ${JSON.stringify(text.slice(0, 80))}`);
+  let dict = trimmed.slice(1, -1).trim();
+  if (dict.endsWith(',')) dict = dict.slice(0, -1).trimEnd();
   const entries = new Map<string, string>();
   const re = /'([a-z_]+)'\s*:\s*('[^']*'|True|False|\([^)]*\))\s*(,|$)/gy;
-  const body = m[1]!;
+  const body = dict;
   let pos = 0;
   while (pos < body.length) {
     re.lastIndex = pos;
@@ -71,39 +80,32 @@ export function parseNpy(bytes: Uint8Array, where = 'npy'): NpyArray {
   const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(start, start + hlen));
   if (!text.endsWith('\n')) fail(where, 'header must end with a newline');
   const h = parseHeader(text, where);
-  const dtype = DESCR[h.descr];
-  if (!dtype) fail(where, `dtype '${h.descr}' is not supported (int8 '|i1' or little-endian int32 '<i4')`);
+  const dtype = DESCR.get(h.descr);
+  if (!dtype) fail(where, `dtype '${h.descr}' is not supported (int8 '|i1', uint8 '|u1', little-endian int32 '<i4' or float32 '<f4')`);
   if (h.fortran) fail(where, 'Fortran-order arrays are not supported (save with C order)');
   const count = h.shape.reduce((a, b) => a * b, 1);
-  const esize = dtype === 'int8' ? 1 : 4;
+  const esize = DTYPE_INFO[dtype].bytes;
   const dataStart = start + hlen;
   if (bytes.length - dataStart !== count * esize) {
     fail(where, `data holds ${bytes.length - dataStart} bytes but ${dtype} (${h.shape.join(', ')}) needs ${count * esize}`);
   }
-  const data = dtype === 'int8' ? new Int8Array(count) : new Int32Array(count);
-  for (let i = 0; i < count; i++) data[i] = dtype === 'int8' ? dv.getInt8(dataStart + i) : dv.getInt32(dataStart + 4 * i, true);
-  return { shape: h.shape, dtype, data };
+  return { shape: h.shape, dtype, data: fromLittleEndianBytes(bytes.subarray(dataStart), dtype, count) };
 }
 
 /** Serialise as .npy version 1.0 (header padded to a multiple of 64 bytes). */
 export function writeNpy(a: NpyArray): Uint8Array {
-  const descr = a.dtype === 'int8' ? '|i1' : '<i4';
+  const descr = DTYPE_INFO[a.dtype].npy;
   const shape = a.shape.length === 1 ? `(${a.shape[0]},)` : `(${a.shape.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
   const total = 10 + header.length + 1;
   header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
-  const esize = a.dtype === 'int8' ? 1 : 4;
-  const out = new Uint8Array(10 + header.length + a.data.length * esize);
+  const out = new Uint8Array(10 + header.length + a.data.byteLength);
   out.set(MAGIC, 0);
   out[6] = 1;
   out[7] = 0;
   const dv = new DataView(out.buffer);
   dv.setUint16(8, header.length, true);
   for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
-  const at = 10 + header.length;
-  for (let i = 0; i < a.data.length; i++) {
-    if (a.dtype === 'int8') dv.setInt8(at + i, a.data[i]!);
-    else dv.setInt32(at + 4 * i, a.data[i]!, true);
-  }
+  out.set(toLittleEndianBytes(a.data), 10 + header.length);
   return out;
 }

@@ -11,6 +11,7 @@ import { compileGraph, type CompiledModel } from '../../compiler/compile.ts';
 import { compileError } from '../../compiler/errors.ts';
 import { runCompiled } from '../../compiler/execute.ts';
 import type { Tensor } from '../../graph/ir.ts';
+import { type DType, DTYPE_INFO } from '../../lib/dtype.ts';
 import { readPackage } from '../../compiler/package.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { readFileOrFail, writeFileAtomic } from '../../lib/files.ts';
@@ -112,12 +113,16 @@ function checkSeed(seed: number): number {
   return seed;
 }
 
-/** Seeded random tensor: int8 over the full range, int32 within ±2^10. */
-export function randomInput(shape: number[], dtype: 'int8' | 'int32', seed: number): Tensor {
+/** Seeded random tensor: 8-bit types over their full range, int32 within ±2^10, float32 in [-1, 1). */
+export function randomInput(shape: number[], dtype: DType, seed: number): Tensor {
   const next = mulberry32(seed);
   const n = shape.reduce((x, y) => x * y, 1);
-  const [lo, span] = dtype === 'int8' ? [-128, 256] : [-1024, 2048];
-  const data = dtype === 'int8' ? new Int8Array(n) : new Int32Array(n);
+  const data = DTYPE_INFO[dtype].alloc(n);
+  if (dtype === 'float32') {
+    for (let i = 0; i < n; i++) data[i] = 2 * next() - 1;
+    return { shape, dtype, data };
+  }
+  const [lo, span] = dtype === 'int32' ? [-1024, 2048] : [DTYPE_INFO[dtype].min, 256];
   for (let i = 0; i < n; i++) data[i] = lo + Math.floor(next() * span);
   return { shape, dtype, data };
 }

@@ -42,7 +42,7 @@ describe('npy', () => {
     const bad = (header: string, data = d) => () => parseNpy(npy(header, data), 'in.npy');
     expect(() => parseNpy(new Uint8Array(20), 'in.npy')).toThrow('in.npy: not a .npy file (bad magic)');
     expect(bad("{'descr': '>i4', 'fortran_order': False, 'shape': (6,), }")).toThrow("in.npy: dtype '>i4' is not supported");
-    expect(bad("{'descr': '<f4', 'fortran_order': False, 'shape': (6,), }")).toThrow("dtype '<f4' is not supported");
+    expect(bad("{'descr': '<f8', 'fortran_order': False, 'shape': (6,), }")).toThrow("dtype '<f8' is not supported");
     expect(bad("{'descr': '|i1', 'fortran_order': True, 'shape': (6,), }")).toThrow('Fortran-order arrays are not supported');
     expect(bad("{'descr': '|i1', 'fortran_order': False, 'shape': (7,), }")).toThrow('in.npy: data holds 6 bytes but int8 (7) needs 7');
     expect(bad("{'descr': '|i1', 'shape': (6,), }")).toThrow('header must have exactly descr, fortran_order and shape');

@@ -183,9 +183,9 @@ beforeAll(async () => {
   writeFileSync(f('in-i32.npy'), writeNpy({ shape: [1, 4], dtype: 'int32', data: new Int32Array(4) }));
   const i8 = writeNpy({ shape: [1, 4], dtype: 'int8', data: new Int8Array(4) });
   writeFileSync(f('in-trunc.npy'), i8.subarray(0, i8.length - 2));
-  const f4 = Buffer.from(i8);
-  f4.write("{'descr': '<f4'", 10, 'latin1');
-  writeFileSync(f('in-f4.npy'), Buffer.concat([f4, Buffer.alloc(12)]));
+  const f8 = Buffer.from(i8);
+  f8.write("{'descr': '<f8'", 10, 'latin1');
+  writeFileSync(f('in-f8.npy'), Buffer.concat([f8, Buffer.alloc(12)]));
   writeFileSync(f('in.npy'), i8);
   // Packages whose header was damaged after compiling: each used to crash the loader, runner or
   // disassembler with an internal error instead of naming the field.
@@ -353,7 +353,7 @@ describe('vta import, viz, compile, run', () => {
       { args: ['compile', f('tiny.json'), '-o', join(f('a-file'), 'm.vtapkg')], code: 'E_WRITE', names: [join(f('a-file'), 'm.vtapkg')] },
       { args: ['run', f('tiny.json'), '--input', f('in-i32.npy'), '--output', join(o, 'y.npy')], code: 'E_INPUT', names: [f('in-i32.npy'), 'int32'], out: o },
       { args: ['run', f('tiny.json'), '--input', f('in-trunc.npy')], code: 'E_NPY', names: [f('in-trunc.npy')] },
-      { args: ['run', f('tiny.json'), '--input', f('in-f4.npy')], code: 'E_NPY', names: [f('in-f4.npy'), '<f4'] },
+      { args: ['run', f('tiny.json'), '--input', f('in-f8.npy')], code: 'E_NPY', names: [f('in-f8.npy'), '<f8'] },
       { args: ['run', f('tiny.json'), '--driver', 'tsim', '--config', f('not-built.json'), '--output', join(o, 'y.npy')], code: 'E_DRIVER', names: ['1x16_i8w8a32_14_15_18_17'], out: o },
     ]);
   });

@@ -1,0 +1,39 @@
+/** The rounding rules of the IR, one function each. */
+
+/** Round s / n to the nearest integer, halves away from zero (n > 0). */
+export function divRoundHalfAway(s: number, n: number): number {
+  const q = Math.floor((2 * Math.abs(s) + n) / (2 * n));
+  return s < 0 ? -q : q;
+}
+
+/** Round s / n to the nearest integer, halves to even (n > 0): ONNX / NumPy rounding. */
+export function divRoundHalfEven(s: number, n: number): number {
+  const q = Math.floor(s / n);
+  const twice = 2 * (s - q * n);
+  return twice > n || (twice === n && q % 2 !== 0) ? q + 1 : q;
+}
+
+/** Round a double to the nearest integer, halves to even. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** ONNX QuantizeLinear on an integer: float32 product, round half to even, saturate to int32. */
+export function requantizeFloat(v: number, scale: number): number {
+  const y = Math.fround(Math.fround(v) * Math.fround(scale));
+  return Math.max(-2147483648, Math.min(2147483647, roundHalfEven(y)));
+}
+
+/**
+ * requantize's rounding shift of an int32 product p (see graph/ir.ts), exactly as VTA's ALU
+ * evaluates it: every step wraps mod 2^32 and shifts are arithmetic.
+ */
+export function roundingShift(p: number, shift: number, halfEven: boolean): number {
+  if (shift === 0) return p | 0;
+  const t = (p + 2 ** (shift - 1)) | 0;
+  const q = t >> shift;
+  if (!halfEven) return q;
+  const tie = (t - (q << shift)) === 0;
+  return tie && (q & 1) !== 0 ? (q - 1) | 0 : q;
+}
