@@ -7,11 +7,12 @@
  * memory plan places the buffers.
  */
 import type { VtaConfig } from '../config/config.ts';
-import { type Insn, type LoopFields, MEM_TYPE, aluInsn, gemmInsn, memElemBytes, memInsn, OPCODE } from '../isa/index.ts';
+import { type Insn, MEM_TYPE, aluInsn, gemmInsn, memElemBytes, memInsn, OPCODE } from '../isa/index.ts';
 import { finishWithTokens } from '../runtime/insn-queue.ts';
 import { UopCache, type UopRange, uopLoadInsn } from '../runtime/uop-cache.ts';
+import { loopFields } from '../runtime/uop-kernel.ts';
 import { compileError } from './errors.ts';
-import type { KOp, KUop, UopLoop } from './kernel-ir.ts';
+import type { KOp, KUop } from './kernel-ir.ts';
 import type { SyncFlags } from './sync.ts';
 
 /** dram_base of instruction `insn` is `offset` elements into `buffer` until relocated. */
@@ -29,20 +30,6 @@ export interface EmittedKernel {
   uops: KUop[];
   /** Index of the kernel-IR op each instruction came from (-1 for added uop loads / NOPs). */
   opOfInsn: number[];
-}
-
-/** The uop range and loop fields GEMM and ALU instructions share (wgt factors are GEMM's own). */
-function loopFields(r: UopRange, l: UopLoop): Omit<LoopFields, 'reset_reg'> {
-  return {
-    uop_bgn: r.begin,
-    uop_end: r.end,
-    iter_out: l.iterOut,
-    iter_in: l.iterIn,
-    dst_factor_out: l.dstOut,
-    dst_factor_in: l.dstIn,
-    src_factor_out: l.srcOut,
-    src_factor_in: l.srcIn,
-  };
 }
 
 export function emitKernel(name: string, ops: KOp[], flags: SyncFlags[], cfg: VtaConfig): EmittedKernel {

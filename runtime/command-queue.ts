@@ -9,8 +9,6 @@ import type { DeviceBuffer, Driver } from '../drivers/api.ts';
 import {
   ALU_OP,
   ALU_OP_NAMES,
-  type AluInsn,
-  type GemmInsn,
   type Insn,
   MEM_TYPE,
   MEM_TYPE_NAMES,
@@ -28,7 +26,15 @@ import { dumpStream } from './dump.ts';
 import { RUNTIME_ERROR, RuntimeError, checkInt } from './errors.ts';
 import { InsnQueue, STAGE_ID } from './insn-queue.ts';
 import { UopCache, uopLoadInsn } from './uop-cache.ts';
-import { type UopKernel, type UopKernelBuilder, type UopKernelOptions, buildUopKernel, maxKernelIndex } from './uop-kernel.ts';
+import {
+  type UopKernel,
+  type UopKernelBuilder,
+  type UopKernelOptions,
+  buildUopKernel,
+  kernelLoopNest,
+  loopFields,
+  maxKernelIndex,
+} from './uop-kernel.ts';
 
 const U16 = 0xffff;
 const PAD_MAX = 15;
@@ -242,19 +248,10 @@ export class CommandQueue {
       ['src', 'INP', this.config.inpDepth],
       ['wgt', 'WGT', this.config.wgtDepth],
     ]);
-    const [outer, inner] = [kernel.loops[0], kernel.loops[1]];
-    const insn: Partial<GemmInsn> = {
-      reset_reg: kernel.reset ? 1 : 0,
-      iter_out: outer?.extent ?? 1,
-      dst_factor_out: outer?.dstFactor ?? 0,
-      src_factor_out: outer?.srcFactor ?? 0,
-      wgt_factor_out: outer?.wgtFactor ?? 0,
-      iter_in: inner?.extent ?? 1,
-      dst_factor_in: inner?.dstFactor ?? 0,
-      src_factor_in: inner?.srcFactor ?? 0,
-      wgt_factor_in: inner?.wgtFactor ?? 0,
-    };
-    this.pushKernel(call, kernel, (range) => gemmInsn({ ...insn, uop_bgn: range.begin, uop_end: range.end }));
+    const nest = kernelLoopNest(kernel, 'gemm');
+    this.pushKernel(call, kernel, (range) =>
+      gemmInsn({ reset_reg: kernel.reset ? 1 : 0, ...loopFields(range, nest), wgt_factor_out: nest.wgtOut, wgt_factor_in: nest.wgtIn }),
+    );
   }
 
   /**
@@ -285,19 +282,8 @@ export class CommandQueue {
       ['dst', 'ACC', this.config.accDepth],
       ['src', 'ACC', this.config.accDepth],
     ]);
-    const [outer, inner] = kernel.loops.length === 1 ? [undefined, kernel.loops[0]] : [kernel.loops[0], kernel.loops[1]];
-    const insn: Partial<AluInsn> & Pick<AluInsn, 'alu_opcode'> = {
-      alu_opcode: opcode,
-      use_imm: useImm ? 1 : 0,
-      imm,
-      iter_out: outer?.extent ?? 1,
-      dst_factor_out: outer?.dstFactor ?? 0,
-      src_factor_out: outer?.srcFactor ?? 0,
-      iter_in: inner?.extent ?? 1,
-      dst_factor_in: inner?.dstFactor ?? 0,
-      src_factor_in: inner?.srcFactor ?? 0,
-    };
-    this.pushKernel(call, kernel, (range) => aluInsn({ ...insn, uop_bgn: range.begin, uop_end: range.end }));
+    const nest = kernelLoopNest(kernel, 'alu');
+    this.pushKernel(call, kernel, (range) => aluInsn({ alu_opcode: opcode, use_imm: useImm ? 1 : 0, imm, ...loopFields(range, nest) }));
   }
 
   private checkKernel(call: string, kernel: UopKernel, limits: [field: 'dst' | 'src' | 'wgt', buffer: string, depth: number][]): void {
