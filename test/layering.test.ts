@@ -45,7 +45,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** The relative module specifiers a file imports, re-exports or loads dynamically. */
-export function relativeImports(source: string): string[] {
+function relativeImports(source: string): string[] {
   const patterns = [/\bfrom\s*['"](\.{1,2}\/[^'"]+)['"]/g, /\bimport\s*['"](\.{1,2}\/[^'"]+)['"]/g, /\bimport\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g];
   return patterns.flatMap((re) => [...source.matchAll(re)].map((m) => m[1]!));
 }
