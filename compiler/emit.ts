@@ -1,14 +1,18 @@
 /**
- * Emission: kernel-IR ops plus their sync flags become encoded-ready instructions. GEMM/ALU uop
- * kernels are deduplicated, kept resident in uop SRAM (a ring, as VTA's runtime does) and loaded
- * by a compute-stage LOAD UOP only when not resident; uop loads and their users share the compute
- * stage, so reusing uop SRAM needs no token. DRAM addresses stay symbolic (relocations) until the
+ * Emission: kernel-IR ops plus their sync flags become encoded-ready instructions, built with the
+ * runtime's pieces (runtime/): GEMM/ALU uop kernels are deduplicated and kept resident in uop SRAM
+ * by the runtime's uop cache and loaded by a compute-stage LOAD UOP only when not resident (uop
+ * loads and their users share the compute stage, so reusing uop SRAM needs no token); FINISH ends
+ * the stream by the runtime's token-NOP rule. DRAM addresses stay symbolic (relocations) until the
  * memory plan places the buffers.
  */
 import type { VtaConfig } from '../config/config.ts';
-import { type Insn, type LoopFields, MEM_TYPE, aluInsn, finishInsn, gemmInsn, memElemBytes, memInsn, OPCODE } from '../isa/index.ts';
+import { type Insn, MEM_TYPE, aluInsn, gemmInsn, memElemBytes, memInsn, OPCODE } from '../isa/index.ts';
+import { finishWithTokens } from '../runtime/insn-queue.ts';
+import { UopCache, type UopRange, uopLoadInsn } from '../runtime/uop-cache.ts';
+import { loopFields } from '../runtime/uop-kernel.ts';
 import { compileError } from './errors.ts';
-import type { KOp, KUop, UopLoop } from './kernel-ir.ts';
+import type { KOp, KUop } from './kernel-ir.ts';
 import type { SyncFlags } from './sync.ts';
 
 /** dram_base of instruction `insn` is `offset` elements into `buffer` until relocated. */
@@ -28,33 +32,12 @@ export interface EmittedKernel {
   opOfInsn: number[];
 }
 
-interface Resident {
-  bgn: number;
-  end: number;
-}
-
-/** The uop range and loop fields GEMM and ALU instructions share (wgt factors are GEMM's own). */
-function loopFields(r: { bgn: number; end: number }, l: UopLoop): Omit<LoopFields, 'reset_reg'> {
-  return {
-    uop_bgn: r.bgn,
-    uop_end: r.end,
-    iter_out: l.iterOut,
-    iter_in: l.iterIn,
-    dst_factor_out: l.dstOut,
-    dst_factor_in: l.dstIn,
-    src_factor_out: l.srcOut,
-    src_factor_in: l.srcIn,
-  };
-}
-
 export function emitKernel(name: string, ops: KOp[], flags: SyncFlags[], cfg: VtaConfig): EmittedKernel {
   const insns: Insn[] = [];
   const relocs: SymbolicReloc[] = [];
   const opOfInsn: number[] = [];
-  const image: KUop[] = [];
-  const imageAt = new Map<string, number>();
-  const resident = new Map<string, Resident>();
-  let ringEnd = 0;
+  // The kernel's uop image is a file of the package: a kernel is stored once, reloads read it.
+  const cache = new UopCache<string, KUop>({ uopDepth: cfg.uopDepth, reuseImage: true });
   const uopBuffer = `${name}.uops`;
 
   const push = (insn: Insn, op: number, reloc?: Omit<SymbolicReloc, 'insn'>) => {
@@ -64,29 +47,12 @@ export function emitKernel(name: string, ops: KOp[], flags: SyncFlags[], cfg: Vt
   };
 
   /** Make the uop kernel resident, loading it if needed; returns its SRAM range. */
-  const ensureUops = (uops: KUop[]): Resident => {
-    const key = uops.map((u) => `${u.dst},${u.src},${u.wgt}`).join(';');
-    const hit = resident.get(key);
-    if (hit) return hit;
+  const ensureUops = (uops: KUop[]): UopRange => {
     if (uops.length > cfg.uopDepth) {
       throw compileError('E_INTERNAL', undefined, `kernel ${name}: a uop kernel of ${uops.length} uops exceeds the uop buffer (${cfg.uopDepth})`);
     }
-    let at = imageAt.get(key);
-    if (at === undefined) {
-      at = image.length;
-      image.push(...uops);
-      imageAt.set(key, at);
-    }
-    if (ringEnd + uops.length > cfg.uopDepth) ringEnd = 0;
-    const range = { bgn: ringEnd, end: ringEnd + uops.length };
-    for (const [k, r] of resident) if (r.bgn < range.end && range.bgn < r.end) resident.delete(k);
-    ringEnd = range.end;
-    resident.set(key, range);
-    push(
-      memInsn({ opcode: OPCODE.LOAD, memory_type: MEM_TYPE.UOP, sram_base: range.bgn, y_size: 1, x_size: uops.length, x_stride: uops.length }),
-      -1,
-      { buffer: uopBuffer, offset: at, elemBytes: cfg.uopElemBytes },
-    );
+    const { range, load } = cache.place(uops.map((u) => `${u.dst},${u.src},${u.wgt}`).join(';'), uops);
+    if (load) push(uopLoadInsn(load, 0), -1, { buffer: uopBuffer, offset: load.imageOffset, elemBytes: cfg.uopElemBytes });
     return range;
   };
 
@@ -142,13 +108,9 @@ export function emitKernel(name: string, ops: KOp[], flags: SyncFlags[], cfg: Vt
         break;
       }
       case 'finish':
-        // FINISH carries no dependency flags (the runtime's rule): a compute-stage no-op does the pops.
-        if (f.pop_prev || f.pop_next || f.push_prev || f.push_next) {
-          push(memInsn({ ...f, opcode: OPCODE.LOAD, memory_type: MEM_TYPE.UOP }), i);
-        }
-        push(finishInsn(), i);
+        for (const insn of finishWithTokens(f)) push(insn, i);
         break;
     }
   });
-  return { insns, relocs, uops: image, opOfInsn };
+  return { insns, relocs, uops: [...cache.image()], opOfInsn };
 }

@@ -4,7 +4,7 @@
  * resident). DRAM addresses are symbolic (buffer name + element offset) until the memory plan.
  */
 import { MEM_TYPE, OPCODE, type MemType } from '../isa/index.ts';
-import type { StageName } from '../sim/api.ts';
+import { type LoopNest, type Stage, stageOf } from '../isa/pipeline.ts';
 
 export type SramBuffer = 'inp' | 'wgt' | 'acc';
 
@@ -14,17 +14,8 @@ export interface DramRef {
   offset: number;
 }
 
-/** Two hardware loops around the uop list (spec §3.4). Factors are in tiles. */
-export interface UopLoop {
-  iterOut: number;
-  iterIn: number;
-  dstOut: number;
-  dstIn: number;
-  srcOut: number;
-  srcIn: number;
-  wgtOut: number;
-  wgtIn: number;
-}
+/** Two hardware loops around the uop list: the machine's loop nest (isa/pipeline.ts). */
+export type UopLoop = LoopNest;
 
 export interface KUop {
   dst: number;
@@ -57,15 +48,11 @@ export interface Footprint {
   write: boolean;
 }
 
-export function stageOf(op: KOp): StageName {
-  switch (op.kind) {
-    case 'load':
-      return op.memType === MEM_TYPE.INP || op.memType === MEM_TYPE.WGT ? 'load' : 'compute';
-    case 'store':
-      return 'store';
-    default:
-      return 'compute';
-  }
+/** The stage that runs the op's instruction (the machine's routing rule, isa/pipeline.ts). */
+export function stageOfOp(op: KOp): Stage {
+  const stage = stageOf(OPCODE_OF[op.kind], op.kind === 'load' ? op.memType : MEM_TYPE.OUT);
+  if (stage === undefined) throw new Error(`internal: no stage runs a ${op.kind} op`);
+  return stage;
 }
 
 /** The range [min, max] of `base + i*fo + j*fi` over the loops, for each uop's field. */

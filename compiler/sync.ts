@@ -12,32 +12,16 @@
  *   token is added. Vector clocks track that knowledge.
  * Only neighbouring stages share queues; load and store never conflict (they touch disjoint SRAMs).
  */
-import { type Insn, MEM_TYPE, OPCODE } from '../isa/index.ts';
-import type { StageName, QueueName } from '../sim/api.ts';
+import type { DepFlags, Insn } from '../isa/index.ts';
+import { QUEUE_NAMES, STAGE, STAGES, STAGE_NAMES, formatCounts, isPop, queueBetween, replayTokens } from '../isa/pipeline.ts';
 import { compileError } from './errors.ts';
-import { type KOp, footprints, stageOf, type Footprint } from './kernel-ir.ts';
+import { type KOp, footprints, stageOfOp, type Footprint } from './kernel-ir.ts';
 
-export interface SyncFlags {
-  pop_prev: number;
-  pop_next: number;
-  push_prev: number;
-  push_next: number;
-}
-
-const STAGES: StageName[] = ['load', 'compute', 'store'];
-const SI: Record<StageName, number> = { load: 0, compute: 1, store: 2 };
-
-/** The queue from stage `from` to stage `to`, and which flag each side uses. */
-function queueOf(from: StageName, to: StageName): { queue: QueueName; push: keyof SyncFlags; pop: keyof SyncFlags } | undefined {
-  if (from === 'load' && to === 'compute') return { queue: 'l2g', push: 'push_next', pop: 'pop_prev' };
-  if (from === 'compute' && to === 'load') return { queue: 'g2l', push: 'push_prev', pop: 'pop_next' };
-  if (from === 'compute' && to === 'store') return { queue: 'g2s', push: 'push_next', pop: 'pop_prev' };
-  if (from === 'store' && to === 'compute') return { queue: 's2g', push: 'push_prev', pop: 'pop_next' };
-  return undefined;
-}
+/** The dependency flags token insertion gives each op. */
+export type SyncFlags = DepFlags;
 
 /** Which stages touch each SRAM (INP/WGT: load and compute; ACC: compute and store). */
-const BUFFER_STAGES: Record<string, number[]> = { inp: [0, 1], wgt: [0, 1], acc: [1, 2] };
+const BUFFER_STAGES: Record<string, number[]> = { inp: [STAGE.LOAD, STAGE.COMPUTE], wgt: [STAGE.LOAD, STAGE.COMPUTE], acc: [STAGE.COMPUTE, STAGE.STORE] };
 
 interface Access {
   op: number;
@@ -50,9 +34,9 @@ interface Access {
 /** Flags per op (same length as `ops`). `accDepth` sizes FINISH's footprint. */
 export function insertSync(ops: KOp[], accDepth: number): SyncFlags[] {
   const flags: SyncFlags[] = ops.map(() => ({ pop_prev: 0, pop_next: 0, push_prev: 0, push_next: 0 }));
-  const stageIdx = ops.map((op) => SI[stageOf(op)]);
+  const stageIdx = ops.map(stageOfOp);
   // knows[s][y]: highest op index of stage y known complete before stage s's next op starts.
-  const knows: number[][] = STAGES.map(() => [-1, -1, -1]);
+  const knows: number[][] = STAGES.map(() => STAGES.map(() => -1));
   // Clock each op carries with its pushes: what its stage knew when it completed, plus itself.
   const clockAt: number[][] = [];
   const history: Record<string, Access[]> = { inp: [], wgt: [], acc: [] };
@@ -79,9 +63,9 @@ export function insertSync(ops: KOp[], accDepth: number): SyncFlags[] {
     for (let y = 0; y < 3; y++) {
       const a = need[y]!;
       if (a < 0 || a <= knows[s]![y]!) continue;
-      const q = queueOf(STAGES[y]!, STAGES[s]!);
-      if (!q) throw compileError('E_INTERNAL', undefined, `op ${i} (${stageOf(op)}) conflicts with op ${a} (${STAGES[y]}), which shares no token queue with it`);
-      if (flags[a]![q.push]) throw compileError('E_INTERNAL', undefined, `op ${a} would push twice on ${q.queue}`);
+      const q = queueBetween(STAGES[y]!, STAGES[s]!);
+      if (!q) throw compileError('E_INTERNAL', undefined, `op ${i} (${STAGE_NAMES[s]}) conflicts with op ${a} (${STAGE_NAMES[y]}), which shares no token queue with it`);
+      if (flags[a]![q.push]) throw compileError('E_INTERNAL', undefined, `op ${a} would push twice on ${QUEUE_NAMES[q.queue]}`);
       flags[a]![q.push] = 1;
       flags[i]![q.pop] = 1;
       const c = clockAt[a]!;
@@ -101,42 +85,11 @@ export function insertSync(ops: KOp[], accDepth: number): SyncFlags[] {
  * contradiction, so every scheduler runs the stream to FINISH.
  */
 export function verifyTokens(insns: readonly Insn[]): void {
-  const count: Record<QueueName, number> = { l2g: 0, g2l: 0, g2s: 0, s2g: 0 };
-  insns.forEach((insn, i) => {
-    const stage = insnStage(insn);
-    const [popPrev, popNext, pushPrev, pushNext] = QUEUES_OF[stage];
-    const pops: [number, QueueName | undefined][] = [
-      [insn.pop_prev, popPrev],
-      [insn.pop_next, popNext],
-    ];
-    for (const [flag, q] of pops) {
-      if (!flag) continue;
-      if (!q) throw compileError('E_INTERNAL', undefined, `instruction ${i} (${stage}) pops a queue its stage does not have`);
-      if (count[q] === 0) throw compileError('E_INTERNAL', undefined, `instruction ${i} (${stage}) pops ${q} with no token pushed before it in program order`);
-      count[q]--;
-    }
-    for (const [flag, q] of [
-      [insn.push_prev, pushPrev],
-      [insn.push_next, pushNext],
-    ] as [number, QueueName | undefined][]) {
-      if (!flag) continue;
-      if (!q) throw compileError('E_INTERNAL', undefined, `instruction ${i} (${stage}) pushes a queue its stage does not have`);
-      count[q]++;
-    }
+  const left = replayTokens(insns, (i, stage, { flag, queue }, before) => {
+    const what = `instruction ${i} (${STAGE_NAMES[stage]})`;
+    const verb = isPop(flag) ? 'pops' : 'pushes';
+    if (queue === undefined) throw compileError('E_INTERNAL', undefined, `${what} ${verb} a queue its stage does not have`);
+    if (isPop(flag) && before === 0) throw compileError('E_INTERNAL', undefined, `${what} pops ${QUEUE_NAMES[queue]} with no token pushed before it in program order`);
   });
-  const left = (Object.entries(count) as [QueueName, number][]).filter(([, n]) => n !== 0);
-  if (left.length) throw compileError('E_INTERNAL', undefined, `tokens left at FINISH: ${left.map(([q, n]) => `${q}=${n}`).join(', ')}`);
-}
-
-/** [pop_prev, pop_next, push_prev, push_next] queues per stage (spec §3.9). */
-const QUEUES_OF: Record<StageName, (QueueName | undefined)[]> = {
-  load: [undefined, 'g2l', undefined, 'l2g'],
-  compute: ['l2g', 's2g', 'g2l', 'g2s'],
-  store: ['g2s', undefined, 's2g', undefined],
-};
-
-function insnStage(insn: Insn): StageName {
-  if (insn.opcode === OPCODE.STORE) return 'store';
-  if (insn.opcode === OPCODE.LOAD && (insn.memory_type === MEM_TYPE.INP || insn.memory_type === MEM_TYPE.WGT)) return 'load';
-  return 'compute';
+  if (left.some((n) => n !== 0)) throw compileError('E_INTERNAL', undefined, `tokens left at FINISH: ${formatCounts(left, (q) => left[q] !== 0, ', ')}`);
 }

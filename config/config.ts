@@ -8,7 +8,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, VtaError } from '../lib/errors.ts';
 import { fileErrorReason, readFileCapped } from '../lib/files.ts';
-import { checkLayouts } from '../isa/fields.ts';
 
 /** The keys of `vta_config.json`. */
 export interface VtaConfigJson {
@@ -89,6 +88,9 @@ export interface VtaConfig {
   readonly bitstream: string;
 }
 
+/** Where each config came from (a file path), for errors raised later about the whole config. */
+const SOURCES = new WeakMap<VtaConfig, string>();
+
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_CONFIG_PATH = join(HERE, 'vta_config.json');
 
@@ -125,8 +127,9 @@ function checkKeys(raw: unknown, where: string): VtaConfigJson {
 
 /**
  * Validate a parsed `vta_config.json` object and derive every quantity. `where` names the source
- * (a file path) in error messages. Field layouts are checked too (isa/fields.ts), so a config
- * whose instruction fields cannot be encoded is refused here, naming the keys to change.
+ * (a file path) in error messages. Whether the instruction fields fit is the ISA's question:
+ * isa/fields.ts refuses such a config, naming `where` and the keys to change, the first time it
+ * lays out fields for it (every tool does before it uses a config).
  */
 export function makeConfig(raw: unknown, where = 'config'): VtaConfig {
   const j = checkKeys(raw, where);
@@ -191,8 +194,15 @@ export function makeConfig(raw: unknown, where = 'config'): VtaConfig {
       `${batch}x${block}_i${inpWidth}w${wgtWidth}a${accWidth}_` +
       `${j.LOG_UOP_BUFF_SIZE}_${j.LOG_INP_BUFF_SIZE}_${j.LOG_WGT_BUFF_SIZE}_${j.LOG_ACC_BUFF_SIZE}`,
   };
-  checkLayouts(cfg, where);
-  return Object.freeze(cfg);
+  Object.freeze(cfg);
+  SOURCES.set(cfg, where);
+  return cfg;
+}
+
+
+/** The `where` a config was made with (its file, or 'config'). */
+export function configSource(cfg: VtaConfig): string {
+  return SOURCES.get(cfg) ?? 'config';
 }
 
 /** Load a config from a JSON file; `undefined` means the default `config/vta_config.json`. */

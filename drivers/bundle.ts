@@ -8,7 +8,7 @@ import { VtaError } from '../lib/errors.ts';
 import { fileErrorReason, readFileCapped } from '../lib/files.ts';
 import type { Counters } from '../sim/api.ts';
 import type { DeviceBuffer, Driver, RunOptions } from './api.ts';
-import { PAGE_BYTES, PHYS_LIMIT } from './memory.ts';
+import { PAGE_BYTES, PHYS_LIMIT } from '../sim/memory.ts';
 
 export const BUNDLE_FORMAT = 'vta-bundle/1';
 

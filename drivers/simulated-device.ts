@@ -6,7 +6,7 @@
 import type { VtaConfig } from '../config/config.ts';
 import { VtaError } from '../lib/errors.ts';
 import type { DeviceBuffer, Driver, RunOptions, RunResult } from './api.ts';
-import { DeviceMemory } from './memory.ts';
+import { DeviceMemory } from '../sim/memory.ts';
 
 const hex = (n: number) => '0x' + n.toString(16);
 

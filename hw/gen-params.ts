@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, type VtaConfig } from '../config/config.ts';
 import { ALU_OP, MEM_TYPE, OPCODE, layouts, type Format } from '../isa/fields.ts';
+import { STAGE, loadMemTypeMask, opcodeMask } from '../isa/pipeline.ts';
 import { COUNTERS, COUNTER_BASE, DEBUG, DEBUG_BASE, REG } from './regmap.ts';
 
 const camel = (s: string): string =>
@@ -67,6 +68,14 @@ export function vtaPackage(cfg: VtaConfig): string {
   for (const [k, v] of Object.entries(OPCODE)) param(`Op${camel(k)}`, v);
   for (const [k, v] of Object.entries(MEM_TYPE)) param(`Mem${camel(k)}`, v);
   for (const [k, v] of Object.entries(ALU_OP)) param(`Alu${camel(k)}`, v);
+  p.push('  // Routing (isa/pipeline.ts): bit i set when opcode i (LOAD aside) / a LOAD of memory type i runs in the stage');
+  const mask = (name: string, value: number): void => {
+    p.push(`  localparam logic [7:0] ${name} = 8'b${value.toString(2).padStart(8, '0')};`);
+  };
+  mask('LoadStageLoadMemTypes', loadMemTypeMask(STAGE.LOAD));
+  mask('ComputeStageLoadMemTypes', loadMemTypeMask(STAGE.COMPUTE));
+  mask('ComputeStageOpcodes', opcodeMask(STAGE.COMPUTE));
+  mask('StoreStageOpcodes', opcodeMask(STAGE.STORE));
   p.push('  // Instruction and micro-op fields: <Format><Field>Lsb / <Format><Field>Width');
   const l = layouts(cfg);
   for (const format of ['mem', 'gemm', 'alu', 'uop'] as Format[]) {

@@ -7,7 +7,7 @@
  * field that would straddle bit 64 starts at bit 64 instead), exactly as a C compiler packs
  * `hw_spec.h`'s uint64_t bit-fields.
  */
-import type { VtaConfig } from '../config/config.ts';
+import { type VtaConfig, configSource } from '../config/config.ts';
 import { ConfigError } from '../lib/errors.ts';
 
 export const OPCODE = { LOAD: 0, STORE: 1, GEMM: 2, FINISH: 3, ALU: 4 } as const;
@@ -164,14 +164,17 @@ function layoutFormat(format: Format, cfg: VtaConfig): FormatLayout | string {
 
 const cache = new WeakMap<VtaConfig, Layouts>();
 
-/** The bit layouts of every format for a config (computed once per config object). */
+/**
+ * The bit layouts of every format for a config (computed once per config object). A config whose
+ * fields do not fit the 128-bit instruction or 32-bit uop is refused here, naming the keys to change.
+ */
 export function layouts(cfg: VtaConfig): Layouts {
   let l = cache.get(cfg);
   if (!l) {
     const out: Partial<Record<Format, FormatLayout>> = {};
     for (const format of Object.keys(FORMATS) as Format[]) {
       const r = layoutFormat(format, cfg);
-      if (typeof r === 'string') throw new ConfigError(r);
+      if (typeof r === 'string') throw misfitError(cfg, r);
       out[format] = r;
     }
     l = out as Layouts;
@@ -180,18 +183,12 @@ export function layouts(cfg: VtaConfig): Layouts {
   return l;
 }
 
-/** Called by makeConfig: a config whose fields do not fit the 128-bit instruction or 32-bit uop is refused. */
-export function checkLayouts(cfg: VtaConfig, where: string): void {
-  for (const format of Object.keys(FORMATS) as Format[]) {
-    const r = layoutFormat(format, cfg);
-    if (typeof r === 'string') {
-      throw new ConfigError(
-        `${where}: ${r}; with LOG_BATCH ${cfg.json.LOG_BATCH} and LOG_BLOCK ${cfg.json.LOG_BLOCK} the buffer depths ` +
-          `(uop 2^${cfg.logUopDepth}, inp 2^${cfg.logInpDepth}, wgt 2^${cfg.logWgtDepth}, acc 2^${cfg.logAccDepth}) ` +
-          `need smaller LOG_*_BUFF_SIZE values`,
-      );
-    }
-  }
+function misfitError(cfg: VtaConfig, why: string): ConfigError {
+  return new ConfigError(
+    `${configSource(cfg)}: ${why}; with LOG_BATCH ${cfg.json.LOG_BATCH} and LOG_BLOCK ${cfg.json.LOG_BLOCK} the buffer depths ` +
+      `(uop 2^${cfg.logUopDepth}, inp 2^${cfg.logInpDepth}, wgt 2^${cfg.logWgtDepth}, acc 2^${cfg.logAccDepth}) ` +
+      `need smaller LOG_*_BUFF_SIZE values`,
+  );
 }
 
 /** Which format an opcode uses. Unknown opcodes (5..7) have none. */

@@ -9,27 +9,32 @@ import type { DeviceBuffer, Driver } from '../drivers/api.ts';
 import {
   ALU_OP,
   ALU_OP_NAMES,
-  type AluInsn,
-  type GemmInsn,
   type Insn,
   MEM_TYPE,
   MEM_TYPE_NAMES,
   OPCODE,
   encodeInsn,
   encodeProgram,
-  finishInsn,
   gemmInsn,
   aluInsn,
   memElemBytes,
   memInsn,
 } from '../isa/index.ts';
 import { VtaError } from '../lib/errors.ts';
-import type { Counters, SimObserver } from '../sim/api.ts';
+import { type Counters, STAGE, type SimObserver, stageOfLoad } from '../isa/pipeline.ts';
 import { dumpStream } from './dump.ts';
 import { RUNTIME_ERROR, RuntimeError, checkInt } from './errors.ts';
-import { InsnQueue, STAGE } from './insn-queue.ts';
-import { UopCache } from './uop-cache.ts';
-import { type UopKernel, type UopKernelBuilder, type UopKernelOptions, buildUopKernel, maxKernelIndex } from './uop-kernel.ts';
+import { InsnQueue, STAGE_ID } from './insn-queue.ts';
+import { UopCache, uopLoadInsn } from './uop-cache.ts';
+import {
+  type UopKernel,
+  type UopKernelBuilder,
+  type UopKernelOptions,
+  buildUopKernel,
+  kernelLoopNest,
+  loopFields,
+  maxKernelIndex,
+} from './uop-kernel.ts';
 
 const U16 = 0xffff;
 const PAD_MAX = 15;
@@ -70,13 +75,16 @@ export interface SynchronizeOptions {
 
 export class CommandQueue {
   private readonly insns: InsnQueue;
-  private readonly uopCache: UopCache;
+  private readonly uopCache: UopCache<UopKernel, number>;
+  /** The uop image is one DMA buffer, so it is bounded like one transfer. */
+  private readonly maxImageUops: number;
   /** Kernels by key; they outlive streams (TVM caches them per call site forever). */
   private readonly kernels = new Map<string, UopKernel>();
 
   constructor(readonly config: VtaConfig) {
     this.insns = new InsnQueue(config);
-    this.uopCache = new UopCache(config);
+    this.uopCache = new UopCache({ uopDepth: config.uopDepth, reuseImage: false });
+    this.maxImageUops = Math.floor(config.maxXfer / config.uopElemBytes);
   }
 
   // ---- DMA --------------------------------------------------------------------------------
@@ -128,9 +136,8 @@ export class CommandQueue {
       }
     }
     const dramBase = this.dramBase(call, src, srcElemOffset, dstMemoryType, xSize, ySize, xStride);
-    const stage = dstMemoryType === MEM_TYPE.WGT || dstMemoryType === MEM_TYPE.INP ? STAGE.LOAD : STAGE.COMPUTE;
     this.insns.append(
-      stage,
+      stageOfLoad(dstMemoryType)!,
       memInsn({
         opcode: OPCODE.LOAD,
         memory_type: dstMemoryType,
@@ -241,19 +248,10 @@ export class CommandQueue {
       ['src', 'INP', this.config.inpDepth],
       ['wgt', 'WGT', this.config.wgtDepth],
     ]);
-    const [outer, inner] = [kernel.loops[0], kernel.loops[1]];
-    const insn: Partial<GemmInsn> = {
-      reset_reg: kernel.reset ? 1 : 0,
-      iter_out: outer?.extent ?? 1,
-      dst_factor_out: outer?.dstFactor ?? 0,
-      src_factor_out: outer?.srcFactor ?? 0,
-      wgt_factor_out: outer?.wgtFactor ?? 0,
-      iter_in: inner?.extent ?? 1,
-      dst_factor_in: inner?.dstFactor ?? 0,
-      src_factor_in: inner?.srcFactor ?? 0,
-      wgt_factor_in: inner?.wgtFactor ?? 0,
-    };
-    this.pushKernel(call, kernel, (range) => gemmInsn({ ...insn, uop_bgn: range.begin, uop_end: range.end }));
+    const nest = kernelLoopNest(kernel, 'gemm');
+    this.pushKernel(call, kernel, (range) =>
+      gemmInsn({ reset_reg: kernel.reset ? 1 : 0, ...loopFields(range, nest), wgt_factor_out: nest.wgtOut, wgt_factor_in: nest.wgtIn }),
+    );
   }
 
   /**
@@ -284,19 +282,8 @@ export class CommandQueue {
       ['dst', 'ACC', this.config.accDepth],
       ['src', 'ACC', this.config.accDepth],
     ]);
-    const [outer, inner] = kernel.loops.length === 1 ? [undefined, kernel.loops[0]] : [kernel.loops[0], kernel.loops[1]];
-    const insn: Partial<AluInsn> & Pick<AluInsn, 'alu_opcode'> = {
-      alu_opcode: opcode,
-      use_imm: useImm ? 1 : 0,
-      imm,
-      iter_out: outer?.extent ?? 1,
-      dst_factor_out: outer?.dstFactor ?? 0,
-      src_factor_out: outer?.srcFactor ?? 0,
-      iter_in: inner?.extent ?? 1,
-      dst_factor_in: inner?.dstFactor ?? 0,
-      src_factor_in: inner?.srcFactor ?? 0,
-    };
-    this.pushKernel(call, kernel, (range) => aluInsn({ ...insn, uop_bgn: range.begin, uop_end: range.end }));
+    const nest = kernelLoopNest(kernel, 'alu');
+    this.pushKernel(call, kernel, (range) => aluInsn({ alu_opcode: opcode, use_imm: useImm ? 1 : 0, imm, ...loopFields(range, nest) }));
   }
 
   private checkKernel(call: string, kernel: UopKernel, limits: [field: 'dst' | 'src' | 'wgt', buffer: string, depth: number][]): void {
@@ -322,26 +309,24 @@ export class CommandQueue {
       throw e;
     }
     this.insns.ensureRoom(2);
-    const { range, load } = this.uopCache.place(kernel);
-    const insn = make(range);
-    if (load) {
-      const loadInsn = memInsn({
-        opcode: OPCODE.LOAD,
-        memory_type: MEM_TYPE.UOP,
-        sram_base: load.sramBase,
-        dram_base: load.imageOffset,
-        y_size: 1,
-        x_size: load.count,
-        x_stride: load.count,
-      });
-      this.insns.append(STAGE.COMPUTE, loadInsn, load);
+    const growth = this.uopCache.imageGrowth(kernel, kernel.words.length);
+    if (this.uopCache.imageLength + growth > this.maxImageUops) {
+      throw new RuntimeError(
+        RUNTIME_ERROR.FULL,
+        `kernel '${kernel.key}': the stream's micro-op image would exceed ${this.maxImageUops} uops ` +
+          `(${this.config.maxXfer} bytes); synchronize before pushing more kernels`,
+      );
     }
+    const { range, load } = this.uopCache.place(kernel, kernel.words);
+    const insn = make(range);
+    // Until placeStream, a LOAD UOP's dram_base is its offset in the stream's uop image.
+    if (load) this.insns.append(STAGE.COMPUTE, uopLoadInsn(load, load.imageOffset), load);
     this.insns.append(STAGE.COMPUTE, insn);
   }
 
   // ---- dependency tokens ------------------------------------------------------------------
 
-  /** VTADepPush: stage `from` sends a token to stage `to` (ids: load 1, compute 2, store 3). */
+  /** VTADepPush: stage `from` sends a token to stage `to` (STAGE_ID: load 1, compute 2, store 3). */
   depPush(from: number, to: number): void {
     this.insns.depPush(from, to);
   }
@@ -370,18 +355,17 @@ export class CommandQueue {
    */
   seal(): SealedStream {
     try {
-      this.insns.depPush(STAGE.STORE, STAGE.COMPUTE, true);
-      this.insns.depPush(STAGE.LOAD, STAGE.COMPUTE, true);
-      this.insns.depPop(STAGE.STORE, STAGE.COMPUTE, true);
-      this.insns.depPop(STAGE.LOAD, STAGE.COMPUTE, true);
-      this.insns.commitPendingPop(STAGE.COMPUTE, true);
-      this.insns.append(STAGE.COMPUTE, finishInsn(), undefined, true);
+      this.insns.depPush(STAGE_ID.STORE, STAGE_ID.COMPUTE, true);
+      this.insns.depPush(STAGE_ID.LOAD, STAGE_ID.COMPUTE, true);
+      this.insns.depPop(STAGE_ID.STORE, STAGE_ID.COMPUTE, true);
+      this.insns.depPop(STAGE_ID.LOAD, STAGE_ID.COMPUTE, true);
+      this.insns.finish();
       const entries = this.insns.entries();
       const uopLoadIndices: number[] = [];
       entries.forEach((e, i) => {
         if (e.uopLoad) uopLoadIndices.push(i);
       });
-      return { insns: entries.map((e) => ({ ...e.insn })), uopLoadIndices, uopImage: this.uopCache.image() };
+      return { insns: entries.map((e) => ({ ...e.insn })), uopLoadIndices, uopImage: Uint32Array.from(this.uopCache.image()) };
     } finally {
       this.reset();
     }

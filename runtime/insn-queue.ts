@@ -4,15 +4,18 @@
  * instruction of the right stage is at hand.
  */
 import type { VtaConfig } from '../config/config.ts';
-import { type Insn, MEM_TYPE, type MemInsn, OPCODE, memInsn } from '../isa/index.ts';
-import type { StageName } from '../sim/api.ts';
+import { type DepFlags, type Insn, MEM_TYPE, type MemInsn, OPCODE, finishInsn, memInsn } from '../isa/index.ts';
+import { DEP_FLAGS, STAGE, type Stage, stageOfInsn } from '../isa/pipeline.ts';
 import { RUNTIME_ERROR, RuntimeError } from './errors.ts';
 import type { UopLoad } from './uop-cache.ts';
 
-/** Stage ids of TVM's runtime and compiler (queue ids): load 1, compute 2, store 3. */
-export const STAGE = { LOAD: 1, COMPUTE: 2, STORE: 3 } as const;
-export type StageId = (typeof STAGE)[keyof typeof STAGE];
-export const STAGE_NAMES: Readonly<Record<StageId, StageName>> = { 1: 'load', 2: 'compute', 3: 'store' };
+/**
+ * The stage ids of TVM's runtime API (VTADepPush / VTADepPop arguments): load 1, compute 2,
+ * store 3. Only the public calls take them; inside, stages are isa/pipeline.ts's.
+ */
+export const STAGE_ID = { LOAD: 1, COMPUTE: 2, STORE: 3 } as const;
+export type StageId = (typeof STAGE_ID)[keyof typeof STAGE_ID];
+const stageOfId = (id: StageId): Stage => (id - 1) as Stage;
 
 /** Instructions the runtime appends itself when it synchronizes (pushes, pops, compute NOP, FINISH). */
 export const SYNC_EPILOGUE_MAX = 6;
@@ -23,29 +26,20 @@ export interface StreamEntry {
   readonly uopLoad?: UopLoad;
 }
 
-/** The stage that executes an instruction (spec §3.8; same routing as the hardware's fetch). */
-export function stageOfInsn(insn: Insn): StageId {
-  switch (insn.opcode) {
-    case OPCODE.LOAD:
-      return insn.memory_type === MEM_TYPE.INP || insn.memory_type === MEM_TYPE.WGT ? STAGE.LOAD : STAGE.COMPUTE;
-    case OPCODE.STORE:
-      return STAGE.STORE;
-    default:
-      return STAGE.COMPUTE;
-  }
-}
-
 /**
  * The stage a DepPush may attach its token to. A LOAD with x_size 0 is a no-op that belongs to no
  * stage here (as in TVM), so a push after a pop-only NOP gets its own NOP.
  */
-function mergeStageOf(insn: Insn): StageId | undefined {
+function mergeStageOf(insn: Insn): Stage | undefined {
   if (insn.opcode === OPCODE.LOAD && insn.x_size === 0) return undefined;
   return stageOfInsn(insn);
 }
 
-/** A no-op memory instruction of a stage: all sizes and addresses zero, only dependency flags. */
-export function nopInsn(stage: StageId, flags: Partial<Pick<MemInsn, 'pop_prev' | 'pop_next' | 'push_prev' | 'push_next'>>): MemInsn {
+/**
+ * The token NOP: a no-op memory instruction of a stage (all sizes and addresses zero), carrying
+ * dependency flags when no real instruction of that stage is at hand.
+ */
+export function nopInsn(stage: Stage, flags: Partial<DepFlags>): MemInsn {
   return memInsn({
     opcode: stage === STAGE.STORE ? OPCODE.STORE : OPCODE.LOAD,
     memory_type: stage === STAGE.LOAD ? MEM_TYPE.INP : MEM_TYPE.UOP,
@@ -58,9 +52,17 @@ export function isNop(insn: Insn): boolean {
   return (insn.opcode === OPCODE.LOAD || insn.opcode === OPCODE.STORE) && insn.x_size === 0;
 }
 
-/** Throws unless (from, to) is a pair of stages with a token queue between them. */
+/**
+ * The end of a stream. FINISH carries no dependency flags (TVM's runtime never sets them): when
+ * the stream's last compute step must pop or push, a compute NOP before FINISH carries `flags`.
+ */
+export function finishWithTokens(flags: Partial<DepFlags>): Insn[] {
+  return DEP_FLAGS.some((f) => flags[f]) ? [nopInsn(STAGE.COMPUTE, flags), finishInsn()] : [finishInsn()];
+}
+
+/** Throws unless (from, to) is a pair of stage ids with a token queue between them. */
 export function checkStagePair(call: string, from: number, to: number): asserts from is StageId {
-  const ok = (s: number) => s === STAGE.LOAD || s === STAGE.COMPUTE || s === STAGE.STORE;
+  const ok = (s: number) => s === STAGE_ID.LOAD || s === STAGE_ID.COMPUTE || s === STAGE_ID.STORE;
   if (!ok(from) || !ok(to)) {
     throw new RuntimeError(RUNTIME_ERROR.DEP, `${call}(${from}, ${to}): stage ids are load 1, compute 2, store 3`);
   }
@@ -77,9 +79,9 @@ export function checkStagePair(call: string, from: number, to: number): asserts 
 
 export class InsnQueue {
   private readonly list: StreamEntry[] = [];
-  /** Pending pops per stage id (index 0 unused). */
-  private readonly pendingPopPrev = [false, false, false, false];
-  private readonly pendingPopNext = [false, false, false, false];
+  /** Pending pops per stage. */
+  private readonly pendingPopPrev = [false, false, false];
+  private readonly pendingPopNext = [false, false, false];
   private readonly maxInsns: number;
 
   constructor(cfg: VtaConfig) {
@@ -98,20 +100,23 @@ export class InsnQueue {
    * Append an instruction run by `stage`. It takes the stage's pending pops and starts without
    * pushes. `epilogue` appends (synchronize's own) may use the room kept free for them.
    */
-  append(stage: StageId, insn: Insn, uopLoad?: UopLoad, epilogue = false): Insn {
+  append(stage: Stage, insn: Insn, uopLoad?: UopLoad, epilogue = false): Insn {
+    const withDeps: Insn = { ...insn, ...this.takePendingPops(stage), push_prev: 0, push_next: 0 };
+    this.push({ insn: withDeps, ...(uopLoad && { uopLoad }) }, epilogue);
+    return withDeps;
+  }
+
+  private push(entry: StreamEntry, epilogue: boolean): void {
     if (!epilogue) this.ensureRoom(1);
     else if (this.list.length >= this.maxInsns) throw new Error('internal: the synchronize epilogue overflowed its reserved room');
-    const withDeps: Insn = {
-      ...insn,
-      pop_prev: this.pendingPopPrev[stage] ? 1 : 0,
-      pop_next: this.pendingPopNext[stage] ? 1 : 0,
-      push_prev: 0,
-      push_next: 0,
-    };
+    this.list.push(entry);
+  }
+
+  private takePendingPops(stage: Stage): Pick<DepFlags, 'pop_prev' | 'pop_next'> {
+    const pops = { pop_prev: this.pendingPopPrev[stage] ? 1 : 0, pop_next: this.pendingPopNext[stage] ? 1 : 0 };
     this.pendingPopPrev[stage] = false;
     this.pendingPopNext[stage] = false;
-    this.list.push(uopLoad ? { insn: withDeps, uopLoad } : { insn: withDeps });
-    return withDeps;
+    return pops;
   }
 
   /** Throws unless `n` more instructions fit, leaving room for the synchronize epilogue. */
@@ -124,32 +129,39 @@ export class InsnQueue {
     }
   }
 
-  /** The next instruction of stage `to` waits for a token from stage `from`. */
+  /** The next instruction of stage `to` waits for a token from stage `from` (TVM stage ids). */
   depPop(from: number, to: number, epilogue = false): void {
     checkStagePair('depPop', from, to);
+    const stage = stageOfId(to as StageId);
     const pending = from < to ? this.pendingPopPrev : this.pendingPopNext;
     // One instruction pops at most one token per queue: a second pop of the same queue goes on a NOP.
-    if (pending[to]) this.commitPendingPop(to as StageId, epilogue);
-    pending[to] = true;
+    if (pending[stage]) this.commitPendingPop(stage, epilogue);
+    pending[stage] = true;
   }
 
-  /** Stage `from` sends a token to stage `to` once its latest instruction completes. */
+  /** Stage `from` sends a token to stage `to` once its latest instruction completes (TVM stage ids). */
   depPush(from: number, to: number, epilogue = false): void {
     checkStagePair('depPush', from, to);
-    this.commitPendingPop(from, epilogue);
+    const stage = stageOfId(from);
+    this.commitPendingPop(stage, epilogue);
     const flag = from < to ? 'push_next' : 'push_prev';
     const last = this.list[this.list.length - 1];
-    if (last && mergeStageOf(last.insn) === from && !last.insn[flag]) {
+    if (last && mergeStageOf(last.insn) === stage && !last.insn[flag]) {
       last.insn[flag] = 1;
       return;
     }
-    const nop = this.append(from, nopInsn(from, {}), undefined, epilogue);
+    const nop = this.append(stage, nopInsn(stage, {}), undefined, epilogue);
     nop[flag] = 1;
   }
 
   /** Put the pending pops of `stage` on a NOP of that stage. */
-  commitPendingPop(stage: StageId, epilogue = false): void {
+  commitPendingPop(stage: Stage, epilogue = false): void {
     if (this.pendingPopPrev[stage] || this.pendingPopNext[stage]) this.append(stage, nopInsn(stage, {}), undefined, epilogue);
+  }
+
+  /** End the stream: FINISH, after a compute NOP with the compute stage's pending pops if any. */
+  finish(): void {
+    for (const insn of finishWithTokens(this.takePendingPops(STAGE.COMPUTE))) this.push({ insn }, true);
   }
 
   hasPendingPop(): boolean {

@@ -1,13 +1,11 @@
 /**
- * The uop SRAM cache of one instruction stream (spec §4.2, "Pushing a kernel", step 1). Kernels get
- * consecutive ranges [end, end+n); a kernel that would run past the uop buffer starts again at 0.
- * Kernels whose range is overwritten stop being resident and are loaded again when next pushed.
- * Every load appends the kernel's micro-ops to this stream's DRAM image (append-only, so the image
- * offset a LOAD UOP refers to never moves, whatever is evicted later).
+ * The uop SRAM cache of one instruction stream (spec §4.2, "Pushing a kernel", step 1), used by
+ * the runtime's command queue and by the compiler's emitter. Kernels get consecutive ranges
+ * [end, end+n); a kernel that would run past the uop buffer starts again at 0. Kernels whose range
+ * is overwritten stop being resident and are loaded again when next used. Loads read the stream's
+ * DRAM uop image, which only grows, so the image offset a LOAD UOP refers to never moves.
  */
-import type { VtaConfig } from '../config/config.ts';
-import { RUNTIME_ERROR, RuntimeError } from './errors.ts';
-import type { UopKernel } from './uop-kernel.ts';
+import { MEM_TYPE, type MemInsn, OPCODE, memInsn } from '../isa/index.ts';
 
 export interface UopRange {
   /** First uop SRAM slot. */
@@ -23,68 +21,93 @@ export interface UopLoad {
   readonly imageOffset: number;
 }
 
-export class UopCache {
-  private readonly resident = new Map<UopKernel, UopRange>();
+export interface UopCacheOptions {
+  /** Uop SRAM slots (the config's uopDepth). */
+  readonly uopDepth: number;
+  /**
+   * False (TVM's runtime): every load appends the kernel's uops to the image again. True (a
+   * compiled kernel, whose image is a file of the package): a kernel is in the image once and
+   * every reload reads that copy.
+   */
+  readonly reuseImage: boolean;
+}
+
+/** Keyed by whatever identifies a kernel to its user (a kernel object, a uop-list string). */
+export class UopCache<Key, U> {
+  private readonly resident = new Map<Key, UopRange>();
+  private readonly imageAt = new Map<Key, number>();
+  private readonly imageUops: U[] = [];
   /** Next free slot for the next kernel. */
   private end = 0;
-  private readonly chunks: Uint32Array[] = [];
-  private imageWords = 0;
-  /** The DRAM image is one DMA buffer, so it is bounded like one transfer. */
-  private readonly maxImageWords: number;
 
-  constructor(private readonly cfg: VtaConfig) {
-    this.maxImageWords = Math.floor(cfg.maxXfer / cfg.uopElemBytes);
+  constructor(private readonly options: UopCacheOptions) {}
+
+  /** Where the kernel `key` is resident now, or undefined. */
+  rangeOf(key: Key): UopRange | undefined {
+    return this.resident.get(key);
   }
 
-  /** Where `kernel` is resident now, or undefined. */
-  rangeOf(kernel: UopKernel): UopRange | undefined {
-    return this.resident.get(kernel);
+  /** Uops in the image so far. */
+  get imageLength(): number {
+    return this.imageUops.length;
+  }
+
+  /** How much the image grows if `key` (of `count` uops) is placed now. */
+  imageGrowth(key: Key, count: number): number {
+    if (this.resident.has(key) || (this.options.reuseImage && this.imageAt.has(key))) return 0;
+    return count;
   }
 
   /**
-   * Make `kernel` resident. Returns its SRAM range and, when it was not resident, the load that
-   * brings its micro-ops in.
+   * Make the kernel `key` with micro-ops `uops` resident. Returns its SRAM range and, when it was
+   * not resident, the load that brings its micro-ops in.
    */
-  place(kernel: UopKernel): { range: UopRange; load?: UopLoad } {
-    const cached = this.resident.get(kernel);
+  place(key: Key, uops: ArrayLike<U>): { range: UopRange; load?: UopLoad } {
+    const cached = this.resident.get(key);
     if (cached) return { range: cached };
-    const n = kernel.words.length;
-    if (this.imageWords + n > this.maxImageWords) {
-      throw new RuntimeError(
-        RUNTIME_ERROR.FULL,
-        `kernel '${kernel.key}': the stream's micro-op image would exceed ${this.maxImageWords} uops ` +
-          `(${this.cfg.maxXfer} bytes); synchronize before pushing more kernels`,
-      );
-    }
-    const begin = this.end + n > this.cfg.uopDepth ? 0 : this.end;
+    const n = uops.length;
+    const begin = this.end + n > this.options.uopDepth ? 0 : this.end;
     const range: UopRange = { begin, end: begin + n };
     for (const [other, r] of this.resident) {
       if (r.begin < range.end && range.begin < r.end) this.resident.delete(other);
     }
-    this.resident.set(kernel, range);
+    this.resident.set(key, range);
     this.end = range.end;
-    const load: UopLoad = { sramBase: begin, count: n, imageOffset: this.imageWords };
-    this.chunks.push(kernel.words);
-    this.imageWords += n;
-    return { range, load };
+    return { range, load: { sramBase: begin, count: n, imageOffset: this.imageOffsetOf(key, uops) } };
   }
 
-  /** The concatenated micro-ops of every load of this stream, in load order. */
-  image(): Uint32Array {
-    const out = new Uint32Array(this.imageWords);
-    let at = 0;
-    for (const c of this.chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
+  private imageOffsetOf(key: Key, uops: ArrayLike<U>): number {
+    const known = this.options.reuseImage ? this.imageAt.get(key) : undefined;
+    if (known !== undefined) return known;
+    const at = this.imageUops.length;
+    for (let i = 0; i < uops.length; i++) this.imageUops.push(uops[i]!);
+    this.imageAt.set(key, at);
+    return at;
   }
 
-  /** Forget everything: the next stream starts with an empty uop SRAM. */
+  /** The micro-ops of every load of this stream, in image order. */
+  image(): readonly U[] {
+    return this.imageUops;
+  }
+
+  /** Forget everything: the next stream starts with an empty uop SRAM and image. */
   reset(): void {
     this.resident.clear();
+    this.imageAt.clear();
+    this.imageUops.length = 0;
     this.end = 0;
-    this.chunks.length = 0;
-    this.imageWords = 0;
   }
+}
+
+/** The LOAD UOP of `load`, reading from `dramBase` (in uops). */
+export function uopLoadInsn(load: UopLoad, dramBase: number): MemInsn {
+  return memInsn({
+    opcode: OPCODE.LOAD,
+    memory_type: MEM_TYPE.UOP,
+    sram_base: load.sramBase,
+    dram_base: dramBase,
+    y_size: 1,
+    x_size: load.count,
+    x_stride: load.count,
+  });
 }

@@ -4,9 +4,11 @@
  * plain immutable data; where it sits in the uop SRAM is the uop cache's business (uop-cache.ts).
  */
 import type { VtaConfig } from '../config/config.ts';
-import { type Uop, encodeUop } from '../isa/index.ts';
+import { type LoopFields, type Uop, encodeUop } from '../isa/index.ts';
+import type { LoopNest } from '../isa/pipeline.ts';
 import { VtaError } from '../lib/errors.ts';
 import { RUNTIME_ERROR, RuntimeError, checkInt } from './errors.ts';
+import type { UopRange } from './uop-cache.ts';
 
 /** Hardware loops have 14-bit iteration counts. */
 export const MAX_LOOP_EXTENT = (1 << 14) - 1;
@@ -152,4 +154,37 @@ export function maxKernelIndex(kernel: UopKernel, field: 'dst' | 'src' | 'wgt'):
   const factor = (l: UopLoop) => (field === 'dst' ? l.dstFactor : field === 'src' ? l.srcFactor : l.wgtFactor);
   const base = Math.max(...kernel.uops.map(of));
   return kernel.loops.reduce((acc, l) => acc + (l.extent - 1) * factor(l), base);
+}
+
+/**
+ * The machine's loop nest for a kernel. GEMM: loop[0] outer, loop[1] inner. ALU: a single loop is
+ * the INNER loop (iter_out 1), two loops are outer then inner; this asymmetry is TVM's and fixes
+ * the exact bits. Missing loops run once.
+ */
+export function kernelLoopNest(kernel: UopKernel, op: 'gemm' | 'alu'): LoopNest {
+  const [outer, inner] = op === 'alu' && kernel.loops.length === 1 ? [undefined, kernel.loops[0]] : [kernel.loops[0], kernel.loops[1]];
+  return {
+    iterOut: outer?.extent ?? 1,
+    iterIn: inner?.extent ?? 1,
+    dstOut: outer?.dstFactor ?? 0,
+    dstIn: inner?.dstFactor ?? 0,
+    srcOut: outer?.srcFactor ?? 0,
+    srcIn: inner?.srcFactor ?? 0,
+    wgtOut: outer?.wgtFactor ?? 0,
+    wgtIn: inner?.wgtFactor ?? 0,
+  };
+}
+
+/** The uop range and loop fields GEMM and ALU instructions share (wgt factors are GEMM's own). */
+export function loopFields(range: UopRange, nest: LoopNest): Omit<LoopFields, 'reset_reg'> {
+  return {
+    uop_bgn: range.begin,
+    uop_end: range.end,
+    iter_out: nest.iterOut,
+    iter_in: nest.iterIn,
+    dst_factor_out: nest.dstOut,
+    dst_factor_in: nest.dstIn,
+    src_factor_out: nest.srcOut,
+    src_factor_in: nest.srcIn,
+  };
 }

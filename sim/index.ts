@@ -3,8 +3,8 @@
  * `simulate` is the one entry point; `Machine` holds SRAM that persists between runs.
  */
 import { type VtaConfig, sameHardware } from '../config/config.ts';
-import type { DeviceMemory } from '../drivers/memory.ts';
-import type { Counters } from './api.ts';
+import type { DeviceMemory } from './memory.ts';
+import type { Counters } from '../isa/pipeline.ts';
 import { Machine } from './machine.ts';
 import { runProgram, type SimulateOptions } from './scheduler.ts';
 

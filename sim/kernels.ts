@@ -10,19 +10,8 @@
  * generated code depends only on the config's shape and the ALU opcode, never on user data.
  */
 import type { VtaConfig } from '../config/config.ts';
+import type { LoopNest } from '../isa/pipeline.ts';
 import { type WasmKernelExports, instantiateKernels, wasmLayout } from './wasm-kernels.ts';
-
-/** The two-level loop of a GEMM/ALU instruction, over the decoded uops in `storage.uops`. */
-export interface LoopNest {
-  iterOut: number;
-  iterIn: number;
-  dstOut: number;
-  dstIn: number;
-  srcOut: number;
-  srcIn: number;
-  wgtOut: number;
-  wgtIn: number;
-}
 
 /** Decoded uops (dst, src, wgt indices) in [0, count). */
 export interface UopList {

@@ -5,20 +5,13 @@
  * (SRAM and DRAM tile images are identical, little-endian, spec §3.1).
  */
 import type { VtaConfig } from '../config/config.ts';
-import type { QueueName, SramView } from './api.ts';
+import { QUEUE_NAMES, type SramView, formatCounts } from '../isa/pipeline.ts';
 import { type KernelChoice, type SimKernels, createKernels } from './kernels.ts';
 
 if (new Uint8Array(Uint32Array.of(1).buffer)[0] !== 1) {
   // The byte views below rely on the host being little-endian, as the DRAM image is.
   throw new Error('the VTA simulator needs a little-endian host');
 }
-
-/** Token queue order used by `Machine.tokens`. */
-export const QUEUES: readonly QueueName[] = ['l2g', 'g2l', 'g2s', 's2g'];
-export const Q_L2G = 0;
-export const Q_G2L = 1;
-export const Q_G2S = 2;
-export const Q_S2G = 3;
 
 export class Machine implements SramView {
   readonly cfg: VtaConfig;
@@ -33,8 +26,8 @@ export class Machine implements SramView {
   readonly inpBytes: Uint8Array;
   readonly wgtBytes: Uint8Array;
   readonly accBytes: Uint8Array;
-  /** Tokens waiting in l2g, g2l, g2s, s2g (fsim's queues carry no data, so a count suffices). */
-  readonly tokens = new Int32Array(4);
+  /** Tokens waiting per queue, indexed by Queue (fsim's queues carry no data, so a count suffices). */
+  readonly tokens = new Int32Array(QUEUE_NAMES.length);
 
   constructor(cfg: VtaConfig, kernels: KernelChoice = 'auto') {
     this.cfg = cfg;
@@ -53,6 +46,6 @@ export class Machine implements SramView {
   }
 
   tokenSummary(): string {
-    return QUEUES.map((q, i) => `${q}=${this.tokens[i]}`).join(' ');
+    return formatCounts(this.tokens);
   }
 }

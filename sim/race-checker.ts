@@ -8,11 +8,9 @@
  */
 import type { VtaConfig } from '../config/config.ts';
 import { type Insn, MEM_TYPE, OPCODE, formatInsn, uopFieldShifts } from '../isa/index.ts';
-import type { InsnEvent, QueueName, SimObserver, StageName } from './api.ts';
+import { type InsnEvent, type QueueName, type SimObserver, STAGE_BY_NAME, STAGE_NAMES, type StageName } from '../isa/pipeline.ts';
 
 type Buffer = 'uop' | 'inp' | 'wgt' | 'acc';
-const STAGE_INDEX: Record<StageName, number> = { load: 0, compute: 1, store: 2 };
-const STAGE_NAMES: StageName[] = ['load', 'compute', 'store'];
 
 export interface RaceFinding {
   kind: 'RAW' | 'WAR' | 'WAW';
@@ -68,18 +66,18 @@ export class RaceChecker implements SimObserver {
   onPop(stage: StageName, queue: QueueName): void {
     const clock = this.queues.get(queue)?.shift();
     if (!clock) return; // the simulator itself reports pops without tokens
-    const mine = this.clocks[STAGE_INDEX[stage]]!;
+    const mine = this.clocks[STAGE_BY_NAME[stage]]!;
     for (let i = 0; i < 3; i++) if (clock[i]! > mine[i]!) mine[i] = clock[i]!;
   }
 
   onPush(stage: StageName, queue: QueueName): void {
     let q = this.queues.get(queue);
     if (!q) this.queues.set(queue, (q = []));
-    q.push(Int32Array.from(this.clocks[STAGE_INDEX[stage]]!));
+    q.push(Int32Array.from(this.clocks[STAGE_BY_NAME[stage]]!));
   }
 
   beforeInsn(e: InsnEvent): void {
-    const s = STAGE_INDEX[e.stage];
+    const s = STAGE_BY_NAME[e.stage];
     const clock = this.clocks[s]!;
     clock[s]! += 1;
     this.texts.set(e.index, formatInsn(this.cfg, e.insn));

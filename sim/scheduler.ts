@@ -7,12 +7,12 @@
  * rotation is deterministic and a state where no stage can progress is reported.
  */
 import type { VtaConfig } from '../config/config.ts';
-import { DramError, type DeviceMemory } from '../drivers/memory.ts';
+import { DramError, type DeviceMemory } from './memory.ts';
 import { OPCODE, type Insn, disasmInsn } from '../isa/index.ts';
-import { type Counters, type SimObserver, zeroCounters } from './api.ts';
+import { type Counters, QUEUE_NAMES, STAGE_INSN_COUNTERS, STAGE_NAMES, type SimObserver, zeroCounters } from '../isa/pipeline.ts';
 import { InsnFault, SIM_CODES, SimError, insnError, insnLabel } from './errors.ts';
-import { Machine, QUEUES } from './machine.ts';
-import { NONE, type Program, type Routed, STAGES, readStream, routeStream } from './stream.ts';
+import type { Machine } from './machine.ts';
+import { NONE, type Program, type Routed, readStream, routeStream } from './stream.ts';
 import { execAlu } from './semantics/alu.ts';
 import type { ExecContext } from './semantics/context.ts';
 import { execFinish } from './semantics/finish.ts';
@@ -81,7 +81,6 @@ export function runProgram(machine: Machine, memory: DeviceMemory, insnPhys: num
   // NaN would compare false against every amount of work and so switch the bound off.
   if (!(budget > 0)) throw new SimError(SIM_CODES.run, `work budget ${budget} is invalid: it must be a positive number`);
   const heads = [0, 0, 0];
-  const stageCounter = ['load_insns', 'compute_insns', 'store_insns'] as const;
   let work = 0;
 
   const stageStatus = () => describeStages(cfg, bytes, program, heads, tokens);
@@ -101,21 +100,21 @@ export function runProgram(machine: Machine, memory: DeviceMemory, insnPhys: num
         if (r.pop0 !== NONE) tokens[r.pop0]!--;
         if (r.pop1 !== NONE) tokens[r.pop1]!--;
         if (observer) {
-          const e = { index: r.index, stage: STAGES[s]!, insn: r.insn, sram: machine };
-          if (r.pop0 !== NONE) observer.onPop?.(e.stage, QUEUES[r.pop0]!, r.index);
-          if (r.pop1 !== NONE) observer.onPop?.(e.stage, QUEUES[r.pop1]!, r.index);
+          const e = { index: r.index, stage: STAGE_NAMES[s]!, insn: r.insn, sram: machine };
+          if (r.pop0 !== NONE) observer.onPop?.(e.stage, QUEUE_NAMES[r.pop0]!, r.index);
+          if (r.pop1 !== NONE) observer.onPop?.(e.stage, QUEUE_NAMES[r.pop1]!, r.index);
           observer.beforeInsn?.(e);
           executeChecked(ctx, r, bytes);
           observer.afterInsn?.(e);
-          if (r.push0 !== NONE) observer.onPush?.(e.stage, QUEUES[r.push0]!, r.index);
-          if (r.push1 !== NONE) observer.onPush?.(e.stage, QUEUES[r.push1]!, r.index);
+          if (r.push0 !== NONE) observer.onPush?.(e.stage, QUEUE_NAMES[r.push0]!, r.index);
+          if (r.push1 !== NONE) observer.onPush?.(e.stage, QUEUE_NAMES[r.push1]!, r.index);
         } else {
           executeChecked(ctx, r, bytes);
         }
         if (r.push0 !== NONE) tokens[r.push0]!++;
         if (r.push1 !== NONE) tokens[r.push1]!++;
         heads[s]!++;
-        counters[stageCounter[s]!]++;
+        counters[STAGE_INSN_COUNTERS[s]!]++;
         progressed = true;
         if (r.insn.opcode === OPCODE.FINISH) {
           finish = r;
@@ -128,10 +127,10 @@ export function runProgram(machine: Machine, memory: DeviceMemory, insnPhys: num
     }
   }
 
-  const left = STAGES.map((_, s) => stageQueues[s]!.length - heads[s]!);
+  const left = STAGE_NAMES.map((_, s) => stageQueues[s]!.length - heads[s]!);
   const unrun = left.reduce((a, b) => a + b, 0);
   if (unrun > 0) {
-    const first = STAGES.flatMap((name, s) => (left[s]! > 0 ? [`${name} ${label(stageQueues[s]![heads[s]!]!)}`] : []));
+    const first = STAGE_NAMES.flatMap((name, s) => (left[s]! > 0 ? [`${name} ${label(stageQueues[s]![heads[s]!]!)}`] : []));
     throw new SimError(SIM_CODES.unrun, `FINISH ${label(finish.index)} completed but ${unrun} instruction(s) never ran, first: ${first.join(', ')}`);
   }
   if (tokens.some((t) => t !== 0)) {
@@ -142,11 +141,11 @@ export function runProgram(machine: Machine, memory: DeviceMemory, insnPhys: num
 
 /** Where each stage is: `load stage at insn #3 (...) waiting for g2l; compute stage done; ...`. */
 function describeStages(cfg: VtaConfig, bytes: Uint8Array, program: Program, heads: number[], tokens: Int32Array): string {
-  return STAGES.map((name, s) => {
+  return STAGE_NAMES.map((name, s) => {
     const q = program.stageQueues[s]!;
     if (heads[s]! >= q.length) return `${name} stage done`;
     const r = program.routed[q[heads[s]!]!]!;
-    const waits = [r.pop0, r.pop1].filter((p) => p !== NONE && tokens[p]! === 0).map((p) => QUEUES[p]);
+    const waits = [r.pop0, r.pop1].filter((p) => p !== NONE && tokens[p]! === 0).map((p) => QUEUE_NAMES[p]);
     return `${name} stage at ${insnLabel(r.index, disasmInsn(cfg, bytes, r.index * 16))}${waits.length ? ` waiting for ${waits.join(' and ')}` : ''}`;
   }).join('; ');
 }

@@ -5,24 +5,20 @@
  * calls this first, so every backend refuses bad programs with the same one-line errors.
  */
 import type { VtaConfig } from '../config/config.ts';
-import { DramError, type DeviceMemory } from '../drivers/memory.ts';
+import { DramError, type DeviceMemory } from './memory.ts';
 import { EncodingError, MEM_TYPE, MEM_TYPE_NAMES, OPCODE, type Insn, disasmInsn } from '../isa/index.ts';
-import type { StageName } from './api.ts';
+import { STAGE, STAGE_NAMES, type Stage, stageOf, tokenUses } from '../isa/pipeline.ts';
 import { decodeStreamInsn } from './decode.ts';
 import { SIM_CODES, SimError, insnError } from './errors.ts';
-import { Q_G2L, Q_G2S, Q_L2G, Q_S2G } from './machine.ts';
 
-export const STAGES: readonly StageName[] = ['load', 'compute', 'store'];
-export const LOAD = 0;
-export const COMPUTE = 1;
-export const STORE = 2;
+/** No queue: the slot of a pop or push the instruction does not make. */
 export const NONE = -1;
 
 /** An instruction prepared for the run: its stage, the queues it pops and pushes, its work. */
 export interface Routed {
   index: number;
   insn: Insn;
-  stage: number;
+  stage: Stage;
   pop0: number;
   pop1: number;
   push0: number;
@@ -41,36 +37,11 @@ export interface Program {
 
 const hex = (n: number) => '0x' + n.toString(16);
 
-
-/** Token queues per stage: [pop_prev, pop_next, push_prev, push_next] (spec §3.9). */
-const DEP_QUEUES: readonly (readonly number[])[] = [
-  [NONE, Q_G2L, NONE, Q_L2G],
-  [Q_L2G, Q_S2G, Q_G2L, Q_G2S],
-  [Q_G2S, NONE, Q_S2G, NONE],
-];
-
-/** The stage that runs an instruction (0 load, 1 compute, 2 store), or why none can. */
-export function stageOf(insn: Insn): number | string {
-  switch (insn.opcode) {
-    case OPCODE.LOAD:
-      switch (insn.memory_type) {
-        case MEM_TYPE.INP:
-        case MEM_TYPE.WGT:
-          return LOAD;
-        case MEM_TYPE.UOP:
-        case MEM_TYPE.ACC:
-        case MEM_TYPE.ACC_8BIT:
-          return COMPUTE;
-        case MEM_TYPE.OUT:
-          return 'LOAD cannot target memory type OUT (OUT is written by STORE only)';
-        default:
-          return `unknown memory type ${insn.memory_type} (known: ${MEM_TYPE_NAMES.map((n, i) => `${n} ${i}`).join(', ')})`;
-      }
-    case OPCODE.STORE:
-      return STORE;
-    default:
-      return COMPUTE;
-  }
+/** Why no stage can run a decoded instruction (only LOADs can lack one once decoding succeeded). */
+function noStageReason(insn: Insn): string {
+  const type = insn.opcode === OPCODE.LOAD ? insn.memory_type : -1;
+  if (type === MEM_TYPE.OUT) return 'LOAD cannot target memory type OUT (OUT is written by STORE only)';
+  return `unknown memory type ${type} (known: ${MEM_TYPE_NAMES.map((n, i) => `${n} ${i}`).join(', ')})`;
 }
 
 function route(cfg: VtaConfig, bytes: Uint8Array, words: Uint32Array, index: number): Routed {
@@ -81,31 +52,21 @@ function route(cfg: VtaConfig, bytes: Uint8Array, words: Uint32Array, index: num
     if (e instanceof EncodingError) throw insnError(index, disasmInsn(cfg, bytes, index * 16), e.message);
     throw e;
   }
-  const stage = stageOf(insn);
-  if (typeof stage === 'string') throw insnError(index, disasmInsn(cfg, bytes, index * 16), stage);
-  const q = DEP_QUEUES[stage]!;
-  const flags = [insn.pop_prev, insn.pop_next, insn.push_prev, insn.push_next];
-  const names = ['pop_prev', 'pop_next', 'push_prev', 'push_next'];
-  for (let f = 0; f < 4; f++) {
-    if (flags[f] && q[f] === NONE) {
-      const why = stage === LOAD ? 'the load stage has no previous stage' : 'the store stage has no next stage';
-      throw insnError(index, disasmInsn(cfg, bytes, index * 16), `${names[f]} is illegal on a ${STAGES[stage]}-stage instruction (${why})`);
+  const stage = stageOf(insn.opcode, insn.opcode === OPCODE.LOAD ? insn.memory_type : 0);
+  if (stage === undefined) throw insnError(index, disasmInsn(cfg, bytes, index * 16), noStageReason(insn));
+  const slots = { pop_prev: NONE, pop_next: NONE, push_prev: NONE, push_next: NONE };
+  for (const { flag, queue } of tokenUses(stage, insn)) {
+    if (queue === undefined) {
+      const why = stage === STAGE.LOAD ? 'the load stage has no previous stage' : 'the store stage has no next stage';
+      throw insnError(index, disasmInsn(cfg, bytes, index * 16), `${flag} is illegal on a ${STAGE_NAMES[stage]}-stage instruction (${why})`);
     }
+    slots[flag] = queue;
   }
   let cost = 1;
   if (insn.opcode === OPCODE.GEMM || insn.opcode === OPCODE.ALU) {
     cost += insn.iter_out * insn.iter_in * Math.max(0, insn.uop_end - insn.uop_bgn);
   }
-  return {
-    index,
-    insn,
-    stage,
-    pop0: insn.pop_prev ? q[0]! : NONE,
-    pop1: insn.pop_next ? q[1]! : NONE,
-    push0: insn.push_prev ? q[2]! : NONE,
-    push1: insn.push_next ? q[3]! : NONE,
-    cost,
-  };
+  return { index, insn, stage, pop0: slots.pop_prev, pop1: slots.pop_next, push0: slots.push_prev, push1: slots.push_next, cost };
 }
 
 /**

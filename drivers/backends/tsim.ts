@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { defaultVtaConfig, type VtaConfig } from '../../config/config.ts';
 import { COUNTERS, COUNTER_BASE, DEBUG, DEBUG_BASE, FAULTS, REG, STAGE_STATES } from '../../hw/regmap.ts';
 import { disasmInsn } from '../../isa/index.ts';
+import { STAGE_NAMES } from '../../isa/pipeline.ts';
 import { type Program, type Routed, readStream, routeStream } from '../../sim/stream.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { SIM_CODES, SimError, insnError, insnLabel } from '../../sim/errors.ts';
@@ -53,7 +54,6 @@ function loadModel(cfg: VtaConfig): TsimModel {
 }
 
 const hex = (n: number) => '0x' + n.toString(16);
-const STAGE_NAMES = ['load', 'compute', 'store'] as const;
 const CLIENT_NAMES = ['fetch', 'load', 'compute', 'store'];
 
 class TsimDriver extends SimulatedDevice {

@@ -146,18 +146,19 @@ module vta_fetch
     unknown = 1'b0;
     unique case (opcode)
       3'(OpLoad): begin
-        if (mem_type == 3'(MemInp) || mem_type == 3'(MemWgt)) to_ld = 1'b1;
-        else if (mem_type == 3'(MemUop) || mem_type == 3'(MemAcc) ||
-                 mem_type == 3'(MemAcc8bit)) to_co = 1'b1;
+        if (LoadStageLoadMemTypes[mem_type]) to_ld = 1'b1;
+        else if (ComputeStageLoadMemTypes[mem_type]) to_co = 1'b1;
         else unknown = 1'b1;
       end
-      3'(OpStore): to_st = 1'b1;
-      3'(OpGemm), 3'(OpFinish): to_co = 1'b1;
       3'(OpAlu): begin
         if (alu_op <= 3'(AluMul)) to_co = 1'b1;
         else unknown = 1'b1;
       end
-      default: unknown = 1'b1;
+      default: begin
+        to_co   = ComputeStageOpcodes[opcode];
+        to_st   = StoreStageOpcodes[opcode];
+        unknown = !(to_co || to_st);
+      end
     endcase
   end
 

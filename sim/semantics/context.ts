@@ -3,8 +3,8 @@
  * the kernels and the run's counters. One context per run.
  */
 import type { VtaConfig } from '../../config/config.ts';
-import type { DeviceMemory } from '../../drivers/memory.ts';
-import type { Counters } from '../api.ts';
+import type { DeviceMemory } from '../memory.ts';
+import type { Counters } from '../../isa/pipeline.ts';
 import type { SimKernels, UopList } from '../kernels.ts';
 import type { Machine } from '../machine.ts';
 

@@ -4,7 +4,7 @@
  * sign-extends each DRAM byte into one int32 accumulator lane. x_size = 0 is a no-op.
  */
 import { MEM_TYPE, type MemInsn, memElemBytes } from '../../isa/index.ts';
-import type { Counters } from '../api.ts';
+import type { Counters } from '../../isa/pipeline.ts';
 import { InsnFault, sramRange } from '../errors.ts';
 import type { Machine } from '../machine.ts';
 import type { ExecContext } from './context.ts';

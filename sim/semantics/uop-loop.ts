@@ -7,7 +7,7 @@ import type { VtaConfig } from '../../config/config.ts';
 import type { LoopFields } from '../../isa/index.ts';
 import { uopFieldShifts } from '../../isa/index.ts';
 import { sramRange } from '../errors.ts';
-import type { LoopNest } from '../kernels.ts';
+import type { LoopNest } from '../../isa/pipeline.ts';
 import type { ExecContext } from './context.ts';
 
 /** One index stream of the nest: which uop field, its loop factors, and the SRAM it addresses. */

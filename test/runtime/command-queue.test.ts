@@ -7,12 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig, loadConfig, makeConfig } from '../../config/config.ts';
 import type { DeviceBuffer } from '../../drivers/api.ts';
 import { ALU_OP, type Insn, MEM_TYPE, OPCODE, aluInsn, encodeInsn, finishInsn, gemmInsn, insnFromWords, memInsn } from '../../isa/index.ts';
-import { CommandQueue, RUNTIME_ERROR, STAGE, type UopKernelBuilder, dumpKernel, dumpStream, placeStream, tokenCounts } from '../../runtime/index.ts';
+import { CommandQueue, RUNTIME_ERROR, STAGE_ID, type UopKernelBuilder, dumpKernel, dumpStream, placeStream, tokenCounts } from '../../runtime/index.ts';
 
 const cfg = defaultVtaConfig();
 /** The builder only reads a buffer's address and size, so plain objects stand in for device memory. */
 const buffer = (phys: number, bytes: number): DeviceBuffer => ({ phys, bytes });
-const { LOAD, COMPUTE, STORE } = STAGE;
+const { LOAD, COMPUTE, STORE } = STAGE_ID;
 
 function expectCode(f: () => unknown, code: string, text?: RegExp): void {
   let err: unknown;

@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultVtaConfig, loadConfig, makeConfig } from '../../config/config.ts';
 import type { DeviceBuffer, Driver } from '../../drivers/api.ts';
 import { ALU_OP, MEM_TYPE, OPCODE } from '../../isa/index.ts';
-import { CommandQueue, RUNTIME_ERROR, STAGE, bufferAlloc, bufferFree } from '../../runtime/index.ts';
+import { CommandQueue, RUNTIME_ERROR, STAGE_ID, bufferAlloc, bufferFree } from '../../runtime/index.ts';
 import { TVM_SEED, downloadInt8, openFsim, randomInt32, seededRandom, toInt8, upload } from './fixtures.ts';
 
-const { LOAD, COMPUTE, STORE } = STAGE;
+const { LOAD, COMPUTE, STORE } = STAGE_ID;
 const cfg = defaultVtaConfig();
 const lanes = cfg.batch * cfg.blockOut;
 

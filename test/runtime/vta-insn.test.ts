@@ -7,12 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type VtaConfig, defaultVtaConfig, loadConfig } from '../../config/config.ts';
 import type { DeviceBuffer, Driver } from '../../drivers/api.ts';
 import { ALU_OP, MEM_TYPE, OPCODE } from '../../isa/index.ts';
-import { CommandQueue, STAGE, bufferAlloc, bufferCopy, bufferFree, bytesOf } from '../../runtime/index.ts';
+import { CommandQueue, STAGE_ID, bufferAlloc, bufferCopy, bufferFree, bytesOf } from '../../runtime/index.ts';
 import type { Counters } from '../../sim/api.ts';
 import { RaceChecker } from '../../sim/race-checker.ts';
 import { TVM_SEED, downloadInt8, firstDifference, openFsim, randomInt32, randomInt8, seededRandom, toInt8, upload } from './fixtures.ts';
 
-const { LOAD, COMPUTE, STORE } = STAGE;
+const { LOAD, COMPUTE, STORE } = STAGE_ID;
 const cfg = defaultVtaConfig();
 const b2x8 = loadConfig(new URL('../../config/b2x8.json', import.meta.url).pathname);
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig } from '../../config/config.ts';
-import { DeviceMemory } from '../../drivers/memory.ts';
+import { DeviceMemory } from '../../sim/memory.ts';
 import { ALU_OP, MEM_TYPE, OPCODE, aluInsn, encodeAluRaw, finishInsn, gemmInsn, insnFromWords, memInsn, type Insn, type MemInsn } from './errors-fixtures.ts';
 import { isVtaError } from '../../lib/errors.ts';
 import { simulate } from '../../sim/index.ts';

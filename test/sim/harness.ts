@@ -4,7 +4,7 @@
  * says (one 1 MiB allocation from 0x1000).
  */
 import type { VtaConfig } from '../../config/config.ts';
-import { DeviceMemory } from '../../drivers/memory.ts';
+import { DeviceMemory } from '../../sim/memory.ts';
 import { type Insn, encodeProgram, encodeUop, type Uop } from '../../isa/index.ts';
 import type { Counters } from '../../sim/api.ts';
 import { Machine, simulate, type SimulateOptions } from '../../sim/index.ts';

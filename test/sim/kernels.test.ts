@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig, loadConfig, type VtaConfig } from '../../config/config.ts';
-import { createKernels, type LoopNest, type SimKernels } from '../../sim/kernels.ts';
+import type { LoopNest } from '../../isa/pipeline.ts';
+import { createKernels, type SimKernels } from '../../sim/kernels.ts';
 import { randomBytes } from './harness.ts';
 
 function fillSame(a: SimKernels, b: SimKernels, seed: number): void {
