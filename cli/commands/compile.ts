@@ -4,7 +4,7 @@ import type { Argv } from 'yargs';
 import { compileGraph, type CompiledModel } from '../../compiler/compile.ts';
 import { loadGraph } from '../../graph/load.ts';
 import type { Graph } from '../../graph/ir.ts';
-import { importOnnx, type ScaleMode } from '../../frontend/onnx.ts';
+import { importOnnx, type ScaleMode } from '../../frontend/onnx/import.ts';
 import { writePackage } from '../../compiler/package.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { configFromArgs, refuseOverwrite, SCALES_OPTION } from '../options.ts';

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { importOnnx, type ScaleMode } from '../../frontend/onnx.ts';
+import { importOnnx, type ScaleMode } from '../../frontend/onnx/import.ts';
 import { SCALES_OPTION } from './compile.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { refuseConfig, refuseOverwrite } from '../options.ts';

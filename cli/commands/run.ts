@@ -16,12 +16,12 @@ import { VtaError } from '../../lib/errors.ts';
 import { readFileOrFail, writeFileAtomic } from '../../lib/files.ts';
 import { parseNpy, writeNpy } from '../../lib/npy.ts';
 import { crossCheckOnnx, formatCrossCheck } from '../../frontend/ort-check.ts';
-import { importOnnx } from '../../frontend/onnx.ts';
+import { importOnnx } from '../../frontend/onnx/import.ts';
 import { RaceChecker } from '../../sim/race-checker.ts';
 import { getDriver, listDrivers } from '../../drivers/registry.ts';
 import { configFromArgs, refuseOverwrite } from '../options.ts';
 import { loadModelFile, SCALES_OPTION, summarize } from './compile.ts';
-import type { ScaleMode } from '../../frontend/onnx.ts';
+import type { ScaleMode } from '../../frontend/onnx/import.ts';
 import { mulberry32 } from '../../lib/random.ts';
 
 interface Args {

@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import type { VtaConfig } from '../../config/config.ts';
 import type { Graph } from '../../graph/ir.ts';
 import { loadGraph } from '../../graph/load.ts';
-import { importOnnx, type ScaleMode } from '../../frontend/onnx.ts';
+import { importOnnx, type ScaleMode } from '../../frontend/onnx/import.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { graphToDot, graphToHtml, graphToSvg, type GraphPartition } from '../../viz/graph-view.ts';
