@@ -109,14 +109,20 @@ const dequantizeLinear: Translator = ({ ins, where, attrs, q }) => {
   return { ...tv, scale: tv.scale * s };
 };
 
-const qlinearConv: Translator = (t) => {
-  const { ins, where, q } = t;
-  const xs = positiveScale(ins[1], where, 'x_scale');
+/** The operands of QLinearConv / QLinearMatMul: input scale, weights with their scale, output scale. */
+function qlinearOperands({ ins, where }: Translation, inputScale: string, weightScale: string): { xs: number; w: QConst; ys: number } {
+  const xs = positiveScale(ins[1], where, inputScale);
   checkZeroPoint(ins[2], where, [ELEM.int8], true);
-  const w = { ...weights(ins[3], where, 'weight'), scale: positiveScale(ins[4], where, 'w_scale') };
+  const w = { ...weights(ins[3], where, 'weight'), scale: positiveScale(ins[4], where, weightScale) };
   checkZeroPoint(ins[5], where, [ELEM.int8], true);
   const ys = positiveScale(ins[6], where, 'y_scale');
   checkZeroPoint(ins[7], where, [ELEM.int8], true);
+  return { xs, w, ys };
+}
+
+const qlinearConv: Translator = (t) => {
+  const { ins, where, q } = t;
+  const { xs, w, ys } = qlinearOperands(t, 'x_scale', 'w_scale');
   const xin = q.int8(ins[0], where, 'input');
   const b = ins[8];
   const bias = b?.kind === 'const' ? { kind: 'qconst' as const, dtype: 'int32' as const, dims: b.dims, data: b.data, scale: xs * w.scale } : b;
@@ -125,15 +131,9 @@ const qlinearConv: Translator = (t) => {
 };
 
 const qlinearMatMul: Translator = (t) => {
-  const { ins, where, q } = t;
-  const as = positiveScale(ins[1], where, 'a_scale');
-  checkZeroPoint(ins[2], where, [ELEM.int8], true);
-  const w = { ...weights(ins[3], where, 'weight'), scale: positiveScale(ins[4], where, 'b_scale') };
-  checkZeroPoint(ins[5], where, [ELEM.int8], true);
-  const ys = positiveScale(ins[6], where, 'y_scale');
-  checkZeroPoint(ins[7], where, [ELEM.int8], true);
-  const acc = dense(t, { ...q.int8(ins[0], where, 'input'), scale: as }, w, false);
-  return { ...q.requantize(acc, ys, where, t.base), scale: 1 };
+  const { xs, w, ys } = qlinearOperands(t, 'a_scale', 'b_scale');
+  const acc = dense(t, { ...t.q.int8(t.ins[0], t.where, 'input'), scale: xs }, w, false);
+  return { ...t.q.requantize(acc, ys, t.where, t.base), scale: 1 };
 };
 
 const integerZeroPoints = ({ ins, where }: Translation): void => {
