@@ -3,7 +3,7 @@ import { loadConfig, type VtaConfig } from '../config/config.ts';
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { VtaError } from '../lib/errors.ts';
-import { SCALE_MODES } from '../frontend/onnx.ts';
+import { SCALE_MODES } from '../api/index.ts';
 
 /** --scales for .onnx models: how requantization ratios that are not powers of two are handled. */
 export const SCALES_OPTION = {

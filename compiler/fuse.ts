@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { VtaConfig } from '../config/config.ts';
 import { fileErrorReason, readFileCapped } from '../lib/files.ts';
 import { compileError } from './errors.ts';
+import { immediateParts, MAX_ROUNDING_ADDS, roundingSplit } from '../lib/rounding.ts';
 import type { Graph, GraphNode, OpAttrs, OpName } from '../graph/ir.ts';
 import type { TensorTypes } from '../graph/ir.ts';
 
@@ -132,28 +133,6 @@ function anchorProblem(n: GraphNode, graph: Graph, types: TensorTypes): string |
     return undefined;
   }
   return `op ${n.op} has no VTA lowering`;
-}
-
-/** Most ALU ADD immediates one requantize-with-multiplier may spend on its rounding term. */
-export const MAX_ROUNDING_ADDS = 4;
-
-/**
- * The rounding term of (x·m + 2^(s−1)) >> s split around the MUL: 2^(s−1) = pre·m + post with
- * 0 ≤ post < m, so ADD pre, MUL m, ADD post gives x·m + 2^(s−1) mod 2^32 exactly (ADD and MUL are
- * ring operations mod 2^32), with immediates near 1/(2·ratio) and below m instead of 2^(s−1).
- */
-export function roundingSplit(shift: number, multiplier: number): { pre: number; post: number } {
-  if (shift === 0) return { pre: 0, post: 0 };
-  const half = 2 ** (shift - 1);
-  const pre = Math.floor(half / multiplier);
-  return { pre, post: half - pre * multiplier };
-}
-
-/** A non-negative constant as ADD immediates of at most 32767 (the 16-bit signed maximum). */
-export function immediateParts(value: number): number[] {
-  const parts: number[] = [];
-  for (let rest = value; rest > 0 && parts.length <= 64; rest -= Math.min(rest, 32767)) parts.push(Math.min(rest, 32767));
-  return parts;
 }
 
 /** Translate an epilogue node to ALU steps, or give the reason it cannot be one. */

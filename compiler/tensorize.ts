@@ -7,7 +7,8 @@
  */
 import type { VtaConfig } from '../config/config.ts';
 import { ALU_OP, MEM_TYPE } from '../isa/index.ts';
-import { immediateParts, roundingSplit, type EpilogueOp } from './fuse.ts';
+import type { EpilogueOp } from './fuse.ts';
+import { immediateParts, roundingSplit } from '../lib/rounding.ts';
 import type { ConvBand } from './group-bands.ts';
 import type { KOp, KUop, UopLoop } from './kernel-ir.ts';
 import { MAX_ITER, type ConvProblem, type ConvTiling } from './tile.ts';
@@ -92,7 +93,7 @@ function epilogueOps(
       }
       case 'requantize': {
         if (e.multiplier !== 1) {
-          // x·m + 2^(s−1) as ADD pre, MUL m, ADD post (fuse.ts roundingSplit), then SHR s.
+          // x·m + 2^(s−1) as ADD pre, MUL m, ADD post (lib/rounding.ts roundingSplit), then SHR s.
           const { pre, post } = roundingSplit(e.shift, e.multiplier);
           for (const part of immediateParts(pre)) ops.push(...imm(ALU_OP.ADD, part));
           ops.push(...imm(ALU_OP.MUL, e.multiplier));

@@ -11,7 +11,7 @@
  * most 1/2; a following clip to int8 cannot increase the difference). When E < 1/2 the outputs
  * differ by at most 1, and only for values within E + 1/2 of a rounding boundary.
  */
-import { immediateParts, MAX_ROUNDING_ADDS, roundingSplit } from '../compiler/fuse.ts';
+import { immediateParts, MAX_ROUNDING_ADDS, roundingSplit } from '../lib/rounding.ts';
 
 export const MAX_MULTIPLIER = 32767;
 const INT32_MAX = 2 ** 31 - 1;
@@ -27,7 +27,7 @@ export interface FixedPoint {
   outputBound: number;
 }
 
-/** Can VTA's ALU epilogue do the rounding of (m, s) (fuse.ts, at most MAX_ROUNDING_ADDS ADDs)? */
+/** Can VTA's ALU epilogue do the rounding of (m, s) (compiler/fuse.ts refuses more than MAX_ROUNDING_ADDS ADDs)? */
 function fusable(multiplier: number, shift: number): boolean {
   const { pre, post } = roundingSplit(shift, multiplier);
   return immediateParts(pre).length + immediateParts(post).length <= MAX_ROUNDING_ADDS;

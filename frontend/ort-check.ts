@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { VtaError } from '../lib/errors.ts';
 import type { Tensor } from '../graph/ir.ts';
 import { runReference } from '../graph/reference.ts';
-import { importOnnx, type ImportOptions, type ImportResult } from './onnx.ts';
+import { importOnnx, type ImportOptions, type ImportResult } from './onnx/import.ts';
 
 const require = createRequire(import.meta.url);
 

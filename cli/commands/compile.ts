@@ -1,15 +1,10 @@
-/** `vta compile MODEL -o FILE.vtapkg`: compile a vta-graph/1 model ahead of time. */
-import { VtaError } from '../../lib/errors.ts';
+/** `vta compile MODEL -o FILE.vtapkg`: compile a model ahead of time. */
 import type { Argv } from 'yargs';
-import { compileGraph, type CompiledModel } from '../../compiler/compile.ts';
-import { loadGraph } from '../../graph/load.ts';
-import type { Graph } from '../../graph/ir.ts';
-import { importOnnx, type ScaleMode } from '../../frontend/onnx.ts';
-import { writePackage } from '../../compiler/package.ts';
+import { compileModel, readModel, writePackage, type ScaleMode } from '../../api/index.ts';
+import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { configFromArgs, refuseOverwrite, SCALES_OPTION } from '../options.ts';
-
-export { SCALES_OPTION };
+import { printNote, summarize } from '../summary.ts';
 
 interface Args {
   model: string;
@@ -19,7 +14,6 @@ interface Args {
   config?: string;
   scales?: ScaleMode;
 }
-
 
 export const command = 'compile <model>';
 export const describe = 'Compile a model (vta-graph/1 JSON or ONNX) into a .vtapkg: instructions, uops, packed weights, memory plan, relocations';
@@ -33,43 +27,18 @@ export function builder(y: Argv): Argv<Args> {
     .option('scales', SCALES_OPTION) as unknown as Argv<Args>;
 }
 
-/**
- * A model file: vta-graph/1 JSON, or ONNX (quantized through the frontend's importer with
- * `scales`). The import notes (approximations, host requantizations) go to `notes` when given.
- */
-export function loadModelFile(path: string, scales?: ScaleMode, notes?: (line: string) => void): Graph {
-  if (!path.endsWith('.onnx')) {
-    if (scales !== undefined) throw new VtaError('E_USAGE', `--scales applies to .onnx models only, not to ${path}`);
-    return loadGraph(path);
-  }
-  const imp = importOnnx(path, scales ? { scales } : {});
-  for (const n of imp.notes) notes?.(`note: ${n}`);
-  return imp.graph;
-}
-
-/** The partition and per-kernel figures, as printed by compile and run. */
-export function summarize(model: CompiledModel): string[] {
-  const lines = ['partition:', ...model.partition.map((l) => `  ${l}`), 'kernels:'];
-  for (const k of model.kernels) {
-    const t = k.tiling ? ` tile oc${k.tiling.tOC} ic${k.tiling.tIC} h${k.tiling.tOH} w${k.tiling.tOW} x${k.tiling.slots}` : '';
-    const b = k.bands && k.bands > 1 ? ` in ${k.bands} channel bands (tile of the first)` : '';
-    lines.push(`  ${k.name}: ${k.insnCount} insns, ${k.uopCount} uops, DRAM ${k.dramBytes} B (minimum ${k.minDramBytes} B)${t}${b}`);
-  }
-  return lines;
-}
-
 export function handler(argv: Args): void {
   refuseOverwrite(argv.output, [argv.model, ...(argv.rules ? [argv.rules] : []), ...(argv.config ? [argv.config] : [])]);
   if (!argv.output.endsWith('.vtapkg')) {
     throw new VtaError('E_USAGE', `-o ${argv.output}: a compiled package is named *.vtapkg (vta run and vta disasm recognise it by that ending)`);
   }
-  const cfg = configFromArgs(argv);
-  const graph = loadModelFile(argv.model, argv.scales, (line) => console.log(line));
-  const model = compileGraph(graph, { config: cfg, ...(argv.rules ? { rules: argv.rules } : {}), offload: argv.offload === 'all' ? 'all' : 'auto' });
-  const bytes = writePackage(model);
+  const config = configFromArgs(argv);
+  const source = readModel(argv.model, { ...(argv.scales ? { scales: argv.scales } : {}), onNote: printNote });
+  const model = compileModel(source, { config, ...(argv.rules ? { rules: argv.rules } : {}), offload: argv.offload === 'all' ? 'all' : 'auto' });
+  const bytes = writePackage(model.compiled);
   writeFileAtomic(argv.output, bytes);
-  console.log(summarize(model).join('\n'));
-  console.log(`${argv.output}: ${model.insnCount} instructions, ${model.kernels.length} kernels, ${bytes.length} bytes (${cfg.bitstream})`);
+  console.log(summarize(model.compiled).join('\n'));
+  console.log(`${argv.output}: ${model.compiled.insnCount} instructions, ${model.compiled.kernels.length} kernels, ${bytes.length} bytes (${config.bitstream})`);
 }
 
 export default { command, describe, builder, handler };

@@ -1,8 +1,8 @@
+/** `vta import MODEL.onnx -o MODEL.json`: the vta-graph/1 form of a quantized ONNX model. */
 import type { CommandModule } from 'yargs';
-import { importOnnx, type ScaleMode } from '../../frontend/onnx.ts';
-import { SCALES_OPTION } from './compile.ts';
+import { importOnnx, type ScaleMode } from '../../api/index.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
-import { refuseConfig, refuseOverwrite } from '../options.ts';
+import { refuseConfig, refuseOverwrite, SCALES_OPTION } from '../options.ts';
 
 interface Args {
   model: string;

@@ -5,25 +5,13 @@
 import { resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Argv } from 'yargs';
-import { makeConfig, sameHardware } from '../../config/config.ts';
-import { checkAgainstReference, describeMismatch } from '../../compiler/check.ts';
-import { compileGraph, type CompiledModel } from '../../compiler/compile.ts';
+import { checkRaceDriver, describeMismatch, formatCrossCheck, modelInputs, openModel, runModel, type RunReport, type ScaleMode } from '../../api/index.ts';
 import { compileError } from '../../compiler/errors.ts';
-import { runCompiled } from '../../compiler/execute.ts';
-import type { Tensor } from '../../graph/ir.ts';
-import { type DType, DTYPE_INFO } from '../../lib/dtype.ts';
-import { readPackage } from '../../compiler/package.ts';
 import { VtaError } from '../../lib/errors.ts';
-import { readFileOrFail, writeFileAtomic } from '../../lib/files.ts';
-import { parseNpy, writeNpy } from '../../lib/npy.ts';
-import { crossCheckOnnx, formatCrossCheck } from '../../frontend/ort-check.ts';
-import { importOnnx } from '../../frontend/onnx.ts';
-import { RaceChecker } from '../../sim/race-checker.ts';
-import { getDriver, listDrivers } from '../../drivers/registry.ts';
-import { configFromArgs, refuseOverwrite } from '../options.ts';
-import { loadModelFile, SCALES_OPTION, summarize } from './compile.ts';
-import type { ScaleMode } from '../../frontend/onnx.ts';
-import { mulberry32 } from '../../lib/random.ts';
+import { writeFileAtomic } from '../../lib/files.ts';
+import { writeNpy } from '../../lib/npy.ts';
+import { refuseOverwrite, SCALES_OPTION } from '../options.ts';
+import { printNote, summarize } from '../summary.ts';
 
 interface Args {
   model: string;
@@ -54,21 +42,6 @@ export function builder(y: Argv): Argv<Args> {
     .option('rules', { type: 'string', describe: 'fusion rules JSON when compiling a model JSON' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'print only errors and the check verdict' })
     .option('scales', SCALES_OPTION) as unknown as Argv<Args>;
-}
-
-/** Load a .vtapkg or compile a model JSON for the config given (or the default). */
-export async function loadCompiled(path: string, argv: { config?: string; rules?: string; scales?: ScaleMode; quiet?: boolean }): Promise<CompiledModel> {
-  if (path.endsWith('.vtapkg')) {
-    if (argv.scales !== undefined) throw new VtaError('E_USAGE', `--scales applies to .onnx models only, not to ${path}`);
-    const model = readPackage(await readFileOrFail(path), path);
-    if (argv.config && !sameHardware(configFromArgs(argv), makeConfig(model.config))) {
-      throw compileError('E_PACKAGE', path, `compiled for ${makeConfig(model.config).bitstream}, not for --config ${argv.config}`);
-    }
-    return model;
-  }
-  // The notes state each approximation and its error bound (printed with --check even when quiet).
-  const notes = (line: string) => { if (!argv.quiet || (argv as { check?: boolean }).check) console.log(line); };
-  return compileGraph(loadModelFile(path, argv.scales, notes), { config: configFromArgs(argv), ...(argv.rules ? { rules: argv.rules } : {}) });
 }
 
 /**
@@ -113,40 +86,8 @@ function checkSeed(seed: number): number {
   return seed;
 }
 
-/** Seeded random tensor: 8-bit types over their full range, int32 within ±2^10, float32 in [-1, 1). */
-export function randomInput(shape: number[], dtype: DType, seed: number): Tensor {
-  const next = mulberry32(seed);
-  const n = shape.reduce((x, y) => x * y, 1);
-  const data = DTYPE_INFO[dtype].alloc(n);
-  if (dtype === 'float32') {
-    for (let i = 0; i < n; i++) data[i] = 2 * next() - 1;
-    return { shape, dtype, data };
-  }
-  const [lo, span] = dtype === 'int32' ? [-1024, 2048] : [DTYPE_INFO[dtype].min, 256];
-  for (let i = 0; i < n; i++) data[i] = lo + Math.floor(next() * span);
-  return { shape, dtype, data };
-}
-
-const ms = (t0: number) => `${(performance.now() - t0).toFixed(1)} ms`;
-
-export async function handler(argv: Args): Promise<void> {
-  const t0 = performance.now();
-  const seed = checkSeed(argv.seed);
-  if (argv.races) {
-    const info = await getDriver(argv.driver);
-    if (!info.observes) {
-      const observing = (await listDrivers()).filter((d) => d.observes).map((d) => d.name);
-      throw new VtaError('E_USAGE', `--races needs a driver that reports each SRAM access (${observing.join(', ')}); the ${info.name} driver does not, so nothing would be checked`);
-    }
-  }
-  const model = await loadCompiled(argv.model, argv);
-  const compileTime = ms(t0);
-  const cfg = makeConfig(model.config);
-  const g = model.graph;
-  const files = assign(argv.input, g.inputs.map((i) => i.name), 'input');
-  // Outputs are checked before the run: a bad name or a clash fails at once and writes nothing.
-  const outFiles = assign(argv.output, g.outputs, 'output');
-  const ownInputs = [argv.model, ...files.values(), ...(argv.rules ? [argv.rules] : []), ...(argv.config ? [argv.config] : [])];
+/** --output files: none is one of the command's inputs, no two outputs share a file. */
+function refuseOutputClashes(outFiles: Map<string, string>, ownInputs: string[]): void {
   const written = new Map<string, string>();
   for (const [name, f] of outFiles) {
     refuseOverwrite(f, ownInputs, '--output');
@@ -154,78 +95,74 @@ export async function handler(argv: Args): Promise<void> {
     if (other !== undefined) throw new VtaError('E_USAGE', `--output ${f}: outputs ${other} and ${name} would both be written there`);
     written.set(resolve(f), name);
   }
-  const inputs: Record<string, Tensor> = {};
-  for (const [n, i] of g.inputs.entries()) {
-    const f = files.get(i.name);
-    if (!f) {
-      inputs[i.name] = randomInput(i.shape, i.dtype, seed + n);
-      continue;
-    }
-    const a = parseNpy(await readFileOrFail(f), f);
-    if (a.dtype !== i.dtype || a.shape.join(',') !== i.shape.join(',')) {
-      throw compileError('E_INPUT', f, `${a.dtype}[${a.shape.join(',')}] but input ${i.name} is ${i.dtype}[${i.shape.join(',')}]`);
-    }
-    inputs[i.name] = a;
+}
+
+/** The program's figures and each kernel's counters. */
+function printFigures(report: RunReport, lines: string[]): void {
+  const t = report.totals;
+  console.log(lines.join('\n'));
+  console.log(`program: ${t.insns} instructions, ${t.uops} uops, DRAM ${t.dramBytes} B moved (minimum ${t.minDramBytes} B)`);
+  console.log(`counters (${report.driver}):`);
+  for (const k of report.kernels) {
+    const c = k.counters;
+    if (!c) continue;
+    const cyc = c.cycles !== undefined ? `, ${c.cycles} cycles` : '';
+    console.log(`  ${k.name}: ${c.gemm_counter} GEMM + ${c.alu_counter} ALU uop-iterations, ${c.inp_load_nbytes + c.wgt_load_nbytes + c.acc_load_nbytes + c.acc8_load_nbytes} B loaded, ${c.out_store_nbytes} B stored${cyc}`);
   }
-  const checkers: RaceChecker[] = [];
+}
+
+const ms = (t: number) => `${t.toFixed(1)} ms`;
+
+export async function handler(argv: Args): Promise<void> {
+  const t0 = performance.now();
+  const seed = checkSeed(argv.seed);
+  if (argv.races) await checkRaceDriver(argv.driver);
+  // The notes state each approximation and its error bound (printed with --check even when quiet).
+  const model = openModel(argv.model, {
+    ...(argv.config !== undefined ? { config: argv.config } : {}),
+    ...(argv.rules ? { rules: argv.rules } : {}),
+    ...(argv.scales !== undefined ? { scales: argv.scales } : {}),
+    onNote: (note) => { if (!argv.quiet || argv.check) printNote(note); },
+  });
+  const g = model.graph;
+  const files = assign(argv.input, g.inputs.map((i) => i.name), 'input');
+  // Outputs are checked before the run: a bad name or a clash fails at once and writes nothing.
+  const outFiles = assign(argv.output, g.outputs, 'output');
+  refuseOutputClashes(outFiles, [argv.model, ...files.values(), ...(argv.rules ? [argv.rules] : []), ...(argv.config ? [argv.config] : [])]);
+  const inputs = await modelInputs(model, files, seed);
   // A progress bar on a terminal only: logs and pipes get the summary alone.
   const bar = process.stderr.isTTY && !argv.quiet ? new SingleBar({ format: 'running {bar} {value}/{total} {step}', clearOnComplete: true, hideCursor: true }) : undefined;
-  bar?.start(model.steps.length, 0, { step: '' });
-  const t1 = performance.now();
-  const outcome = await runCompiled(model, inputs, {
-    onStep: (done, _total, label) => bar?.update(done, { step: label }),
+  bar?.start(model.compiled.steps.length, 0, { step: '' });
+  const report = await runModel(model, inputs, {
     driver: argv.driver,
-    keepAll: !!argv.check,
-    ...(argv.races
-      ? {
-          observe: (_k: number, base: number) => {
-            const c = new RaceChecker(cfg, { insnBase: base });
-            checkers.push(c);
-            return c;
-          },
-        }
-      : {}),
+    ...(argv.check ? { check: true } : {}),
+    ...(argv.races ? { races: true } : {}),
+    onStep: (done, _total, label) => bar?.update(done, { step: label }),
   });
   bar?.stop();
-  const runTime = ms(t1);
-  if (!argv.quiet) {
-    console.log(summarize(model).join('\n'));
-    console.log(`program: ${model.insnCount} instructions, ${model.kernels.reduce((a, k) => a + k.uopCount, 0)} uops, ` +
-      `DRAM ${model.kernels.reduce((a, k) => a + k.dramBytes, 0)} B moved (minimum ${model.kernels.reduce((a, k) => a + k.minDramBytes, 0)} B)`);
-    console.log(`counters (${argv.driver}):`);
-    for (const [k, c] of Object.entries(outcome.counters)) {
-      const cyc = c.cycles !== undefined ? `, ${c.cycles} cycles` : '';
-      console.log(`  ${k}: ${c.gemm_counter} GEMM + ${c.alu_counter} ALU uop-iterations, ${c.inp_load_nbytes + c.wgt_load_nbytes + c.acc_load_nbytes + c.acc8_load_nbytes} B loaded, ${c.out_store_nbytes} B stored${cyc}`);
-    }
-  }
-  const races = checkers.flatMap((c) => c.report());
+  if (!argv.quiet) printFigures(report, summarize(model.compiled));
+  const races = report.races ?? [];
   if (races.length) throw new VtaError('E_RACE', `${races.length} unordered SRAM access pair(s); first: ${races[0]}`);
   if (argv.races && !argv.quiet) console.log('races: none');
   for (const [name, f] of outFiles) {
-    const t = outcome.outputs[name]!;
+    const t = report.outputs.get(name)!;
     writeFileAtomic(f, writeNpy(t));
     if (!argv.quiet) console.log(`${f}: ${name} ${t.dtype}[${t.shape.join(',')}]`);
   }
   if (!argv.quiet && outFiles.size === 0) {
-    for (const [name, t] of Object.entries(outcome.outputs)) {
+    for (const [name, t] of report.outputs) {
       const head = Array.from(t.data.slice(0, 16)).join(' ');
       console.log(`${name} ${t.dtype}[${t.shape.join(',')}]: ${head}${t.data.length > 16 ? ' ...' : ''}`);
     }
   }
-  if (argv.check) {
-    const r = checkAgainstReference(model, inputs, outcome.tensors);
-    if (r.mismatch) throw compileError('E_MISMATCH', undefined, describeMismatch(r.mismatch));
-    console.log(`check: ${r.compared} tensors bit-exact with the reference executor`);
-    if (argv.model.endsWith('.onnx')) {
-      // The ONNX model's own semantics, as onnxruntime computes them, on the same int8 inputs.
-      const imp = importOnnx(argv.model, argv.scales ? { scales: argv.scales } : {});
-      const byOnnxName = Object.fromEntries(Object.entries(imp.inputs).map(([onnxName, info]) => [onnxName, inputs[info.tensor]!]));
-      const ort = await crossCheckOnnx(argv.model, byOnnxName, {}, imp);
-      // The check above passed, so VTA's outputs are the reference's bit for bit: this compares VTA too.
-      console.log(`onnxruntime vs VTA (= reference): ${formatCrossCheck(ort).split('\n').join('\n  ')}`);
-    }
+  if (report.check) {
+    const { reference, onnxruntime } = report.check;
+    if (reference.mismatch) throw compileError('E_MISMATCH', undefined, describeMismatch(reference.mismatch));
+    console.log(`check: ${reference.compared} tensors bit-exact with the reference executor`);
+    // The check above passed, so VTA's outputs are the reference's bit for bit: this compares VTA too.
+    if (onnxruntime) console.log(`onnxruntime vs VTA (= reference): ${formatCrossCheck(onnxruntime).split('\n').join('\n  ')}`);
   }
-  if (!argv.quiet) console.log(`time: compile ${compileTime}, run ${runTime} on ${argv.driver}, total ${ms(t0)}`);
+  if (!argv.quiet) console.log(`time: compile ${ms(model.timings.openMs)}, run ${ms(report.timings.runMs)} on ${argv.driver}, total ${ms(performance.now() - t0)}`);
 }
 
 export default { command, describe, builder, handler };

@@ -1,8 +1,6 @@
+/** `vta viz MODEL -o FILE.html|.svg|.dot`: draw a model graph with the compiler's partition. */
 import type { CommandModule } from 'yargs';
-import type { VtaConfig } from '../../config/config.ts';
-import type { Graph } from '../../graph/ir.ts';
-import { loadGraph } from '../../graph/load.ts';
-import { importOnnx, type ScaleMode } from '../../frontend/onnx.ts';
+import { compileModel, readModel, type ScaleMode, type SourceModel, type VtaConfig } from '../../api/index.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { graphToDot, graphToHtml, graphToSvg, type GraphPartition } from '../../viz/graph-view.ts';
@@ -16,10 +14,9 @@ interface Args {
 }
 
 /** The compiler's partition of the graph, or the reason it is not available. */
-async function partitionOf(graph: Graph, config: VtaConfig): Promise<GraphPartition | string> {
+function partitionOf(source: SourceModel, config: VtaConfig): GraphPartition | string {
   try {
-    const { compileGraph } = await import('../../compiler/compile.ts');
-    const compiled = compileGraph(graph, { config });
+    const { compiled } = compileModel(source, { config });
     return {
       kernels: compiled.kernels.map((k) => ({ name: k.name, nodes: k.nodes, rule: k.rule })),
       hostNodes: compiled.steps.flatMap((s) => (s.kind === 'host' ? [{ node: s.node, reason: s.reason }] : [])),
@@ -45,9 +42,9 @@ const command: CommandModule<object, Args> = {
     // A bad --config is the user's error to fix, not a reason to draw the graph without its partition.
     const config = configFromArgs(argv);
     const scales = argv.scales as ScaleMode | undefined;
-    if (scales !== undefined && !argv.model.endsWith('.onnx')) throw new VtaError('E_USAGE', `--scales applies to .onnx models only, not to ${argv.model}`);
-    const graph = argv.model.endsWith('.onnx') ? importOnnx(argv.model, scales ? { scales } : {}).graph : loadGraph(argv.model);
-    const p = argv.partition ? await partitionOf(graph, config) : 'disabled with --no-partition';
+    const source = readModel(argv.model, scales ? { scales } : {});
+    const graph = source.graph;
+    const p = argv.partition ? partitionOf(source, config) : 'disabled with --no-partition';
     const partition = typeof p === 'string' ? undefined : p;
     const text = format === 'dot' ? graphToDot(graph, partition) : format === 'svg' ? graphToSvg(graph, partition) : graphToHtml(graph, partition, typeof p === 'string' ? p : undefined);
     writeFileAtomic(argv.output, text);

@@ -15,7 +15,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildOnnxModel, type ModelSpec } from '../../frontend/onnx-builder.ts';
-import { importOnnx } from '../../frontend/onnx.ts';
+import { importOnnx } from '../../frontend/onnx/import.ts';
 import { crossCheckOnnx } from '../../frontend/ort-check.ts';
 import { compileAndCheck } from './harness.ts';
 import { GraphBuilder, epilogue, randInt, randomTensor, rng, type EpilogueSpec } from './helpers.ts';

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig } from '../../config/config.ts';
 import { compileGraph } from '../../compiler/compile.ts';
-import { roundingSplit } from '../../compiler/fuse.ts';
+import { roundingSplit } from '../../lib/rounding.ts';
 import { runReference } from '../../graph/reference.ts';
 import { chooseFixedPoint } from '../../frontend/fixed-point.ts';
 import { compileAndCheck } from './harness.ts';

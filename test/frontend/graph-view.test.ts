@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { importOnnx } from '../../frontend/onnx.ts';
+import { importOnnx } from '../../frontend/onnx/import.ts';
 import { graphToDot, graphToHtml, graphToSvg, type GraphPartition } from '../../viz/graph-view.ts';
 
 const graph = importOnnx(join(import.meta.dirname, '..', '..', 'models', 'cnn.onnx')).graph;

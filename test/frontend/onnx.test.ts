@@ -6,7 +6,7 @@ import type { Tensor } from '../../graph/ir.ts';
 import { runReference } from '../../graph/reference.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { buildOnnxModel, type ModelSpec } from '../../frontend/onnx-builder.ts';
-import { importOnnx } from '../../frontend/onnx.ts';
+import { importOnnx } from '../../frontend/onnx/import.ts';
 import { crossCheckOnnx } from '../../frontend/ort-check.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'vta-onnx-'));

@@ -12,7 +12,7 @@ import { checkAgainstReference, describeMismatch } from '../../compiler/check.ts
 import { compileGraph } from '../../compiler/compile.ts';
 import { runCompiled } from '../../compiler/execute.ts';
 import { getDriver } from '../../drivers/registry.ts';
-import { importOnnx } from '../../frontend/onnx.ts';
+import { importOnnx } from '../../frontend/onnx/import.ts';
 import { crossCheckOnnx } from '../../frontend/ort-check.ts';
 import { parseNpy } from '../../lib/npy.ts';
 import { RaceChecker } from '../../sim/race-checker.ts';

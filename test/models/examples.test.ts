@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runReference } from '../../graph/reference.ts';
 import { parseNpy } from '../../lib/npy.ts';
-import { importOnnx } from '../../frontend/onnx.ts';
+import { importOnnx } from '../../frontend/onnx/import.ts';
 import { crossCheckOnnx } from '../../frontend/ort-check.ts';
 import { writeExampleModels } from '../../models/make-models.ts';
 

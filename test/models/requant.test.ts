@@ -12,7 +12,7 @@ import { checkAgainstReference, describeMismatch } from '../../compiler/check.ts
 import { compileGraph } from '../../compiler/compile.ts';
 import { runCompiled } from '../../compiler/execute.ts';
 import type { Tensor } from '../../graph/ir.ts';
-import { importOnnx, type ScaleMode } from '../../frontend/onnx.ts';
+import { importOnnx, type ScaleMode } from '../../frontend/onnx/import.ts';
 import { crossCheckOnnx } from '../../frontend/ort-check.ts';
 import { parseNpy } from '../../lib/npy.ts';
 import { RaceChecker } from '../../sim/race-checker.ts';

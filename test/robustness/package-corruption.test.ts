@@ -4,8 +4,8 @@
  * VtaError (one coded line), never a TypeError from deep inside the runner or the disassembler.
  */
 import { describe, expect, it } from 'vitest';
-import { summarize } from '../../cli/commands/compile.ts';
-import { randomInput } from '../../cli/commands/run.ts';
+import { summarize } from '../../cli/summary.ts';
+import { randomInput } from '../../api/inputs.ts';
 import { checkAgainstReference } from '../../compiler/check.ts';
 import { compileGraph } from '../../compiler/compile.ts';
 import { runCompiled } from '../../compiler/execute.ts';

@@ -1,0 +1,22 @@
+/**
+ * The toolchain as a library: open a model of any supported format, run it on a driver, get a
+ * report. This is what the package exports ("." in package.json) and what the `vta` commands call.
+ *
+ *   const model = openModel('models/cnn.onnx');
+ *   const report = await runModel(model, await modelInputs(model), { check: true });
+ */
+export { compileModel, formatOf, openModel, readModel } from './open.ts';
+export type { Model, ModelFormat, OpenOptions, ReadOptions, SourceModel } from './open.ts';
+export { modelInputs, randomInput } from './inputs.ts';
+export { checkRaceDriver, runModel } from './run.ts';
+export type { KernelReport, RunOptions, RunReport } from './run.ts';
+export { importOnnx, SCALE_MODES, SUPPORTED_OPS } from '../frontend/onnx/import.ts';
+export type { ImportOptions, ImportResult, ScaleMode } from '../frontend/onnx/import.ts';
+export { writePackage } from '../compiler/package.ts';
+export { formatCrossCheck } from '../frontend/ort-check.ts';
+export type { CrossCheckReport } from '../frontend/ort-check.ts';
+export { describeMismatch } from '../compiler/check.ts';
+export type { CheckResult, Mismatch } from '../compiler/check.ts';
+export { loadConfig } from '../config/config.ts';
+export type { VtaConfig } from '../config/config.ts';
+export type { Tensor } from '../graph/ir.ts';

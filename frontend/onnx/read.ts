@@ -1,0 +1,180 @@
+/**
+ * Reading an ONNX protobuf into plain typed data: the graph's name and opset, its nodes (with
+ * their attributes), initializers and inputs as numbers and shapes. Nothing here knows about
+ * quantization or the IR; refusals are of what cannot be read (external data, dynamic shapes,
+ * element types this toolchain has no use for).
+ */
+import { VtaError } from '../../lib/errors.ts';
+import { onnx } from '../onnx-builder.ts';
+import type { onnx as OnnxNs } from 'onnx-proto';
+
+export const ONNX_ERROR = 'E_ONNX';
+
+/** ONNX TensorProto.DataType codes the importer reads. */
+export const ELEM = { float: 1, uint8: 2, int8: 3, int32: 6, int64: 7, double: 11 } as const;
+const ELEM_NAMES = new Map<number, string>([[1, 'float'], [2, 'uint8'], [3, 'int8'], [4, 'uint16'], [5, 'int16'], [6, 'int32'], [7, 'int64'], [10, 'float16'], [11, 'double'], [16, 'bfloat16']]);
+const ELEM_BYTES = new Map<number, number>([[ELEM.float, 4], [ELEM.uint8, 1], [ELEM.int8, 1], [ELEM.int32, 4], [ELEM.int64, 8], [ELEM.double, 8]]);
+
+/** An element type's ONNX name, or its code when it has none here. */
+export const elemName = (elem: number): string | number => ELEM_NAMES.get(elem) ?? elem;
+
+export function fail(message: string): never {
+  throw new VtaError(ONNX_ERROR, message);
+}
+
+interface Long { toNumber(): number }
+export const num = (v: number | Long | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
+export const fmt = (s: number[]): string => `[${s.join(',')}]`;
+export const count = (s: number[]): number => s.reduce((a, b) => a * b, 1);
+
+/** An initializer or Constant tensor: its element type, dimensions and values as plain numbers. */
+export interface OnnxConst {
+  elem: number;
+  dims: number[];
+  data: number[];
+}
+
+/** A node's attributes by name, read on demand (a Constant's tensor is decoded when asked for). */
+export class Attributes {
+  private readonly byName: Map<string, OnnxNs.IAttributeProto>;
+  constructor(attrs: OnnxNs.IAttributeProto[]) {
+    this.byName = new Map(attrs.map((a) => [a.name ?? '', a]));
+  }
+
+  has(key: string): boolean {
+    return this.byName.has(key);
+  }
+
+  int(key: string, dflt: number): number {
+    const v = this.byName.get(key);
+    return v ? num(v.i) : dflt;
+  }
+
+  ints(key: string, dflt: number[]): number[] {
+    const v = this.byName.get(key);
+    return v ? (v.ints ?? []).map(num) : dflt;
+  }
+
+  /** The FLOAT value as stored (null or undefined when the attribute is absent or unset). */
+  float(key: string): number | null | undefined {
+    return this.byName.get(key)?.f;
+  }
+
+  string(key: string): string {
+    return new TextDecoder().decode(this.byName.get(key)?.s ?? new Uint8Array());
+  }
+
+  /** A TENSOR attribute's values, or undefined when there is none. */
+  tensor(key: string, where: string): OnnxConst | undefined {
+    const t = this.byName.get(key)?.t;
+    return t ? tensorData(t, where) : undefined;
+  }
+}
+
+export interface OnnxNode {
+  /** The node's name, or opType_index when the model leaves it empty. */
+  name: string;
+  opType: string;
+  domain: string;
+  /** Input value names; '' marks an omitted optional input. */
+  inputs: string[];
+  outputs: string[];
+  attrs: Attributes;
+}
+
+/** A graph input that is not an initializer: float or int8, with a fixed shape. */
+export interface OnnxInput {
+  name: string;
+  shape: number[];
+  float: boolean;
+}
+
+export interface OnnxModel {
+  /** The graph's name, or `label` when it has none. */
+  name: string;
+  /** Version of the default (ai.onnx) operator set, 0 when none is imported. */
+  opset: number;
+  nodes: OnnxNode[];
+  outputs: string[];
+  graph: OnnxNs.IGraphProto;
+}
+
+/** The values of an initializer or Constant tensor as plain numbers. */
+export function tensorData(t: OnnxNs.ITensorProto, where: string): OnnxConst {
+  const elem = t.dataType ?? 0;
+  const dims = (t.dims ?? []).map(num);
+  const n = count(dims);
+  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) fail(`${where}: external tensor data is not supported (save the model with data inline)`);
+  let data: number[];
+  const raw = t.rawData;
+  if (raw && raw.length > 0) {
+    const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const size = ELEM_BYTES.get(elem);
+    if (!size) fail(`${where}: element type ${elemName(elem)} is not supported`);
+    if (raw.length !== n * size) fail(`${where}: holds ${raw.length} bytes but ${elemName(elem)} ${fmt(dims)} needs ${n * size}`);
+    data = Array.from({ length: n }, (_, k) =>
+      elem === ELEM.float ? v.getFloat32(4 * k, true)
+      : elem === ELEM.uint8 ? v.getUint8(k)
+      : elem === ELEM.int8 ? v.getInt8(k)
+      : elem === ELEM.int32 ? v.getInt32(4 * k, true)
+      : elem === ELEM.double ? v.getFloat64(8 * k, true)
+      : Number(v.getBigInt64(8 * k, true)));
+  } else if (elem === ELEM.float) data = [...(t.floatData ?? [])];
+  else if (elem === ELEM.double) data = [...(t.doubleData ?? [])];
+  else if (elem === ELEM.int64) data = (t.int64Data ?? []).map(num);
+  else if (elem === ELEM.int8 || elem === ELEM.uint8 || elem === ELEM.int32) data = [...(t.int32Data ?? [])];
+  else fail(`${where}: element type ${elemName(elem)} is not supported`);
+  if (data.length !== n) fail(`${where}: holds ${data.length} values but ${fmt(dims)} needs ${n}`);
+  return { elem, dims, data };
+}
+
+/** Decode the protobuf: the graph's nodes as plain data (initializers and inputs are read apart). */
+export function readOnnxModel(bytes: Uint8Array, label: string, name: string): OnnxModel {
+  let model: OnnxNs.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    fail(`${label}: not a valid ONNX model (${(e as Error).message.split('\n')[0]})`);
+  }
+  const g = model.graph;
+  if (!g || (g.node ?? []).length === 0) fail(`${label}: not a valid ONNX model (no graph or no nodes)`);
+  const main = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
+  const nodes = (g.node ?? []).map((n, k) => ({
+    name: n.name || `${(n.opType ?? 'node').toLowerCase()}_${k}`,
+    opType: n.opType ?? '',
+    domain: n.domain ?? '',
+    inputs: n.input ?? [],
+    outputs: n.output ?? [],
+    attrs: new Attributes(n.attribute ?? []),
+  }));
+  return { name: g.name || name, opset: main ? num(main.version) : 0, nodes, outputs: (g.output ?? []).map((o) => o.name ?? ''), graph: g };
+}
+
+/** The initializers by name. */
+export function readInitializers(m: OnnxModel): Map<string, OnnxConst> {
+  const out = new Map<string, OnnxConst>();
+  for (const init of m.graph.initializer ?? []) out.set(init.name ?? '', tensorData(init, `initializer '${init.name}'`));
+  return out;
+}
+
+/** The graph inputs that are not initializers (old exporters list initializers as inputs too). */
+export function readInputs(m: OnnxModel, initializers: Map<string, OnnxConst>): OnnxInput[] {
+  const out: OnnxInput[] = [];
+  const seen = new Set(initializers.keys());
+  for (const input of m.graph.input ?? []) {
+    const iname = input.name ?? '';
+    if (seen.has(iname)) continue;
+    seen.add(iname);
+    const tt = input.type?.tensorType;
+    if (!tt) fail(`input '${iname}': only tensor inputs are supported`);
+    const dims = tt.shape?.dim ?? [];
+    const shape = dims.map((d, k) => {
+      if (d.dimParam || d.dimValue == null || num(d.dimValue) < 1) fail(`input '${iname}': dimension ${k} is dynamic${d.dimParam ? ` ('${d.dimParam}')` : ''}: give it a fixed size`);
+      return num(d.dimValue);
+    });
+    const elem = tt.elemType ?? 0;
+    if (elem !== ELEM.float && elem !== ELEM.int8) fail(`input '${iname}': element type ${elemName(elem)} is not supported (float or int8)`);
+    out.push({ name: iname, shape, float: elem === ELEM.float });
+  }
+  return out;
+}
