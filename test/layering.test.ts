@@ -22,8 +22,10 @@ const LAYERS: readonly (readonly string[])[] = [
   ['compiler'],
   ['frontend'],
   ['viz'],
+  // The library entry point (openModel, runModel), which the CLI is a thin shell over.
+  ['api'],
   // Entry points: each may import anything below it (models/make-models.ts, bench included).
-  ['cli', 'api', 'bench', 'models'],
+  ['cli', 'bench', 'models'],
 ];
 
 /**
@@ -84,7 +86,7 @@ describe('layering', () => {
     expect([...folders].filter((f) => !layerOf.has(f))).toEqual([]);
   });
 
-  it('imports only downward (lib < config < isa < sim < drivers < runtime < graph < compiler < frontend < viz < entry points)', () => {
+  it('imports only downward (lib < config < isa < sim < drivers < runtime < graph < compiler < frontend < viz < api < entry points)', () => {
     const upward = edges
       .filter((e) => !(layerOf.get(e.toFolder)! < layerOf.get(e.fromFolder)!))
       .map((e) => `${e.from} -> ${e.to}`)
