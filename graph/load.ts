@@ -231,19 +231,20 @@ function needRank(where: string, role: string, name: string, t: TensorType, rank
   if (t.shape.length !== rank) fail(`${where}: ${role} '${name}' has shape ${fmtShape(t.shape)} but must be ${rank}-D (${layout})`);
 }
 
-function needInt8(where: string, role: string, name: string, t: TensorType, op: string): void {
-  if (t.dtype !== 'int8') fail(`${where}: ${role} '${name}' is ${t.dtype} but ${op} takes int8 (requantize, clip and cast it first)`);
-}
-
 function needFloat(where: string, role: string, name: string, t: TensorType, op: string): void {
   if (t.dtype !== 'float32') fail(`${where}: ${role} '${name}' is ${t.dtype} but ${op} takes float32 (dequantize it first)`);
 }
 
-/** dense / conv2d operands: int8 × int8 → int32 (VTA's GEMM), or float32 × float32 → float32 (host). */
+/**
+ * dense / conv2d / matmul operands: integer × integer → int32 (int8 × int8 is what VTA's GEMM
+ * runs; other integer types, e.g. weights with their zero point removed, run on the host), or
+ * float32 × float32 → float32 (host).
+ */
 function productType(where: string, op: string, xn: string, x: TensorType, wn: string, w: TensorType): DType {
   if (x.dtype === 'float32' && w.dtype === 'float32') return 'float32';
-  needInt8(where, 'input', xn, x, op);
-  needInt8(where, 'weight', wn, w, op);
+  if (x.dtype === 'float32' || w.dtype === 'float32') {
+    fail(`${where}: input '${xn}' is ${x.dtype} and weight '${wn}' is ${w.dtype}: ${op} takes two integer or two float32 operands`);
+  }
   return 'int32';
 }
 

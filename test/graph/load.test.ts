@@ -128,7 +128,7 @@ describe('loadGraph', () => {
     ['cast dtype', (m) => (m.nodes[4].attrs.dtype = 'int16'), `node narrow (cast): attribute 'dtype' must be one of int8, uint8, int32, float32, got "int16"`],
     ['arity', (m) => m.nodes[1].inputs.push('b'), 'node bias (bias_add): takes 2 input(s), got 3'],
     ['int32 into dense', (m) => (m.nodes[7].inputs = ['c', 'fw']), "node fc (dense): input 'c' has shape [1,4,5,5] but must be 2-D (N,K)"],
-    ['dtype into conv', (m) => { m.tensors.w.dtype = 'int32'; }, "node conv (conv2d): weight 'w' is int32 but conv2d takes int8 (requantize, clip and cast it first)"],
+    ['dtype into conv', (m) => { m.tensors.w.dtype = 'float32'; }, "node conv (conv2d): input 'x' is int8 and weight 'w' is float32: conv2d takes two integer or two float32 operands"],
     ['conv channels', (m) => { m.tensors.w = { shape: [4, 3, 3, 3], dtype: 'int8', data: new Array(108).fill(0) }; }, "node conv (conv2d): input 'x' has shape [1,2,5,5] but weight 'w' [4,3,3,3] expects 3 input channels (I=3, groups=1)"],
     ['kernel too big', (m) => (m.nodes[0].attrs = {}) && (m.inputs[0].shape = [1, 2, 2, 5]), "node conv (conv2d): kernel height 3 is larger than the padded input height 2"],
     ['bias shape', (m) => (m.tensors.b = { shape: [3], dtype: 'int32', data: [1, 2, 3] }), "node bias (bias_add): bias 'b' has shape [3] but input 'c' [1,4,5,5] needs [4]"],
