@@ -21,6 +21,44 @@ const camel = (s: string): string =>
 
 const FORMAT_PREFIX: Record<Format, string> = { mem: 'Mem', gemm: 'Gemm', alu: 'Alu', finish: 'Fin', uop: 'Uop' };
 
+/**
+ * Packed structs for the port groups several modules repeat: one memory read client (AXI read
+ * address and data channels as seen by fetch, load and compute) and the status a stage reports
+ * to the top level (fault, current instruction, state for the debug registers, counter events).
+ */
+function portBundles(): string[] {
+  return `  // Port bundles
+  // A read client's request side: the AR channel and its R ready.
+  typedef struct packed {
+    logic                 ar_valid;
+    logic [AddrWidth-1:0] ar_addr;
+    logic [7:0]           ar_len;
+    logic                 r_ready;
+  } mem_rd_req_t;
+  // A read client's response side: its AR grant and the R beat (valid only for its id).
+  typedef struct packed {
+    logic                ar_ready;
+    logic                r_valid;
+    logic [BusWidth-1:0] r_data;
+    logic                r_last;
+  } mem_rd_rsp_t;
+  // What the load, compute and store stages report: a fault (code and value as in the VCR),
+  // the program index of the queue head, the stage state (0 idle, 1 waiting for a token,
+  // 2 busy), the queue fill, and the per-cycle busy/stall/blocked/retire events.
+  typedef struct packed {
+    logic                       fault;
+    logic [3:0]                 fault_code;
+    logic [31:0]                fault_value;
+    logic [31:0]                insn_idx;
+    logic [1:0]                 state;
+    logic [QueueCountWidth-1:0] queue_count;
+    logic                       busy;
+    logic                       stall;
+    logic                       blocked;
+    logic                       retire;
+  } stage_status_t;`.split('\n');
+}
+
 export function vtaPackage(cfg: VtaConfig): string {
   const p: string[] = [];
   const param = (name: string, value: number, comment?: string): void => {
@@ -97,6 +135,9 @@ export function vtaPackage(cfg: VtaConfig): string {
   param('InsnQueueDepth', 512);
   param('MaxBurstBeats', 16, 'AXI burst length cap; bursts never cross 4 KiB');
   param('TokenWidth', 16);
+  param('AddrWidth', 48, 'DRAM byte address bits of the memory master');
+  p.push('  localparam int unsigned QueueCountWidth = $clog2(InsnQueueDepth + 1); // 0..depth entries');
+  p.push(...portBundles());
   p.push('endpackage');
   p.push('/* verilator lint_on UNUSEDPARAM */');
   return p.join('\n') + '\n';

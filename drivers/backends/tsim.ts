@@ -3,7 +3,8 @@
  * Node-API addon (hw/bridge). Device memory is a DeviceMemory whose regions the addon reads and
  * writes in place as the RTL's AXI memory. A run resets the core (empty token queues, SRAM kept),
  * programs the VCR registers (spec §5.2), and clocks the model in chunks until FINISH, a fault, a
- * deadlock or the cycle budget; errors are one line naming the instruction, stage and tokens.
+ * deadlock, a failed RTL assertion or the cycle budget; errors are one line naming the
+ * instruction, stage and tokens (an assertion by its label and instance, hw/README.md).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -34,7 +35,16 @@ interface TsimModel {
   setRegions(regions: { phys: number; bytes: Uint8Array }[]): void;
   regWrite(addr: number, value: number): void;
   regRead(addr: number): number;
-  run(maxCycles: number): { stop: 'budget' | 'finished' | 'deadlock' | 'fault' | 'memfault'; cycles: number; faultAddr: number; faultWrite: boolean; faultClient: number };
+  run(maxCycles: number): {
+    stop: 'budget' | 'finished' | 'deadlock' | 'fault' | 'memfault' | 'assert';
+    cycles: number;
+    faultAddr: number;
+    faultWrite: boolean;
+    faultClient: number;
+    /** With stop 'assert': the assertion's label and the instance that asserts it. */
+    assertion?: string;
+    assertScope?: string;
+  };
   traceOpen(path: string): void;
   traceClose(): void;
   close(): void;
@@ -52,6 +62,9 @@ function loadModel(cfg: VtaConfig): TsimModel {
   const addon = createRequire(import.meta.url)(path) as { Tsim: new () => TsimModel };
   return new addon.Tsim();
 }
+
+/** A failed RTL assertion: the design broke one of its own invariants (hw/rtl/vta_assert.svh). */
+export const RTL_ASSERT_CODE = 'E_RTL_ASSERT';
 
 const hex = (n: number) => '0x' + n.toString(16);
 const CLIENT_NAMES = ['fetch', 'load', 'compute', 'store'];
@@ -150,6 +163,12 @@ class TsimDriver extends SimulatedDevice {
         const res = model.run(Math.min(CHUNK, budget - used));
         used += res.cycles;
         if (res.stop === 'finished') break;
+        if (res.stop === 'assert') {
+          throw new VtaError(
+            RTL_ASSERT_CODE,
+            `RTL assertion ${res.assertion} failed in ${res.assertScope} at cycle ${used}; ${this.stageStatus(model, bytes, count)}`,
+          );
+        }
         if (res.stop === 'memfault') {
           const who = CLIENT_NAMES[res.faultClient] ?? 'memory';
           const d = this.debug(model);

@@ -1,7 +1,7 @@
 // Node-API bridge to the Verilated VTA (vta_top). The harness serves the AXI master straight from
 // the driver's DeviceMemory regions (ArrayBuffers shared with JavaScript, no copies) and advances
-// the clock in C++: one JS call runs up to N cycles, stopping at finish, fault, deadlock or a bad
-// memory access.
+// the clock in C++: one JS call runs up to N cycles, stopping at finish, fault, deadlock, a bad
+// memory access or a failed RTL assertion (built with --assert; see hw/rtl/vta_assert.svh).
 #include <napi.h>
 
 #include <cstdint>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "Vvta_top.h"
+#include "Vvta_top__Dpi.h"
 #include "verilated.h"
 #include "verilated_vcd_c.h"
 
@@ -34,7 +35,7 @@ struct WriteBurst {
   uint32_t beats_left;
 };
 
-enum class Stop { Budget, Finished, Deadlock, Fault, MemFault };
+enum class Stop { Budget, Finished, Deadlock, Fault, MemFault, Assert };
 
 const char* StopName(Stop s) {
   switch (s) {
@@ -43,8 +44,30 @@ const char* StopName(Stop s) {
     case Stop::Deadlock: return "deadlock";
     case Stop::Fault: return "fault";
     case Stop::MemFault: return "memfault";
+    case Stop::Assert: return "assert";
   }
   return "?";
+}
+
+// The first RTL assertion that failed since it was last taken. The model calls
+// vta_assert_failed from inside eval(); models run one at a time on the JavaScript thread, so the
+// failure belongs to the model being clocked.
+struct AssertFailure {
+  bool failed = false;
+  std::string name;
+  std::string scope;  // hierarchical path of the asserting instance, e.g. vta_top.u_s2g
+};
+AssertFailure g_assert;
+
+// "top.vta_top.u_s2g.NoTokenOverflow" -> "vta_top.u_s2g" (the first name is the C++ model's).
+std::string InstancePath(const std::string& path, const std::string& label) {
+  const size_t dot = path.find('.');
+  std::string p = dot == std::string::npos ? path : path.substr(dot + 1);
+  const std::string tail = "." + label;
+  if (p.size() > tail.size() && p.compare(p.size() - tail.size(), tail.size(), tail) == 0) {
+    p.resize(p.size() - tail.size());
+  }
+  return p;
 }
 
 class Tsim : public Napi::ObjectWrap<Tsim> {
@@ -69,6 +92,13 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
     ctx_->traceEverOn(true);
     top_ = std::make_unique<Vvta_top>(ctx_.get(), "top");
     DoReset(4);
+  }
+
+  // The model's scopes (there for the assertions' DPI calls) unregister from the thread's current
+  // Verilator context, which may be another model's, already freed: make it this model's first.
+  ~Tsim() override {
+    Verilated::threadContextp(ctx_.get());
+    top_.reset();
   }
 
  private:
@@ -111,6 +141,7 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
   }
 
   void DoReset(int cycles) {
+    g_assert = AssertFailure{};
     reads_.clear();
     writes_.clear();
     b_pending_ = 0;
@@ -232,7 +263,7 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
     return true;
   }
 
-  // run(maxCycles) -> { stop, cycles, faultAddr, faultWrite, faultClient }
+  // run(maxCycles) -> { stop, cycles, faultAddr, faultWrite, faultClient, assertion, assertScope }
   Napi::Value Run(const Napi::CallbackInfo& info) {
     const double max = info[0].As<Napi::Number>().DoubleValue();
     Stop stop = Stop::Budget;
@@ -244,6 +275,7 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
         break;
       }
       n++;
+      if (g_assert.failed) { stop = Stop::Assert; break; }
       if (top_->finished_o) { stop = Stop::Finished; break; }
       if (top_->fault_o) { stop = Stop::Fault; break; }
       if (top_->deadlock_o) { stop = Stop::Deadlock; break; }
@@ -256,6 +288,10 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
     res.Set("faultAddr", static_cast<double>(fault_addr_));
     res.Set("faultWrite", fault_write_);
     res.Set("faultClient", fault_client_);
+    if (stop == Stop::Assert) {
+      res.Set("assertion", g_assert.name);
+      res.Set("assertScope", InstancePath(g_assert.scope, g_assert.name));
+    }
     return res;
   }
 
@@ -291,5 +327,11 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return Tsim::Init(env, exports); }
 
 }  // namespace
+
+// DPI import of vta_assert_pkg: a labelled assertion failed (scope is its %m path).
+void vta_assert_failed(const char* name, const char* scope) {
+  if (g_assert.failed) return;
+  g_assert = AssertFailure{true, name, scope};
+}
 
 NODE_API_MODULE(vta_tsim, InitModule)

@@ -2,10 +2,11 @@
 // Owns the uop and ACC scratchpads; every ACC write is mirrored, truncated to OUT_WIDTH per
 // lane, into the store stage's OUT scratchpad, so a STORE gives the low bits of ACC whatever
 // wrote it (Decision 2). Tokens: pops l2g (pop_prev) and s2g (pop_next), posts g2l and g2s.
+`include "vta_assert.svh"
+
 module vta_compute
   import vta_pkg::*;
 #(
-  parameter int unsigned AddrW = 48,
   localparam int unsigned QW = InsnBits + 32
 ) (
   input  logic                   clk_i,
@@ -16,20 +17,14 @@ module vta_compute
   input  logic                   insn_valid_i,
   output logic                   insn_ready_o,
   input  logic [QW-1:0]          insn_i,
-  output logic [9:0]             queue_count_o,
   input  logic                   l2g_avail_i,
   output logic                   l2g_wait_o,
   input  logic                   s2g_avail_i,
   output logic                   s2g_wait_o,
   output logic                   g2l_post_o,
   output logic                   g2s_post_o,
-  output logic                   ar_valid_o,
-  input  logic                   ar_ready_i,
-  output logic [AddrW-1:0]       ar_addr_o,
-  output logic [7:0]             ar_len_o,
-  input  logic                   r_valid_i,
-  output logic                   r_ready_o,
-  input  logic [BusWidth-1:0]    r_data_i,
+  output mem_rd_req_t            mem_req_o,
+  input  mem_rd_rsp_t            mem_rsp_i,
   output logic                   inp_re_o,
   output logic [LogInpDepth-1:0] inp_raddr_o,
   input  logic [InpTileBits-1:0] inp_rdata_i,
@@ -39,15 +34,7 @@ module vta_compute
   output logic                   out_we_o,
   output logic [LogAccDepth-1:0] out_waddr_o,
   output logic [OutTileBits-1:0] out_wdata_o,
-  output logic                   fault_o,
-  output logic [3:0]             fault_code_o,
-  output logic [31:0]            fault_value_o,
-  output logic [31:0]            cur_idx_o,
-  output logic [1:0]             state_o,
-  output logic                   busy_o,
-  output logic                   stall_o,
-  output logic                   blocked_o,
-  output logic                   retire_o,
+  output stage_status_t          status_o,
   output logic                   finish_o,
   output logic                   uop_tile_o,
   output logic                   acc_tile_o,
@@ -77,11 +64,11 @@ module vta_compute
     .out_valid_o(q_valid),
     .out_ready_i(q_pop),
     .out_data_o (q_head),
-    .count_o    (queue_count_o)
+    .count_o    (status_o.queue_count)
   );
   logic [InsnBits-1:0] insn;
-  assign insn      = q_head[InsnBits-1:0];
-  assign cur_idx_o = q_head[QW-1:InsnBits];
+  assign insn              = q_head[InsnBits-1:0];
+  assign status_o.insn_idx = q_head[QW-1:InsnBits];
 
   logic start, done;
   vta_stage_ctrl #(
@@ -102,12 +89,12 @@ module vta_compute
     .next_post_o (g2s_post_o),
     .start_o     (start),
     .done_i      (done),
-    .state_o     (state_o),
-    .busy_o      (busy_o),
-    .stall_o     (stall_o),
-    .blocked_o   (blocked_o)
+    .state_o     (status_o.state),
+    .busy_o      (status_o.busy),
+    .stall_o     (status_o.stall),
+    .blocked_o   (status_o.blocked)
   );
-  assign retire_o = q_pop;
+  assign status_o.retire = q_pop;
 
   // Decode
   logic [2:0] opcode, mem_type;
@@ -176,19 +163,15 @@ module vta_compute
   );
 
   // LOAD UOP
-  logic uop_start, uop_done, uop_fault;
-  logic uop_ar_valid, uop_r_ready;
-  logic [AddrW-1:0] uop_ar_addr;
-  logic [7:0] uop_ar_len;
+  logic        uop_start, uop_done, uop_fault;
+  mem_rd_req_t uop_mem_req;
   assign uop_start = start && is_uop_load;
-  vta_uop_load #(
-    .AddrW(AddrW)
-  ) u_uop_load (
+  vta_uop_load u_uop_load (
     .clk_i         (clk_i),
     .rst_ni        (rst_ni),
     .start_i       (uop_start),
     .sram_base_i   (insn[MemSramBaseLsb +: MemSramBaseWidth]),
-    .dram_addr_i   (AddrW'(uop_base_i) | (AddrW'(dram_base) << LogUopBytes)),
+    .dram_addr_i   (AddrWidth'(uop_base_i) | (AddrWidth'(dram_base) << LogUopBytes)),
     .stride_bytes_i(32'(insn[MemXStrideLsb +: MemXStrideWidth]) << LogUopBytes),
     .y_size_i      (insn[MemYSizeLsb +: MemYSizeWidth]),
     .x_size_i      (insn[MemXSizeLsb +: MemXSizeWidth]),
@@ -199,13 +182,8 @@ module vta_compute
     .done_o        (uop_done),
     .fault_o       (uop_fault),
     .busy_o        (),
-    .ar_valid_o    (uop_ar_valid),
-    .ar_ready_i    (ar_ready_i),
-    .ar_addr_o     (uop_ar_addr),
-    .ar_len_o      (uop_ar_len),
-    .r_valid_i     (r_valid_i),
-    .r_ready_o     (uop_r_ready),
-    .r_data_i      (r_data_i),
+    .mem_req_o     (uop_mem_req),
+    .mem_rsp_i     (mem_rsp_i),
     .wr_valid_o    (uop_we),
     .wr_idx_o      (uop_waddr),
     .wr_data_o     (uop_wdata),
@@ -214,9 +192,7 @@ module vta_compute
 
   // LOAD ACC / ACC_8BIT
   logic acc_start, accl_done, accl_fault, accl_we, accl_zero, accl_tile, acc8_q;
-  logic accl_ar_valid, accl_r_ready;
-  logic [AddrW-1:0] accl_ar_addr;
-  logic [7:0] accl_ar_len;
+  mem_rd_req_t accl_mem_req;
   logic [LogAccDepth-1:0] accl_waddr;
   logic [AccTileBits-1:0] accl_data;
   logic [3:0] acc_log_bytes;
@@ -224,14 +200,13 @@ module vta_compute
   assign acc_log_bytes = is_acc8 ? 4'(LogAcc8Bytes) : 4'(LogAccBytes);
   vta_tensor_load #(
     .MaxBeats(AccBeats),
-    .Depth   (AccDepth),
-    .AddrW   (AddrW)
+    .Depth   (AccDepth)
   ) u_acc_load (
     .clk_i         (clk_i),
     .rst_ni        (rst_ni),
     .start_i       (acc_start),
     .sram_base_i   (insn[MemSramBaseLsb +: MemSramBaseWidth]),
-    .dram_addr_i   (AddrW'(acc_base_i) | (AddrW'(dram_base) << acc_log_bytes)),
+    .dram_addr_i   (AddrWidth'(acc_base_i) | (AddrWidth'(dram_base) << acc_log_bytes)),
     .stride_bytes_i(32'(insn[MemXStrideLsb +: MemXStrideWidth]) << acc_log_bytes),
     .y_size_i      (insn[MemYSizeLsb +: MemYSizeWidth]),
     .x_size_i      (insn[MemXSizeLsb +: MemXSizeWidth]),
@@ -244,13 +219,8 @@ module vta_compute
     .done_o        (accl_done),
     .fault_o       (accl_fault),
     .busy_o        (),
-    .ar_valid_o    (accl_ar_valid),
-    .ar_ready_i    (ar_ready_i),
-    .ar_addr_o     (accl_ar_addr),
-    .ar_len_o      (accl_ar_len),
-    .r_valid_i     (r_valid_i),
-    .r_ready_o     (accl_r_ready),
-    .r_data_i      (r_data_i),
+    .mem_req_o     (accl_mem_req),
+    .mem_rsp_i     (mem_rsp_i),
     .wr_valid_o    (accl_we),
     .wr_idx_o      (accl_waddr),
     .wr_zero_o     (accl_zero),
@@ -279,10 +249,11 @@ module vta_compute
   end
 
   // Only one engine runs at a time: its memory requests own the read client.
-  assign ar_valid_o = uop_ar_valid || accl_ar_valid;
-  assign ar_addr_o  = uop_ar_valid ? uop_ar_addr : accl_ar_addr;
-  assign ar_len_o   = uop_ar_valid ? uop_ar_len : accl_ar_len;
-  assign r_ready_o  = uop_r_ready || accl_r_ready;
+  always_comb begin
+    mem_req_o          = uop_mem_req.ar_valid ? uop_mem_req : accl_mem_req;
+    mem_req_o.ar_valid = uop_mem_req.ar_valid || accl_mem_req.ar_valid;
+    mem_req_o.r_ready  = uop_mem_req.r_ready || accl_mem_req.r_ready;
+  end
 
   // GEMM
   logic gemm_start, gemm_done, gemm_fault, gemm_we;
@@ -368,7 +339,16 @@ module vta_compute
                 alu_done;
   assign finish_o = start && is_finish;
 
-  assign fault_o       = uop_fault || accl_fault || gemm_fault || alu_fault;
-  assign fault_code_o  = (uop_fault || accl_fault) ? 4'd2 : 4'd3;
-  assign fault_value_o = gemm_fault ? gemm_fault_value : alu_fault ? alu_fault_value : 32'd0;
+  assign status_o.fault       = uop_fault || accl_fault || gemm_fault || alu_fault;
+  assign status_o.fault_code  = (uop_fault || accl_fault) ? 4'd2 : 4'd3;
+  assign status_o.fault_value = gemm_fault ? gemm_fault_value :
+                                alu_fault ? alu_fault_value : 32'd0;
+
+  // One engine at a time: the decode picks one, and the shared ports have one user per cycle.
+  `VTA_ASSERT_ONEHOT0(DecodeOneHot, {is_uop_load, is_acc_load, is_gemm, is_alu, is_finish})
+  `VTA_ASSERT_ONEHOT0(OneMemClient, {uop_mem_req.ar_valid || uop_mem_req.r_ready,
+                                     accl_mem_req.ar_valid || accl_mem_req.r_ready})
+  `VTA_ASSERT_ONEHOT0(OneUopReader, {uop_re_g, uop_re_a})
+  `VTA_ASSERT_ONEHOT0(OneAccReader, {acc_a_re_g, acc_a_re_a})
+  `VTA_ASSERT_ONEHOT0(OneAccWriter, {accl_we, gemm_we, alu_we})
 endmodule

@@ -2,40 +2,35 @@
 // address) in read bursts, and routes each, tagged with its program index, to the load, compute
 // or store queue (spec §3.8). A burst is requested only when the instruction buffer can take all
 // of it, so fetch never holds up the shared read-data channel. Unknown instructions fault.
+`include "vta_assert.svh"
+
 module vta_fetch
   import vta_pkg::*;
 #(
-  parameter int unsigned AddrW = 48,
   localparam int unsigned QW = InsnBits + 32,
   localparam int unsigned BufDepth = 16
 ) (
-  input  logic                clk_i,
-  input  logic                rst_ni,
-  input  logic                enable_i,
-  input  logic                launch_i,
-  input  logic [31:0]         insn_addr_i,
-  input  logic [31:0]         insn_count_i,
-  output logic                ar_valid_o,
-  input  logic                ar_ready_i,
-  output logic [AddrW-1:0]    ar_addr_o,
-  output logic [7:0]          ar_len_o,
-  input  logic                r_valid_i,
-  output logic                r_ready_o,
-  input  logic [BusWidth-1:0] r_data_i,
-  input  logic                r_last_i,
-  output logic                ld_valid_o,
-  input  logic                ld_ready_i,
-  output logic                co_valid_o,
-  input  logic                co_ready_i,
-  output logic                st_valid_o,
-  input  logic                st_ready_i,
-  output logic [QW-1:0]       insn_o,
-  output logic                fault_o,
-  output logic [31:0]         fault_idx_o,
-  output logic [1:0]          state_o,     // 0 idle, 1 fetching, 2 all dispatched
-  output logic [31:0]         dispatched_o,
-  output logic                busy_o,
-  output logic                stall_o
+  input  logic          clk_i,
+  input  logic          rst_ni,
+  input  logic          enable_i,
+  input  logic          launch_i,
+  input  logic [31:0]   insn_addr_i,
+  input  logic [31:0]   insn_count_i,
+  output mem_rd_req_t   mem_req_o,
+  input  mem_rd_rsp_t   mem_rsp_i,
+  output logic          ld_valid_o,
+  input  logic          ld_ready_i,
+  output logic          co_valid_o,
+  input  logic          co_ready_i,
+  output logic          st_valid_o,
+  input  logic          st_ready_i,
+  output logic [QW-1:0] insn_o,
+  output logic          fault_o,
+  output logic [31:0]   fault_idx_o,
+  output logic [1:0]    state_o,     // 0 idle, 1 fetching, 2 all dispatched
+  output logic [31:0]   dispatched_o,
+  output logic          busy_o,
+  output logic          stall_o
 );
   logic [2:0]  off_q;
   logic [31:0] beat_idx_q, fetched_q, dispatched_q, count_q;
@@ -48,40 +43,39 @@ module vta_fetch
   logic [4:0]  buf_count;
   assign total_beats = (insn_count_i << 1) + ((insn_addr_i[2:0] != 3'd0) ? 32'd1 : 32'd0);
   assign credit_ok   = !burst_open_q && (32'(buf_count) + 32'd9 <= 32'(BufDepth));
-  vta_dma_cmd #(
-    .AddrW(AddrW)
-  ) u_cmd (
+  vta_dma_cmd u_cmd (
     .clk_i      (clk_i),
     .rst_ni     (rst_ni),
     .start_i    (launch_i && enable_i && insn_count_i != '0),
-    .base_i     (AddrW'({insn_addr_i[31:3], 3'b000})),
+    .base_i     (AddrWidth'({insn_addr_i[31:3], 3'b000})),
     .rows_i     (16'd1),
     .row_bytes_i(total_beats << 3),
     .stride_i   (32'd0),
     .ar_valid_o (cmd_valid),
     .ar_ready_i (cmd_ready),
-    .ar_addr_o  (ar_addr_o),
-    .ar_len_o   (ar_len_o),
+    .ar_addr_o  (mem_req_o.ar_addr),
+    .ar_len_o   (mem_req_o.ar_len),
     .busy_o     ()
   );
-  assign ar_valid_o = cmd_valid && credit_ok;
-  assign cmd_ready  = ar_ready_i && credit_ok;
+  assign mem_req_o.ar_valid = cmd_valid && credit_ok;
+  assign cmd_ready          = mem_rsp_i.ar_ready && credit_ok;
 
   // Reassembly: instruction n is 16 bytes from byte off + 16n of the aligned span
   logic [3*BusWidth-1:0] window;
   logic                  emit;
   logic [InsnBits-1:0]   assembled;
-  assign window    = {r_data_i, prev1_q, prev2_q};
-  assign emit      = r_valid_i && ((off_q == 3'd0) ? beat_idx_q[0] :
-                                   (!beat_idx_q[0] && beat_idx_q != 32'd0));
+  assign window    = {mem_rsp_i.r_data, prev1_q, prev2_q};
+  assign emit      = mem_rsp_i.r_valid && ((off_q == 3'd0) ? beat_idx_q[0] :
+                                           (!beat_idx_q[0] && beat_idx_q != 32'd0));
   assign assembled = InsnBits'(window >> ((off_q == 3'd0) ? 9'd64 : {3'd0, off_q, 3'd0}));
-  assign r_ready_o = 1'b1;
+  assign mem_req_o.r_ready = 1'b1;
 
   logic          buf_valid, buf_pop;
   logic [QW-1:0] buf_head;
   vta_fifo #(
-    .Width(QW),
-    .Depth(BufDepth)
+    .Width     (QW),
+    .Depth     (BufDepth),
+    .MustAccept(1'b1)  // a burst is requested only when the buffer can take all of it
   ) u_buf (
     .clk_i      (clk_i),
     .rst_ni     (rst_ni),
@@ -114,12 +108,12 @@ module vta_fetch
         count_q      <= insn_count_i;
         active_q     <= 1'b1;
       end else begin
-        if (ar_valid_o && ar_ready_i) burst_open_q <= 1'b1;
-        if (r_valid_i) begin
+        if (mem_req_o.ar_valid && mem_rsp_i.ar_ready) burst_open_q <= 1'b1;
+        if (mem_rsp_i.r_valid) begin
           prev2_q    <= prev1_q;
-          prev1_q    <= r_data_i;
+          prev1_q    <= mem_rsp_i.r_data;
           beat_idx_q <= beat_idx_q + 32'd1;
-          if (r_last_i) burst_open_q <= 1'b0;
+          if (mem_rsp_i.r_last) burst_open_q <= 1'b0;
         end
         if (emit) fetched_q <= fetched_q + 32'd1;
         if (buf_pop) dispatched_q <= dispatched_q + 32'd1;
@@ -174,4 +168,12 @@ module vta_fetch
   assign dispatched_o = dispatched_q;
   assign busy_o       = active_q;
   assign stall_o      = buf_valid && !buf_pop;
+
+  // An instruction goes to one queue, and a refused one is offered again unchanged the next
+  // cycle (unless a fault has stopped the core).
+  `VTA_ASSERT_ONEHOT0(OneQueue, {ld_valid_o, co_valid_o, st_valid_o})
+  logic [QW+2:0] offer;
+  assign offer = {insn_o, ld_valid_o, co_valid_o, st_valid_o};
+  `VTA_ASSERT(HeldUntilTaken,
+              !($past(rst_ni) && $past(stall_o)) || !enable_i || offer == $past(offer))
 endmodule

@@ -1,8 +1,13 @@
 // Synchronous FIFO with ready/valid on both sides (fall-through: the head is visible as soon as
-// it is written the cycle before). Depth need not be a power of two.
+// it is written the cycle before). Depth need not be a power of two. out_ready_i is a pop
+// strobe: users pop only a visible head. With MustAccept the producer pushes without looking at
+// in_ready_o (it keeps its own credit), so a push into a full FIFO is asserted never to happen.
+`include "vta_assert.svh"
+
 module vta_fifo #(
   parameter int unsigned Width = 8,
   parameter int unsigned Depth = 4,
+  parameter bit          MustAccept = 1'b0,
   localparam int unsigned PtrW = (Depth > 1) ? $clog2(Depth) : 1,
   localparam int unsigned CntW = $clog2(Depth + 1)
 ) (
@@ -49,4 +54,8 @@ module vta_fifo #(
   always_ff @(posedge clk_i) begin
     if (push) mem_q[wr_ptr_q] <= in_data_i;
   end
+
+  `VTA_ASSERT_NEVER(NoPopWhenEmpty, out_ready_i && !out_valid_o)
+  `VTA_ASSERT_NEVER(NoPushWhenFull, MustAccept && in_valid_i && !in_ready_o)
+  `VTA_ASSERT(CountInRange, 32'(count_q) <= Depth)
 endmodule

@@ -4,7 +4,6 @@
 module vta_load
   import vta_pkg::*;
 #(
-  parameter int unsigned AddrW = 48,
   localparam int unsigned QW = InsnBits + 32
 ) (
   input  logic                   clk_i,
@@ -16,19 +15,13 @@ module vta_load
   input  logic                   insn_valid_i,
   output logic                   insn_ready_o,
   input  logic [QW-1:0]          insn_i,
-  output logic [9:0]             queue_count_o,
   // Tokens
   input  logic                   g2l_avail_i,
   output logic                   g2l_wait_o,
   output logic                   l2g_post_o,
   // Memory read client
-  output logic                   ar_valid_o,
-  input  logic                   ar_ready_i,
-  output logic [AddrW-1:0]       ar_addr_o,
-  output logic [7:0]             ar_len_o,
-  input  logic                   r_valid_i,
-  output logic                   r_ready_o,
-  input  logic [BusWidth-1:0]    r_data_i,
+  output mem_rd_req_t            mem_req_o,
+  input  mem_rd_rsp_t            mem_rsp_i,
   // Scratchpad read ports for compute
   input  logic                   inp_re_i,
   input  logic [LogInpDepth-1:0] inp_raddr_i,
@@ -36,14 +29,8 @@ module vta_load
   input  logic                   wgt_re_i,
   input  logic [LogWgtDepth-1:0] wgt_raddr_i,
   output logic [WgtTileBits-1:0] wgt_rdata_o,
-  // Status
-  output logic                   fault_o,
-  output logic [31:0]            cur_idx_o,
-  output logic [1:0]             state_o,
-  output logic                   busy_o,
-  output logic                   stall_o,
-  output logic                   blocked_o,
-  output logic                   retire_o,
+  // Status and counter events
+  output stage_status_t          status_o,
   output logic                   inp_tile_o,
   output logic                   wgt_tile_o
 );
@@ -66,12 +53,12 @@ module vta_load
     .out_valid_o(q_valid),
     .out_ready_i(q_pop),
     .out_data_o (q_head),
-    .count_o    (queue_count_o)
+    .count_o    (status_o.queue_count)
   );
 
   logic [InsnBits-1:0] insn;
-  assign insn      = q_head[InsnBits-1:0];
-  assign cur_idx_o = q_head[QW-1:InsnBits];
+  assign insn              = q_head[InsnBits-1:0];
+  assign status_o.insn_idx = q_head[QW-1:InsnBits];
 
   logic start, done, tl_fault;
   vta_stage_ctrl #(
@@ -92,12 +79,12 @@ module vta_load
     .next_post_o (l2g_post_o),
     .start_o     (start),
     .done_i      (done),
-    .state_o     (state_o),
-    .busy_o      (busy_o),
-    .stall_o     (stall_o),
-    .blocked_o   (blocked_o)
+    .state_o     (status_o.state),
+    .busy_o      (status_o.busy),
+    .stall_o     (status_o.stall),
+    .blocked_o   (status_o.blocked)
   );
-  assign retire_o = q_pop;
+  assign status_o.retire = q_pop;
 
   // Decode
   logic        is_wgt;
@@ -116,14 +103,13 @@ module vta_load
 
   vta_tensor_load #(
     .MaxBeats(MaxBeats),
-    .Depth   (Depth),
-    .AddrW   (AddrW)
+    .Depth   (Depth)
   ) u_tensor_load (
     .clk_i         (clk_i),
     .rst_ni        (rst_ni),
     .start_i       (start),
     .sram_base_i   (insn[MemSramBaseLsb +: MemSramBaseWidth]),
-    .dram_addr_i   (AddrW'(base_ptr) | (AddrW'(dram_base) << log_bytes)),
+    .dram_addr_i   (AddrWidth'(base_ptr) | (AddrWidth'(dram_base) << log_bytes)),
     .stride_bytes_i(32'(insn[MemXStrideLsb +: MemXStrideWidth]) << log_bytes),
     .y_size_i      (insn[MemYSizeLsb +: MemYSizeWidth]),
     .x_size_i      (insn[MemXSizeLsb +: MemXSizeWidth]),
@@ -136,13 +122,8 @@ module vta_load
     .done_o        (done),
     .fault_o       (tl_fault),
     .busy_o        (),
-    .ar_valid_o    (ar_valid_o),
-    .ar_ready_i    (ar_ready_i),
-    .ar_addr_o     (ar_addr_o),
-    .ar_len_o      (ar_len_o),
-    .r_valid_i     (r_valid_i),
-    .r_ready_o     (r_ready_o),
-    .r_data_i      (r_data_i),
+    .mem_req_o     (mem_req_o),
+    .mem_rsp_i     (mem_rsp_i),
     .wr_valid_o    (wr_valid),
     .wr_idx_o      (wr_idx),
     .wr_zero_o     (wr_zero),
@@ -154,7 +135,10 @@ module vta_load
     if (!rst_ni) wr_is_wgt_q <= 1'b0;
     else if (start) wr_is_wgt_q <= is_wgt;
   end
-  assign fault_o    = tl_fault;
+  // Every load fault is a LOAD that does not fit its SRAM (VCR fault code 2).
+  assign status_o.fault       = tl_fault;
+  assign status_o.fault_code  = 4'd2;
+  assign status_o.fault_value = 32'd0;
   assign inp_tile_o = data_tile && !wr_is_wgt_q;
   assign wgt_tile_o = data_tile && wr_is_wgt_q;
 

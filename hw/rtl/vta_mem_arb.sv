@@ -2,48 +2,58 @@
 // priority, lowest index first: fetch, load, compute) and the read-data channel is steered back
 // by the AXI id, which carries the client number. The single write client (store) connects
 // straight through in vta_top.
+`include "vta_assert.svh"
+
 module vta_mem_arb
   import vta_pkg::*;
 #(
   parameter int unsigned NumClients = 3,
-  parameter int unsigned AddrW = 48,
   localparam int unsigned IdW = $clog2(NumClients)
 ) (
-  input  logic [NumClients-1:0]               c_ar_valid_i,
-  output logic [NumClients-1:0]               c_ar_ready_o,
-  input  logic [NumClients-1:0][AddrW-1:0]    c_ar_addr_i,
-  input  logic [NumClients-1:0][7:0]          c_ar_len_i,
-  output logic [NumClients-1:0]               c_r_valid_o,
-  input  logic [NumClients-1:0]               c_r_ready_i,
-  output logic                                ar_valid_o,
-  input  logic                                ar_ready_i,
-  output logic [AddrW-1:0]                    ar_addr_o,
-  output logic [7:0]                          ar_len_o,
-  output logic [IdW-1:0]                      ar_id_o,
-  input  logic                                r_valid_i,
-  output logic                                r_ready_o,
-  input  logic [IdW-1:0]                      r_id_i
+  input  logic                         clk_i,   // for the assertions only
+  input  logic                         rst_ni,  // for the assertions only
+  input  mem_rd_req_t [NumClients-1:0] c_req_i,
+  output mem_rd_rsp_t [NumClients-1:0] c_rsp_o,
+  output logic                         ar_valid_o,
+  input  logic                         ar_ready_i,
+  output logic [AddrWidth-1:0]         ar_addr_o,
+  output logic [7:0]                   ar_len_o,
+  output logic [IdW-1:0]               ar_id_o,
+  input  logic                         r_valid_i,
+  output logic                         r_ready_o,
+  input  logic [BusWidth-1:0]          r_data_i,
+  input  logic [IdW-1:0]               r_id_i,
+  input  logic                         r_last_i
 );
   always_comb begin
-    ar_valid_o   = 1'b0;
-    ar_addr_o    = '0;
-    ar_len_o     = '0;
-    ar_id_o      = '0;
-    c_ar_ready_o = '0;
+    ar_valid_o = 1'b0;
+    ar_addr_o  = '0;
+    ar_len_o   = '0;
+    ar_id_o    = '0;
     for (int i = NumClients - 1; i >= 0; i--) begin
-      if (c_ar_valid_i[i]) begin
+      if (c_req_i[i].ar_valid) begin
         ar_valid_o = 1'b1;
-        ar_addr_o  = c_ar_addr_i[i];
-        ar_len_o   = c_ar_len_i[i];
+        ar_addr_o  = c_req_i[i].ar_addr;
+        ar_len_o   = c_req_i[i].ar_len;
         ar_id_o    = IdW'(i);
       end
     end
-    c_ar_ready_o[ar_id_o] = ar_valid_o && ar_ready_i;
   end
 
+  // Every client sees the R beat; only the one named by the id sees it valid.
+  logic [NumClients-1:0] grant;
   always_comb begin
-    c_r_valid_o          = '0;
-    c_r_valid_o[r_id_i]  = r_valid_i;
-    r_ready_o            = c_r_ready_i[r_id_i];
+    for (int i = 0; i < NumClients; i++) begin
+      grant[i]            = ar_valid_o && ar_ready_i && ar_id_o == IdW'(i);
+      c_rsp_o[i].ar_ready = grant[i];
+      c_rsp_o[i].r_valid  = r_valid_i && r_id_i == IdW'(i);
+      c_rsp_o[i].r_data   = r_data_i;
+      c_rsp_o[i].r_last   = r_last_i;
+    end
+    r_ready_o = c_req_i[r_id_i].r_ready;
   end
+
+  // Memory answers only the ids it was given.
+  `VTA_ASSERT_NEVER(ReadIdInRange, r_valid_i && 32'(r_id_i) >= NumClients)
+  `VTA_ASSERT_ONEHOT0(OneGrant, grant)
 endmodule

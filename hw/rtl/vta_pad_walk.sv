@@ -4,6 +4,8 @@
 // The owner takes a slot (slot_ready_i) when its tile is complete; the walk then registers the
 // write (index, and whether it was a data tile) for the cycle after. Empty loads finish at once;
 // a destination past depth_i faults without starting.
+`include "vta_assert.svh"
+
 module vta_pad_walk
   import vta_pkg::*;
 #(
@@ -128,4 +130,8 @@ module vta_pad_walk
   assign wr_valid_o        = wr_valid_q;
   assign wr_idx_o          = wr_idx_q;
   assign data_tile_o       = data_tile_q;
+
+  `VTA_ASSERT(StateLegal, state_q == Idle || state_q == Run || state_q == Last)
+  // The range check at launch covers every tile written.
+  `VTA_ASSERT(WriteInRange, !wr_valid_o || 32'(wr_idx_o) < depth_i)
 endmodule

@@ -1,6 +1,9 @@
 // Dependency-token counter between two stages (one of the four queues l2g, g2l, g2s, s2g).
-// A post and a wait in the same cycle leave the count unchanged. The producer never overflows
-// it in practice (TokenWidth bits); the count is visible for deadlock reports.
+// A post and a wait in the same cycle leave the count unchanged. A stage waits only for a token
+// that is there; a producer that posts 2^Width tokens nobody takes overflows the counter, which
+// is asserted (NoTokenOverflow). The count is visible for deadlock reports.
+`include "vta_assert.svh"
+
 module vta_semaphore #(
   parameter int unsigned Width = 16
 ) (
@@ -24,4 +27,7 @@ module vta_semaphore #(
   end
   assign avail_o = (count_q != '0);
   assign count_o = count_q;
+
+  `VTA_ASSERT_NEVER(NoTokenOverflow, post_i && !wait_i && count_q == '1)
+  `VTA_ASSERT_NEVER(NoTokenUnderflow, wait_i && count_q == '0)
 endmodule

@@ -3,6 +3,8 @@
 // consume them, start the stage's engine, and when it reports done post the requested tokens
 // (push_prev/push_next) and retire the instruction. Flags a stage has no neighbour for are
 // ignored (spec §3.9).
+`include "vta_assert.svh"
+
 module vta_stage_ctrl
   import vta_pkg::*;
 #(
@@ -60,4 +62,10 @@ module vta_stage_ctrl
   assign stall_o   = !busy_q && insn_valid_i && !tokens_ok;
   assign blocked_o = !busy_q && (!insn_valid_i || !tokens_ok);
   assign state_o   = busy_q ? 2'd2 : (insn_valid_i && !tokens_ok) ? 2'd1 : 2'd0;
+
+  `VTA_ASSERT(StateLegal, state_o != 2'd3)
+  // The engine reports done only for the instruction it runs: a stray done would retire nothing.
+  `VTA_ASSERT_NEVER(NoDoneWhenIdle, done_i && !busy_o)
+  // The head instruction stays put while it runs.
+  `VTA_ASSERT_NEVER(NoPopWhenBusy, busy_q && !insn_valid_i)
 endmodule

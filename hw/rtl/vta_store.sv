@@ -2,10 +2,11 @@
 // compute writes it. A STORE reads x_size*y_size contiguous tiles and writes each row to DRAM at
 // (dram_base + y*x_stride)*OUT bytes in write bursts, one beat per cycle; it completes when
 // every burst is acknowledged. Tokens: pops g2s (pop_prev), posts s2g (push_prev).
+`include "vta_assert.svh"
+
 module vta_store
   import vta_pkg::*;
 #(
-  parameter int unsigned AddrW = 48,
   localparam int unsigned QW = InsnBits + 32
 ) (
   input  logic                   clk_i,
@@ -15,7 +16,6 @@ module vta_store
   input  logic                   insn_valid_i,
   output logic                   insn_ready_o,
   input  logic [QW-1:0]          insn_i,
-  output logic [9:0]             queue_count_o,
   input  logic                   g2s_avail_i,
   output logic                   g2s_wait_o,
   output logic                   s2g_post_o,
@@ -26,7 +26,7 @@ module vta_store
   // AXI write channels
   output logic                   aw_valid_o,
   input  logic                   aw_ready_i,
-  output logic [AddrW-1:0]       aw_addr_o,
+  output logic [AddrWidth-1:0]   aw_addr_o,
   output logic [7:0]             aw_len_o,
   output logic                   w_valid_o,
   input  logic                   w_ready_i,
@@ -35,15 +35,8 @@ module vta_store
   output logic                   w_last_o,
   input  logic                   b_valid_i,
   output logic                   b_ready_o,
-  // Status
-  output logic                   fault_o,
-  output logic [3:0]             fault_code_o,
-  output logic [31:0]            cur_idx_o,
-  output logic [1:0]             state_o,
-  output logic                   busy_o,
-  output logic                   stall_o,
-  output logic                   blocked_o,
-  output logic                   retire_o,
+  // Status and counter events
+  output stage_status_t          status_o,
   output logic                   out_tile_o
 );
   localparam int unsigned OutBeats = OutTileBits / BusWidth;
@@ -63,11 +56,11 @@ module vta_store
     .out_valid_o(q_valid),
     .out_ready_i(q_pop),
     .out_data_o (q_head),
-    .count_o    (queue_count_o)
+    .count_o    (status_o.queue_count)
   );
   logic [InsnBits-1:0] insn;
-  assign insn      = q_head[InsnBits-1:0];
-  assign cur_idx_o = q_head[QW-1:InsnBits];
+  assign insn              = q_head[InsnBits-1:0];
+  assign status_o.insn_idx = q_head[QW-1:InsnBits];
 
   logic start, done;
   vta_stage_ctrl #(
@@ -88,12 +81,12 @@ module vta_store
     .next_post_o (),
     .start_o     (start),
     .done_i      (done),
-    .state_o     (state_o),
-    .busy_o      (busy_o),
-    .stall_o     (stall_o),
-    .blocked_o   (blocked_o)
+    .state_o     (status_o.state),
+    .busy_o      (status_o.busy),
+    .stall_o     (status_o.stall),
+    .blocked_o   (status_o.blocked)
   );
-  assign retire_o = q_pop;
+  assign status_o.retire = q_pop;
 
   // Decode and checks
   logic [15:0] x_size, y_size, sram_base;
@@ -108,21 +101,20 @@ module vta_store
                      insn[MemYPad0Lsb +: 16] != '0;
   assign oob       = extent > 40'(AccDepth);
   assign launch    = start && !x_zero && !bad_kind && !oob && y_size != '0;
-  assign fault_o   = start && !x_zero && (bad_kind || oob);
-  assign fault_code_o = bad_kind ? 4'd4 : 4'd5;
+  assign status_o.fault       = start && !x_zero && (bad_kind || oob);
+  assign status_o.fault_code  = bad_kind ? 4'd4 : 4'd5;
+  assign status_o.fault_value = 32'd0;
 
   // Write-address bursts, and their lengths for the data side
   logic             cmd_valid, cmd_busy, len_ready, len_valid, len_pop;
   logic [7:0]       cmd_len, len_head;
-  logic [AddrW-1:0] cmd_addr;
-  vta_dma_cmd #(
-    .AddrW(AddrW)
-  ) u_cmd (
+  logic [AddrWidth-1:0] cmd_addr;
+  vta_dma_cmd u_cmd (
     .clk_i      (clk_i),
     .rst_ni     (rst_ni),
     .start_i    (launch),
-    .base_i     (AddrW'(out_base_i) |
-                 (AddrW'(insn[MemDramBaseLsb +: MemDramBaseWidth]) << LogOutBytes)),
+    .base_i     (AddrWidth'(out_base_i) |
+                 (AddrWidth'(insn[MemDramBaseLsb +: MemDramBaseWidth]) << LogOutBytes)),
     .rows_i     (y_size),
     .row_bytes_i(32'(x_size) << LogOutBytes),
     .stride_i   (32'(insn[MemXStrideLsb +: MemXStrideWidth]) << LogOutBytes),
@@ -176,8 +168,9 @@ module vta_store
   );
 
   vta_fifo #(
-    .Width(OutTileBits),
-    .Depth(2)
+    .Width     (OutTileBits),
+    .Depth     (2),
+    .MustAccept(1'b1)
   ) u_tile_fifo (
     .clk_i      (clk_i),
     .rst_ni     (rst_ni),
@@ -241,7 +234,11 @@ module vta_store
   assign done = (start && (x_zero || (!bad_kind && !oob && y_size == '0))) ||
                 (running_q && !launch && wr_left_q == '0 && !cmd_busy && b_pending_q == '0 &&
                  !rd_inflight_q);
-  // Unused handshake outputs of the tile buffer: it never overflows (reads are credit-checked).
+  // Unused handshake output of the tile buffer: it never overflows (reads are credit-checked,
+  // and the FIFO asserts it).
   logic unused_ok;
   assign unused_ok = tile_ready;
+
+  // A write response answers a burst whose address was sent.
+  `VTA_ASSERT_NEVER(WriteResponseExpected, b_valid_i && b_pending_q == '0)
 endmodule

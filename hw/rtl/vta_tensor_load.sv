@@ -7,43 +7,37 @@ module vta_tensor_load
 #(
   parameter int unsigned MaxBeats = 2,
   parameter int unsigned Depth = 2048,
-  parameter int unsigned AddrW = 48,
   localparam int unsigned IdxW = $clog2(Depth),
   localparam int unsigned TileW = MaxBeats * BusWidth,
   localparam int unsigned BeatW = (MaxBeats > 1) ? $clog2(MaxBeats) : 1
 ) (
-  input  logic                clk_i,
-  input  logic                rst_ni,
+  input  logic                 clk_i,
+  input  logic                 rst_ni,
   // Command (held stable while busy)
-  input  logic                start_i,
-  input  logic [15:0]         sram_base_i,
-  input  logic [AddrW-1:0]    dram_addr_i,
-  input  logic [31:0]         stride_bytes_i,
-  input  logic [15:0]         y_size_i,
-  input  logic [15:0]         x_size_i,
-  input  logic [3:0]          y_pad_0_i,
-  input  logic [3:0]          y_pad_1_i,
-  input  logic [3:0]          x_pad_0_i,
-  input  logic [3:0]          x_pad_1_i,
-  input  logic [3:0]          log_bytes_i,  // log2 of the tile bytes (>= log2 BusBytes)
-  input  logic [31:0]         depth_i,      // tiles in the destination SRAM
-  output logic                done_o,
-  output logic                fault_o,
-  output logic                busy_o,
-  // AXI read channels of this client
-  output logic                ar_valid_o,
-  input  logic                ar_ready_i,
-  output logic [AddrW-1:0]    ar_addr_o,
-  output logic [7:0]          ar_len_o,
-  input  logic                r_valid_i,
-  output logic                r_ready_o,
-  input  logic [BusWidth-1:0] r_data_i,
+  input  logic                 start_i,
+  input  logic [15:0]          sram_base_i,
+  input  logic [AddrWidth-1:0] dram_addr_i,
+  input  logic [31:0]          stride_bytes_i,
+  input  logic [15:0]          y_size_i,
+  input  logic [15:0]          x_size_i,
+  input  logic [3:0]           y_pad_0_i,
+  input  logic [3:0]           y_pad_1_i,
+  input  logic [3:0]           x_pad_0_i,
+  input  logic [3:0]           x_pad_1_i,
+  input  logic [3:0]           log_bytes_i,  // log2 of the tile bytes (>= log2 BusBytes)
+  input  logic [31:0]          depth_i,      // tiles in the destination SRAM
+  output logic                 done_o,
+  output logic                 fault_o,
+  output logic                 busy_o,
+  // Memory read client
+  output mem_rd_req_t          mem_req_o,
+  input  mem_rd_rsp_t          mem_rsp_i,
   // SRAM write (registered); wr_zero_o means write a zero tile
-  output logic                wr_valid_o,
-  output logic [IdxW-1:0]     wr_idx_o,
-  output logic                wr_zero_o,
-  output logic [TileW-1:0]    wr_data_o,
-  output logic                data_tile_o
+  output logic                 wr_valid_o,
+  output logic [IdxW-1:0]      wr_idx_o,
+  output logic                 wr_zero_o,
+  output logic [TileW-1:0]     wr_data_o,
+  output logic                 data_tile_o
 );
   logic [BeatW-1:0] beat_q;
   logic [TileW-1:0] tile_q;
@@ -82,9 +76,7 @@ module vta_tensor_load
     .data_tile_o      (data_tile_o)
   );
 
-  vta_dma_cmd #(
-    .AddrW(AddrW)
-  ) u_cmd (
+  vta_dma_cmd u_cmd (
     .clk_i      (clk_i),
     .rst_ni     (rst_ni),
     .start_i    (launch),
@@ -92,15 +84,15 @@ module vta_tensor_load
     .rows_i     (y_size_i),
     .row_bytes_i(32'(x_size_i) << log_bytes_i),
     .stride_i   (stride_bytes_i),
-    .ar_valid_o (ar_valid_o),
-    .ar_ready_i (ar_ready_i),
-    .ar_addr_o  (ar_addr_o),
-    .ar_len_o   (ar_len_o),
+    .ar_valid_o (mem_req_o.ar_valid),
+    .ar_ready_i (mem_rsp_i.ar_ready),
+    .ar_addr_o  (mem_req_o.ar_addr),
+    .ar_len_o   (mem_req_o.ar_len),
     .busy_o     ()
   );
 
-  assign r_ready_o = slot_valid && !slot_pad;
-  assign tile_end  = slot_pad || (r_valid_i && beat_q == last_beat);
+  assign mem_req_o.r_ready = slot_valid && !slot_pad;
+  assign tile_end  = slot_pad || (mem_rsp_i.r_valid && beat_q == last_beat);
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -108,16 +100,19 @@ module vta_tensor_load
       wr_zero_q <= 1'b0;
     end else begin
       if (launch) beat_q <= '0;
-      if (r_ready_o && r_valid_i) beat_q <= (beat_q == last_beat) ? '0 : beat_q + 1'b1;
+      if (mem_req_o.r_ready && mem_rsp_i.r_valid) beat_q <= (beat_q == last_beat) ? '0 : beat_q + 1'b1;
       if (slot_valid && tile_end) wr_zero_q <= slot_pad;
     end
   end
 
   // Beats land in place; the tile register needs no reset.
   always_ff @(posedge clk_i) begin
-    if (r_ready_o && r_valid_i) tile_q[32'(beat_q) * BusWidth +: BusWidth] <= r_data_i;
+    if (mem_req_o.r_ready && mem_rsp_i.r_valid) tile_q[32'(beat_q) * BusWidth +: BusWidth] <= mem_rsp_i.r_data;
   end
 
   assign wr_zero_o = wr_zero_q;
   assign wr_data_o = tile_q;
+  // The beat count ends a tile; the burst's last flag is not needed.
+  logic unused_r_last;
+  assign unused_r_last = mem_rsp_i.r_last;
 endmodule

@@ -1,72 +1,68 @@
 // VTA top level: host registers (vta_vcr), fetch, the load / compute / store stages, the four
 // token semaphores and the memory engine with one AXI4-style master (read: AR/R with the client
 // in the id; write: AW/W/B). The status outputs let a harness stop at finish, fault or deadlock.
+`include "vta_assert.svh"
+
 module vta_top
   import vta_pkg::*;
-#(
-  parameter int unsigned AddrW = 48
-) (
-  input  logic                clk_i,
-  input  logic                rst_ni,
+(
+  input  logic                 clk_i,
+  input  logic                 rst_ni,
   // Host register port
-  input  logic                host_req_i,
-  input  logic                host_we_i,
-  input  logic [7:0]          host_addr_i,
-  input  logic [31:0]         host_wdata_i,
-  output logic [31:0]         host_rdata_o,
+  input  logic                 host_req_i,
+  input  logic                 host_we_i,
+  input  logic [7:0]           host_addr_i,
+  input  logic [31:0]          host_wdata_i,
+  output logic [31:0]          host_rdata_o,
   // AXI read
-  output logic                ar_valid_o,
-  input  logic                ar_ready_i,
-  output logic [AddrW-1:0]    ar_addr_o,
-  output logic [7:0]          ar_len_o,
-  output logic [1:0]          ar_id_o,
-  input  logic                r_valid_i,
-  output logic                r_ready_o,
-  input  logic [BusWidth-1:0] r_data_i,
-  input  logic [1:0]          r_id_i,
-  input  logic                r_last_i,
+  output logic                 ar_valid_o,
+  input  logic                 ar_ready_i,
+  output logic [AddrWidth-1:0] ar_addr_o,
+  output logic [7:0]           ar_len_o,
+  output logic [1:0]           ar_id_o,
+  input  logic                 r_valid_i,
+  output logic                 r_ready_o,
+  input  logic [BusWidth-1:0]  r_data_i,
+  input  logic [1:0]           r_id_i,
+  input  logic                 r_last_i,
   // AXI write
-  output logic                aw_valid_o,
-  input  logic                aw_ready_i,
-  output logic [AddrW-1:0]    aw_addr_o,
-  output logic [7:0]          aw_len_o,
-  output logic                w_valid_o,
-  input  logic                w_ready_i,
-  output logic [BusWidth-1:0] w_data_o,
-  output logic [BusBytes-1:0] w_strb_o,
-  output logic                w_last_o,
-  input  logic                b_valid_i,
-  output logic                b_ready_o,
+  output logic                 aw_valid_o,
+  input  logic                 aw_ready_i,
+  output logic [AddrWidth-1:0] aw_addr_o,
+  output logic [7:0]           aw_len_o,
+  output logic                 w_valid_o,
+  input  logic                 w_ready_i,
+  output logic [BusWidth-1:0]  w_data_o,
+  output logic [BusBytes-1:0]  w_strb_o,
+  output logic                 w_last_o,
+  input  logic                 b_valid_i,
+  output logic                 b_ready_o,
   // Run status
-  output logic                finished_o,
-  output logic                deadlock_o,
-  output logic                fault_o
+  output logic                 finished_o,
+  output logic                 deadlock_o,
+  output logic                 fault_o
 );
   localparam int unsigned QW = InsnBits + 32;
 
   logic        launch, running, finish, enable;
   logic [31:0] insn_count, insn_addr, uop_base, inp_base, wgt_base, acc_base, out_base;
 
-  // Faults (first one wins in the VCR)
-  logic        f_fetch, f_load, f_compute, f_store, any_fault, fault_q;
-  logic [3:0]  f_code, co_fault_code, st_fault_code;
-  logic [31:0] f_insn, f_value, fetch_fault_idx, co_fault_value;
-  logic [31:0] ld_idx, co_idx, st_idx;
-  assign any_fault = f_fetch || f_load || f_compute || f_store;
+  // Faults (first one wins in the VCR; in one cycle, load before compute before store)
+  stage_status_t ld_status, co_status, st_status;
+  logic          f_fetch, any_fault, fault_q;
+  logic [3:0]    f_code;
+  logic [31:0]   f_insn, f_value, fetch_fault_idx;
+  assign any_fault = f_fetch || ld_status.fault || co_status.fault || st_status.fault;
   always_comb begin
     f_code  = 4'd1;
     f_insn  = fetch_fault_idx;
     f_value = 32'd0;
-    if (f_load) begin
-      f_code = 4'd2;
-      f_insn = ld_idx;
-    end else if (f_compute) begin
-      f_code  = co_fault_code;
-      f_insn  = co_idx;
-      f_value = co_fault_value;
-    end else if (f_store) begin
-      f_code = st_fault_code;
-      f_insn = st_idx;
+    if (ld_status.fault) begin
+      {f_code, f_insn, f_value} = {ld_status.fault_code, ld_status.insn_idx, ld_status.fault_value};
+    end else if (co_status.fault) begin
+      {f_code, f_insn, f_value} = {co_status.fault_code, co_status.insn_idx, co_status.fault_value};
+    end else if (st_status.fault) begin
+      {f_code, f_insn, f_value} = {st_status.fault_code, st_status.insn_idx, st_status.fault_value};
     end
   end
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -97,31 +93,28 @@ module vta_top
     .avail_o(s2g_avail), .count_o(s2g_count)
   );
 
-  // Memory clients: 0 fetch, 1 load, 2 compute
-  logic [2:0]             c_ar_valid, c_ar_ready, c_r_valid, c_r_ready;
-  logic [2:0][AddrW-1:0]  c_ar_addr;
-  logic [2:0][7:0]        c_ar_len;
-  logic                   ar_id_unused;
+  // Memory read clients: 0 fetch, 1 load, 2 compute
+  localparam int unsigned ClientFetch = 0, ClientLoad = 1, ClientCompute = 2;
+  mem_rd_req_t [2:0] c_req;
+  mem_rd_rsp_t [2:0] c_rsp;
   vta_mem_arb #(
-    .NumClients(3),
-    .AddrW     (AddrW)
+    .NumClients(3)
   ) u_mem_arb (
-    .c_ar_valid_i(c_ar_valid),
-    .c_ar_ready_o(c_ar_ready),
-    .c_ar_addr_i (c_ar_addr),
-    .c_ar_len_i  (c_ar_len),
-    .c_r_valid_o (c_r_valid),
-    .c_r_ready_i (c_r_ready),
-    .ar_valid_o  (ar_valid_o),
-    .ar_ready_i  (ar_ready_i),
-    .ar_addr_o   (ar_addr_o),
-    .ar_len_o    (ar_len_o),
-    .ar_id_o     (ar_id_o),
-    .r_valid_i   (r_valid_i),
-    .r_ready_o   (r_ready_o),
-    .r_id_i      (r_id_i)
+    .clk_i     (clk_i),
+    .rst_ni    (rst_ni),
+    .c_req_i   (c_req),
+    .c_rsp_o   (c_rsp),
+    .ar_valid_o(ar_valid_o),
+    .ar_ready_i(ar_ready_i),
+    .ar_addr_o (ar_addr_o),
+    .ar_len_o  (ar_len_o),
+    .ar_id_o   (ar_id_o),
+    .r_valid_i (r_valid_i),
+    .r_ready_o (r_ready_o),
+    .r_data_i  (r_data_i),
+    .r_id_i    (r_id_i),
+    .r_last_i  (r_last_i)
   );
-  assign ar_id_unused = 1'b0;
 
   // Fetch
   logic          ld_valid, ld_ready, co_valid, co_ready, st_valid, st_ready;
@@ -129,23 +122,15 @@ module vta_top
   logic [1:0]    fetch_state;
   logic [31:0]   dispatched;
   logic          fetch_busy, fetch_stall;
-  vta_fetch #(
-    .AddrW(AddrW)
-  ) u_fetch (
+  vta_fetch u_fetch (
     .clk_i       (clk_i),
     .rst_ni      (rst_ni),
     .enable_i    (enable),
     .launch_i    (launch),
     .insn_addr_i (insn_addr),
     .insn_count_i(insn_count),
-    .ar_valid_o  (c_ar_valid[0]),
-    .ar_ready_i  (c_ar_ready[0]),
-    .ar_addr_o   (c_ar_addr[0]),
-    .ar_len_o    (c_ar_len[0]),
-    .r_valid_i   (c_r_valid[0]),
-    .r_ready_o   (c_r_ready[0]),
-    .r_data_i    (r_data_i),
-    .r_last_i    (r_last_i),
+    .mem_req_o   (c_req[ClientFetch]),
+    .mem_rsp_i   (c_rsp[ClientFetch]),
     .ld_valid_o  (ld_valid),
     .ld_ready_i  (ld_ready),
     .co_valid_o  (co_valid),
@@ -167,12 +152,8 @@ module vta_top
   logic [LogWgtDepth-1:0] wgt_raddr;
   logic [InpTileBits-1:0] inp_rdata;
   logic [WgtTileBits-1:0] wgt_rdata;
-  logic [9:0]             ld_qcount, co_qcount, st_qcount;
-  logic [1:0]             ld_state, co_state, st_state;
-  logic ld_busy, ld_stall, ld_blocked, ld_retire, inp_tile, wgt_tile;
-  vta_load #(
-    .AddrW(AddrW)
-  ) u_load (
+  logic                   inp_tile, wgt_tile;
+  vta_load u_load (
     .clk_i        (clk_i),
     .rst_ni       (rst_ni),
     .enable_i     (enable),
@@ -181,30 +162,18 @@ module vta_top
     .insn_valid_i (ld_valid),
     .insn_ready_o (ld_ready),
     .insn_i       (fetched),
-    .queue_count_o(ld_qcount),
     .g2l_avail_i  (g2l_avail),
     .g2l_wait_o   (g2l_wait),
     .l2g_post_o   (l2g_post),
-    .ar_valid_o   (c_ar_valid[1]),
-    .ar_ready_i   (c_ar_ready[1]),
-    .ar_addr_o    (c_ar_addr[1]),
-    .ar_len_o     (c_ar_len[1]),
-    .r_valid_i    (c_r_valid[1]),
-    .r_ready_o    (c_r_ready[1]),
-    .r_data_i     (r_data_i),
+    .mem_req_o    (c_req[ClientLoad]),
+    .mem_rsp_i    (c_rsp[ClientLoad]),
     .inp_re_i     (inp_re),
     .inp_raddr_i  (inp_raddr),
     .inp_rdata_o  (inp_rdata),
     .wgt_re_i     (wgt_re),
     .wgt_raddr_i  (wgt_raddr),
     .wgt_rdata_o  (wgt_rdata),
-    .fault_o      (f_load),
-    .cur_idx_o    (ld_idx),
-    .state_o      (ld_state),
-    .busy_o       (ld_busy),
-    .stall_o      (ld_stall),
-    .blocked_o    (ld_blocked),
-    .retire_o     (ld_retire),
+    .status_o     (ld_status),
     .inp_tile_o   (inp_tile),
     .wgt_tile_o   (wgt_tile)
   );
@@ -213,11 +182,9 @@ module vta_top
   logic                   out_we;
   logic [LogAccDepth-1:0] out_waddr;
   logic [OutTileBits-1:0] out_wdata;
-  logic co_busy, co_stall, co_blocked, co_retire, uop_tile, acc_tile, acc8_tile;
+  logic uop_tile, acc_tile, acc8_tile;
   logic gemm_iter, gemm_reset_iter, alu_iter, acc_write, gemm_busy, alu_busy;
-  vta_compute #(
-    .AddrW(AddrW)
-  ) u_compute (
+  vta_compute u_compute (
     .clk_i            (clk_i),
     .rst_ni           (rst_ni),
     .enable_i         (enable),
@@ -226,20 +193,14 @@ module vta_top
     .insn_valid_i     (co_valid),
     .insn_ready_o     (co_ready),
     .insn_i           (fetched),
-    .queue_count_o    (co_qcount),
     .l2g_avail_i      (l2g_avail),
     .l2g_wait_o       (l2g_wait),
     .s2g_avail_i      (s2g_avail),
     .s2g_wait_o       (s2g_wait),
     .g2l_post_o       (g2l_post),
     .g2s_post_o       (g2s_post),
-    .ar_valid_o       (c_ar_valid[2]),
-    .ar_ready_i       (c_ar_ready[2]),
-    .ar_addr_o        (c_ar_addr[2]),
-    .ar_len_o         (c_ar_len[2]),
-    .r_valid_i        (c_r_valid[2]),
-    .r_ready_o        (c_r_ready[2]),
-    .r_data_i         (r_data_i),
+    .mem_req_o        (c_req[ClientCompute]),
+    .mem_rsp_i        (c_rsp[ClientCompute]),
     .inp_re_o         (inp_re),
     .inp_raddr_o      (inp_raddr),
     .inp_rdata_i      (inp_rdata),
@@ -249,15 +210,7 @@ module vta_top
     .out_we_o         (out_we),
     .out_waddr_o      (out_waddr),
     .out_wdata_o      (out_wdata),
-    .fault_o          (f_compute),
-    .fault_code_o     (co_fault_code),
-    .fault_value_o    (co_fault_value),
-    .cur_idx_o        (co_idx),
-    .state_o          (co_state),
-    .busy_o           (co_busy),
-    .stall_o          (co_stall),
-    .blocked_o        (co_blocked),
-    .retire_o         (co_retire),
+    .status_o         (co_status),
     .finish_o         (finish),
     .uop_tile_o       (uop_tile),
     .acc_tile_o       (acc_tile),
@@ -271,10 +224,8 @@ module vta_top
   );
 
   // Store stage
-  logic st_busy, st_stall, st_blocked, st_retire, out_tile;
-  vta_store #(
-    .AddrW(AddrW)
-  ) u_store (
+  logic out_tile;
+  vta_store u_store (
     .clk_i        (clk_i),
     .rst_ni       (rst_ni),
     .enable_i     (enable),
@@ -282,7 +233,6 @@ module vta_top
     .insn_valid_i (st_valid),
     .insn_ready_o (st_ready),
     .insn_i       (fetched),
-    .queue_count_o(st_qcount),
     .g2s_avail_i  (g2s_avail),
     .g2s_wait_o   (g2s_wait),
     .s2g_post_o   (s2g_post),
@@ -300,14 +250,7 @@ module vta_top
     .w_last_o     (w_last_o),
     .b_valid_i    (b_valid_i),
     .b_ready_o    (b_ready_o),
-    .fault_o      (f_store),
-    .fault_code_o (st_fault_code),
-    .cur_idx_o    (st_idx),
-    .state_o      (st_state),
-    .busy_o       (st_busy),
-    .stall_o      (st_stall),
-    .blocked_o    (st_blocked),
-    .retire_o     (st_retire),
+    .status_o     (st_status),
     .out_tile_o   (out_tile)
   );
 
@@ -315,7 +258,7 @@ module vta_top
   // driver from the debug registers). Without FINISH, the same stillness is a deadlock.
   logic       quiet, finish_seen_q;
   logic [2:0] quiet_cycles_q;
-  assign quiet = running && ld_blocked && co_blocked && st_blocked &&
+  assign quiet = running && ld_status.blocked && co_status.blocked && st_status.blocked &&
                  (!fetch_busy || fetch_stall) && !any_fault;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -337,9 +280,9 @@ module vta_top
   logic [NumCounters-1:0][31:0] cnt_inc;
   always_comb begin
     cnt_inc = '0;
-    cnt_inc[CntLoadInsns]          = 32'(ld_retire);
-    cnt_inc[CntComputeInsns]       = 32'(co_retire);
-    cnt_inc[CntStoreInsns]         = 32'(st_retire);
+    cnt_inc[CntLoadInsns]          = 32'(ld_status.retire);
+    cnt_inc[CntComputeInsns]       = 32'(co_status.retire);
+    cnt_inc[CntStoreInsns]         = 32'(st_status.retire);
     cnt_inc[CntUopLoadNbytes]      = uop_tile ? 32'd4 : 32'd0;
     cnt_inc[CntInpLoadNbytes]      = inp_tile ? 32'(InpTileBits / 8) : 32'd0;
     cnt_inc[CntWgtLoadNbytes]      = wgt_tile ? 32'(WgtTileBits / 8) : 32'd0;
@@ -351,12 +294,12 @@ module vta_top
     cnt_inc[CntAluCounter]         = 32'(alu_iter);
     cnt_inc[CntFetchBusyCycles]    = 32'(fetch_busy && !fetch_stall);
     cnt_inc[CntFetchStallCycles]   = 32'(fetch_stall);
-    cnt_inc[CntLoadBusyCycles]     = 32'(ld_busy);
-    cnt_inc[CntLoadStallCycles]    = 32'(ld_stall);
-    cnt_inc[CntComputeBusyCycles]  = 32'(co_busy);
-    cnt_inc[CntComputeStallCycles] = 32'(co_stall);
-    cnt_inc[CntStoreBusyCycles]    = 32'(st_busy);
-    cnt_inc[CntStoreStallCycles]   = 32'(st_stall);
+    cnt_inc[CntLoadBusyCycles]     = 32'(ld_status.busy);
+    cnt_inc[CntLoadStallCycles]    = 32'(ld_status.stall);
+    cnt_inc[CntComputeBusyCycles]  = 32'(co_status.busy);
+    cnt_inc[CntComputeStallCycles] = 32'(co_status.stall);
+    cnt_inc[CntStoreBusyCycles]    = 32'(st_status.busy);
+    cnt_inc[CntStoreStallCycles]   = 32'(st_status.stall);
     cnt_inc[CntGemmBusyCycles]     = 32'(gemm_busy);
     cnt_inc[CntAluBusyCycles]      = 32'(alu_busy);
     cnt_inc[CntMemReadBeats]       = 32'(r_valid_i && r_ready_o);
@@ -368,19 +311,19 @@ module vta_top
     debug = '0;
     debug[DbgFetchState]   = 32'(fetch_state);
     debug[DbgFetchCount]   = dispatched;
-    debug[DbgLoadState]    = 32'(ld_state);
-    debug[DbgLoadInsn]     = ld_idx;
-    debug[DbgComputeState] = 32'(co_state);
-    debug[DbgComputeInsn]  = co_idx;
-    debug[DbgStoreState]   = 32'(st_state);
-    debug[DbgStoreInsn]    = st_idx;
+    debug[DbgLoadState]    = 32'(ld_status.state);
+    debug[DbgLoadInsn]     = ld_status.insn_idx;
+    debug[DbgComputeState] = 32'(co_status.state);
+    debug[DbgComputeInsn]  = co_status.insn_idx;
+    debug[DbgStoreState]   = 32'(st_status.state);
+    debug[DbgStoreInsn]    = st_status.insn_idx;
     debug[DbgTokensL2g]    = 32'(l2g_count);
     debug[DbgTokensG2l]    = 32'(g2l_count);
     debug[DbgTokensG2s]    = 32'(g2s_count);
     debug[DbgTokensS2g]    = 32'(s2g_count);
-    debug[DbgQueueLoad]    = 32'(ld_qcount);
-    debug[DbgQueueCompute] = 32'(co_qcount);
-    debug[DbgQueueStore]   = 32'(st_qcount);
+    debug[DbgQueueLoad]    = 32'(ld_status.queue_count);
+    debug[DbgQueueCompute] = 32'(co_status.queue_count);
+    debug[DbgQueueStore]   = 32'(st_status.queue_count);
   end
 
   vta_vcr u_vcr (
@@ -410,4 +353,13 @@ module vta_top
     .cnt_inc_i      (cnt_inc),
     .debug_i        (debug)
   );
+
+  // The harness sees known handshakes and status out of reset (4-state simulators), and a run
+  // ends one way only.
+  `VTA_ASSERT_KNOWN(KnownReadValid, {ar_valid_o, r_ready_o})
+  `VTA_ASSERT_KNOWN(KnownWriteValid, {aw_valid_o, w_valid_o, b_ready_o})
+  `VTA_ASSERT_KNOWN(KnownStatus, {finished_o, deadlock_o, fault_o})
+  `VTA_ASSERT(KnownReadRequest, !ar_valid_o || !$isunknown({ar_addr_o, ar_len_o, ar_id_o}))
+  `VTA_ASSERT(KnownWriteData, !w_valid_o || !$isunknown({w_data_o, w_strb_o, w_last_o}))
+  `VTA_ASSERT_ONEHOT0(OneRunEnd, {finished_o, deadlock_o})
 endmodule

@@ -2,6 +2,8 @@
 // uop_bgn <= k < uop_end it emits one (k, dst, src, wgt offset) per cycle, the offsets being
 // i*factor_out + j*factor_in kept as running sums. Zero counts or an empty uop range emit
 // nothing (no wrap-around).
+`include "vta_assert.svh"
+
 module vta_uop_iter
   import vta_pkg::*;
 (
@@ -90,4 +92,6 @@ module vta_uop_iter
   assign src_o   = src_q;
   assign wgt_o   = wgt_q;
   assign busy_o  = busy_q;
+
+  `VTA_ASSERT(UopInLoopRange, !valid_o || (uop_o >= uop_bgn_i && uop_o < uop_end_i))
 endmodule

@@ -3,38 +3,32 @@
 module vta_uop_load
   import vta_pkg::*;
 #(
-  parameter int unsigned AddrW = 48,
   localparam int unsigned IdxW = LogUopDepth
 ) (
-  input  logic                clk_i,
-  input  logic                rst_ni,
-  input  logic                start_i,
-  input  logic [15:0]         sram_base_i,
-  input  logic [AddrW-1:0]    dram_addr_i,
-  input  logic [31:0]         stride_bytes_i,
-  input  logic [15:0]         y_size_i,
-  input  logic [15:0]         x_size_i,
-  input  logic [3:0]          y_pad_0_i,
-  input  logic [3:0]          y_pad_1_i,
-  input  logic [3:0]          x_pad_0_i,
-  input  logic [3:0]          x_pad_1_i,
-  output logic                done_o,
-  output logic                fault_o,
-  output logic                busy_o,
-  output logic                ar_valid_o,
-  input  logic                ar_ready_i,
-  output logic [AddrW-1:0]    ar_addr_o,
-  output logic [7:0]          ar_len_o,
-  input  logic                r_valid_i,
-  output logic                r_ready_o,
-  input  logic [BusWidth-1:0] r_data_i,
-  output logic                wr_valid_o,
-  output logic [IdxW-1:0]     wr_idx_o,
-  output logic [UopBits-1:0]  wr_data_o,
-  output logic                data_tile_o
+  input  logic                 clk_i,
+  input  logic                 rst_ni,
+  input  logic                 start_i,
+  input  logic [15:0]          sram_base_i,
+  input  logic [AddrWidth-1:0] dram_addr_i,
+  input  logic [31:0]          stride_bytes_i,
+  input  logic [15:0]          y_size_i,
+  input  logic [15:0]          x_size_i,
+  input  logic [3:0]           y_pad_0_i,
+  input  logic [3:0]           y_pad_1_i,
+  input  logic [3:0]           x_pad_0_i,
+  input  logic [3:0]           x_pad_1_i,
+  output logic                 done_o,
+  output logic                 fault_o,
+  output logic                 busy_o,
+  output mem_rd_req_t          mem_req_o,
+  input  mem_rd_rsp_t          mem_rsp_i,
+  output logic                 wr_valid_o,
+  output logic [IdxW-1:0]      wr_idx_o,
+  output logic [UopBits-1:0]   wr_data_o,
+  output logic                 data_tile_o
 );
   logic               half_q;       // which 32-bit half of the current beat is next
-  logic [AddrW-1:0]   row_addr_q;   // byte address of the next data row
+  logic [AddrWidth-1:0]row_addr_q;   // byte address of the next data row
   logic [31:0]        stride_q;
   logic [UopBits-1:0] wr_data_q;
 
@@ -67,9 +61,7 @@ module vta_uop_load
     .data_tile_o      (data_tile_o)
   );
 
-  vta_dma_cmd #(
-    .AddrW(AddrW)
-  ) u_cmd (
+  vta_dma_cmd u_cmd (
     .clk_i      (clk_i),
     .rst_ni     (rst_ni),
     .start_i    (launch),
@@ -77,10 +69,10 @@ module vta_uop_load
     .rows_i     (y_size_i),
     .row_bytes_i(32'(x_size_i) << 2),
     .stride_i   (stride_bytes_i),
-    .ar_valid_o (ar_valid_o),
-    .ar_ready_i (ar_ready_i),
-    .ar_addr_o  (ar_addr_o),
-    .ar_len_o   (ar_len_o),
+    .ar_valid_o (mem_req_o.ar_valid),
+    .ar_ready_i (mem_rsp_i.ar_ready),
+    .ar_addr_o  (mem_req_o.ar_addr),
+    .ar_len_o   (mem_req_o.ar_len),
     .busy_o     ()
   );
 
@@ -88,8 +80,8 @@ module vta_uop_load
   // half or after the row's last uop.
   logic cur_half;
   assign cur_half  = row_first_data ? row_addr_q[2] : half_q;
-  assign take      = slot_valid && !slot_pad && r_valid_i;
-  assign r_ready_o = slot_valid && !slot_pad && (cur_half || row_last_data);
+  assign take      = slot_valid && !slot_pad && mem_rsp_i.r_valid;
+  assign mem_req_o.r_ready = slot_valid && !slot_pad && (cur_half || row_last_data);
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -101,13 +93,16 @@ module vta_uop_load
       row_addr_q <= dram_addr_i;
       stride_q   <= stride_bytes_i;
     end else if (slot_valid && (slot_pad || take)) begin
-      wr_data_q <= slot_pad ? '0 : (cur_half ? r_data_i[63:32] : r_data_i[31:0]);
+      wr_data_q <= slot_pad ? '0 : (cur_half ? mem_rsp_i.r_data[63:32] : mem_rsp_i.r_data[31:0]);
       if (!slot_pad) begin
         half_q <= !cur_half;
-        if (row_last_data) row_addr_q <= row_addr_q + AddrW'(stride_q);
+        if (row_last_data) row_addr_q <= row_addr_q + AddrWidth'(stride_q);
       end
     end
   end
 
   assign wr_data_o = wr_data_q;
+  // The beat count ends a tile; the burst's last flag is not needed.
+  logic unused_r_last;
+  assign unused_r_last = mem_rsp_i.r_last;
 endmodule

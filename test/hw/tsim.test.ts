@@ -1,7 +1,7 @@
 /**
  * tsim driver behaviour beyond byte-exact results: faults end with one-line errors (deadlock with
- * stage and token state, cycle budget, SRAM range, DRAM range), waveforms are written, counters
- * carry cycles and per-module busy/stall figures.
+ * stage and token state, cycle budget, SRAM range, DRAM range, a failed RTL assertion), waveforms
+ * are written, counters carry cycles and per-module busy/stall figures.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultVtaConfig } from '../../config/config.ts';
 import type { Driver } from '../../drivers/api.ts';
-import tsim, { addonPath } from '../../drivers/backends/tsim.ts';
+import tsim, { RTL_ASSERT_CODE, addonPath } from '../../drivers/backends/tsim.ts';
 import { MEM_TYPE, NO_DEPS, OPCODE, encodeProgram, type Insn, type MemInsn } from '../../isa/index.ts';
 
 const cfg = defaultVtaConfig();
@@ -86,6 +86,30 @@ describe.skipIf(!existsSync(addonPath(cfg)))('tsim driver', () => {
   it('a DRAM access outside device memory names the instruction and the address', async () => {
     const prog = [mem(OPCODE.LOAD, MEM_TYPE.ACC, { x_size: 1, dram_base: 0x4000000 }), FINISH];
     await expect(run(prog)).rejects.toThrow(/^insn #0 .*DRAM read at 0x100000000 is outside allocated device memory/);
+  });
+
+  it('a failed RTL assertion ends the run with one line naming it, and the next run is clean', async () => {
+    // 2^16 STOREs each post an s2g token that compute never takes: the 16-bit token counter would
+    // wrap to 0 on the last one, which the semaphore asserts against (NoTokenOverflow). The run
+    // stops after that clock edge, so the debug registers already show the wrapped count.
+    const posts = 1 << 16;
+    const prog: Insn[] = [...Array.from({ length: posts }, () => mem(OPCODE.STORE, MEM_TYPE.OUT, { x_size: 0, push_prev: 1 })), FINISH];
+    const image = encodeProgram(cfg, prog);
+    const buf = d.memAlloc(image.length);
+    try {
+      d.copyFromHost(buf, image);
+      const err = await d.run(buf.phys, prog.length).catch((e: unknown) => e as Error & { code: string });
+      expect(err).toBeInstanceOf(Error);
+      expect((err as { code: string }).code).toBe(RTL_ASSERT_CODE);
+      expect((err as Error).message).toMatch(
+        /^RTL assertion NoTokenOverflow failed in vta_top\.u_s2g at cycle \d+; .*tokens l2g=0 g2l=0 g2s=0 s2g=0$/,
+      );
+      expect((err as Error).message).not.toContain('\n');
+    } finally {
+      d.memFree(buf);
+    }
+    const { counters } = await run([mem(OPCODE.LOAD, MEM_TYPE.INP, { x_size: 1, dram_base: 0x100 }), FINISH]);
+    expect(counters.load_insns).toBe(1);
   });
 
   it('counters carry cycles and per-module busy figures, and --trace writes a VCD', async () => {

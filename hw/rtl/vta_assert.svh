@@ -1,0 +1,38 @@
+// Assertion macros of the VTA RTL (in the manner of lowRISC's prim_assert.sv). Every assertion
+// has a label naming the invariant that must hold, and a failure reports it with its place, e.g.
+// "NoPopWhenEmpty in vta_top.u_load.u_queue". They are compiled in with `verilator --assert` (the
+// tsim build) and left out of synthesis. Clock clk_i and active-low reset rst_ni are assumed;
+// concurrent assertions are disabled while reset is held.
+`ifndef VTA_ASSERT_SVH
+`define VTA_ASSERT_SVH
+
+`ifdef VERILATOR
+`define VTA_ASSERT_FAIL(__name) vta_assert_pkg::vta_assert_failed(`"__name`", $sformatf("%m"));
+`else
+`define VTA_ASSERT_FAIL(__name) $error("assertion %s failed in %m", `"__name`");
+`endif
+
+`ifndef SYNTHESIS
+// __prop holds at every rising clock edge out of reset.
+`define VTA_ASSERT(__name, __prop) \
+  __name: assert property (@(posedge clk_i) disable iff (!rst_ni) (__prop)) \
+    else `VTA_ASSERT_FAIL(__name)
+// __cond never holds at a rising clock edge out of reset.
+`define VTA_ASSERT_NEVER(__name, __cond) `VTA_ASSERT(__name, !(__cond))
+// Every bit of __sig is 0 or 1 out of reset (a check for 4-state simulators: Verilator is
+// 2-state, so there it cannot fail).
+`define VTA_ASSERT_KNOWN(__name, __sig) `VTA_ASSERT(__name, !$isunknown(__sig))
+// At most one bit of __sig is set.
+`define VTA_ASSERT_ONEHOT0(__name, __sig) `VTA_ASSERT(__name, $onehot0(__sig))
+// A registered value is held: while __hold was true on the previous edge, __sig kept its value.
+`define VTA_ASSERT_STABLE(__name, __hold, __sig) \
+  `VTA_ASSERT(__name, !($past(rst_ni) && $past(__hold)) || (__sig) == $past(__sig))
+`else
+`define VTA_ASSERT(__name, __prop)
+`define VTA_ASSERT_NEVER(__name, __cond)
+`define VTA_ASSERT_KNOWN(__name, __sig)
+`define VTA_ASSERT_ONEHOT0(__name, __sig)
+`define VTA_ASSERT_STABLE(__name, __hold, __sig)
+`endif
+
+`endif
