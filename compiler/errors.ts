@@ -4,29 +4,21 @@
  * Callers create errors with `compileError(code, node, details)`; the message always starts with
  * `node NAME (OP)` when a node is known.
  */
-import { VtaError } from '../lib/errors.ts';
+import { type ErrorCode, VtaError } from '../lib/errors.ts';
 import type { GraphNode } from '../graph/ir.ts';
 
+/** The compiler's codes (their meanings: lib/error-codes.ts). */
 export const CompileErrorCodes = {
-  /** The op is neither lowerable to VTA nor executable on the host. */
   E_UNKNOWN_OP: 'E_UNKNOWN_OP',
-  /** No tiling makes the operator fit the SRAM buffers / instruction fields of the config. */
   E_UNTILEABLE: 'E_UNTILEABLE',
-  /** The graph itself is inconsistent (missing tensor, shape or dtype mismatch). */
   E_MODEL: 'E_MODEL',
-  /** A node had to run on VTA (offload 'all') but cannot: an op, attribute or epilogue VTA lacks. */
   E_NOT_OFFLOADED: 'E_NOT_OFFLOADED',
-  /** A fusion-rules file is malformed. */
   E_RULES: 'E_RULES',
-  /** A .vtapkg artifact is malformed or for another config. */
   E_PACKAGE: 'E_PACKAGE',
-  /** Inputs given to a run do not match the compiled model. */
   E_INPUT: 'E_INPUT',
-  /** `--check` found a difference with the reference executor. */
   E_MISMATCH: 'E_MISMATCH',
-  /** A pass broke an invariant of the compiler (a bug of ours, reported with the node). */
   E_INTERNAL: 'E_INTERNAL',
-} as const;
+} as const satisfies Partial<Record<ErrorCode, ErrorCode>>;
 export type CompileErrorCode = keyof typeof CompileErrorCodes;
 
 /** What each code means, used as the message prefix after the node. */

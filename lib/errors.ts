@@ -2,10 +2,15 @@
  * Every error a user can cause is a VtaError: it carries a stable code and a one-line message that
  * names the thing at fault and what is wrong with it. The CLI prints `error[CODE]: message` and
  * never a stack trace; anything that is not a VtaError is a bug of ours and is reported as such.
+ * The codes and their meanings are one catalogue: lib/error-codes.ts.
  */
+import type { ErrorCode } from './error-codes.ts';
+
+export type { ErrorCode } from './error-codes.ts';
+
 export class VtaError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
     super(message);
     this.name = 'VtaError';
     this.code = code;

@@ -5,24 +5,21 @@
  * Semantic functions throw a bare InsnFault (the reason only); the scheduler, which knows the index
  * and the bytes, turns it into a SimError.
  */
-import { VtaError } from '../lib/errors.ts';
+import { type ErrorCode, VtaError } from '../lib/errors.ts';
 
+/** The simulator's codes by kind (their meanings: lib/error-codes.ts). */
 export const SIM_CODES = {
-  /** An instruction that cannot execute: bad field, SRAM index out of range, bad DRAM address. */
   insn: 'E_SIM_INSN',
   deadlock: 'E_SIM_DEADLOCK',
-  /** Tokens left in a queue when FINISH completed (Decision 9). */
   tokens: 'E_SIM_TOKENS',
-  /** Instructions still queued when FINISH completed. */
   unrun: 'E_SIM_UNRUN',
   noFinish: 'E_SIM_NO_FINISH',
-  /** insn count / address arguments of the run itself. */
   run: 'E_SIM_RUN',
   budget: 'E_SIM_BUDGET',
-} as const;
+} as const satisfies Record<string, ErrorCode>;
 
 export class SimError extends VtaError {
-  constructor(code: string, message: string) {
+  constructor(code: ErrorCode, message: string) {
     super(code, message);
     this.name = 'SimError';
   }
