@@ -26,7 +26,8 @@ export interface E2EResult {
 }
 
 export async function compileAndCheck(g: Graph, cfg: VtaConfig, seed = 1, options: Omit<CompileOptions, 'config'> = {}): Promise<E2EResult> {
-  const model = compileGraph(g, { ...options, config: cfg });
+  // verify: the IR check runs after every pass in the tests.
+  const model = compileGraph(g, { verify: true, ...options, config: cfg });
   const r = rng(seed);
   const inputs: Record<string, Tensor> = {};
   for (const i of g.inputs) inputs[i.name] = randomTensor(r, i.shape, i.dtype);
