@@ -6,6 +6,7 @@
  */
 import { defaultVtaConfig } from '../config/config.ts';
 import type { Graph } from '../graph/ir.ts';
+import { VtaError } from '../lib/errors.ts';
 import { compileError } from './errors.ts';
 import { type FusionRules, loadFusionRules, parseFusionRules } from './fuse.ts';
 import type { CompiledModel } from './model.ts';
@@ -38,7 +39,7 @@ export const passNames = (passes: readonly Pass[] = DEFAULT_PASSES) => passes.ma
 export function runPasses(source: Source, passes: readonly Pass[]): unknown {
   const { verify, dumpAfter } = source.options;
   if (dumpAfter && !passes.some((p) => p.name === dumpAfter.pass)) {
-    throw compileError('E_UNKNOWN_PASS', `pass ${dumpAfter.pass}`, `the passes are ${passNames(passes).join(', ')}`);
+    throw new VtaError('E_USAGE', `unknown pass '${dumpAfter.pass}' (the passes are ${passNames(passes).join(', ')})`);
   }
   let state: unknown = source;
   let check: Pass['verify'];

@@ -1,7 +1,7 @@
 /** `vta compile MODEL -o FILE.vtapkg`: compile a vta-graph/1 model ahead of time. */
 import { VtaError } from '../../lib/errors.ts';
 import type { Argv } from 'yargs';
-import { compileGraph, type CompiledModel } from '../../compiler/compile.ts';
+import { compileGraph, passNames, type CompiledModel } from '../../compiler/compile.ts';
 import { loadGraph } from '../../graph/load.ts';
 import type { Graph } from '../../graph/ir.ts';
 import { importOnnx, type ScaleMode } from '../../frontend/onnx.ts';
@@ -18,6 +18,7 @@ interface Args {
   offload?: string;
   config?: string;
   scales?: ScaleMode;
+  dumpAfter?: string;
 }
 
 
@@ -30,7 +31,8 @@ export function builder(y: Argv): Argv<Args> {
     .option('output', { alias: 'o', type: 'string', demandOption: true, describe: '.vtapkg file to write' })
     .option('rules', { type: 'string', describe: 'fusion rules JSON (default: compiler/fusion-rules.json)' })
     .option('offload', { type: 'string', choices: ['auto', 'all'], default: 'auto', describe: "'all': fail unless every dense/conv2d/add runs on VTA" })
-    .option('scales', SCALES_OPTION) as unknown as Argv<Args>;
+    .option('scales', SCALES_OPTION)
+    .option('dump-after', { type: 'string', describe: `print the compiler's state after this pass (${passNames().join(', ')})` }) as unknown as Argv<Args>;
 }
 
 /**
@@ -65,7 +67,8 @@ export function handler(argv: Args): void {
   }
   const cfg = configFromArgs(argv);
   const graph = loadModelFile(argv.model, argv.scales, (line) => console.log(line));
-  const model = compileGraph(graph, { config: cfg, ...(argv.rules ? { rules: argv.rules } : {}), offload: argv.offload === 'all' ? 'all' : 'auto' });
+  const dumpAfter = argv.dumpAfter === undefined ? {} : { dumpAfter: { pass: argv.dumpAfter, write: (text: string) => console.log(`== after ${argv.dumpAfter}\n${text}`) } };
+  const model = compileGraph(graph, { config: cfg, ...(argv.rules ? { rules: argv.rules } : {}), offload: argv.offload === 'all' ? 'all' : 'auto', ...dumpAfter });
   const bytes = writePackage(model);
   writeFileAtomic(argv.output, bytes);
   console.log(summarize(model).join('\n'));

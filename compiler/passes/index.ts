@@ -47,9 +47,14 @@ export function insertPass(passes: readonly Pass[], before: string, pass: Pass):
   return out;
 }
 
-/** `passes` with the pass named `name` replaced by `pass`. */
+/**
+ * `passes` with the pass named `name` replaced by `pass`, which produces the same result: it keeps
+ * the replaced pass's IR check and printer unless it has its own.
+ */
 export function replacePass(passes: readonly Pass[], name: string, pass: Pass): Pass[] {
   const out = [...passes];
-  out[indexOf(passes, name)] = pass;
+  const i = indexOf(passes, name);
+  const { verify, dump } = passes[i]!;
+  out[i] = { ...(verify ? { verify } : {}), ...(dump ? { dump } : {}), ...pass };
   return out;
 }

@@ -2,12 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig } from '../../config/config.ts';
 import { checkAgainstReference, describeMismatch } from '../../compiler/check.ts';
-import { DEFAULT_PASSES, compileGraph, insertPass, type Pass } from '../../compiler/compile.ts';
+import { DEFAULT_PASSES, insertPass, type Pass } from '../../compiler/compile.ts';
 import type { Emitted } from '../../compiler/passes/emit.ts';
 import { runCompiled } from '../../compiler/execute.ts';
 import { ALU_OP, OPCODE } from '../../isa/index.ts';
 import { RaceChecker } from '../../sim/race-checker.ts';
-import { GraphBuilder, convGraph, randomTensor, rng } from './helpers.ts';
+import { compile, GraphBuilder, convGraph, randomTensor, rng } from './helpers.ts';
 
 const cfg = defaultVtaConfig();
 
@@ -19,7 +19,7 @@ describe('check against the reference', () => {
     t = b.node('cast', [t], { dtype: 'int8' });
     t = b.node('max_pool', [t], { kernel: [2, 2] }, 'pool');
     const g = b.output(t);
-    const model = compileGraph(g, { config: cfg });
+    const model = compile(g, { config: cfg });
     const inputs = { x: randomTensor(rng(2), [1, 16, 4, 4], 'int8') };
     const rc = new RaceChecker(cfg);
     const out = await runCompiled(model, inputs, { keepAll: true, observe: () => rc });
@@ -39,7 +39,7 @@ describe('check against the reference', () => {
         return s;
       },
     };
-    const model = compileGraph(g, { config: cfg, passes: insertPass(DEFAULT_PASSES, 'link', sabotage) });
+    const model = compile(g, { config: cfg, passes: insertPass(DEFAULT_PASSES, 'link', sabotage) });
     const inputs = { x: randomTensor(rng(4), [1, 16, 6, 6], 'int8') };
     const out = await runCompiled(model, inputs, { keepAll: true });
     const r = checkAgainstReference(model, inputs, out.tensors);

@@ -1,14 +1,14 @@
 /** sim/race-checker.ts: finds unordered conflicting SRAM accesses, names both instructions. */
 import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig } from '../../config/config.ts';
-import { DEFAULT_PASSES, compileGraph, replacePass, type Pass } from '../../compiler/compile.ts';
+import { DEFAULT_PASSES, replacePass, type Pass } from '../../compiler/compile.ts';
 import type { Synced } from '../../compiler/passes/sync.ts';
 import type { Tensorized } from '../../compiler/passes/tensorize.ts';
 import { runCompiled } from '../../compiler/execute.ts';
 import { getDriver } from '../../drivers/registry.ts';
 import { type Insn, MEM_TYPE, OPCODE, encodeProgram, encodeUop, finishInsn, gemmInsn, memInsn } from '../../isa/index.ts';
 import { RaceChecker } from '../../sim/race-checker.ts';
-import { convGraph, randomTensor, rng } from './helpers.ts';
+import { compile, convGraph, randomTensor, rng } from './helpers.ts';
 
 const cfg = defaultVtaConfig();
 
@@ -109,14 +109,14 @@ describe('race checker', () => {
       name: 'drop-tokens',
       run: (s) => ({ ...s, kernels: s.kernels.map((k) => ({ ...k, flags: k.ops.map(() => ({ pop_prev: 0, pop_next: 0, push_prev: 0, push_next: 0 })) })) }),
     };
-    const broken = compileGraph(g, { config: cfg, passes: replacePass(DEFAULT_PASSES, 'sync', dropTokens) });
+    const broken = compile(g, { config: cfg, passes: replacePass(DEFAULT_PASSES, 'sync', dropTokens) });
     const rc = new RaceChecker(cfg);
     // Without the final s2g token FINISH also overtakes the store, which fsim reports.
     await expect(runCompiled(broken, { x }, { observe: () => rc })).rejects.toThrow(/never ran/);
     expect(rc.report().length).toBeGreaterThan(0);
     expect(rc.report()[0]).toMatch(/RAW race on (inp|wgt)\[\d+\]: insn \d+ \(load: load\.(inp|wgt) /);
 
-    const good = compileGraph(g, { config: cfg });
+    const good = compile(g, { config: cfg });
     const rc2 = new RaceChecker(cfg);
     await runCompiled(good, { x }, { observe: () => rc2 });
     expect(rc2.report()).toEqual([]);

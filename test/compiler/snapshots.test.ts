@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig, loadConfig, type VtaConfig } from '../../config/config.ts';
-import { compileGraph, type CompiledModel } from '../../compiler/compile.ts';
+import { type CompiledModel } from '../../compiler/compile.ts';
 import type { Graph } from '../../graph/ir.ts';
 import { decodeUop, disasmInsn, formatUop } from '../../isa/index.ts';
-import { GraphBuilder, convGraph, denseGraph, randomTensor, rng } from './helpers.ts';
+import { compile, GraphBuilder, convGraph, denseGraph, randomTensor, rng } from './helpers.ts';
 
 function listing(model: CompiledModel, cfg: VtaConfig): string {
   const lines: string[] = [];
@@ -66,20 +66,20 @@ function groupedConv(): Graph {
 
 describe('golden instruction streams', () => {
   it('dense 4x32x32 + bias, >>8, relu, clip', async () => {
-    const m = compileGraph(denseGraph(rng(1), 4, 32, 32, { bias: true, shift: 8, relu: true, clip: [0, 127] }), { config: cfg });
+    const m = compile(denseGraph(rng(1), 4, 32, 32, { bias: true, shift: 8, relu: true, clip: [0, 127] }), { config: cfg });
     await expect(listing(m, cfg)).toMatchFileSnapshot('__snapshots__/dense-4x32x32.txt');
   });
   it('conv2d 3x3 pad 1 stride 2, 16->32 on 6x6', async () => {
-    const m = compileGraph(convGraph(rng(2), { n: 1, c: 16, h: 6, w: 6, o: 32, k: 3, stride: 2, pad: 1 }, { shift: 6, clip: [-128, 127] }), { config: cfg });
+    const m = compile(convGraph(rng(2), { n: 1, c: 16, h: 6, w: 6, o: 32, k: 3, stride: 2, pad: 1 }, { shift: 6, clip: [-128, 127] }), { config: cfg });
     await expect(listing(m, cfg)).toMatchFileSnapshot('__snapshots__/conv-3x3-s2.txt');
   });
   it('grouped conv2d 3x3 pad 1, 32->32 in 2 groups on 4x4', async () => {
-    await expect(listing(compileGraph(groupedConv(), { config: cfg }), cfg)).toMatchFileSnapshot('__snapshots__/group-conv-g2.txt');
+    await expect(listing(compile(groupedConv(), { config: cfg }), cfg)).toMatchFileSnapshot('__snapshots__/group-conv-g2.txt');
   });
   it('element-wise add with clip', async () => {
-    await expect(listing(compileGraph(addGraph(), { config: cfg }), cfg)).toMatchFileSnapshot('__snapshots__/add.txt');
+    await expect(listing(compile(addGraph(), { config: cfg }), cfg)).toMatchFileSnapshot('__snapshots__/add.txt');
   });
   it('two-layer network (conv, host pooling, dense) on b2x8', async () => {
-    await expect(listing(compileGraph(twoLayer(), { config: b2x8 }), b2x8)).toMatchFileSnapshot('__snapshots__/two-layer-b2x8.txt');
+    await expect(listing(compile(twoLayer(), { config: b2x8 }), b2x8)).toMatchFileSnapshot('__snapshots__/two-layer-b2x8.txt');
   });
 });
