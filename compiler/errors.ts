@@ -26,8 +26,6 @@ export const CompileErrorCodes = {
   E_MISMATCH: 'E_MISMATCH',
   /** A pass broke an invariant of the compiler (a bug of ours, reported with the node). */
   E_INTERNAL: 'E_INTERNAL',
-  /** A pass name (e.g. of --dump-after) that is not in the pass list. */
-  E_UNKNOWN_PASS: 'E_UNKNOWN_PASS',
 } as const;
 export type CompileErrorCode = keyof typeof CompileErrorCodes;
 
@@ -42,7 +40,6 @@ const MESSAGES: Record<CompileErrorCode, string> = {
   E_INPUT: 'bad input',
   E_MISMATCH: 'result differs from the reference',
   E_INTERNAL: 'internal compiler error',
-  E_UNKNOWN_PASS: 'unknown compiler pass',
 };
 
 export class CompileError extends VtaError {
