@@ -4,7 +4,7 @@
  * compiled model and the import notes; `runModel` (run.ts) runs it.
  */
 import { loadConfig, makeConfig, sameHardware, type VtaConfig } from '../config/config.ts';
-import { compileGraph, type CompiledModel } from '../compiler/compile.ts';
+import { compileGraph, type CompiledModel, type CompileOptions } from '../compiler/compile.ts';
 import { compileError } from '../compiler/errors.ts';
 import type { FusionRules } from '../compiler/fuse.ts';
 import { readPackage } from '../compiler/package.ts';
@@ -35,6 +35,8 @@ export interface OpenOptions extends ReadOptions {
   rules?: FusionRules | string;
   /** 'all': every dense/conv2d/add must run on VTA (error otherwise); default 'auto'. */
   offload?: 'auto' | 'all';
+  /** Print the compiler's state after this pass (see compiler/compile.ts passNames). */
+  dumpAfter?: CompileOptions['dumpAfter'];
 }
 
 /** A model read from a file, not yet compiled. */
@@ -80,6 +82,7 @@ export function compileModel(source: SourceModel, options: OpenOptions = {}, t0 
     config,
     ...(options.rules ? { rules: options.rules } : {}),
     ...(options.offload ? { offload: options.offload } : {}),
+    ...(options.dumpAfter ? { dumpAfter: options.dumpAfter } : {}),
   });
   return { ...source, compiled, config, timings: { openMs: performance.now() - t0 } };
 }

@@ -6,7 +6,7 @@
  */
 import { makeConfig } from '../config/config.ts';
 import { MEM_TYPE, OPCODE, decodeInsn, formatInsn } from '../isa/index.ts';
-import type { CompiledModel } from './compile.ts';
+import type { CompiledModel } from './model.ts';
 import { compileError } from './errors.ts';
 import type { Tensor } from '../graph/ir.ts';
 import { packedOffsetOf } from './pack.ts';
@@ -65,21 +65,23 @@ export function checkAgainstReference(model: CompiledModel, inputs: Record<strin
     const got = tensors[node.output];
     if (!got) continue; // fused intermediate: never materialised
     const ref = want[node.output]!;
+    // The compiled model's own type of the tensor: what the run produced must have it.
+    const type = model.types.get(node.output)!;
     compared++;
-    if (got.dtype !== ref.dtype || got.shape.join(',') !== ref.shape.join(',')) {
-      throw compileError('E_INTERNAL', node, `result ${node.output} is ${got.dtype}[${got.shape}] but the reference is ${ref.dtype}[${ref.shape}]`);
+    if (got.dtype !== type.dtype || got.shape.join(',') !== type.shape.join(',')) {
+      throw compileError('E_INTERNAL', node, `result ${node.output} is ${got.dtype}[${got.shape}] but the model types it ${type.dtype}[${type.shape}]`);
     }
     for (let i = 0; i < ref.data.length; i++) {
       if (got.data[i] !== ref.data[i]) {
         const step = model.kernels.find((k) => k.output === node.output);
-        const writer = findWriter(model, node.output, i, ref.shape);
+        const writer = findWriter(model, node.output, i, type.shape);
         return {
           compared,
           mismatch: {
             layer: step ? `${step.name} (${step.nodes.join(' + ')})` : node.name,
             tensor: node.output,
             index: i,
-            coords: coordsOf(ref.shape, i),
+            coords: coordsOf(type.shape, i),
             got: got.data[i]!,
             want: ref.data[i]!,
             ...(writer ? { writer } : {}),

@@ -8,13 +8,12 @@ import type { DeviceBuffer, Driver } from '../drivers/api.ts';
 import { getDriver } from '../drivers/registry.ts';
 import { decodeInsn, encodeInsn, memElemBytes } from '../isa/index.ts';
 import type { Counters, SimObserver } from '../sim/api.ts';
-import type { CompiledModel } from './compile.ts';
+import type { CompiledModel } from './model.ts';
 import { compileError } from './errors.ts';
 import type { Tensor } from '../graph/ir.ts';
 import { evaluateNode } from '../graph/reference.ts';
 import { SEGMENTS, type SegmentName } from './memplan.ts';
 import { constData, gridTiles, packActivation, tileGrid, unpackActivation } from './pack.ts';
-import { inferShapes } from '../graph/load.ts';
 
 export interface RunOptions {
   /** A driver name from the registry (default fsim) or an open driver with the model's config. */
@@ -114,7 +113,7 @@ async function execute(
   clocked: boolean | undefined,
 ): Promise<RunOutcome> {
   const g = model.graph;
-  const types = inferShapes(g);
+  const { types } = model;
   const host = new Map<string, Tensor>();
   const onDevice = new Set<string>();
   const all: Record<string, Tensor> = {};

@@ -37,6 +37,14 @@ export class MemoryPlan {
     return b;
   }
 
+  /** An independent copy: a later pass places more buffers without changing an earlier result. */
+  clone(): MemoryPlan {
+    const copy = new MemoryPlan();
+    for (const [name, b] of this.buffers) copy.buffers.set(name, { ...b });
+    Object.assign(copy.sizes, this.sizes);
+    return copy;
+  }
+
   get(name: string): PlacedBuffer {
     const b = this.buffers.get(name);
     if (!b) throw new Error(`buffer ${name} is not planned`);

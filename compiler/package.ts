@@ -4,28 +4,37 @@
  *   bytes 0..7    magic "VTAPKG01"
  *   bytes 8..11   u32 LE: length J of the JSON header
  *   bytes 12..    JSON header (UTF-8): { "format": "vtapkg/1", "model": <CompiledModel without the
- *                 two images>, "sections": { "code": [offset, bytes], "const": [offset, bytes] } }
+ *                 two images, its `types` as [tensor, {shape, dtype}] pairs>,
+ *                 "sections": { "code": [offset, bytes], "const": [offset, bytes] } }
  *   sections      the code image (instructions, then uop images) and the constant image, each
  *                 starting at a 64-byte aligned file offset
  * Instruction dram_base fields are relative to their segment; `model.relocs` lists, per
  * instruction index, the segment to add (segment base / element size of the memory type).
- * docs/compiler.md describes every field.
+ * docs/compiler.md describes every field. A package without `types` (written before models
+ * carried them) is still read: its types are inferred from its graph.
  */
 import { makeConfig, type VtaConfig, type VtaConfigJson } from '../config/config.ts';
 import { OPCODE } from '../isa/index.ts';
 import { VtaError } from '../lib/errors.ts';
-import type { CompiledModel, KernelInfo, ModelStep } from './compile.ts';
+import type { CompiledModel, KernelInfo, ModelStep } from './model.ts';
 import { compileError } from './errors.ts';
-import type { Graph } from '../graph/ir.ts';
-import { inferShapes, validateGraph } from '../graph/load.ts';
+import type { Graph, TensorType, TensorTypes } from '../graph/ir.ts';
+import { inferNodeType, inferShapes, validateGraph } from '../graph/load.ts';
 import { SEGMENTS, type SegmentName } from './memplan.ts';
 import { gridTiles, tileGrid } from './pack.ts';
 
 const MAGIC = 'VTAPKG01';
 const ALIGN = 64;
 
+/** The header's model section: the model without its images, types as a list (names are data). */
+function headerModel(model: CompiledModel): Json {
+  const { code: _code, constImage: _constImage, types, ...meta } = model;
+  return { ...meta, types: [...types] };
+}
+
 export function writePackage(model: CompiledModel): Uint8Array {
-  const { code, constImage, ...meta } = model;
+  const { code, constImage } = model;
+  const meta = headerModel(model);
   const sections: Record<string, [number, number]> = {};
   // Two passes: section offsets depend on the header length, which depends on the offsets.
   let header = '';
@@ -88,6 +97,45 @@ export function readPackage(bytes: Uint8Array, where = 'package'): CompiledModel
   return { ...model, code, constImage };
 }
 
+/**
+ * `model.types`: a [tensor, {shape, dtype}] pair for every tensor of the graph, the inputs' and
+ * constants' as declared and each node's output as the node's rule gives from its input types.
+ */
+function readTypes(raw: unknown, graph: Graph, bad: (why: string) => Error): TensorTypes {
+  if (!Array.isArray(raw)) throw bad('model.types must be a list of [tensor, {shape, dtype}] pairs');
+  const given: TensorTypes = new Map();
+  for (const [n, entry] of raw.entries()) {
+    const [name, t] = Array.isArray(entry) && entry.length === 2 ? entry : [];
+    const ok = isName(name) && isObject(t) && (t.dtype === 'int8' || t.dtype === 'int32') && Array.isArray(t.shape) && t.shape.every((d) => isCount(d) && d > 0);
+    if (!ok) throw bad(`model.types[${n}] must be [tensor, {shape: [positive integers], dtype: "int8" | "int32"}] (got ${JSON.stringify(entry)})`);
+    given.set(name, { shape: t.shape as number[], dtype: t.dtype as TensorType['dtype'] });
+  }
+  const same = (a: TensorType, b: TensorType) => a.dtype === b.dtype && a.shape.join(',') === b.shape.join(',');
+  const expect = (tensor: string, want: TensorType) => {
+    const got = given.get(tensor);
+    if (!got) throw bad(`model.types has no type for tensor ${tensor}`);
+    if (!same(got, want)) throw bad(`model.types: ${tensor} is ${got.dtype}[${got.shape}], the graph makes it ${want.dtype}[${want.shape}]`);
+  };
+  for (const i of graph.inputs) expect(i.name, i);
+  for (const [name, c] of Object.entries(graph.tensors)) expect(name, c);
+  for (const node of graph.nodes) expect(node.output, inferNodeType(node, given));
+  return given;
+}
+
+/**
+ * Why a compiled model fails the checks readPackage makes, or undefined: the IR check of the
+ * link pass (a model the compiler produces must load from its own package).
+ */
+export function checkPackagedModel(model: CompiledModel): string | undefined {
+  try {
+    const cfg = makeConfig(model.config, 'compiled model');
+    checkModel(JSON.parse(JSON.stringify(headerModel(model))) as Json, cfg, model.code, model.constImage, (why) => new Error(why));
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
 /** The model section's fields, checked against each other and against the two images. */
 function checkModel(m: Json, cfg: VtaConfig, code: Uint8Array, constImage: Uint8Array, bad: (why: string) => Error): Omit<CompiledModel, 'code' | 'constImage'> {
   const list = (field: string): unknown[] => {
@@ -112,7 +160,7 @@ function checkModel(m: Json, cfg: VtaConfig, code: Uint8Array, constImage: Uint8
     if (e instanceof VtaError) throw bad(`model.graph: ${e.message.replace(/^model: /, '')}`);
     throw e;
   }
-  const types = inferShapes(graph);
+  const types = m.types === undefined ? inferShapes(graph) : readTypes(m.types, graph, bad);
   const nodeNames = new Set(graph.nodes.map((n) => n.name));
 
   const insnCount = count('model.insnCount', m.insnCount);
@@ -232,6 +280,7 @@ function checkModel(m: Json, cfg: VtaConfig, code: Uint8Array, constImage: Uint8
     // As written (makeConfig checked it), so that a package read and rewritten is byte-identical.
     config: m.config as VtaConfigJson,
     graph,
+    types,
     partition: partition as string[],
     steps,
     kernels,

@@ -1,328 +1,238 @@
 /**
- * Tensorization: turn one fused group with its tiling into kernel-IR ops (loads, GEMMs with uop
- * kernels whose loops fold into iter_out/iter_in, the ALU epilogue, stores). SRAM is split into
- * `slots` halves that consecutive tiles alternate between (two virtual threads), so the load of
- * the next tile and the store of the previous one overlap the current GEMM; the sync pass adds
- * exactly the tokens those overlaps need.
+ * Tensorization of a convolution (dense is the 1x1 case): one fused group with its tiling becomes
+ * kernel-IR ops, in the steps of docs/compiler.md "Tensorization":
+ *
+ *   for each output tile (channel block x rows x columns):
+ *     reset the accumulators
+ *     per reduction step: load the input tile (borders as DMA zero padding), load the weights,
+ *                         one GEMM whose uop loop folds output channels and rows
+ *     run the epilogue on the ALU, store the tile
+ *
+ * SRAM is split into `slots` halves that consecutive tiles alternate between (two virtual
+ * threads), so the load of the next tile and the store of the previous one overlap the current
+ * GEMM; the sync pass adds exactly the tokens those overlaps need.
  */
 import type { VtaConfig } from '../config/config.ts';
-import { ALU_OP, MEM_TYPE } from '../isa/index.ts';
+import { MEM_TYPE } from '../isa/index.ts';
+import { aluEpilogue, contiguous, storePlanes, uopLoop } from './epilogue.ts';
 import type { EpilogueOp } from './fuse.ts';
-import { immediateParts, roundingSplit } from '../lib/rounding.ts';
 import type { ConvBand } from './group-bands.ts';
-import type { KOp, KUop, UopLoop } from './kernel-ir.ts';
-import { MAX_ITER, type ConvProblem, type ConvTiling } from './tile.ts';
+import type { KOp, KUop } from './kernel-ir.ts';
+import type { KernelBuffers } from './lower/buffers.ts';
+import type { ConvProblem, ConvTiling } from './tile.ts';
 
-/** DRAM buffer names a kernel reads and writes. */
-export interface KernelBuffers {
-  input: string;
-  /** Second operand of an element-wise add. */
-  input2?: string;
-  weight?: string;
-  /** Bias buffer per bias_add epilogue node, by node name. */
-  bias: Record<string, string>;
-  output: string;
-  /** Set for an int32 output: tiles per 8-bit plane (the output buffer holds four planes). */
-  int32PlaneTiles?: number;
+/** Where a (band of a) convolution sits in its tensors, which have totalCT / totalOT channel tiles. */
+export type ConvPlacement = ConvBand & { totalCT: number; totalOT: number };
+
+/** Slot counters that run on across the bands of a grouped convolution. */
+export interface SlotCounters {
+  tile: number;
+  chunk: number;
+  wgt: number;
 }
 
-const loop = (p: Partial<UopLoop>): UopLoop => ({ iterOut: 1, iterIn: 1, dstOut: 0, dstIn: 0, srcOut: 0, srcIn: 0, wgtOut: 0, wgtIn: 0, ...p });
+export const freshCounters = (): SlotCounters => ({ tile: 0, chunk: 0, wgt: 0 });
 
-/** Ops over `n` contiguous ACC tiles from `base`: one uop, loops split to fit 14 bits. */
-function contiguous(n: number, make: (uops: KUop[], l: UopLoop) => KOp, base: number, src = base): KOp[] {
-  const out: KOp[] = [];
-  let done = 0;
-  while (done < n) {
-    const len = Math.min(n - done, MAX_ITER);
-    out.push(make([{ dst: base + done, src: src + done, wgt: 0 }], loop({ iterIn: len, dstIn: 1, srcIn: 1 })));
-    done += len;
+/** The whole of a plain convolution's tensors. */
+export const wholeTensors = (p: ConvProblem): ConvPlacement => ({ oc0: 0, OT: p.OT, ic0: 0, CT: p.CT, wgtOffset: 0, totalCT: p.CT, totalOT: p.OT });
+
+/** The SRAM plan of a convolution: slot sizes and the bias tiles at the top of ACC. */
+interface SramLayout {
+  inpSlot: number;
+  wgtSlot: number;
+  accSlot: number;
+  biasRegion: number;
+  /** Index of each bias_add's tiles in the bias region. */
+  biasIndex: Map<EpilogueOp, number>;
+}
+
+function sramLayout(t: ConvTiling, ep: EpilogueOp[], cfg: VtaConfig): SramLayout {
+  const biases = ep.filter((e) => e.kind === 'bias');
+  const biasRegion = cfg.accDepth - biases.length * t.tOC;
+  return {
+    inpSlot: Math.floor(cfg.inpDepth / t.slots),
+    wgtSlot: Math.floor(cfg.wgtDepth / t.slots),
+    accSlot: Math.floor(biasRegion / t.slots),
+    biasRegion,
+    biasIndex: new Map(biases.map((e, i) => [e, i])),
+  };
+}
+
+/** One output-channel block of one batch tile: the biases and (resident) weights it shares. */
+interface ChannelBlock {
+  nb: number;
+  oc0: number;
+  ocs: number;
+}
+
+/** One output tile: rows [oh0, oh0+ohs) x columns [ow0, ow0+ows) of a channel block. */
+interface SpatialTile {
+  oh0: number;
+  ohs: number;
+  ow0: number;
+  ows: number;
+}
+
+function* channelBlocks(p: ConvProblem, t: ConvTiling): Generator<ChannelBlock> {
+  for (let nb = 0; nb < p.NB; nb++) for (let oc0 = 0; oc0 < p.OT; oc0 += t.tOC) yield { nb, oc0, ocs: Math.min(t.tOC, p.OT - oc0) };
+}
+
+function* spatialTiles(p: ConvProblem, t: ConvTiling): Generator<SpatialTile> {
+  for (let oh0 = 0; oh0 < p.OH; oh0 += t.tOH) {
+    for (let ow0 = 0; ow0 < p.OW; ow0 += t.tOW) yield { oh0, ohs: Math.min(t.tOH, p.OH - oh0), ow0, ows: Math.min(t.tOW, p.OW - ow0) };
   }
-  return out;
 }
 
-/**
- * The stores of accumulator region [base, base+n). An int32 output is four 8-bit planes, low
- * byte first: STORE keeps the low 8 bits, then SHR 8 brings the next byte down (an arithmetic
- * shift, so the top plane carries the sign) and the next plane is stored `int32PlaneTiles` on.
- */
-function storePlanes(stores: KOp[], base: number, n: number, bufs: KernelBuffers): KOp[] {
-  if (bufs.int32PlaneTiles === undefined) return stores;
-  const ops: KOp[] = [];
-  for (let plane = 0; plane < 4; plane++) {
-    if (plane > 0) ops.push(...contiguous(n, (uops, l) => ({ kind: 'alu', aluOp: ALU_OP.SHR, imm: 8, uops, loop: l }), base));
-    for (const st of stores) {
-      if (st.kind === 'store') ops.push({ ...st, dram: { ...st.dram, offset: st.dram.offset + plane * bufs.int32PlaneTiles } });
-    }
-  }
-  return ops;
+/** Input channel tiles [ic0, ic0+ics) reduced per GEMM: all of them at once when weights are resident. */
+function reductionSteps(p: ConvProblem, t: ConvTiling): { ic0: number; ics: number }[] {
+  if (t.weightsResident) return [{ ic0: 0, ics: p.CT }];
+  const steps = [];
+  for (let ic0 = 0; ic0 < p.CT; ic0 += t.tIC) steps.push({ ic0, ics: Math.min(t.tIC, p.CT - ic0) });
+  return steps;
 }
 
-/** The epilogue on an accumulator region [base, base+n) laid out [oc][rows] (rows = n / oc). */
-function epilogueOps(
-  ep: EpilogueOp[],
-  base: number,
-  oc: number,
-  n: number,
-  biasBase: (op: EpilogueOp) => number,
-): KOp[] {
-  const ops: KOp[] = [];
-  // max(max(x, a), b) = max(x, max(a, b)), likewise for min: relu followed by clip is one MAX.
-  const merged: EpilogueOp[] = [];
-  for (const e of ep) {
-    const last = merged[merged.length - 1];
-    if (last && (e.kind === 'max' || e.kind === 'min') && last.kind === e.kind) {
-      merged[merged.length - 1] = { ...last, value: e.kind === 'max' ? Math.max(last.value, e.value) : Math.min(last.value, e.value) };
-    } else merged.push(e);
-  }
-  const imm = (aluOp: number, value: number) =>
-    contiguous(n, (uops, l) => ({ kind: 'alu', aluOp, imm: value, uops, loop: l }), base);
-  for (const e of merged) {
-    switch (e.kind) {
-      case 'bias': {
-        // Broadcast: the bias tile of channel block c is added to every pixel of that block
-        // (source factor 0 along the pixels).
-        const rows = n / oc;
-        ops.push({
-          kind: 'alu',
-          aluOp: ALU_OP.ADD,
-          imm: undefined,
-          uops: [{ dst: base, src: biasBase(e), wgt: 0 }],
-          loop: loop({ iterOut: oc, dstOut: rows, srcOut: 1, iterIn: rows, dstIn: 1, srcIn: 0 }),
-        });
-        break;
-      }
-      case 'requantize': {
-        if (e.multiplier !== 1) {
-          // x·m + 2^(s−1) as ADD pre, MUL m, ADD post (lib/rounding.ts roundingSplit), then SHR s.
-          const { pre, post } = roundingSplit(e.shift, e.multiplier);
-          for (const part of immediateParts(pre)) ops.push(...imm(ALU_OP.ADD, part));
-          ops.push(...imm(ALU_OP.MUL, e.multiplier));
-          for (const part of immediateParts(post)) ops.push(...imm(ALU_OP.ADD, part));
-          if (e.shift > 0) ops.push(...imm(ALU_OP.SHR, e.shift));
-          break;
-        }
-        if (e.shift === 0) break;
-        // Round half up: add 2^(shift-1) (at most 16384 per 16-bit immediate), then shift.
-        let rest = 2 ** (e.shift - 1);
-        while (rest > 0) {
-          const part = Math.min(rest, 16384);
-          ops.push(...imm(ALU_OP.ADD, part));
-          rest -= part;
-        }
-        ops.push(...imm(ALU_OP.SHR, e.shift));
-        break;
-      }
-      case 'max':
-        ops.push(...imm(ALU_OP.MAX, e.value));
-        break;
-      case 'min':
-        ops.push(...imm(ALU_OP.MIN, e.value));
-        break;
-    }
-  }
-  return ops;
+/** The input window of an output tile, in input rows/columns, and how much of it is padding. */
+interface InputWindow {
+  IHt: number;
+  IWt: number;
+  ih0: number;
+  iw0: number;
+  /** [top, bottom, left, right]: the DMA's y_pad_0, y_pad_1, x_pad_0, x_pad_1. */
+  pad: [number, number, number, number];
+  rows: number;
+  cols: number;
 }
 
-/** One band of a grouped convolution with its problem (CT/OT = the band's widths) and tiling. */
-export interface BandLowering {
-  band: ConvBand;
-  problem: ConvProblem;
-  tiling: ConvTiling;
+function inputWindow(p: ConvProblem, s: SpatialTile): InputWindow {
+  const IHt = (s.ohs - 1) * p.sh + p.KH;
+  const IWt = (s.ows - 1) * p.sw + p.KW;
+  const ih0 = s.oh0 * p.sh - p.pt;
+  const iw0 = s.ow0 * p.sw - p.pl;
+  const top = Math.max(0, -ih0);
+  const left = Math.max(0, -iw0);
+  const bottom = Math.max(0, ih0 + IHt - p.H);
+  const right = Math.max(0, iw0 + IWt - p.W);
+  return { IHt, IWt, ih0, iw0, pad: [top, bottom, left, right], rows: IHt - top - bottom, cols: IWt - left - right };
 }
 
-/**
- * Lower a grouped convolution band by band (compiler/group-bands.ts). The slot counters run on
- * across bands, so one band's loads overlap the previous band's GEMM and store.
- */
-export function lowerGroupedConv(parts: BandLowering[], totalCT: number, totalOT: number, bufs: KernelBuffers, ep: EpilogueOp[], cfg: VtaConfig): KOp[] {
-  const ops: KOp[] = [];
-  const counters = { tile: 0, chunk: 0, wgt: 0 };
-  for (const { band, problem, tiling } of parts) {
-    lowerConvInto(ops, problem, tiling, bufs, ep, cfg, { ...band, totalCT, totalOT }, counters);
-  }
-  ops.push({ kind: 'finish' });
-  return ops;
+/** Load the bias tiles of a channel block into the bias region. */
+function loadBiases(b: ChannelBlock, at: ConvPlacement, bufs: KernelBuffers, t: ConvTiling, sram: SramLayout): KOp[] {
+  return [...sram.biasIndex].map(([e, i]): KOp => ({
+    kind: 'load',
+    memType: MEM_TYPE.ACC,
+    sram: sram.biasRegion + i * t.tOC,
+    dram: { buffer: bufs.bias.get(e.node.name)!, offset: at.oc0 + b.oc0 },
+    y: 1,
+    x: b.ocs,
+    stride: b.ocs,
+    pad: [0, 0, 0, 0],
+  }));
 }
 
-/** Lower a convolution (or dense) group. */
-export function lowerConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers, ep: EpilogueOp[], cfg: VtaConfig): KOp[] {
-  const ops: KOp[] = [];
-  const whole = { oc0: 0, OT: p.OT, ic0: 0, CT: p.CT, wgtOffset: 0, totalCT: p.CT, totalOT: p.OT };
-  lowerConvInto(ops, p, t, bufs, ep, cfg, whole, { tile: 0, chunk: 0, wgt: 0 });
-  ops.push({ kind: 'finish' });
-  return ops;
-}
-
-/**
- * Append the ops of a convolution over input channel tiles [ic0, ic0+p.CT) into output channel
- * tiles [oc0, oc0+p.OT) of tensors with totalCT / totalOT channel tiles (the whole tensors for a
- * plain convolution, one band of a grouped one), weights from tile wgtOffset on.
- */
-function lowerConvInto(
-  ops: KOp[],
-  p: ConvProblem,
-  t: ConvTiling,
-  bufs: KernelBuffers,
-  ep: EpilogueOp[],
-  cfg: VtaConfig,
-  place: ConvBand & { totalCT: number; totalOT: number },
-  counters: { tile: number; chunk: number; wgt: number },
-): void {
-  const inpSlot = Math.floor(cfg.inpDepth / t.slots);
-  const wgtSlot = Math.floor(cfg.wgtDepth / t.slots);
-  const biasCount = ep.filter((e) => e.kind === 'bias').length;
-  const biasRegion = cfg.accDepth - biasCount * t.tOC;
-  const accSlot = Math.floor(biasRegion / t.slots);
-  const biasIndex = new Map<EpilogueOp, number>();
-  ep.filter((e) => e.kind === 'bias').forEach((e, i) => biasIndex.set(e, i));
+/** Load weight tiles [oc0, oc0+ocs) x [ic0, ic0+ics) x KH x KW into a WGT slot. */
+function loadWeights(p: ConvProblem, at: ConvPlacement, bufs: KernelBuffers, sramBase: number, b: ChannelBlock, ic0: number, ics: number): KOp {
   const KK = p.KH * p.KW;
-  const { totalCT, totalOT } = place;
+  return {
+    kind: 'load',
+    memType: MEM_TYPE.WGT,
+    sram: sramBase,
+    dram: { buffer: bufs.weight!, offset: at.wgtOffset + (b.oc0 * p.CT + ic0) * KK },
+    y: b.ocs,
+    x: ics * KK,
+    stride: p.CT * KK,
+    pad: [0, 0, 0, 0],
+  };
+}
 
-  const loadWeights = (slot: number, oc0: number, ocs: number, ic0: number, ics: number) => {
+/** Load the input window of channel tiles [ic0, ic0+ics) into an INP slot, borders as zero padding. */
+function loadInputTile(p: ConvProblem, at: ConvPlacement, bufs: KernelBuffers, inpBase: number, nb: number, ic0: number, ics: number, w: InputWindow): KOp[] {
+  const [top, bottom, left, right] = w.pad;
+  const channel = (c: number) => nb * at.totalCT + at.ic0 + ic0 + c;
+  if (top + bottom + left + right === 0 && w.cols === p.W) {
+    // Unpadded full-width windows are contiguous per channel: one 2-D load for all channels of
+    // the step (rows = channels), e.g. every dense layer.
+    return [{ kind: 'load', memType: MEM_TYPE.INP, sram: inpBase, dram: { buffer: bufs.input, offset: (channel(0) * p.H + w.ih0) * p.W }, y: ics, x: w.rows * w.cols, stride: p.H * p.W, pad: [0, 0, 0, 0] }];
+  }
+  const ops: KOp[] = [];
+  for (let c = 0; c < ics; c++) {
     ops.push({
       kind: 'load',
-      memType: MEM_TYPE.WGT,
-      sram: slot * wgtSlot,
-      dram: { buffer: bufs.weight!, offset: place.wgtOffset + (oc0 * p.CT + ic0) * KK },
-      y: ocs,
-      x: ics * KK,
-      stride: p.CT * KK,
-      pad: [0, 0, 0, 0],
+      memType: MEM_TYPE.INP,
+      sram: inpBase + c * w.IHt * w.IWt,
+      dram: { buffer: bufs.input, offset: (channel(c) * p.H + w.ih0 + top) * p.W + w.iw0 + left },
+      y: w.rows,
+      x: w.cols,
+      stride: p.W,
+      pad: [top, bottom, left, right],
     });
-  };
-
-  for (let nb = 0; nb < p.NB; nb++) {
-    for (let oc0 = 0; oc0 < p.OT; oc0 += t.tOC) {
-      const ocs = Math.min(t.tOC, p.OT - oc0);
-      for (const [e, i] of biasIndex) {
-        ops.push({
-          kind: 'load',
-          memType: MEM_TYPE.ACC,
-          sram: biasRegion + i * t.tOC,
-          dram: { buffer: bufs.bias[e.node.name]!, offset: place.oc0 + oc0 },
-          y: 1,
-          x: ocs,
-          stride: ocs,
-          pad: [0, 0, 0, 0],
-        });
-      }
-      let residentSlot = -1;
-      if (t.weightsResident) {
-        residentSlot = counters.wgt++ % t.slots;
-        loadWeights(residentSlot, oc0, ocs, 0, p.CT);
-      }
-      for (let oh0 = 0; oh0 < p.OH; oh0 += t.tOH) {
-        const ohs = Math.min(t.tOH, p.OH - oh0);
-        for (let ow0 = 0; ow0 < p.OW; ow0 += t.tOW) {
-          const ows = Math.min(t.tOW, p.OW - ow0);
-          const accBase = (counters.tile++ % t.slots) * accSlot;
-          const nAcc = ocs * ohs * ows;
-          ops.push(...contiguous(nAcc, (uops, l) => ({ kind: 'gemm', reset: true, uops, loop: l }), accBase));
-          // Input window of this output tile, in input rows/cols (may reach into the padding).
-          const IHt = (ohs - 1) * p.sh + p.KH;
-          const IWt = (ows - 1) * p.sw + p.KW;
-          const ih0 = oh0 * p.sh - p.pt;
-          const iw0 = ow0 * p.sw - p.pl;
-          const padTop = Math.max(0, -ih0);
-          const padLeft = Math.max(0, -iw0);
-          const padBottom = Math.max(0, ih0 + IHt - p.H);
-          const padRight = Math.max(0, iw0 + IWt - p.W);
-          const rows = IHt - padTop - padBottom;
-          const cols = IWt - padLeft - padRight;
-          for (let ic0 = 0; ic0 < p.CT; ic0 += t.tIC) {
-            const ics = t.weightsResident ? p.CT : Math.min(t.tIC, p.CT - ic0);
-            const inpBase = (counters.chunk++ % t.slots) * inpSlot;
-            if (padTop + padBottom + padLeft + padRight === 0 && cols === p.W) {
-              // Unpadded full-width windows are contiguous per channel: one 2-D load for all
-              // channels of the step (rows = channels), e.g. every dense layer.
-              ops.push({
-                kind: 'load',
-                memType: MEM_TYPE.INP,
-                sram: inpBase,
-                dram: { buffer: bufs.input, offset: ((nb * totalCT + place.ic0 + ic0) * p.H + ih0) * p.W },
-                y: ics,
-                x: rows * cols,
-                stride: p.H * p.W,
-                pad: [0, 0, 0, 0],
-              });
-            } else for (let c = 0; c < ics; c++) {
-              ops.push({
-                kind: 'load',
-                memType: MEM_TYPE.INP,
-                sram: inpBase + c * IHt * IWt,
-                dram: { buffer: bufs.input, offset: ((nb * totalCT + place.ic0 + ic0 + c) * p.H + ih0 + padTop) * p.W + iw0 + padLeft },
-                y: rows,
-                x: cols,
-                stride: p.W,
-                pad: [padTop, padBottom, padLeft, padRight],
-              });
-            }
-            let wgtBase: number;
-            if (t.weightsResident) wgtBase = residentSlot * wgtSlot;
-            else {
-              const slot = counters.wgt++ % t.slots;
-              loadWeights(slot, oc0, ocs, ic0, ics);
-              wgtBase = slot * wgtSlot;
-            }
-            // uops: (ic, kh, kw, ow) with ow innermost so consecutive uops write different tiles;
-            // the loops fold output channels (outer) and output rows (inner).
-            const uops: KUop[] = [];
-            for (let c = 0; c < ics; c++)
-              for (let kh = 0; kh < p.KH; kh++)
-                for (let kw = 0; kw < p.KW; kw++)
-                  for (let ow = 0; ow < ows; ow++)
-                    uops.push({
-                      dst: accBase + ow,
-                      src: inpBase + c * IHt * IWt + kh * IWt + ow * p.sw + kw,
-                      wgt: wgtBase + (c * p.KH + kh) * p.KW + kw,
-                    });
-            ops.push({
-              kind: 'gemm',
-              reset: false,
-              uops,
-              loop: loop({ iterOut: ocs, dstOut: ohs * ows, wgtOut: ics * KK, iterIn: ohs, dstIn: ows, srcIn: p.sh * IWt }),
-            });
-            if (t.weightsResident) break;
-          }
-          ops.push(...epilogueOps(ep, accBase, ocs, nAcc, (e) => biasRegion + biasIndex.get(e)! * t.tOC));
-          const stores: KOp[] = [];
-          if (ohs === p.OH && ows === p.OW) {
-            stores.push({ kind: 'store', sram: accBase, dram: { buffer: bufs.output, offset: (nb * totalOT + place.oc0 + oc0) * p.OH * p.OW }, y: ocs, x: p.OH * p.OW, stride: p.OH * p.OW });
-          } else {
-            for (let c = 0; c < ocs; c++) {
-              stores.push({
-                kind: 'store',
-                sram: accBase + c * ohs * ows,
-                dram: { buffer: bufs.output, offset: ((nb * totalOT + place.oc0 + oc0 + c) * p.OH + oh0) * p.OW + ow0 },
-                y: ohs,
-                x: ows,
-                stride: p.OW,
-              });
-            }
-          }
-          ops.push(...storePlanes(stores, accBase, nAcc, bufs));
-        }
-      }
-    }
   }
+  return ops;
 }
 
-/** Lower an element-wise add of two int8 tile images of `tiles` tiles. */
-export function lowerAdd(tiles: number, chunk: number, slots: number, bufs: KernelBuffers, ep: EpilogueOp[], cfg: VtaConfig): KOp[] {
-  const ops: KOp[] = [];
-  const slotSize = Math.floor(cfg.accDepth / slots);
-  let n = 0;
-  for (let t0 = 0; t0 < tiles; t0 += chunk) {
-    const len = Math.min(chunk, tiles - t0);
-    const a = (n++ % slots) * slotSize;
-    const b = a + chunk;
-    for (const [buf, base] of [[bufs.input, a], [bufs.input2!, b]] as const) {
-      ops.push({ kind: 'load', memType: MEM_TYPE.ACC_8BIT, sram: base, dram: { buffer: buf, offset: t0 }, y: 1, x: len, stride: len, pad: [0, 0, 0, 0] });
+/**
+ * One GEMM over a reduction step: uops (ic, kh, kw, ow) with ow innermost so consecutive uops
+ * write different tiles; the loops fold output channels (outer) and output rows (inner).
+ */
+function gemmStep(p: ConvProblem, s: SpatialTile, ocs: number, ics: number, accBase: number, inpBase: number, wgtBase: number, w: InputWindow): KOp {
+  const uops: KUop[] = [];
+  for (let c = 0; c < ics; c++)
+    for (let kh = 0; kh < p.KH; kh++)
+      for (let kw = 0; kw < p.KW; kw++)
+        for (let ow = 0; ow < s.ows; ow++)
+          uops.push({ dst: accBase + ow, src: inpBase + c * w.IHt * w.IWt + kh * w.IWt + ow * p.sw + kw, wgt: wgtBase + (c * p.KH + kh) * p.KW + kw });
+  const loop = uopLoop({ iterOut: ocs, dstOut: s.ohs * s.ows, wgtOut: ics * p.KH * p.KW, iterIn: s.ohs, dstIn: s.ows, srcIn: p.sh * w.IWt });
+  return { kind: 'gemm', reset: false, uops, loop };
+}
+
+/** Store an output tile: one STORE for a tile covering the whole plane, else one per channel tile. */
+function storeTile(p: ConvProblem, at: ConvPlacement, bufs: KernelBuffers, b: ChannelBlock, s: SpatialTile, accBase: number): KOp[] {
+  const plane = p.OH * p.OW;
+  const channel = (c: number) => b.nb * at.totalOT + at.oc0 + b.oc0 + c;
+  const stores: KOp[] = [];
+  if (s.ohs === p.OH && s.ows === p.OW) {
+    stores.push({ kind: 'store', sram: accBase, dram: { buffer: bufs.output, offset: channel(0) * plane }, y: b.ocs, x: plane, stride: plane });
+  } else {
+    for (let c = 0; c < b.ocs; c++) {
+      stores.push({ kind: 'store', sram: accBase + c * s.ohs * s.ows, dram: { buffer: bufs.output, offset: (channel(c) * p.OH + s.oh0) * p.OW + s.ow0 }, y: s.ohs, x: s.ows, stride: p.OW });
     }
-    ops.push(...contiguous(len, (uops, l) => ({ kind: 'alu', aluOp: ALU_OP.ADD, imm: undefined, uops, loop: l }), a, b));
-    ops.push(...epilogueOps(ep, a, 1, len, () => 0));
-    ops.push(...storePlanes([{ kind: 'store', sram: a, dram: { buffer: bufs.output, offset: t0 }, y: 1, x: len, stride: len }], a, len, bufs));
   }
-  ops.push({ kind: 'finish' });
+  return storePlanes(stores, accBase, b.ocs * s.ohs * s.ows, bufs);
+}
+
+/**
+ * The ops of a convolution over input channel tiles [at.ic0, at.ic0+p.CT) into output channel
+ * tiles [at.oc0, at.oc0+p.OT) (the whole tensors for a plain convolution, one band of a grouped
+ * one), weights from tile at.wgtOffset on. Slots are taken from `counters`.
+ */
+export function tensorizeConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers, ep: EpilogueOp[], cfg: VtaConfig, at: ConvPlacement, counters: SlotCounters): KOp[] {
+  const ops: KOp[] = [];
+  const sram = sramLayout(t, ep, cfg);
+  const nextSlot = (counter: keyof SlotCounters) => counters[counter]++ % t.slots;
+  for (const b of channelBlocks(p, t)) {
+    ops.push(...loadBiases(b, at, bufs, t, sram));
+    let residentWgt: number | undefined;
+    if (t.weightsResident) {
+      residentWgt = nextSlot('wgt') * sram.wgtSlot;
+      ops.push(loadWeights(p, at, bufs, residentWgt, b, 0, p.CT));
+    }
+    for (const s of spatialTiles(p, t)) {
+      const accBase = nextSlot('tile') * sram.accSlot;
+      const nAcc = b.ocs * s.ohs * s.ows;
+      ops.push(...contiguous(nAcc, (uops, l) => ({ kind: 'gemm', reset: true, uops, loop: l }), accBase));
+      const w = inputWindow(p, s);
+      for (const { ic0, ics } of reductionSteps(p, t)) {
+        const inpBase = nextSlot('chunk') * sram.inpSlot;
+        ops.push(...loadInputTile(p, at, bufs, inpBase, b.nb, ic0, ics, w));
+        let wgtBase = residentWgt;
+        if (wgtBase === undefined) {
+          wgtBase = nextSlot('wgt') * sram.wgtSlot;
+          ops.push(loadWeights(p, at, bufs, wgtBase, b, ic0, ics));
+        }
+        ops.push(gemmStep(p, s, b.ocs, ics, accBase, inpBase, wgtBase, w));
+      }
+      ops.push(...aluEpilogue(ep, accBase, b.ocs, nAcc, (e) => sram.biasRegion + sram.biasIndex.get(e)! * t.tOC));
+      ops.push(...storeTile(p, at, bufs, b, s, accBase));
+    }
+  }
   return ops;
 }

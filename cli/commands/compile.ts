@@ -1,6 +1,7 @@
 /** `vta compile MODEL -o FILE.vtapkg`: compile a model ahead of time. */
 import type { Argv } from 'yargs';
 import { compileModel, readModel, writePackage, type ScaleMode } from '../../api/index.ts';
+import { passNames } from '../../compiler/compile.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { configFromArgs, refuseOverwrite, SCALES_OPTION } from '../options.ts';
@@ -13,6 +14,7 @@ interface Args {
   offload?: string;
   config?: string;
   scales?: ScaleMode;
+  dumpAfter?: string;
 }
 
 export const command = 'compile <model>';
@@ -24,7 +26,8 @@ export function builder(y: Argv): Argv<Args> {
     .option('output', { alias: 'o', type: 'string', demandOption: true, describe: '.vtapkg file to write' })
     .option('rules', { type: 'string', describe: 'fusion rules JSON (default: compiler/fusion-rules.json)' })
     .option('offload', { type: 'string', choices: ['auto', 'all'], default: 'auto', describe: "'all': fail unless every dense/conv2d/add runs on VTA" })
-    .option('scales', SCALES_OPTION) as unknown as Argv<Args>;
+    .option('scales', SCALES_OPTION)
+    .option('dump-after', { type: 'string', describe: `print the compiler's state after this pass (${passNames().join(', ')})` }) as unknown as Argv<Args>;
 }
 
 export function handler(argv: Args): void {
@@ -34,7 +37,8 @@ export function handler(argv: Args): void {
   }
   const config = configFromArgs(argv);
   const source = readModel(argv.model, { ...(argv.scales ? { scales: argv.scales } : {}), onNote: printNote });
-  const model = compileModel(source, { config, ...(argv.rules ? { rules: argv.rules } : {}), offload: argv.offload === 'all' ? 'all' : 'auto' });
+  const dumpAfter = argv.dumpAfter === undefined ? {} : { dumpAfter: { pass: argv.dumpAfter, write: (text: string) => console.log(`== after ${argv.dumpAfter}\n${text}`) } };
+  const model = compileModel(source, { config, ...(argv.rules ? { rules: argv.rules } : {}), offload: argv.offload === 'all' ? 'all' : 'auto', ...dumpAfter });
   const bytes = writePackage(model.compiled);
   writeFileAtomic(argv.output, bytes);
   console.log(summarize(model.compiled).join('\n'));

@@ -2,11 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig } from '../../config/config.ts';
 import { checkAgainstReference, describeMismatch } from '../../compiler/check.ts';
-import { DEFAULT_PASSES, compileGraph, type Pass } from '../../compiler/compile.ts';
+import { DEFAULT_PASSES, insertPass, type Pass } from '../../compiler/compile.ts';
+import type { Emitted } from '../../compiler/passes/emit.ts';
 import { runCompiled } from '../../compiler/execute.ts';
 import { ALU_OP, OPCODE } from '../../isa/index.ts';
 import { RaceChecker } from '../../sim/race-checker.ts';
-import { GraphBuilder, convGraph, randomTensor, rng } from './helpers.ts';
+import { compile, GraphBuilder, convGraph, randomTensor, rng } from './helpers.ts';
 
 const cfg = defaultVtaConfig();
 
@@ -18,7 +19,7 @@ describe('check against the reference', () => {
     t = b.node('cast', [t], { dtype: 'int8' });
     t = b.node('max_pool', [t], { kernel: [2, 2] }, 'pool');
     const g = b.output(t);
-    const model = compileGraph(g, { config: cfg });
+    const model = compile(g, { config: cfg });
     const inputs = { x: randomTensor(rng(2), [1, 16, 4, 4], 'int8') };
     const rc = new RaceChecker(cfg);
     const out = await runCompiled(model, inputs, { keepAll: true, observe: () => rc });
@@ -29,17 +30,16 @@ describe('check against the reference', () => {
   it('names the layer, the first differing element, both values and the STORE that wrote it', async () => {
     const g = convGraph(rng(3), { n: 1, c: 16, h: 6, w: 6, o: 32, k: 3, stride: 1, pad: 1 }, { shift: 8, clip: [-128, 127] });
     // Sabotage: shift by 7 instead of 8 in the emitted program.
-    const sabotage: Pass = {
+    const sabotage: Pass<Emitted, Emitted> = {
       name: 'sabotage',
-      run(ctx) {
-        for (const k of ctx.kernels) {
-          for (const i of k.emitted!.insns) if (i.opcode === OPCODE.ALU && i.alu_opcode === ALU_OP.SHR) i.imm = 7;
+      run(s) {
+        for (const k of s.kernels) {
+          for (const i of k.emitted.insns) if (i.opcode === OPCODE.ALU && i.alu_opcode === ALU_OP.SHR) i.imm = 7;
         }
+        return s;
       },
     };
-    const passes = [...DEFAULT_PASSES];
-    passes.splice(passes.findIndex((p) => p.name === 'plan'), 0, sabotage);
-    const model = compileGraph(g, { config: cfg, passes });
+    const model = compile(g, { config: cfg, passes: insertPass(DEFAULT_PASSES, 'link', sabotage) });
     const inputs = { x: randomTensor(rng(4), [1, 16, 6, 6], 'int8') };
     const out = await runCompiled(model, inputs, { keepAll: true });
     const r = checkAgainstReference(model, inputs, out.tensors);

@@ -1,5 +1,5 @@
 /** `vta compile` and `vta run` command modules, called as the CLI calls them. */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -47,6 +47,22 @@ describe('vta compile / vta run', () => {
     expect(out.at(-1)).toMatch(/^time: compile [0-9.]+ ms, run [0-9.]+ ms on fsim, total [0-9.]+ ms$/);
     const y = parseNpy(new Uint8Array(readFileSync(yout)));
     expect(Array.from(y.data)).toEqual(Array.from(runReference(graph, { x })[graph.outputs[0]!]!.data));
+  });
+
+  it('compile --dump-after PASS prints the state after that pass', () => {
+    const out = capture();
+    compileCmd.handler({ model, output: join(dir, 'dump.vtapkg'), dumpAfter: 'choose-tilings' });
+    const at = out.findIndex((l) => l.startsWith('== after choose-tilings\n'));
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(out[at]).toMatch(/^== after choose-tilings\nk0_conv: oc\d+ ic1 h\d+ w\d+ x[12]/);
+  });
+
+  it('compile --dump-after with an unknown pass lists the valid names and writes nothing', () => {
+    const pkg = join(dir, 'never.vtapkg');
+    expect(() => compileCmd.handler({ model, output: pkg, dumpAfter: 'lower' })).toThrow(
+      "unknown pass 'lower' (the passes are shapes, partition, offload-check, name-kernels, build-problems, pack-constants, place-buffers, choose-tilings, tensorize, sync, emit, link)",
+    );
+    expect(existsSync(pkg)).toBe(false);
   });
 
   it('run compiles a model JSON for --config and uses a seeded random input', async () => {

@@ -1,13 +1,12 @@
 /** Every user-caused compiler error: a stable code and one line naming the node, op and why. */
 import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig } from '../../config/config.ts';
-import { compileGraph } from '../../compiler/compile.ts';
 import { errorTable } from '../../compiler/errors.ts';
 import { loadFusionRules } from '../../compiler/fuse.ts';
 import { runCompiled } from '../../compiler/execute.ts';
 import type { Graph } from '../../graph/ir.ts';
 import { compileAndCheck } from './harness.ts';
-import { GraphBuilder, convGraph, randomTensor, rng } from './helpers.ts';
+import { compile, GraphBuilder, convGraph, randomTensor, rng } from './helpers.ts';
 
 const cfg = defaultVtaConfig();
 /** The default rules without store_int32: int32 results the host needs leave their chain on the host. */
@@ -44,7 +43,7 @@ describe('compiler errors', () => {
   it('unknown op: E_MODEL naming the node and the op', () => {
     const b = new GraphBuilder('m', [{ name: 'x', shape: [1, 16], dtype: 'int8' }]);
     const g = b.output(b.node('frobnicate' as never, ['x'], undefined, 'sm'));
-    const e = codeAndMessage(() => compileGraph(g, { config: cfg }));
+    const e = codeAndMessage(() => compile(g, { config: cfg }));
     expect(e.code).toBe('E_MODEL');
     expect(e.message).toMatch(/^node sm: unknown op "frobnicate"/);
   });
@@ -52,7 +51,7 @@ describe('compiler errors', () => {
   it('malformed model: an input defined nowhere', () => {
     const b = new GraphBuilder('m', [{ name: 'x', shape: [2, 16], dtype: 'int8' }]);
     const g = b.output(b.node('dense', ['x', 'nowhere'], undefined, 'fc'));
-    const e = codeAndMessage(() => compileGraph(g, { config: cfg }));
+    const e = codeAndMessage(() => compile(g, { config: cfg }));
     expect(e.code).toBe('E_MODEL');
     expect(e.message).toMatch(/^node fc \(dense\): input 'nowhere' is not defined/);
   });
@@ -70,7 +69,7 @@ describe('compiler errors', () => {
     const b = new GraphBuilder('bad', [{ name: 'x', shape: [1, 32, 33, 33], dtype: 'int8' }]);
     let t = b.node('conv2d', ['x', b.constant('w', randomTensor(rng(1), [32, 16, 33, 33], 'int8'))], { groups: 2 }, 'c');
     t = b.node('cast', [b.node('requantize', [t], { shift: 8 }, 'rq')], { dtype: 'int8' }, 'cast');
-    const e = codeAndMessage(() => compileGraph(b.output(t), { config: cfg }));
+    const e = codeAndMessage(() => compile(b.output(t), { config: cfg }));
     expect(e).toEqual({
       code: 'E_UNTILEABLE',
       message: 'node c (conv2d): cannot be tiled for this VTA config: group band of 1 input x 1 output channel tiles: weights 1x1x33x33 tiles exceed the 1024-tile WGT slot',
@@ -79,7 +78,7 @@ describe('compiler errors', () => {
 
   it('padding wider than the DMA pad field or the kernel', () => {
     const g = convWith({ pad: [3, 3, 3, 3] }, [16, 16, 3, 3]);
-    const e = codeAndMessage(() => compileGraph(g, { config: cfg, offload: 'all' }));
+    const e = codeAndMessage(() => compile(g, { config: cfg, offload: 'all' }));
     expect(e.message).toBe('node c (conv2d): cannot run on VTA: padding [3,3,3,3] is not smaller than the 3x3 kernel');
   });
 
@@ -89,18 +88,18 @@ describe('compiler errors', () => {
     t = b.node('requantize', [t], { shift: 20 }, 'rq');
     const g = b.output(b.node('cast', [t], { dtype: 'int8' }, 'cast'));
     // The default rules keep the dense on VTA and hand its int32 result to the host requantize.
-    expect(compileGraph(g, { config: cfg }).partition).toEqual([
+    expect(compile(g, { config: cfg }).partition).toEqual([
       'vta  fc  [gemm-epilogue: dense -> int32 as 4 byte planes]',
       'host rq (requantize): shift 20 > 16: the rounding term 2^(shift-1) needs more than two 16-bit ALU immediates',
       'host cast (cast): cast is not part of any fused VTA kernel',
     ]);
-    const m = compileGraph(g, { config: cfg, rules: int8OnlyRules });
+    const m = compile(g, { config: cfg, rules: int8OnlyRules });
     expect(m.partition).toEqual([
       'host fc (dense): epilogue rq (requantize): shift 20 > 16: the rounding term 2^(shift-1) needs more than two 16-bit ALU immediates',
       'host rq (requantize): shift 20 > 16: the rounding term 2^(shift-1) needs more than two 16-bit ALU immediates',
       'host cast (cast): cast is not part of any fused VTA kernel',
     ]);
-    const e = codeAndMessage(() => compileGraph(g, { config: cfg, offload: 'all', rules: int8OnlyRules }));
+    const e = codeAndMessage(() => compile(g, { config: cfg, offload: 'all', rules: int8OnlyRules }));
     expect(e.code).toBe('E_NOT_OFFLOADED');
     expect(e.message).toMatch(/^node fc \(dense\): cannot run on VTA: epilogue rq \(requantize\): shift 20 > 16/);
   });
@@ -108,15 +107,15 @@ describe('compiler errors', () => {
   it('an int32 result used directly is stored as byte planes, or left on the host by rules without store_int32', () => {
     const b = new GraphBuilder('m', [{ name: 'x', shape: [2, 16], dtype: 'int8' }]);
     const g = b.output(b.node('dense', ['x', b.constant('w', randomTensor(rng(2), [16, 16], 'int8'))], undefined, 'fc'));
-    expect(compileGraph(g, { config: cfg }).partition).toEqual(['vta  fc  [gemm-epilogue: dense -> int32 as 4 byte planes]']);
-    expect(compileGraph(g, { config: cfg, rules: int8OnlyRules }).partition).toEqual([
+    expect(compile(g, { config: cfg }).partition).toEqual(['vta  fc  [gemm-epilogue: dense -> int32 as 4 byte planes]']);
+    expect(compile(g, { config: cfg, rules: int8OnlyRules }).partition).toEqual([
       'host fc (dense): its int32 result fc_out is used directly; VTA stores int8 only (end the chain with cast int8)',
     ]);
   });
 
   it('untileable shape: E_UNTILEABLE naming the node and the limit', () => {
     const g = convGraph(rng(3), { n: 1, c: 16, h: 40, w: 40, o: 16, k: 33, stride: 1, pad: 0 }, { shift: 8 });
-    const e = codeAndMessage(() => compileGraph(g, { config: cfg }));
+    const e = codeAndMessage(() => compile(g, { config: cfg }));
     expect(e).toEqual({
       code: 'E_UNTILEABLE',
       message: 'node conv (conv2d): cannot be tiled for this VTA config: weights 1x1x33x33 tiles exceed the 1024-tile WGT slot',
@@ -126,12 +125,12 @@ describe('compiler errors', () => {
   it('bad fusion rules: E_RULES naming the rule', () => {
     const g = convWith({}, [16, 16, 3, 3]);
     const rules = { format: 'vta-fusion-rules/1', rules: [{ name: 'mine', anchor: ['softmax'], epilogue: [], end: 'cast' }] };
-    const e = codeAndMessage(() => compileGraph(g, { config: cfg, rules: rules as never }));
+    const e = codeAndMessage(() => compile(g, { config: cfg, rules: rules as never }));
     expect(e).toEqual({ code: 'E_RULES', message: 'fusion rules: bad fusion rules: rule mine: anchor must be a list drawn from dense, conv2d, add' });
   });
 
   it('a run with a wrongly shaped input: E_INPUT', async () => {
-    const m = compileGraph(convWith({}, [16, 16, 3, 3]), { config: cfg });
+    const m = compile(convWith({}, [16, 16, 3, 3]), { config: cfg });
     await expect(runCompiled(m, { x: randomTensor(rng(1), [1, 16, 4, 4], 'int8') })).rejects.toThrow(
       'bad input: input x is int8[1,16,4,4], the model expects int8[1,16,8,8]',
     );

@@ -4,16 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig } from '../../config/config.ts';
-import { compileGraph } from '../../compiler/compile.ts';
 import { loadFusionRules } from '../../compiler/fuse.ts';
 import { compileAndCheck } from './harness.ts';
-import { convGraph, denseGraph, rng } from './helpers.ts';
+import { compile, convGraph, denseGraph, rng } from './helpers.ts';
 
 const cfg = defaultVtaConfig();
 
 describe('fusion', () => {
   it('default rules fuse dense + bias + requantize + relu + clip + cast into one kernel', () => {
-    const m = compileGraph(denseGraph(rng(1), 4, 16, 16, { bias: true, shift: 4, relu: true, clip: [0, 100] }), { config: cfg });
+    const m = compile(denseGraph(rng(1), 4, 16, 16, { bias: true, shift: 4, relu: true, clip: [0, 100] }), { config: cfg });
     expect(m.partition).toEqual([
       'vta  fc + bias_add0 + requantize1 + relu2 + clip3 + cast4  [gemm-epilogue: dense -> bias_add -> requantize -> relu -> clip -> cast]',
     ]);
@@ -27,7 +26,7 @@ describe('fusion', () => {
     const path = join(dir, 'no-relu.json');
     writeFileSync(path, JSON.stringify(rules));
     const g = denseGraph(rng(2), 4, 16, 16, { shift: 4, relu: true, clip: [0, 100] });
-    const m = compileGraph(g, { config: cfg, rules: path });
+    const m = compile(g, { config: cfg, rules: path });
     expect(m.kernels).toHaveLength(0);
     expect(m.partition[0]).toBe('host fc (dense): relu1 (relu) follows it and rule gemm-epilogue does not fuse relu');
     // The host fallback still computes the right answer; the default rules fuse it.
@@ -41,11 +40,11 @@ describe('fusion', () => {
     g.outputs.push(g.nodes[1]!.output);
     const int8Only = loadFusionRules();
     delete int8Only.rules[0]!.store_int32;
-    const m = compileGraph(g, { config: cfg, rules: int8Only });
+    const m = compile(g, { config: cfg, rules: int8Only });
     expect(m.kernels).toHaveLength(0);
     expect(m.partition[0]).toMatch(/^host fc \(dense\): its int32 result .* is used directly; VTA stores int8 only/);
     // With the default rules (store_int32) the chain stops there and stores its int32 result.
-    expect(compileGraph(g, { config: cfg }).partition[0]).toBe('vta  fc + requantize0  [gemm-epilogue: dense -> requantize -> int32 as 4 byte planes]');
+    expect(compile(g, { config: cfg }).partition[0]).toBe('vta  fc + requantize0  [gemm-epilogue: dense -> requantize -> int32 as 4 byte planes]');
   });
 
   it('an int32 result stored as four byte planes is bit-exact (dense and conv, tiled, negative values)', async () => {

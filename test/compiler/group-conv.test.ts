@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig, loadConfig, type VtaConfig } from '../../config/config.ts';
-import { compileGraph, type CompiledModel } from '../../compiler/compile.ts';
+import { type CompiledModel } from '../../compiler/compile.ts';
 import { groupBands, packGroupedWeight } from '../../compiler/group-bands.ts';
 import type { Graph } from '../../graph/ir.ts';
 import { OPCODE, decodeInsn } from '../../isa/index.ts';
@@ -18,7 +18,7 @@ import { buildOnnxModel, type ModelSpec } from '../../frontend/onnx-builder.ts';
 import { importOnnx } from '../../frontend/onnx/import.ts';
 import { crossCheckOnnx } from '../../frontend/ort-check.ts';
 import { compileAndCheck } from './harness.ts';
-import { GraphBuilder, epilogue, randInt, randomTensor, rng, type EpilogueSpec } from './helpers.ts';
+import { compile, GraphBuilder, epilogue, randInt, randomTensor, rng, type EpilogueSpec } from './helpers.ts';
 
 const cfg = defaultVtaConfig();
 const b2x8 = loadConfig(new URL('../../config/b2x8.json', import.meta.url).pathname);
@@ -124,18 +124,18 @@ describe('GEMM work of grouped convs', () => {
       { n: 1, c: 1024, h: 7, w: 7, o: 1024, groups: 64, k: 3, stride: 1, pad: 1 },
     ];
     for (const s of layers) {
-      const m = compileGraph(groupConvGraph(rng(1), s, tvmEpilogue), { config: cfg });
+      const m = compile(groupConvGraph(rng(1), s, tvmEpilogue), { config: cfg });
       expect(gemmWork(m, cfg)).toBe(groupConvMacTiles(s, cfg));
     }
   });
   it('aligned groups of two tiles on b2x8 (16 channels per group, BLOCK 8)', () => {
     const s: GroupConvSpec = { n: 2, c: 64, h: 6, w: 6, o: 64, groups: 4, k: 3, stride: 1, pad: 1 };
-    const m = compileGraph(groupConvGraph(rng(2), s, tvmEpilogue), { config: b2x8 });
+    const m = compile(groupConvGraph(rng(2), s, tvmEpilogue), { config: b2x8 });
     expect(gemmWork(m, b2x8)).toBe(groupConvMacTiles(s, b2x8));
   });
   it('depthwise costs BLOCK_IN times its MACs (one diagonal weight tile per channel tile)', () => {
     const s: GroupConvSpec = { n: 1, c: 64, h: 10, w: 10, o: 64, groups: 64, k: 3, stride: 1, pad: 1 };
-    const m = compileGraph(groupConvGraph(rng(3), s, tvmEpilogue), { config: cfg });
+    const m = compile(groupConvGraph(rng(3), s, tvmEpilogue), { config: cfg });
     expect(gemmWork(m, cfg)).toBe(groupConvMacTiles(s, cfg) * cfg.blockIn);
   });
 });

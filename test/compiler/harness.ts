@@ -1,14 +1,14 @@
 /** Compile, run on fsim with the race checker attached, and compare with the host executor. */
 import { expect } from 'vitest';
 import type { VtaConfig } from '../../config/config.ts';
-import { compileGraph, type CompileOptions, type CompiledModel } from '../../compiler/compile.ts';
+import type { CompileOptions, CompiledModel } from '../../compiler/compile.ts';
 import { runCompiled } from '../../compiler/execute.ts';
 import type { Graph, Tensor } from '../../graph/ir.ts';
 import { constData } from '../../compiler/pack.ts';
 import { inferShapes } from '../../graph/load.ts';
 import { evaluateNode, runReference } from '../../graph/reference.ts';
 import { RaceChecker } from '../../sim/race-checker.ts';
-import { randomTensor, rng } from './helpers.ts';
+import { compile, randomTensor, rng } from './helpers.ts';
 
 /** Plain interpretation of the graph node by node with the host steps' function (no VTA involved). */
 export function interpret(g: Graph, inputs: Record<string, Tensor>): Record<string, Tensor> {
@@ -26,7 +26,7 @@ export interface E2EResult {
 }
 
 export async function compileAndCheck(g: Graph, cfg: VtaConfig, seed = 1, options: Omit<CompileOptions, 'config'> = {}): Promise<E2EResult> {
-  const model = compileGraph(g, { ...options, config: cfg });
+  const model = compile(g, { ...options, config: cfg });
   const r = rng(seed);
   const inputs: Record<string, Tensor> = {};
   for (const i of g.inputs) inputs[i.name] = randomTensor(r, i.shape, i.dtype);

@@ -1,5 +1,9 @@
-/** Graph builders and a seeded RNG for the compiler tests. */
+/** Graph builders, a seeded RNG and the compile call of the compiler tests. */
+import { compileGraph, type CompileOptions, type CompiledModel } from '../../compiler/compile.ts';
 import type { ConstTensor, DType, Graph, GraphNode, Tensor } from '../../graph/ir.ts';
+
+/** compileGraph with the IR check between passes on: every compiler test compiles this way. */
+export const compile = (g: Graph, options: CompileOptions = {}): CompiledModel => compileGraph(g, { verify: true, ...options });
 
 /** Seeded test data: the project's one generator (lib/random.ts). */
 export { mulberry32 as rng } from '../../lib/random.ts';
@@ -87,4 +91,24 @@ export function convGraph(r: () => number, s: ConvSpec, e: EpilogueSpec): Graph 
   const w = b.constant('w', randomTensor(r, [s.o, s.c, s.k, s.k], 'int8'));
   const y = b.node('conv2d', ['x', w], { stride: [s.stride, s.stride], pad: [s.pad, s.pad, s.pad, s.pad] }, 'conv');
   return b.output(epilogue(b, r, y, s.o, e, 'conv'));
+}
+
+/** 32->32 channels in `groups` groups, padded 3x3, requantized and clipped. */
+export function groupedConvGraph(r: () => number, groups: number): Graph {
+  const b = new GraphBuilder('grouped', [{ name: 'x', shape: [1, 32, 4, 4], dtype: 'int8' }]);
+  let t = b.node('conv2d', ['x', b.constant('w', randomTensor(r, [32, 32 / groups, 3, 3], 'int8'))], { pad: [1, 1, 1, 1], groups }, 'gconv');
+  t = b.node('requantize', [t], { shift: 8 }, 'rq');
+  t = b.node('clip', [t], { min: 0, max: 127 }, 'clip');
+  return b.output(b.node('cast', [t], { dtype: 'int8' }, 'cast'));
+}
+
+/** x + y of two int8 [1, 32, 4, 4] tensors, clipped and cast. */
+export function addGraph(): Graph {
+  const b = new GraphBuilder('add', [
+    { name: 'x', shape: [1, 32, 4, 4], dtype: 'int8' },
+    { name: 'y', shape: [1, 32, 4, 4], dtype: 'int8' },
+  ]);
+  let t = b.node('add', ['x', 'y'], undefined, 'add');
+  t = b.node('clip', [t], { min: -128, max: 127 }, 'clip');
+  return b.output(b.node('cast', [t], { dtype: 'int8' }, 'cast'));
 }

@@ -1,12 +1,11 @@
 /** The .vtapkg artifact: round trip, relocation to any DRAM base, strict parsing. */
 import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig } from '../../config/config.ts';
-import { compileGraph } from '../../compiler/compile.ts';
 import { runCompiled } from '../../compiler/execute.ts';
 import { readPackage, writePackage } from '../../compiler/package.ts';
 import { getDriver } from '../../drivers/registry.ts';
 import { RaceChecker } from '../../sim/race-checker.ts';
-import { denseGraph, randomTensor, rng } from './helpers.ts';
+import { compile, denseGraph, randomTensor, rng } from './helpers.ts';
 
 const cfg = defaultVtaConfig();
 const g = denseGraph(rng(11), 8, 40, 24, { bias: true, shift: 6, relu: true, clip: [0, 127] });
@@ -14,7 +13,7 @@ const inputs = { x: randomTensor(rng(12), [8, 40], 'int8') };
 
 describe('.vtapkg', () => {
   it('round-trips byte for byte', () => {
-    const model = compileGraph(g, { config: cfg });
+    const model = compile(g, { config: cfg });
     const bytes = writePackage(model);
     const back = readPackage(bytes);
     expect(Buffer.from(back.code).equals(Buffer.from(model.code))).toBe(true);
@@ -23,7 +22,7 @@ describe('.vtapkg', () => {
   });
 
   it('runs at a different DRAM base with the same result', async () => {
-    const model = readPackage(writePackage(compileGraph(g, { config: cfg })));
+    const model = readPackage(writePackage(compile(g, { config: cfg })));
     const rc = new RaceChecker(cfg);
     const a = await runCompiled(model, inputs, { observe: () => rc });
     expect(rc.report()).toEqual([]);
@@ -38,7 +37,7 @@ describe('.vtapkg', () => {
   });
 
   it('refuses malformed files with one coded line', () => {
-    const bytes = writePackage(compileGraph(g, { config: cfg }));
+    const bytes = writePackage(compile(g, { config: cfg }));
     expect(() => readPackage(new Uint8Array(4), 'x.vtapkg')).toThrow(/^x\.vtapkg: bad \.vtapkg artifact: not a \.vtapkg file \(bad magic\)$/);
     const cut = bytes.slice(0, bytes.length - 100);
     expect(() => readPackage(cut, 'cut.vtapkg')).toThrow(/^cut\.vtapkg: bad \.vtapkg artifact: section const is missing or outside the file$/);
@@ -50,5 +49,44 @@ describe('.vtapkg', () => {
     } catch (e) {
       expect((e as { code: string }).code).toBe('E_PACKAGE');
     }
+  });
+
+  describe('tensor types', () => {
+    const headerOf = (bytes: Uint8Array) => JSON.parse(Buffer.from(bytes.subarray(12, 12 + Buffer.from(bytes).readUInt32LE(8))).toString('utf8'));
+    /** The package with its model section edited in place (the shorter header padded with spaces). */
+    const withModel = (bytes: Uint8Array, edit: (m: Record<string, unknown>) => void): Uint8Array => {
+      const h = headerOf(bytes);
+      edit(h.model);
+      const text = Buffer.from(JSON.stringify(h));
+      const out = Buffer.from(bytes);
+      out.fill(0x20, 12, 12 + out.readUInt32LE(8));
+      text.copy(out, 12);
+      return new Uint8Array(out);
+    };
+
+    it('travel in the package and come back as the compiler inferred them', () => {
+      const model = compile(g, { config: cfg });
+      const bytes = writePackage(model);
+      expect(headerOf(bytes).model.types[0]).toEqual(['x', { shape: [8, 40], dtype: 'int8' }]);
+      expect([...readPackage(bytes).types]).toEqual([...model.types]);
+    });
+
+    it('a package without them (written before models carried types) still reads, its types inferred', () => {
+      const model = compile(g, { config: cfg });
+      const old = withModel(writePackage(model), (m) => delete m.types);
+      expect(headerOf(old).model.types).toBeUndefined();
+      expect([...readPackage(old, 'old.vtapkg').types]).toEqual([...model.types]);
+    });
+
+    it('refuses types that disagree with the graph, naming the tensor', () => {
+      const bytes = withModel(writePackage(compile(g, { config: cfg })), (m) => {
+        (m.types as [string, { shape: number[] }][])[0]![1].shape = [8, 4];
+      });
+      expect(() => readPackage(bytes, 'p.vtapkg')).toThrow(/^p\.vtapkg: bad \.vtapkg artifact: model\.types: x is int8\[8,4\], the graph makes it int8\[8,40\]$/);
+      const missing = withModel(writePackage(compile(g, { config: cfg })), (m) => {
+        (m.types as unknown[]).pop();
+      });
+      expect(() => readPackage(missing, 'p.vtapkg')).toThrow(/^p\.vtapkg: bad \.vtapkg artifact: model\.types has no type for tensor \S+$/);
+    });
   });
 });

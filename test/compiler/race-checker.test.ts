@@ -1,12 +1,14 @@
 /** sim/race-checker.ts: finds unordered conflicting SRAM accesses, names both instructions. */
 import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig } from '../../config/config.ts';
-import { DEFAULT_PASSES, compileGraph, type Pass } from '../../compiler/compile.ts';
+import { DEFAULT_PASSES, replacePass, type Pass } from '../../compiler/compile.ts';
+import type { Synced } from '../../compiler/passes/sync.ts';
+import type { Tensorized } from '../../compiler/passes/tensorize.ts';
 import { runCompiled } from '../../compiler/execute.ts';
 import { getDriver } from '../../drivers/registry.ts';
 import { type Insn, MEM_TYPE, OPCODE, encodeProgram, encodeUop, finishInsn, gemmInsn, memInsn } from '../../isa/index.ts';
 import { RaceChecker } from '../../sim/race-checker.ts';
-import { convGraph, randomTensor, rng } from './helpers.ts';
+import { compile, convGraph, randomTensor, rng } from './helpers.ts';
 
 const cfg = defaultVtaConfig();
 
@@ -103,20 +105,18 @@ describe('race checker', () => {
   it('finds the races of a compiled kernel whose tokens were removed, and none with them', async () => {
     const g = convGraph(rng(1), { n: 1, c: 16, h: 8, w: 8, o: 32, k: 3, stride: 1, pad: 1 }, { bias: true, shift: 8, clip: [0, 127] });
     const x = randomTensor(rng(2), [1, 16, 8, 8], 'int8');
-    const dropTokens: Pass = {
+    const dropTokens: Pass<Tensorized, Synced> = {
       name: 'drop-tokens',
-      run(ctx) {
-        for (const k of ctx.kernels) k.flags = k.ops!.map(() => ({ pop_prev: 0, pop_next: 0, push_prev: 0, push_next: 0 }));
-      },
+      run: (s) => ({ ...s, kernels: s.kernels.map((k) => ({ ...k, flags: k.ops.map(() => ({ pop_prev: 0, pop_next: 0, push_prev: 0, push_next: 0 })) })) }),
     };
-    const broken = compileGraph(g, { config: cfg, passes: DEFAULT_PASSES.map((p) => (p.name === 'sync' ? dropTokens : p)) });
+    const broken = compile(g, { config: cfg, passes: replacePass(DEFAULT_PASSES, 'sync', dropTokens) });
     const rc = new RaceChecker(cfg);
     // Without the final s2g token FINISH also overtakes the store, which fsim reports.
     await expect(runCompiled(broken, { x }, { observe: () => rc })).rejects.toThrow(/never ran/);
     expect(rc.report().length).toBeGreaterThan(0);
     expect(rc.report()[0]).toMatch(/RAW race on (inp|wgt)\[\d+\]: insn \d+ \(load: load\.(inp|wgt) /);
 
-    const good = compileGraph(g, { config: cfg });
+    const good = compile(g, { config: cfg });
     const rc2 = new RaceChecker(cfg);
     await runCompiled(good, { x }, { observe: () => rc2 });
     expect(rc2.report()).toEqual([]);

@@ -6,12 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig } from '../../config/config.ts';
-import { compileGraph } from '../../compiler/compile.ts';
 import { roundingSplit } from '../../lib/rounding.ts';
 import { runReference } from '../../graph/reference.ts';
 import { chooseFixedPoint } from '../../frontend/fixed-point.ts';
 import { compileAndCheck } from './harness.ts';
-import { GraphBuilder, randomTensor, rng } from './helpers.ts';
+import { compile, GraphBuilder, randomTensor, rng } from './helpers.ts';
 
 const cfg = defaultVtaConfig();
 const randInt = (r: () => number, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
@@ -47,7 +46,7 @@ describe('requantize with a multiplier', () => {
 
   it('fuses into the ALU epilogue as ADD, MUL, ADD, SHR', () => {
     const g = graph(rng(1), 32, 16, 20, { shift: 20, multiplier: 20843 });
-    const m = compileGraph(g, { config: cfg });
+    const m = compile(g, { config: cfg });
     expect(m.partition).toEqual(['vta  fc + bias + rq + clip + cast  [gemm-epilogue: dense -> bias_add -> requantize -> clip -> cast]']);
   });
 

@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig, loadConfig, type VtaConfig } from '../../config/config.ts';
-import { compileGraph, type CompiledModel } from '../../compiler/compile.ts';
+import { type CompiledModel } from '../../compiler/compile.ts';
 import type { Graph } from '../../graph/ir.ts';
 import { decodeUop, disasmInsn, formatUop } from '../../isa/index.ts';
-import { GraphBuilder, convGraph, denseGraph, randomTensor, rng } from './helpers.ts';
+import { compile, GraphBuilder, convGraph, denseGraph, randomTensor, rng, addGraph, groupedConvGraph } from './helpers.ts';
 
 function listing(model: CompiledModel, cfg: VtaConfig): string {
   const lines: string[] = [];
@@ -30,16 +30,6 @@ function listing(model: CompiledModel, cfg: VtaConfig): string {
 const cfg = defaultVtaConfig();
 const b2x8 = loadConfig(new URL('../../config/b2x8.json', import.meta.url).pathname);
 
-function addGraph(): Graph {
-  const b = new GraphBuilder('add', [
-    { name: 'x', shape: [1, 32, 4, 4], dtype: 'int8' },
-    { name: 'y', shape: [1, 32, 4, 4], dtype: 'int8' },
-  ]);
-  let t = b.node('add', ['x', 'y'], undefined, 'add');
-  t = b.node('clip', [t], { min: -128, max: 127 }, 'clip');
-  return b.output(b.node('cast', [t], { dtype: 'int8' }, 'cast'));
-}
-
 function twoLayer(): Graph {
   const r = rng(3);
   const b = new GraphBuilder('two-layer', [{ name: 'x', shape: [1, 16, 6, 6], dtype: 'int8' }]);
@@ -54,32 +44,22 @@ function twoLayer(): Graph {
   return b.output(b.node('cast', [t], { dtype: 'int8' }, 'cast2'));
 }
 
-/** 32->32 channels in 2 groups of 16 (one tile each): two bands, no weight tile outside the groups. */
-function groupedConv(): Graph {
-  const r = rng(4);
-  const b = new GraphBuilder('grouped', [{ name: 'x', shape: [1, 32, 4, 4], dtype: 'int8' }]);
-  let t = b.node('conv2d', ['x', b.constant('w', randomTensor(r, [32, 16, 3, 3], 'int8'))], { pad: [1, 1, 1, 1], groups: 2 }, 'gconv');
-  t = b.node('requantize', [t], { shift: 8 }, 'rq');
-  t = b.node('clip', [t], { min: 0, max: 127 }, 'clip');
-  return b.output(b.node('cast', [t], { dtype: 'int8' }, 'cast'));
-}
-
 describe('golden instruction streams', () => {
   it('dense 4x32x32 + bias, >>8, relu, clip', async () => {
-    const m = compileGraph(denseGraph(rng(1), 4, 32, 32, { bias: true, shift: 8, relu: true, clip: [0, 127] }), { config: cfg });
+    const m = compile(denseGraph(rng(1), 4, 32, 32, { bias: true, shift: 8, relu: true, clip: [0, 127] }), { config: cfg });
     await expect(listing(m, cfg)).toMatchFileSnapshot('__snapshots__/dense-4x32x32.txt');
   });
   it('conv2d 3x3 pad 1 stride 2, 16->32 on 6x6', async () => {
-    const m = compileGraph(convGraph(rng(2), { n: 1, c: 16, h: 6, w: 6, o: 32, k: 3, stride: 2, pad: 1 }, { shift: 6, clip: [-128, 127] }), { config: cfg });
+    const m = compile(convGraph(rng(2), { n: 1, c: 16, h: 6, w: 6, o: 32, k: 3, stride: 2, pad: 1 }, { shift: 6, clip: [-128, 127] }), { config: cfg });
     await expect(listing(m, cfg)).toMatchFileSnapshot('__snapshots__/conv-3x3-s2.txt');
   });
   it('grouped conv2d 3x3 pad 1, 32->32 in 2 groups on 4x4', async () => {
-    await expect(listing(compileGraph(groupedConv(), { config: cfg }), cfg)).toMatchFileSnapshot('__snapshots__/group-conv-g2.txt');
+    await expect(listing(compile(groupedConvGraph(rng(4), 2), { config: cfg }), cfg)).toMatchFileSnapshot('__snapshots__/group-conv-g2.txt');
   });
   it('element-wise add with clip', async () => {
-    await expect(listing(compileGraph(addGraph(), { config: cfg }), cfg)).toMatchFileSnapshot('__snapshots__/add.txt');
+    await expect(listing(compile(addGraph(), { config: cfg }), cfg)).toMatchFileSnapshot('__snapshots__/add.txt');
   });
   it('two-layer network (conv, host pooling, dense) on b2x8', async () => {
-    await expect(listing(compileGraph(twoLayer(), { config: b2x8 }), b2x8)).toMatchFileSnapshot('__snapshots__/two-layer-b2x8.txt');
+    await expect(listing(compile(twoLayer(), { config: b2x8 }), b2x8)).toMatchFileSnapshot('__snapshots__/two-layer-b2x8.txt');
   });
 });

@@ -1,0 +1,30 @@
+/**
+ * DRAM buffer names of a kernel. Names are the memory plan's keys: `act:T` holds activation T
+ * packed, `const:T` constant T packed as an activation, `const:B:bias` a packed bias, and each
+ * kind names its packed weight (compiler/lower/*.ts).
+ */
+
+/** DRAM buffer names a kernel reads and writes. */
+export interface KernelBuffers {
+  input: string;
+  /** Second operand of an element-wise add. */
+  input2?: string;
+  weight?: string;
+  /** Bias buffer per bias_add epilogue node, by node name. */
+  bias: Map<string, string>;
+  output: string;
+  /** Set for an int32 output: tiles per 8-bit plane (the output buffer holds four planes). */
+  int32PlaneTiles?: number;
+}
+
+export const actBuffer = (tensor: string) => `act:${tensor}`;
+export const constBuffer = (tensor: string) => `const:${tensor}`;
+export const biasBuffer = (tensor: string) => `const:${tensor}:bias`;
+
+/** The buffers in the order the memory plan places them (the order fixes every offset). */
+export function placementOrder(b: KernelBuffers): string[] {
+  return [...b.bias.values(), b.output, ...(b.weight ? [b.weight] : []), b.input, ...(b.input2 ? [b.input2] : [])];
+}
+
+/** Whether a tensor is one of the graph's constants (own keys only: tensor names are user data). */
+export const isConstant = (graph: { tensors: object }, tensor: string) => Object.hasOwn(graph.tensors, tensor);

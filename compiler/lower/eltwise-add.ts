@@ -1,0 +1,60 @@
+/**
+ * Kernel kind `eltwise-add`: two int8 tile images loaded with ACC_8BIT, added on the ALU, the
+ * epilogue on the sum, stored; in chunks of contiguous tiles alternating between two slots.
+ */
+import type { VtaConfig } from '../../config/config.ts';
+import { ALU_OP, MEM_TYPE } from '../../isa/index.ts';
+import { aluEpilogue, contiguous, storePlanes } from '../epilogue.ts';
+import type { EpilogueOp } from '../fuse.ts';
+import type { KOp } from '../kernel-ir.ts';
+import { gridTiles, tileGrid } from '../pack.ts';
+import { chooseEltwiseChunk } from '../tile.ts';
+import type { KernelBuffers } from './buffers.ts';
+import type { KindLowering } from './kind.ts';
+
+export interface EltwiseProblem {
+  /** Tiles of each operand and of the result. */
+  tiles: number;
+}
+
+export interface EltwiseChunking {
+  chunk: number;
+  slots: number;
+}
+
+/** Ops of an element-wise add of two int8 tile images of `tiles` tiles, `chunk` tiles at a time. */
+export function tensorizeAdd(tiles: number, chunk: number, slots: number, bufs: KernelBuffers, ep: EpilogueOp[], cfg: VtaConfig): KOp[] {
+  const ops: KOp[] = [];
+  const slotSize = Math.floor(cfg.accDepth / slots);
+  let n = 0;
+  for (let t0 = 0; t0 < tiles; t0 += chunk) {
+    const len = Math.min(chunk, tiles - t0);
+    const a = (n++ % slots) * slotSize;
+    const b = a + chunk;
+    for (const [buf, base] of [[bufs.input, a], [bufs.input2!, b]] as const) {
+      ops.push({ kind: 'load', memType: MEM_TYPE.ACC_8BIT, sram: base, dram: { buffer: buf, offset: t0 }, y: 1, x: len, stride: len, pad: [0, 0, 0, 0] });
+    }
+    ops.push(...contiguous(len, (uops, l) => ({ kind: 'alu', aluOp: ALU_OP.ADD, imm: undefined, uops, loop: l }), a, b));
+    ops.push(...aluEpilogue(ep, a, 1, len, () => 0));
+    ops.push(...storePlanes([{ kind: 'store', sram: a, dram: { buffer: bufs.output, offset: t0 }, y: 1, x: len, stride: len }], a, len, bufs));
+  }
+  ops.push({ kind: 'finish' });
+  return ops;
+}
+
+export const eltwiseAddLowering: KindLowering<EltwiseProblem, EltwiseChunking> = {
+  matches: (g) => g.anchor.op === 'add',
+  operands: (g) => [g.anchor.inputs[0]!, g.anchor.inputs[1]!],
+  problem: (g, cx) => ({ tiles: gridTiles(tileGrid(cx.types.get(g.output)!.shape, cx.cfg)) }),
+  tile: (_g, p, cfg) => chooseEltwiseChunk(p.tiles, cfg),
+  tensorize: (g, p, t, bufs, cfg) => tensorizeAdd(p.tiles, t.chunk, t.slots, bufs, g.epilogue, cfg),
+  minDramBytes: (_g, b, plan) => plan.get(b.input).bytes + plan.get(b.input2!).bytes + plan.get(b.output).bytes,
+  info: () => ({}),
+  checkProblem(g, p, cx) {
+    const want = gridTiles(tileGrid(cx.types.get(g.output)!.shape, cx.cfg));
+    return p.tiles === want ? undefined : `${p.tiles} tiles, but ${g.output} has ${want}`;
+  },
+  checkTiling: (p, t, cfg) => (t.chunk >= 1 && 2 * t.chunk * t.slots <= cfg.accDepth ? undefined : `chunk of ${t.chunk} tiles in ${t.slots} slots does not fit ACC for ${p.tiles} tiles`),
+  describeProblem: (p) => `${p.tiles} tiles`,
+  describeTiling: (t) => `chunk ${t.chunk} x${t.slots}`,
+};

@@ -1,0 +1,87 @@
+/**
+ * Pass `pack-constants`: the buffers each kernel reads and writes (lower/buffers.ts names) and the
+ * packed image of every constant one of them holds: biases, weights (by the kernel kind: a grouped
+ * weight is packed band by band) and constant operands (packed as activations).
+ */
+import type { VtaConfig } from '../../config/config.ts';
+import type { Graph } from '../../graph/ir.ts';
+import type { VtaGroup } from '../fuse.ts';
+import { actBuffer, biasBuffer, constBuffer, isConstant, placementOrder, type KernelBuffers } from '../lower/buffers.ts';
+import { loweringOf, type KernelKind } from '../lower/table.ts';
+import { constData, gridTiles, packActivation, packBias, tileGrid } from '../pack.ts';
+import { lowerContext, type Posed, type PosedKernel } from './build-problems.ts';
+import type { Pass } from './pass.ts';
+import type { Shaped } from './shapes.ts';
+
+export interface PackedKernel<K extends KernelKind = KernelKind> extends PosedKernel<K> {
+  buffers: KernelBuffers;
+}
+
+export interface Packed extends Posed {
+  kernels: PackedKernel[];
+  /** Initial contents of the constant buffers, by buffer name. */
+  constants: Map<string, Uint8Array>;
+}
+
+/** Adds constants to `constants` as it finds them (a constant used twice is packed once). */
+function kernelBuffers(k: PosedKernel, s: Posed, constants: Map<string, Uint8Array>): KernelBuffers {
+  const { graph, cfg } = s;
+  const once = (buffer: string, pack: () => Uint8Array) => {
+    if (!constants.has(buffer)) constants.set(buffer, pack());
+    return buffer;
+  };
+  const bias = new Map<string, string>();
+  for (const e of k.group.epilogue) {
+    if (e.kind === 'bias') bias.set(e.node.name, once(biasBuffer(e.bias), () => packBias(constData(e.bias, graph.tensors[e.bias]!) as Int32Array, cfg)));
+  }
+  const lowering = loweringOf(k.kind);
+  const w = lowering.weight?.(k.group, k.problem, lowerContext(s));
+  const [input, input2] = lowering.operands(k.group).map((t) => operandBuffer(t, graph, cfg, once));
+  return {
+    input: input!,
+    ...(input2 !== undefined ? { input2 } : {}),
+    ...(w ? { weight: once(w.buffer, w.pack) } : {}),
+    bias,
+    output: actBuffer(k.output),
+    ...int32Planes(k.group, s),
+  };
+}
+
+function operandBuffer(t: string, graph: Graph, cfg: VtaConfig, once: (b: string, pack: () => Uint8Array) => string): string {
+  if (!isConstant(graph, t)) return actBuffer(t);
+  const c = graph.tensors[t]!;
+  return once(constBuffer(t), () => packActivation({ shape: c.shape, dtype: 'int8', data: constData(t, c) }, cfg));
+}
+
+/** An int32 output is four 8-bit planes of the packed layout (epilogue.ts storePlanes). */
+function int32Planes(g: VtaGroup, s: Shaped): Pick<KernelBuffers, 'int32PlaneTiles'> {
+  return g.int32Output ? { int32PlaneTiles: gridTiles(tileGrid(s.types.get(g.output)!.shape, s.cfg)) } : {};
+}
+
+/** Every constant buffer a kernel names is packed, and every packed one is used. */
+export function checkConstants(s: Packed): string | undefined {
+  const used = new Set<string>();
+  for (const k of s.kernels) {
+    for (const b of placementOrder(k.buffers)) {
+      if (b.startsWith('act:')) continue;
+      if (!s.constants.has(b)) return `kernel ${k.name} reads ${b}, which holds no packed constant`;
+      used.add(b);
+    }
+  }
+  const unused = [...s.constants.keys()].find((b) => !used.has(b));
+  return unused === undefined ? undefined : `constant buffer ${unused} is packed but no kernel reads it`;
+}
+
+export const packConstantsPass: Pass<Posed, Packed> = {
+  name: 'pack-constants',
+  run(s) {
+    const constants = new Map<string, Uint8Array>();
+    const kernels = s.kernels.map((k) => ({ ...k, buffers: kernelBuffers(k, s, constants) }));
+    return { ...s, kernels, constants };
+  },
+  verify: checkConstants,
+  dump(s) {
+    const lines = s.kernels.map((k) => `${k.name}: ${placementOrder(k.buffers).join(', ')}${k.buffers.int32PlaneTiles !== undefined ? ` (int32 as 4 planes of ${k.buffers.int32PlaneTiles} tiles)` : ''}`);
+    return [...lines, ...[...s.constants].map(([b, bytes]) => `${b}: ${bytes.length} bytes`)].join('\n');
+  },
+};
