@@ -10,9 +10,9 @@
  * - bias_add:   out = in + bias[c] along axis 1 (int32, wraps)
  * - requantize: p = in·m (m: the `multiplier` attribute, default 1, or a per-channel int32 constant
  *               given as a second input, axis 1), wrapping mod 2^32 as VTA's ALU MUL does; then
- *               `half_up` (default): out = (p + 2^(shift−1)) >> shift; `half_even`: t = p + 2^(shift−1),
- *               q = t >> shift, out = q − 1 when t is a multiple of 2^shift (a tie) and q is odd, else q
- *               (all wrapping int32, arithmetic shifts); shift 0: out = p
+ *               `half_up` (default): out = (p + 2^(shift−1)) >> shift; `half_even`: out = (p + 2^(shift−1) − 1 +
+ *               ((p >> shift) & 1)) >> shift, ties to even (all wrapping int32, arithmetic shifts);
+ *               shift 0: out = p
  * - requantize_float: out = round_half_even(f32(f32(in) · f32(scale))) saturated to int32: ONNX
  *               QuantizeLinear's float requantization, evaluated on the host only
  * - relu:       max(in, 0);  clip: min(max(in, min), max)

@@ -27,13 +27,13 @@ export function requantizeFloat(v: number, scale: number): number {
 
 /**
  * requantize's rounding shift of an int32 product p (see graph/ir.ts), exactly as VTA's ALU
- * evaluates it: every step wraps mod 2^32 and shifts are arithmetic.
+ * evaluates it: every step wraps mod 2^32 and shifts are arithmetic. Half-even adds
+ * 2^(shift−1) − 1 plus the lowest bit of p >> shift: that rounds a tie up exactly when the
+ * truncated quotient is odd (cheap on the ALU: no comparison needed).
  */
 export function roundingShift(p: number, shift: number, halfEven: boolean): number {
   if (shift === 0) return p | 0;
-  const t = (p + 2 ** (shift - 1)) | 0;
-  const q = t >> shift;
-  if (!halfEven) return q;
-  const tie = (t - (q << shift)) === 0;
-  return tie && (q & 1) !== 0 ? (q - 1) | 0 : q;
+  const half = 2 ** (shift - 1);
+  if (!halfEven) return ((p + half) | 0) >> shift;
+  return ((p + (half - 1) + ((p >> shift) & 1)) | 0) >> shift;
 }
