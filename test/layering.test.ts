@@ -24,8 +24,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['viz'],
   // The library entry point (openModel, runModel), which the CLI is a thin shell over.
   ['api'],
-  // Entry points: each may import anything below it (models/make-models.ts, bench included).
-  ['cli', 'bench', 'models'],
+  // Entry points: each may import anything below it (models/make-models.ts, bench, scripts included).
+  ['cli', 'bench', 'models', 'scripts'],
 ];
 
 /**
