@@ -133,13 +133,14 @@ class AluOn {
   addConstant(value: number): KOp[] {
     const parts = signedParts(value);
     if (parts) return parts.flatMap((p) => this.imm(this.base, ALU_OP.ADD, p));
-    const lo = value & 0xffff;
-    const hi = (value - lo) / 0x10000;
+    // value = hi·2^16 + lo with both halves signed 16-bit, mod 2^32 (hi wraps for values near 2^31).
+    const lo = (value << 16) >> 16;
+    const hi = ((((value - lo) / 0x10000) << 16) >> 16);
     return [
       ...this.imm(this.t, ALU_OP.MUL, 0),
       ...this.imm(this.t, ALU_OP.ADD, hi),
       ...this.imm(this.t, ALU_OP.SHR, -16),
-      ...signedParts(lo)!.flatMap((p) => this.imm(this.t, ALU_OP.ADD, p)),
+      ...this.imm(this.t, ALU_OP.ADD, lo),
       ...this.tensor(this.base, ALU_OP.ADD, this.t),
     ];
   }

@@ -281,7 +281,8 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
     const scaled = scaledOperands(n, graph, types, producer, soleConsumer);
     const problem = anchorProblem(n, graph, types, scaled);
     if (problem) {
-      reasons.set(n, problem);
+      // An add a chain before it could not take as an epilogue step keeps that (more telling) reason.
+      if (!reasons.has(n)) reasons.set(n, problem);
       continue;
     }
     const rescaled = typeof scaled !== 'string' && scaled.some((o) => o.scale !== 1) ? scaled : undefined;
