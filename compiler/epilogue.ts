@@ -72,20 +72,23 @@ function signedParts(value: number): number[] | undefined {
 /** Epilogue steps that read a per-channel vector from ACC (loaded like a bias): bias_add, per-channel requantize. */
 export const channelVectorOf = (e: EpilogueOp): string | undefined => (e.kind === 'bias' ? e.bias : e.kind === 'requantize' ? e.perChannel : undefined);
 
-/** The epilogue on an accumulator region [base, base+n) laid out [oc][rows] (rows = n / oc). */
-export function aluEpilogue(ep: EpilogueOp[], base: number, oc: number, n: number, biasBase: (op: EpilogueOp) => number, scratch?: number): KOp[] {
+/**
+ * The epilogue on an accumulator region [base, base+n) laid out [oc][rows] (rows = n / oc);
+ * `channelBase` gives where a step's channel vector sits, `scratch` the region needsScratch asks for.
+ */
+export function aluEpilogue(ep: EpilogueOp[], base: number, oc: number, n: number, channelBase: (op: EpilogueOp) => number, scratch?: number): KOp[] {
   const ops: KOp[] = [];
   const alu = new AluOn(base, oc, n, scratch);
   for (const e of mergeBounds(ep)) {
     switch (e.kind) {
       case 'bias':
-        ops.push(alu.broadcast(ALU_OP.ADD, biasBase(e)));
+        ops.push(alu.broadcast(ALU_OP.ADD, channelBase(e)));
         break;
       case 'addConst':
         ops.push(...alu.addConstant(e.value));
         break;
       case 'requantize':
-        ops.push(...(e.halfEven || e.perChannel ? alu.requantizeExact(e, biasBase(e)) : requantizeOps(e, (op, v) => alu.imm(base, op, v))));
+        ops.push(...(e.halfEven || e.perChannel ? alu.requantizeExact(e, e.perChannel ? channelBase(e) : 0) : requantizeOps(e, (op, v) => alu.imm(base, op, v))));
         break;
       case 'max':
         ops.push(...alu.imm(base, ALU_OP.MAX, e.value));
