@@ -4,7 +4,7 @@
  * adds in any order, and the rescaled element-wise add (each operand times its int32 scale).
  */
 import { describe, expect, it } from 'vitest';
-import { defaultVtaConfig, loadConfig, type VtaConfig } from '../../config/config.ts';
+import { defaultVtaConfig, loadConfig, makeConfig, type VtaConfig } from '../../config/config.ts';
 import { decodeInsn, OPCODE } from '../../isa/index.ts';
 import { runReference } from '../../graph/reference.ts';
 import type { Graph } from '../../graph/ir.ts';
@@ -189,4 +189,52 @@ describe('rescaled element-wise add', () => {
     const res = await compileAndCheck(g, cfg, 1);
     expect(res.model.partition).toContain('host sum (add): operand mul_a_out (mul_a) is not an int8 tensor times a uniform int32 constant');
   });
+});
+
+describe('random exact epilogues and rescaled adds (default, b2x8, tiny buffers)', () => {
+  const tiny = makeConfig({ LOG_INP_WIDTH: 3, LOG_WGT_WIDTH: 3, LOG_ACC_WIDTH: 5, LOG_BATCH: 0, LOG_BLOCK: 3, LOG_UOP_BUFF_SIZE: 11, LOG_INP_BUFF_SIZE: 10, LOG_WGT_BUFF_SIZE: 12, LOG_ACC_BUFF_SIZE: 12 });
+  const wide = (r: () => number) => (r() < 0.3 ? randInt(r, -3000000, 3000000) : randInt(r, -300, 300));
+
+  /** conv2d with random shape, then bias / zero points / requantize (per-channel or not, either rounding) in random order. */
+  function randomConv(r: () => number): Graph {
+    const [c, o, h, k] = [randInt(r, 1, 40), randInt(r, 1, 40), randInt(r, 3, 9), randInt(r, 1, 3)];
+    const b = new GraphBuilder('rc', [{ name: 'x', shape: [randInt(r, 1, 2), c, h, h], dtype: 'int8' }]);
+    const p = randInt(r, 0, k - 1);
+    let t = b.node('conv2d', ['x', b.constant('w', randomTensor(r, [o, c, k, k], 'int8', -20, 20))], { stride: [randInt(r, 1, 2), randInt(r, 1, 2)], pad: [p, p, p, p] }, 'conv');
+    const shift = randInt(r, 0, 20);
+    const steps = [
+      () => b.node('bias_add', [t, b.constant('b', randomTensor(r, [o], 'int32', -3000, 3000))], undefined, 'bias'),
+      () => b.node('add', [t, b.constant('zin', int32([wide(r)]))], undefined, 'zin'),
+      () => {
+        const perChannel = r() < 0.6;
+        const attrs = { shift, ...(r() < 0.7 ? { rounding: 'half_even' } : {}), ...(perChannel ? {} : { multiplier: randInt(r, 1, 300) }) };
+        const m = perChannel ? [t, b.constant('m', int32(Array.from({ length: o }, () => randInt(r, -400, 400))))] : [t];
+        return b.node('requantize', m, attrs, 'rq');
+      },
+    ];
+    for (let i = steps.length - 1; i > 0; i--) {
+      const j = randInt(r, 0, i);
+      [steps[i], steps[j]] = [steps[j]!, steps[i]!];
+    }
+    for (const step of steps) t = step();
+    t = b.node('add', [t, b.constant('zout', int32([randInt(r, -20, 20)]))], undefined, 'zout');
+    t = b.node('clip', [t], { min: -128, max: 127 }, 'clip');
+    return b.output(b.node('cast', [t], { dtype: 'int8' }, 'cast'));
+  }
+
+  for (const [name, c] of [...CONFIGS, ['tiny 1x8x8', tiny] as [string, VtaConfig]]) {
+    it(`${name}: 6 random convolutions and 6 random rescaled adds, bit-exact and race-free`, async () => {
+      const r = rng(name.length * 101);
+      for (let i = 0; i < 6; i++) {
+        const res = await compileAndCheck(randomConv(r), c, i);
+        allOnVta(res.model);
+        expect(res.races).toEqual([]);
+        const rank4 = r() < 0.5;
+        const shape = rank4 ? [randInt(r, 1, 2), randInt(r, 1, 30), randInt(r, 1, 7), randInt(r, 1, 7)] : [randInt(r, 1, 9), randInt(r, 1, 70)];
+        const add = await compileAndCheck(rescaledAdd(shape, wide(r) || 1, wide(r) || 1, randInt(r, 8, 22)), c, i);
+        expect(add.races).toEqual([]);
+        expect(add.model.partition).toHaveLength(1);
+      }
+    });
+  }
 });
