@@ -53,37 +53,126 @@ function mergeBounds(ep: EpilogueOp[]): EpilogueOp[] {
   return merged;
 }
 
-/** The epilogue on an accumulator region [base, base+n) laid out [oc][rows] (rows = n / oc). */
-export function aluEpilogue(ep: EpilogueOp[], base: number, oc: number, n: number, biasBase: (op: EpilogueOp) => number): KOp[] {
+/**
+ * Whether the epilogue needs a scratch ACC region as large as the tile: half-even rounding copies
+ * the product there to extract its rounding bit, and a wide constant is built there.
+ */
+export function needsScratch(ep: EpilogueOp[]): boolean {
+  return ep.some((e) => (e.kind === 'requantize' && (e.halfEven || e.perChannel !== undefined)) || (e.kind === 'addConst' && signedParts(e.value) === undefined));
+}
+
+/** A constant as at most two signed 16-bit ADD immediates, or undefined when it needs more. */
+function signedParts(value: number): number[] | undefined {
+  if (value === 0) return [];
+  const step = value > 0 ? 32767 : -32768;
+  const parts = Math.abs(value) <= Math.abs(step) ? [value] : [step, value - step];
+  return Math.abs(parts[parts.length - 1]!) <= Math.abs(step) ? parts : undefined;
+}
+
+/** Epilogue steps that read a per-channel vector from ACC (loaded like a bias): bias_add, per-channel requantize. */
+export const channelVectorOf = (e: EpilogueOp): string | undefined => (e.kind === 'bias' ? e.bias : e.kind === 'requantize' ? e.perChannel : undefined);
+
+/**
+ * The epilogue on an accumulator region [base, base+n) laid out [oc][rows] (rows = n / oc);
+ * `channelBase` gives where a step's channel vector sits, `scratch` the region needsScratch asks for.
+ */
+export function aluEpilogue(ep: EpilogueOp[], base: number, oc: number, n: number, channelBase: (op: EpilogueOp) => number, scratch?: number): KOp[] {
   const ops: KOp[] = [];
-  const imm = (aluOp: number, value: number) => contiguous(n, (uops, l) => ({ kind: 'alu', aluOp, imm: value, uops, loop: l }), base);
+  const alu = new AluOn(base, oc, n, scratch);
   for (const e of mergeBounds(ep)) {
     switch (e.kind) {
-      case 'bias': {
-        // Broadcast: the bias tile of channel block c is added to every pixel of that block
-        // (source factor 0 along the pixels).
-        const rows = n / oc;
-        ops.push({
-          kind: 'alu',
-          aluOp: ALU_OP.ADD,
-          imm: undefined,
-          uops: [{ dst: base, src: biasBase(e), wgt: 0 }],
-          loop: uopLoop({ iterOut: oc, dstOut: rows, srcOut: 1, iterIn: rows, dstIn: 1, srcIn: 0 }),
-        });
+      case 'bias':
+        ops.push(alu.broadcast(ALU_OP.ADD, channelBase(e)));
         break;
-      }
+      case 'addConst':
+        ops.push(...alu.addConstant(e.value));
+        break;
       case 'requantize':
-        ops.push(...requantizeOps(e, imm));
+        ops.push(...(e.halfEven || e.perChannel ? alu.requantizeExact(e, e.perChannel ? channelBase(e) : 0) : requantizeOps(e, (op, v) => alu.imm(base, op, v))));
         break;
       case 'max':
-        ops.push(...imm(ALU_OP.MAX, e.value));
+        ops.push(...alu.imm(base, ALU_OP.MAX, e.value));
         break;
       case 'min':
-        ops.push(...imm(ALU_OP.MIN, e.value));
+        ops.push(...alu.imm(base, ALU_OP.MIN, e.value));
         break;
     }
   }
   return ops;
+}
+
+/** ALU ops over the tile [base, base+n) and its scratch region [scratch, scratch+n). */
+class AluOn {
+  constructor(
+    private readonly base: number,
+    private readonly oc: number,
+    private readonly n: number,
+    private readonly scratch: number | undefined,
+  ) {}
+
+  imm(dst: number, aluOp: number, value: number): KOp[] {
+    return contiguous(this.n, (uops, l) => ({ kind: 'alu', aluOp, imm: value, uops, loop: l }), dst);
+  }
+
+  tensor(dst: number, aluOp: number, src: number): KOp[] {
+    return contiguous(this.n, (uops, l) => ({ kind: 'alu', aluOp, imm: undefined, uops, loop: l }), dst, src);
+  }
+
+  /**
+   * A channel vector (one tile per channel block from `src`) applied to every pixel of its block:
+   * source factor 0 along the pixels.
+   */
+  broadcast(aluOp: number, src: number): KOp {
+    const rows = this.n / this.oc;
+    return { kind: 'alu', aluOp, imm: undefined, uops: [{ dst: this.base, src, wgt: 0 }], loop: uopLoop({ iterOut: this.oc, dstOut: rows, srcOut: 1, iterIn: rows, dstIn: 1, srcIn: 0 }) };
+  }
+
+  private get t(): number {
+    if (this.scratch === undefined) throw new Error('internal: this epilogue needs a scratch region and none was reserved');
+    return this.scratch;
+  }
+
+  /** Add a constant: up to two immediates, else built in the scratch region (MUL 0, ADD hi, SHR −16, ADD lo) and added. */
+  addConstant(value: number): KOp[] {
+    const parts = signedParts(value);
+    if (parts) return parts.flatMap((p) => this.imm(this.base, ALU_OP.ADD, p));
+    // value = hi·2^16 + lo with both halves signed 16-bit, mod 2^32 (hi wraps for values near 2^31).
+    const lo = (value << 16) >> 16;
+    const hi = ((((value - lo) / 0x10000) << 16) >> 16);
+    return [
+      ...this.imm(this.t, ALU_OP.MUL, 0),
+      ...this.imm(this.t, ALU_OP.ADD, hi),
+      ...this.imm(this.t, ALU_OP.SHR, -16),
+      ...this.imm(this.t, ALU_OP.ADD, lo),
+      ...this.tensor(this.base, ALU_OP.ADD, this.t),
+    ];
+  }
+
+  /**
+   * p = x·m (MUL imm, or MUL by the channel vector), then the IR's rounding shift exactly: half up
+   * adds 2^(n−1); half even adds 2^(n−1) − 1 plus bit n of p, which the scratch region extracts:
+   * copy p (MUL 0, ADD), SHR n, SHR −31, SHR 31 (the bit as 0 / −1), MUL −1, ADD into p.
+   */
+  requantizeExact(e: Extract<EpilogueOp, { kind: 'requantize' }>, channelBase: number): KOp[] {
+    const ops: KOp[] = [];
+    if (e.perChannel) ops.push(this.broadcast(ALU_OP.MUL, channelBase));
+    else if (e.multiplier !== 1) ops.push(...this.imm(this.base, ALU_OP.MUL, e.multiplier));
+    if (e.shift === 0) return ops;
+    const half = 2 ** (e.shift - 1);
+    if (e.halfEven) {
+      ops.push(
+        ...this.imm(this.t, ALU_OP.MUL, 0),
+        ...this.tensor(this.t, ALU_OP.ADD, this.base),
+        ...this.imm(this.t, ALU_OP.SHR, e.shift),
+        ...this.imm(this.t, ALU_OP.SHR, -31),
+        ...this.imm(this.t, ALU_OP.SHR, 31),
+        ...this.imm(this.t, ALU_OP.MUL, -1),
+        ...this.tensor(this.base, ALU_OP.ADD, this.t),
+      );
+    }
+    ops.push(...this.addConstant(e.halfEven ? half - 1 : half), ...this.imm(this.base, ALU_OP.SHR, e.shift));
+    return ops;
+  }
 }
 
 function requantizeOps(e: Extract<EpilogueOp, { kind: 'requantize' }>, imm: (aluOp: number, value: number) => KOp[]): KOp[] {

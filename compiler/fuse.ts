@@ -8,7 +8,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { VtaConfig } from '../config/config.ts';
 import { fileErrorReason, readFileCapped } from '../lib/files.ts';
+import { anchorBound, boundAfter, overflowProblem } from './bounds.ts';
 import { compileError } from './errors.ts';
+import { constData } from './pack.ts';
 import { immediateParts, MAX_ROUNDING_ADDS, roundingSplit } from '../lib/rounding.ts';
 import type { Graph, GraphNode, OpAttrs, OpName } from '../graph/ir.ts';
 import type { TensorTypes } from '../graph/ir.ts';
@@ -29,17 +31,38 @@ export interface FusionRules {
 /** One epilogue step on the accumulator, in graph order. */
 export type EpilogueOp =
   | { kind: 'bias'; node: GraphNode; bias: string }
-  | { kind: 'requantize'; node: GraphNode; shift: number; multiplier: number }
+  | {
+      kind: 'requantize';
+      node: GraphNode;
+      shift: number;
+      multiplier: number;
+      /** Ties to even (IR `rounding: half_even`), built from ALU ops in a scratch region. */
+      halfEven?: boolean;
+      /** A per-channel int32 multiplier constant [C], loaded like a bias (then `multiplier` is 1). */
+      perChannel?: string;
+    }
+  /** A constant added to every element (a scalar `add`, or a bias_add whose entries are all equal). */
+  | { kind: 'addConst'; node: GraphNode; value: number }
   | { kind: 'max'; node: GraphNode; value: number }
   | { kind: 'min'; node: GraphNode; value: number };
+
+/** An operand of an element-wise add, scaled by an int32 constant first (`mul`, absorbed in the kernel). */
+export interface ScaledOperand {
+  input: string;
+  scale: number;
+  /** The `mul` node, when the operand is scaled. */
+  node?: GraphNode;
+}
 
 export interface VtaGroup {
   kind: 'vta';
   rule: string;
   /** conv2d covers dense (a 1x1 convolution over the batch rows); add is element-wise. */
   anchor: GraphNode;
+  /** A rescaled add: each operand times its scale (set only when some scale is not 1). */
+  scaled?: [ScaledOperand, ScaledOperand];
   epilogue: EpilogueOp[];
-  /** Every node of the group, anchor first, cast last. */
+  /** Every node of the group: the operand muls of a rescaled add, the anchor, ..., the cast last. */
   nodes: GraphNode[];
   /** The tensor the group produces: int8 (cast by the STORE), or int32 when `int32Output`. */
   output: string;
@@ -60,7 +83,7 @@ export interface Partition {
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_RULES_PATH = join(HERE, 'fusion-rules.json');
 const KNOWN_ANCHORS: OpName[] = ['dense', 'conv2d', 'add'];
-const KNOWN_EPILOGUE: OpName[] = ['bias_add', 'requantize', 'relu', 'clip'];
+const KNOWN_EPILOGUE: OpName[] = ['bias_add', 'add', 'requantize', 'relu', 'clip'];
 
 /** Validate a rules object (from JSON); `where` names its source in errors. */
 export function parseFusionRules(raw: unknown, where = 'fusion rules'): FusionRules {
@@ -109,7 +132,7 @@ const INT16_MIN = -32768;
 const INT16_MAX = 32767;
 
 /** Why a node cannot be an anchor on VTA, or undefined when it can. */
-function anchorProblem(n: GraphNode, graph: Graph, types: TensorTypes): string | undefined {
+function anchorProblem(n: GraphNode, graph: Graph, types: TensorTypes, scaled: ScaledOperands): string | undefined {
   const t = (i: number) => types.get(n.inputs[i]!)!;
   if (n.op === 'dense' || n.op === 'conv2d') {
     if (t(0).dtype !== 'int8') return `input ${n.inputs[0]} is ${t(0).dtype}; the GEMM core multiplies int8`;
@@ -126,28 +149,91 @@ function anchorProblem(n: GraphNode, graph: Graph, types: TensorTypes): string |
     return undefined;
   }
   if (n.op === 'add') {
-    if (t(0).dtype !== 'int8' || t(1).dtype !== 'int8') return 'operands must both be int8 (loaded with ACC_8BIT)';
-    if (t(0).shape.join(',') !== t(1).shape.join(',')) return 'operands of different shapes (broadcasting) run on the host';
-    const r = t(0).shape.length;
+    if (typeof scaled === 'string') return scaled;
+    const [a, b] = scaled.map((o) => types.get(o.input)!);
+    if (a!.shape.join(',') !== b!.shape.join(',')) return 'operands of different shapes (broadcasting) run on the host';
+    const r = a!.shape.length;
     if (r !== 2 && r !== 4) return `rank-${r} operands have no packed layout (VTA kernels take rank 2 or 4)`;
     return undefined;
   }
   return `op ${n.op} has no VTA lowering`;
 }
 
-/** Translate an epilogue node to ALU steps, or give the reason it cannot be one. */
-function epilogueOf(n: GraphNode, graph: Graph, types: TensorTypes): EpilogueOp | string {
+type ScaledOperands = [ScaledOperand, ScaledOperand] | string;
+
+/** The value of an int32 constant whose entries are all equal, or undefined. */
+function uniformInt32(graph: Graph, types: TensorTypes, name: string): number | undefined {
+  const c = graph.tensors[name];
+  if (!c || types.get(name)!.dtype !== 'int32') return undefined;
+  const data = constData(name, c);
+  const v = data[0];
+  return v !== undefined && data.every((x) => x === v) ? v : undefined;
+}
+
+/**
+ * The operands of an element-wise add: int8 tensors as they are, or `mul(x, c)` of an int8 x and
+ * a uniform int32 constant c used only by this add (a residual add with rescaled inputs).
+ */
+function scaledOperands(n: GraphNode, graph: Graph, types: TensorTypes, producer: Map<string, GraphNode>, soleConsumer: (t: string) => GraphNode | undefined): ScaledOperands {
+  if (n.op !== 'add') return 'not an add';
+  const plain = 'operands must both be int8 (loaded with ACC_8BIT)';
+  const ops: ScaledOperand[] = [];
+  for (const input of n.inputs) {
+    if (types.get(input)!.dtype === 'int8') {
+      ops.push({ input, scale: 1 });
+      continue;
+    }
+    const m = producer.get(input);
+    if (!m || m.op !== 'mul' || soleConsumer(input) !== n) return plain;
+    const xi = m.inputs.findIndex((t) => types.get(t)!.dtype === 'int8' && !graph.tensors[t]);
+    const x = m.inputs[xi];
+    const scale = xi < 0 ? undefined : uniformInt32(graph, types, m.inputs[1 - xi]!);
+    if (x === undefined || scale === undefined) return `operand ${input} (${m.name}) is not an int8 tensor times a uniform int32 constant`;
+    if (types.get(x)!.shape.join(',') !== types.get(input)!.shape.join(',')) return `the scale of ${m.name} broadcasts ${x} to a larger shape`;
+    ops.push({ input: x, scale, node: m });
+  }
+  return [ops[0]!, ops[1]!];
+}
+
+const otherInput = (n: GraphNode, chain: string) => (n.inputs[0] === chain ? n.inputs[1]! : n.inputs[0]!);
+
+/** Translate an epilogue node reading `chain` to ALU steps, or give the reason it cannot be one. */
+function epilogueOf(n: GraphNode, chain: string, anchor: GraphNode, graph: Graph, types: TensorTypes): EpilogueOp | string {
+  const other = otherInput(n, chain);
   switch (n.op) {
     case 'bias_add': {
       const b = n.inputs[1]!;
       if (!graph.tensors[b]) return `bias ${b} is not a constant`;
       if (types.get(b)!.dtype !== 'int32') return `bias ${b} must be int32`;
+      if (anchor.op === 'add') {
+        // An element-wise kernel has no channel vectors: a uniform bias (a zero point) is a constant add.
+        const v = uniformInt32(graph, types, b);
+        return v === undefined ? `bias ${b} varies by channel; an element-wise add takes only a uniform one` : { kind: 'addConst', node: n, value: v };
+      }
       return { kind: 'bias', node: n, bias: b };
+    }
+    case 'add': {
+      if (!graph.tensors[other]) return `operand ${other} is not a constant`;
+      const v = uniformInt32(graph, types, other);
+      if (v === undefined) return `operand ${other} is not a uniform int32 constant`;
+      if (types.get(n.output)!.shape.join(',') !== types.get(chain)!.shape.join(',')) return `constant ${other} broadcasts ${chain} to a larger shape`;
+      return { kind: 'addConst', node: n, value: v };
     }
     case 'requantize': {
       const { shift, multiplier = 1, rounding } = n.attrs as OpAttrs['requantize'];
-      if (n.inputs.length > 1) return 'per-channel multipliers have no VTA lowering yet';
-      if (rounding === 'half_even') return 'half-even rounding has no VTA lowering yet';
+      const halfEven = rounding === 'half_even';
+      if (n.inputs.length > 1) {
+        const m = n.inputs[1]!;
+        if (!graph.tensors[m] || types.get(m)!.dtype !== 'int32') return `per-channel multiplier ${m} must be an int32 constant`;
+        if (anchor.op === 'add') return 'per-channel multipliers on an element-wise add have no VTA lowering (no channel vectors)';
+        const channels = types.get(chain)!.shape[1];
+        if (types.get(m)!.shape.join(',') !== String(channels)) return `per-channel multiplier ${m} is not a [${channels}] vector`;
+        return { kind: 'requantize', node: n, shift, multiplier: 1, perChannel: m, ...(halfEven ? { halfEven } : {}) };
+      }
+      if (halfEven) {
+        if (multiplier < INT16_MIN || multiplier > INT16_MAX) return `multiplier ${multiplier} does not fit the 16-bit ALU immediate`;
+        return { kind: 'requantize', node: n, shift, multiplier, halfEven };
+      }
       if (multiplier === 1) {
         if (shift > 16) return `shift ${shift} > 16: the rounding term 2^(shift-1) needs more than two 16-bit ALU immediates`;
       } else {
@@ -185,18 +271,24 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
     return c.length === 1 && !outputs.has(tensor) ? c[0] : undefined;
   };
 
+  const producer = new Map(graph.nodes.map((n) => [n.output, n]));
+
   const claimed = new Map<GraphNode, VtaGroup>();
   const reasons = new Map<GraphNode, string>();
   for (const n of graph.nodes) {
     const rule = rules.rules.find((r) => r.anchor.includes(n.op));
     if (!rule) continue;
-    const problem = anchorProblem(n, graph, types);
+    const scaled = scaledOperands(n, graph, types, producer, soleConsumer);
+    const problem = anchorProblem(n, graph, types, scaled);
     if (problem) {
-      reasons.set(n, problem);
+      // An add a chain before it could not take as an epilogue step keeps that (more telling) reason.
+      if (!reasons.has(n)) reasons.set(n, problem);
       continue;
     }
-    const nodes: GraphNode[] = [n];
+    const rescaled = typeof scaled !== 'string' && scaled.some((o) => o.scale !== 1) ? scaled : undefined;
+    const nodes: GraphNode[] = [...(rescaled ?? []).flatMap((o) => (o.node ? [o.node] : [])), n];
     const epilogue: EpilogueOp[] = [];
+    let bound = anchorBound(n, rescaled, graph, types);
     let cur = n;
     let why: string | undefined;
     for (let guard = 0; guard <= graph.nodes.length; guard++) {
@@ -213,21 +305,25 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
           break;
         }
         nodes.push(next);
-        const group: VtaGroup = { kind: 'vta', rule: rule.name, anchor: n, epilogue, nodes, output: next.output };
+        const group: VtaGroup = { kind: 'vta', rule: rule.name, anchor: n, ...(rescaled ? { scaled: rescaled } : {}), epilogue, nodes, output: next.output };
         for (const m of nodes) claimed.set(m, group);
         why = undefined;
         break;
       }
-      if (!rule.epilogue.includes(next.op)) {
+      // An add of two computed tensors (a residual) is not an epilogue step: it ends the chain.
+      if (!rule.epilogue.includes(next.op) || (next.op === 'add' && !graph.tensors[otherInput(next, cur.output)])) {
         why = `${next.name} (${next.op}) follows it and rule ${rule.name} does not fuse ${next.op}`;
         break;
       }
-      const e = epilogueOf(next, graph, types);
-      if (typeof e === 'string') {
-        why = `epilogue ${next.name} (${next.op}): ${e}`;
-        reasons.set(next, e);
+      const e = epilogueOf(next, cur.output, n, graph, types);
+      const overflow = typeof e === 'string' ? undefined : overflowProblem(bound, e, graph);
+      if (typeof e === 'string' || overflow) {
+        const r = typeof e === 'string' ? e : overflow!;
+        why = `epilogue ${next.name} (${next.op}): ${r}`;
+        reasons.set(next, r);
         break;
       }
+      bound = boundAfter(bound, e, graph);
       epilogue.push(e);
       if (next.op === 'clip') epilogue.push({ kind: 'min', node: next, value: (next.attrs as OpAttrs['clip']).max });
       nodes.push(next);
@@ -235,7 +331,7 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
     }
     if (!claimed.has(n) && rule.store_int32) {
       // The host needs the int32 result: keep the GEMM on VTA and store all 32 bits.
-      const group: VtaGroup = { kind: 'vta', rule: rule.name, anchor: n, epilogue, nodes, output: cur.output, int32Output: true };
+      const group: VtaGroup = { kind: 'vta', rule: rule.name, anchor: n, ...(rescaled ? { scaled: rescaled } : {}), epilogue, nodes, output: cur.output, int32Output: true };
       for (const m of nodes) claimed.set(m, group);
     }
     if (!claimed.has(n)) {

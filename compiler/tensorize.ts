@@ -14,7 +14,7 @@
  */
 import type { VtaConfig } from '../config/config.ts';
 import { MEM_TYPE } from '../isa/index.ts';
-import { aluEpilogue, contiguous, storePlanes, uopLoop } from './epilogue.ts';
+import { aluEpilogue, channelVectorOf, contiguous, needsScratch, storePlanes, uopLoop } from './epilogue.ts';
 import type { EpilogueOp } from './fuse.ts';
 import type { ConvBand } from './group-bands.ts';
 import type { KOp, KUop } from './kernel-ir.ts';
@@ -42,19 +42,23 @@ interface SramLayout {
   wgtSlot: number;
   accSlot: number;
   biasRegion: number;
-  /** Index of each bias_add's tiles in the bias region. */
+  /** Index of each channel vector's tiles (bias_add, per-channel multiplier) in the bias region. */
   biasIndex: Map<EpilogueOp, number>;
+  /** The epilogue's scratch region (one accumulator tile's worth, below the bias region). */
+  scratch?: number;
 }
 
 function sramLayout(t: ConvTiling, ep: EpilogueOp[], cfg: VtaConfig): SramLayout {
-  const biases = ep.filter((e) => e.kind === 'bias');
-  const biasRegion = cfg.accDepth - biases.length * t.tOC;
+  const vectors = ep.filter((e) => channelVectorOf(e) !== undefined);
+  const biasRegion = cfg.accDepth - vectors.length * t.tOC;
+  const scratch = needsScratch(ep) ? biasRegion - t.tOC * t.tOH * t.tOW : undefined;
   return {
     inpSlot: Math.floor(cfg.inpDepth / t.slots),
     wgtSlot: Math.floor(cfg.wgtDepth / t.slots),
-    accSlot: Math.floor(biasRegion / t.slots),
+    accSlot: Math.floor((scratch ?? biasRegion) / t.slots),
     biasRegion,
-    biasIndex: new Map(biases.map((e, i) => [e, i])),
+    biasIndex: new Map(vectors.map((e, i) => [e, i])),
+    ...(scratch !== undefined ? { scratch } : {}),
   };
 }
 
@@ -230,7 +234,7 @@ export function tensorizeConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers
         }
         ops.push(gemmStep(p, s, b.ocs, ics, accBase, inpBase, wgtBase, w));
       }
-      ops.push(...aluEpilogue(ep, accBase, b.ocs, nAcc, (e) => sram.biasRegion + sram.biasIndex.get(e)! * t.tOC));
+      ops.push(...aluEpilogue(ep, accBase, b.ocs, nAcc, (e) => sram.biasRegion + sram.biasIndex.get(e)! * t.tOC, sram.scratch));
       ops.push(...storeTile(p, at, bufs, b, s, accBase));
     }
   }

@@ -26,8 +26,10 @@ export interface ConvProblem {
   pr: number;
   OH: number;
   OW: number;
-  /** Accumulator tiles per output-channel tile reserved for biases (one per bias_add). */
+  /** Accumulator tiles per output-channel tile reserved for channel vectors (biases, per-channel multipliers). */
   biasCount: number;
+  /** The epilogue needs a scratch region as large as the accumulator tile (epilogue.ts needsScratch). */
+  scratch?: boolean;
 }
 
 export interface ConvTiling {
@@ -76,8 +78,8 @@ export function checkConvTiling(p: ConvProblem, t: Omit<ConvTiling, 'bytes' | 'i
   const IWt = (t.tOW - 1) * p.sw + p.KW;
   const inpSlot = Math.floor(cfg.inpDepth / t.slots);
   const wgtSlot = Math.floor(cfg.wgtDepth / t.slots);
-  const accSlot = Math.floor((cfg.accDepth - p.biasCount * t.tOC) / t.slots);
   const accTiles = t.tOC * t.tOH * t.tOW;
+  const accSlot = Math.floor((cfg.accDepth - p.biasCount * t.tOC - (p.scratch ? accTiles : 0)) / t.slots);
   const gemmUops = t.tIC * p.KH * p.KW * t.tOW;
   if (t.tIC * IHt * IWt > inpSlot) return { ok: false, why: `input window ${t.tIC}x${IHt}x${IWt} tiles exceeds the ${inpSlot}-tile INP slot` };
   if (t.tOC * t.tIC * p.KH * p.KW > wgtSlot) return { ok: false, why: `weights ${t.tOC}x${t.tIC}x${p.KH}x${p.KW} tiles exceed the ${wgtSlot}-tile WGT slot` };

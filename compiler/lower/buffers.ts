@@ -1,6 +1,6 @@
 /**
  * DRAM buffer names of a kernel. Names are the memory plan's keys: `act:T` holds activation T
- * packed, `const:T` constant T packed as an activation, `const:B:bias` a packed bias, and each
+ * packed, `const:T` constant T packed as an activation, `const:B:bias` a packed channel vector (a bias or per-channel multipliers), and each
  * kind names its packed weight (compiler/lower/*.ts).
  */
 
@@ -10,7 +10,7 @@ export interface KernelBuffers {
   /** Second operand of an element-wise add. */
   input2?: string;
   weight?: string;
-  /** Bias buffer per bias_add epilogue node, by node name. */
+  /** Channel-vector buffer per bias_add / per-channel requantize node, by node name. */
   bias: Map<string, string>;
   output: string;
   /** Set for an int32 output: tiles per 8-bit plane (the output buffer holds four planes). */

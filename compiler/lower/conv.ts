@@ -1,6 +1,7 @@
 /** Kernel kind `conv`: a dense or an ungrouped conv2d anchor, lowered as one convolution in tiles. */
 import type { VtaConfig } from '../../config/config.ts';
 import type { OpAttrs } from '../../graph/ir.ts';
+import { channelVectorOf, needsScratch } from '../epilogue.ts';
 import { compileError } from '../errors.ts';
 import type { VtaGroup } from '../fuse.ts';
 import type { MemoryPlan } from '../memplan.ts';
@@ -24,8 +25,9 @@ export function convProblem(g: VtaGroup, cx: LowerContext): ConvProblem {
   const [pt, pl, pb, pr] = at.pad ?? [0, 0, 0, 0];
   const KH = w.shape.length === 4 ? w.shape[2]! : 1;
   const KW = w.shape.length === 4 ? w.shape[3]! : 1;
-  const biasCount = g.epilogue.filter((e) => e.kind === 'bias').length;
-  return { NB: ig.NB, CT: ig.CT, H: ig.H, W: ig.W, OT: og.CT, KH, KW, sh, sw, pt, pl, pb, pr, OH: og.H, OW: og.W, biasCount };
+  const biasCount = g.epilogue.filter((e) => channelVectorOf(e) !== undefined).length;
+  const scratch = needsScratch(g.epilogue);
+  return { NB: ig.NB, CT: ig.CT, H: ig.H, W: ig.W, OT: og.CT, KH, KW, sh, sw, pt, pl, pb, pr, OH: og.H, OW: og.W, biasCount, ...(scratch ? { scratch } : {}) };
 }
 
 /** The problem's tile counts against the tile grids of its tensors. */
@@ -56,7 +58,7 @@ export function convMinDramBytes(g: VtaGroup, b: KernelBuffers, plan: MemoryPlan
 }
 
 export const describeConvProblem = (p: ConvProblem) =>
-  `NB${p.NB} CT${p.CT} ${p.H}x${p.W} -> OT${p.OT} ${p.OH}x${p.OW}, kernel ${p.KH}x${p.KW} stride ${p.sh},${p.sw} pad ${p.pt},${p.pl},${p.pb},${p.pr}, ${p.biasCount} bias`;
+  `NB${p.NB} CT${p.CT} ${p.H}x${p.W} -> OT${p.OT} ${p.OH}x${p.OW}, kernel ${p.KH}x${p.KW} stride ${p.sh},${p.sw} pad ${p.pt},${p.pl},${p.pb},${p.pr}, ${p.biasCount} bias${p.scratch ? ', scratch' : ''}`;
 export const describeConvTiling = (t: ConvTiling) => `oc${t.tOC} ic${t.tIC} h${t.tOH} w${t.tOW} x${t.slots}${t.weightsResident ? ' weights resident' : ''}`;
 export const tilingInfo = (t: ConvTiling) => ({ tOC: t.tOC, tIC: t.tIC, tOH: t.tOH, tOW: t.tOW, slots: t.slots });
 

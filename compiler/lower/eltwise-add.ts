@@ -1,6 +1,8 @@
 /**
- * Kernel kind `eltwise-add`: two int8 tile images loaded with ACC_8BIT, added on the ALU, the
- * epilogue on the sum, stored; in chunks of contiguous tiles alternating between two slots.
+ * Kernel kind `eltwise-add`: two int8 tile images loaded with ACC_8BIT, each multiplied by its
+ * scale (a rescaled add), added on the ALU, the epilogue on the sum, stored; in chunks of
+ * contiguous tiles alternating between two slots. The second operand's region is the epilogue's
+ * scratch once the sum is formed.
  */
 import type { VtaConfig } from '../../config/config.ts';
 import { ALU_OP, MEM_TYPE } from '../../isa/index.ts';
@@ -22,20 +24,42 @@ export interface EltwiseChunking {
   slots: number;
 }
 
+/** One product operand·factor·2^shl the sum accumulates. */
+interface Term {
+  buffer: string;
+  factor: number;
+  shl: number;
+}
+
+const fits16 = (v: number) => v >= -32768 && v <= 32767;
+
+/** The terms of operand·scale: one MUL immediate, or two (low and high 16 bits) for a wide scale. */
+function termsOf(buffer: string, scale: number): Term[] {
+  if (fits16(scale)) return [{ buffer, factor: scale, shl: 0 }];
+  const lo = (scale << 16) >> 16;
+  return [{ buffer, factor: lo, shl: 0 }, { buffer, factor: (scale - lo) / 0x10000, shl: 16 }];
+}
+
 /** Ops of an element-wise add of two int8 tile images of `tiles` tiles, `chunk` tiles at a time. */
-export function tensorizeAdd(tiles: number, chunk: number, slots: number, bufs: KernelBuffers, ep: EpilogueOp[], cfg: VtaConfig): KOp[] {
+export function tensorizeAdd(tiles: number, chunk: number, slots: number, bufs: KernelBuffers, ep: EpilogueOp[], cfg: VtaConfig, scales: [number, number] = [1, 1]): KOp[] {
   const ops: KOp[] = [];
   const slotSize = Math.floor(cfg.accDepth / slots);
+  const terms = [...termsOf(bufs.input, scales[0]), ...termsOf(bufs.input2!, scales[1])];
   let n = 0;
   for (let t0 = 0; t0 < tiles; t0 += chunk) {
     const len = Math.min(chunk, tiles - t0);
     const a = (n++ % slots) * slotSize;
     const b = a + chunk;
-    for (const [buf, base] of [[bufs.input, a], [bufs.input2!, b]] as const) {
-      ops.push({ kind: 'load', memType: MEM_TYPE.ACC_8BIT, sram: base, dram: { buffer: buf, offset: t0 }, y: 1, x: len, stride: len, pad: [0, 0, 0, 0] });
+    const imm = (base: number, aluOp: number, value: number) => contiguous(len, (uops, l) => ({ kind: 'alu', aluOp, imm: value, uops, loop: l }), base);
+    // The first term lands in A; each other term is loaded into B, scaled there and added to A.
+    for (const [i, term] of terms.entries()) {
+      const base = i === 0 ? a : b;
+      ops.push({ kind: 'load', memType: MEM_TYPE.ACC_8BIT, sram: base, dram: { buffer: term.buffer, offset: t0 }, y: 1, x: len, stride: len, pad: [0, 0, 0, 0] });
+      if (term.factor !== 1) ops.push(...imm(base, ALU_OP.MUL, term.factor));
+      if (term.shl !== 0) ops.push(...imm(base, ALU_OP.SHR, -term.shl));
+      if (i > 0) ops.push(...contiguous(len, (uops, l) => ({ kind: 'alu', aluOp: ALU_OP.ADD, imm: undefined, uops, loop: l }), a, b));
     }
-    ops.push(...contiguous(len, (uops, l) => ({ kind: 'alu', aluOp: ALU_OP.ADD, imm: undefined, uops, loop: l }), a, b));
-    ops.push(...aluEpilogue(ep, a, 1, len, () => 0));
+    ops.push(...aluEpilogue(ep, a, 1, len, () => 0, b));
     ops.push(...storePlanes([{ kind: 'store', sram: a, dram: { buffer: bufs.output, offset: t0 }, y: 1, x: len, stride: len }], a, len, bufs));
   }
   ops.push({ kind: 'finish' });
@@ -44,10 +68,10 @@ export function tensorizeAdd(tiles: number, chunk: number, slots: number, bufs: 
 
 export const eltwiseAddLowering: KindLowering<EltwiseProblem, EltwiseChunking> = {
   matches: (g) => g.anchor.op === 'add',
-  operands: (g) => [g.anchor.inputs[0]!, g.anchor.inputs[1]!],
+  operands: (g) => (g.scaled ? g.scaled.map((o) => o.input) : [g.anchor.inputs[0]!, g.anchor.inputs[1]!]),
   problem: (g, cx) => ({ tiles: gridTiles(tileGrid(cx.types.get(g.output)!.shape, cx.cfg)) }),
   tile: (_g, p, cfg) => chooseEltwiseChunk(p.tiles, cfg),
-  tensorize: (g, p, t, bufs, cfg) => tensorizeAdd(p.tiles, t.chunk, t.slots, bufs, g.epilogue, cfg),
+  tensorize: (g, p, t, bufs, cfg) => tensorizeAdd(p.tiles, t.chunk, t.slots, bufs, g.epilogue, cfg, g.scaled ? [g.scaled[0].scale, g.scaled[1].scale] : undefined),
   minDramBytes: (_g, b, plan) => plan.get(b.input).bytes + plan.get(b.input2!).bytes + plan.get(b.output).bytes,
   info: () => ({}),
   checkProblem(g, p, cx) {

@@ -5,6 +5,7 @@
  */
 import type { VtaConfig } from '../../config/config.ts';
 import type { Graph } from '../../graph/ir.ts';
+import { channelVectorOf } from '../epilogue.ts';
 import type { VtaGroup } from '../fuse.ts';
 import { actBuffer, biasBuffer, constBuffer, isConstant, placementOrder, type KernelBuffers } from '../lower/buffers.ts';
 import { loweringOf, type KernelKind } from '../lower/table.ts';
@@ -32,7 +33,9 @@ function kernelBuffers(k: PosedKernel, s: Posed, constants: Map<string, Uint8Arr
   };
   const bias = new Map<string, string>();
   for (const e of k.group.epilogue) {
-    if (e.kind === 'bias') bias.set(e.node.name, once(biasBuffer(e.bias), () => packBias(constData(e.bias, graph.tensors[e.bias]!) as Int32Array, cfg)));
+    // Channel vectors (biases, per-channel multipliers) are packed alike: one int32 per channel.
+    const v = channelVectorOf(e);
+    if (v !== undefined) bias.set(e.node.name, once(biasBuffer(v), () => packBias(constData(v, graph.tensors[v]!) as Int32Array, cfg)));
   }
   const lowering = loweringOf(k.kind);
   const w = lowering.weight?.(k.group, k.problem, lowerContext(s));

@@ -44,7 +44,40 @@ function twoLayer(): Graph {
   return b.output(b.node('cast', [t], { dtype: 'int8' }, 'cast2'));
 }
 
+const int32 = (values: number[]) => ({ shape: [values.length], dtype: 'int32' as const, data: Int32Array.from(values) });
+
+/** dense 4x32x32 + bias, per-channel multipliers, half-even >>12, + zero point, clip, cast. */
+function perChannelHalfEven(): Graph {
+  const r = rng(5);
+  const b = new GraphBuilder('pc-he', [{ name: 'x', shape: [4, 32], dtype: 'int8' }]);
+  let t = b.node('dense', ['x', b.constant('w', randomTensor(r, [32, 32], 'int8', -8, 8))], undefined, 'fc');
+  t = b.node('bias_add', [t, b.constant('b', randomTensor(r, [32], 'int32', -300, 300))], undefined, 'bias');
+  t = b.node('requantize', [t, b.constant('m', int32(Array.from({ length: 32 }, (_, c) => 50 + 37 * c)))], { shift: 12, rounding: 'half_even' }, 'rq');
+  t = b.node('add', [t, b.constant('zp', int32([-3]))], undefined, 'zp');
+  t = b.node('clip', [t], { min: -128, max: 127 }, 'clip');
+  return b.output(b.node('cast', [t], { dtype: 'int8' }, 'cast'));
+}
+
+/** mul(a, 3000) + mul(b, 70000) + zero-point term, half-even >>12, + zero point, clip, cast on [2, 32]. */
+function rescaledAdd(): Graph {
+  const b = new GraphBuilder('radd', [{ name: 'a', shape: [2, 32], dtype: 'int8' }, { name: 'b', shape: [2, 32], dtype: 'int8' }]);
+  const ma = b.node('mul', ['a', b.constant('ca', int32([3000]))], undefined, 'mul_a');
+  const mb = b.node('mul', ['b', b.constant('cb', int32([70000]))], undefined, 'mul_b');
+  let t = b.node('add', [ma, mb], undefined, 'sum');
+  t = b.node('add', [t, b.constant('zin', int32([777]))], undefined, 'zin');
+  t = b.node('requantize', [t], { shift: 12, rounding: 'half_even' }, 'rq');
+  t = b.node('add', [t, b.constant('zout', int32([5]))], undefined, 'zout');
+  t = b.node('clip', [t], { min: -128, max: 127 }, 'clip');
+  return b.output(b.node('cast', [t], { dtype: 'int8' }, 'cast'));
+}
+
 describe('golden instruction streams', () => {
+  it('dense 4x32x32 + bias, per-channel half-even requantize, zero point', async () => {
+    await expect(listing(compile(perChannelHalfEven(), { config: cfg }), cfg)).toMatchFileSnapshot('__snapshots__/dense-per-channel-half-even.txt');
+  });
+  it('rescaled element-wise add (one wide scale), half-even requantize, zero points', async () => {
+    await expect(listing(compile(rescaledAdd(), { config: cfg }), cfg)).toMatchFileSnapshot('__snapshots__/rescaled-add.txt');
+  });
   it('dense 4x32x32 + bias, >>8, relu, clip', async () => {
     const m = compile(denseGraph(rng(1), 4, 32, 32, { bias: true, shift: 8, relu: true, clip: [0, 127] }), { config: cfg });
     await expect(listing(m, cfg)).toMatchFileSnapshot('__snapshots__/dense-4x32x32.txt');
