@@ -13,6 +13,7 @@ import { buildOnnxModel } from '../../frontend/onnx-builder.ts';
 import { compareWithOnnxruntime, crossCheckOnnx } from '../../frontend/ort-check.ts';
 import type { Graph, Tensor } from '../../graph/ir.ts';
 import { runReference } from '../../graph/reference.ts';
+import { floatAround } from './float-models.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const require = createRequire(import.meta.url);
@@ -41,19 +42,10 @@ function qdqMatMulOnnx(): string {
 }
 
 /** The same model as the importer gives it: the ONNX interface (float32 x and y), integer core. */
-const qdqMatMulGraph = (): Graph => ({
-  format: 'vta-graph/1', name: 'qdq-matmul',
-  inputs: [{ name: 'x', shape: [1, 4], dtype: 'float32' }], outputs: ['y'],
-  tensors: { w: { shape: [2, 4], dtype: 'int8', data: [0, 1].flatMap((n) => [0, 1, 2, 3].map((k) => W[2 * k + n]!)) } },
-  nodes: [
-    { name: 'qx', op: 'quantize', inputs: ['x'], output: 'xq', attrs: { scale: [0.25], zero_point: [0], dtype: 'int8' } },
-    { name: 'fc', op: 'dense', inputs: ['xq', 'w'], output: 'acc' },
-    { name: 'rq', op: 'requantize', inputs: ['acc'], output: 'r', attrs: { shift: 2, rounding: 'half_even' } },
-    { name: 'sat', op: 'clip', inputs: ['r'], output: 's', attrs: { min: -128, max: 127 } },
-    { name: 'narrow', op: 'cast', inputs: ['s'], output: 'yq', attrs: { dtype: 'int8' } },
-    { name: 'dqy', op: 'dequantize', inputs: ['yq'], output: 'y', attrs: { scale: [0.5], zero_point: [0] } },
-  ],
-});
+const qdqMatMulGraph = (): Graph =>
+  floatAround('qdq-matmul', [1, 4], { name: 'fc', op: 'dense', inputs: ['xq', 'w'], output: 'acc' }, [2, 4], {
+    inScale: 0.25, outScale: 0.5, shift: 2, rounding: 'half_even', weights: [0, 1].flatMap((n) => [0, 1, 2, 3].map((k) => W[2 * k + n]!)),
+  });
 
 describe('onnxruntime on the model interface', () => {
   it('feeds the graph inputs by name and counts differences in the output dequantize scale', async () => {
