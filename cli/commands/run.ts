@@ -110,7 +110,7 @@ function printFigures(report: RunReport, lines: string[]): void {
   const t = report.totals;
   console.log(lines.join('\n'));
   console.log(`program: ${t.insns} instructions, ${t.uops} uops, DRAM ${t.dramBytes} B moved (minimum ${t.minDramBytes} B)`);
-  console.log(`counters (${report.driver}):`);
+  console.log(`counters (${report.driver}${report.batches > 1 ? `, summed over ${report.batches} batches` : ''}):`);
   for (const k of report.kernels) {
     const c = k.counters;
     if (!c) continue;
@@ -176,7 +176,8 @@ export async function handler(argv: Args): Promise<void> {
   }
   if (!argv.quiet && outFiles.size === 0) {
     for (const [name, t] of report.outputs) {
-      const head = Array.from(t.data.slice(0, 16)).join(' ');
+      // float32 values to float32's own precision (not the double expansion of each).
+      const head = Array.from(t.data.slice(0, 16), (v) => (t.dtype === 'float32' ? Number(v.toPrecision(7)) : v)).join(' ');
       console.log(`${name} ${t.dtype}[${t.shape.join(',')}]: ${head}${t.data.length > 16 ? ' ...' : ''}`);
     }
   }
