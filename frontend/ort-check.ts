@@ -327,7 +327,7 @@ const percent = (share: number) => `${(100 * share).toFixed(share === 1 ? 0 : 1)
 /** One line per output, then (when they differ) the import's stated error that bounds the difference. */
 export function formatOnnxComparison(c: OnnxComparison): string[] {
   const lines = c.outputs.map((o) => {
-    const unit = o.step === undefined ? ' (absolute: no quantization step)' : ` step${o.maxDiff === 1 ? '' : 's'} (step ${o.step})`;
+    const unit = o.step === undefined ? ' (absolute: no quantization step)' : ` step${o.maxDiff === 1 ? '' : 's'} (step ${Number(o.step.toPrecision(6))})`;
     const within = o.step === undefined ? `${percent(o.within[0]!)} exact` : STEP_BANDS.map((n) => `${percent(o.within[n]!)} within ${n}`).join(', ');
     const top1 = o.top1 ? `; top-1 agrees on ${o.top1.agree} of ${o.top1.total} samples` : '';
     return `${o.output} ${o.dtype}[${o.shape.join(',')}]: max difference ${o.maxDiff}${unit}; ${within}${top1}`;
