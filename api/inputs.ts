@@ -2,12 +2,12 @@
  * Inputs for a model: .npy files checked against the model's input types, and seeded random
  * tensors for the inputs no file is given for.
  */
-import { compileError } from '../compiler/errors.ts';
 import { type DType, DTYPE_INFO } from '../lib/dtype.ts';
 import type { Tensor } from '../graph/ir.ts';
 import { readFileOrFail } from '../lib/files.ts';
 import { parseNpy } from '../lib/npy.ts';
 import { mulberry32 } from '../lib/random.ts';
+import { batchesOf, countBatches } from './batches.ts';
 import type { Model } from './open.ts';
 
 /** Seeded random tensor: 8-bit types over their full range, int32 within ±2^10, float32 in [-1, 1). */
@@ -26,7 +26,9 @@ export function randomInput(shape: number[], dtype: DType, seed: number): Tensor
 
 /**
  * Every input of the model: read from `files` (input name → .npy path) when named there, else
- * random with seed `seed + k` for the k-th input. A file of another type or shape is refused.
+ * random with seed `seed + k` for the k-th input. A file holds the input's dtype and shape, or k
+ * batches of it (first dimension k × the model's batch, the same k for every input); anything else
+ * is refused in one line naming the file and the dtype and shape expected.
  */
 export async function modelInputs(model: Pick<Model, 'graph'>, files: ReadonlyMap<string, string> = new Map(), seed = 0): Promise<Map<string, Tensor>> {
   const inputs = new Map<string, Tensor>();
@@ -37,10 +39,10 @@ export async function modelInputs(model: Pick<Model, 'graph'>, files: ReadonlyMa
       continue;
     }
     const a = parseNpy(await readFileOrFail(f), f);
-    if (a.dtype !== i.dtype || a.shape.join(',') !== i.shape.join(',')) {
-      throw compileError('E_INPUT', f, `${a.dtype}[${a.shape.join(',')}] but input ${i.name} is ${i.dtype}[${i.shape.join(',')}]`);
-    }
+    batchesOf(i, a, f);
     inputs.set(i.name, a);
   }
+  // Random inputs are one batch: with files of several batches, every input must come from a file.
+  countBatches(model.graph, inputs, (name) => files.get(name) ?? `input ${name} (random, one batch)`);
   return inputs;
 }

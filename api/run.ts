@@ -1,18 +1,22 @@
 /**
  * Running an opened model on a driver and reporting what happened: outputs, per-kernel figures
  * and counters, timings, races, and the checks asked for (every layer against the reference
- * executor; for an ONNX model, the outputs against onnxruntime).
+ * executor; for an ONNX model, the outputs against onnxruntime on the model's own interface).
+ * Inputs holding k batches run k times through one loaded program; the outputs are joined.
  */
 import { checkAgainstReference, type CheckResult } from '../compiler/check.ts';
 import type { KernelInfo } from '../compiler/compile.ts';
-import { runCompiled } from '../compiler/execute.ts';
+import type { RunOutcome } from '../compiler/execute.ts';
 import { getDriver, listDrivers } from '../drivers/registry.ts';
-import { crossCheckOnnx, type CrossCheckReport } from '../frontend/ort-check.ts';
+import { compareWithOnnxruntime, type OnnxComparison } from '../frontend/ort-check.ts';
 import type { Tensor } from '../graph/ir.ts';
 import { VtaError } from '../lib/errors.ts';
 import type { Counters } from '../sim/api.ts';
 import { RaceChecker } from '../sim/race-checker.ts';
+import { concatBatches, countBatches, sliceBatch } from './batches.ts';
 import type { Model } from './open.ts';
+import { placementOf, type Placement } from './placement.ts';
+import { loadSession } from './session.ts';
 
 export interface RunOptions {
   /** Driver name (see `vta drivers`); default 'fsim'. */
@@ -21,26 +25,36 @@ export interface RunOptions {
   check?: boolean;
   /** Watch every SRAM access with the race checker (needs a driver that reports them, e.g. fsim). */
   races?: boolean;
-  /** Called before each step (a VTA kernel or a host op) runs: for progress display. */
+  /**
+   * Called before each step (a VTA kernel or a host op) of each batch runs, counting over all
+   * batches (`total` = batches × steps): for progress display.
+   */
   onStep?: (done: number, total: number, label: string) => void;
 }
 
-/** A kernel's compiled figures and, once it ran, its counters. */
+/** A kernel's compiled figures and, once it ran, its counters (summed over the batches). */
 export type KernelReport = Pick<KernelInfo, 'name' | 'nodes' | 'insnCount' | 'uopCount' | 'dramBytes' | 'minDramBytes' | 'tiling' | 'bands'> & {
   counters?: Counters;
 };
 
 export interface RunReport {
   driver: string;
-  /** Output tensors by name. */
+  /** How many batches the inputs held (k): each ran through the same loaded program. */
+  batches: number;
+  /** Output tensors by name: the graph's dtypes, the k batches joined along axis 0. */
   outputs: Map<string, Tensor>;
   kernels: KernelReport[];
+  /** VTA kernels and host steps, each host step with why it runs on the host. */
+  placement: Placement;
   /** Whole-program figures: instructions, uops, DRAM bytes moved and the minimum. */
   totals: { insns: number; uops: number; dramBytes: number; minDramBytes: number };
   /** With `races`: each unordered SRAM access pair found (empty: none). */
   races?: string[];
-  /** With `check`: the reference comparison and, for ONNX models whose layers all matched, onnxruntime's. */
-  check?: { reference: CheckResult; onnxruntime?: CrossCheckReport };
+  /**
+   * With `check`: the reference comparison (tensors compared over all batches; a mismatch names its
+   * batch) and, for ONNX models whose layers all matched, onnxruntime's on the model's interface.
+   */
+  check?: { reference: CheckResult & { batch?: number }; onnxruntime?: OnnxComparison };
   timings: { runMs: number; checkMs?: number };
 }
 
@@ -52,52 +66,99 @@ export async function checkRaceDriver(driver: string): Promise<void> {
   throw new VtaError('E_USAGE', `--races needs a driver that reports each SRAM access (${observing.join(', ')}); the ${info.name} driver does not, so nothing would be checked`);
 }
 
-function kernelReports(model: Model, counters: Record<string, Counters>): KernelReport[] {
+function addCounters(a: Counters | undefined, b: Counters): Counters {
+  if (!a) return { ...b };
+  const sum: Counters = { ...a };
+  for (const [key, v] of Object.entries(b)) sum[key] = (sum[key] ?? 0) + (v ?? 0);
+  return sum;
+}
+
+function kernelReports(model: Model, counters: Map<string, Counters>): KernelReport[] {
   return model.compiled.kernels.map((k) => ({
     name: k.name, nodes: k.nodes, insnCount: k.insnCount, uopCount: k.uopCount, dramBytes: k.dramBytes, minDramBytes: k.minDramBytes,
     ...(k.tiling ? { tiling: k.tiling } : {}),
     ...(k.bands !== undefined ? { bands: k.bands } : {}),
-    ...(counters[k.name] ? { counters: counters[k.name] } : {}),
+    ...(counters.has(k.name) ? { counters: counters.get(k.name)! } : {}),
   }));
 }
 
-/** onnxruntime on the same int8 inputs, keyed by ONNX input name. */
-async function checkWithOnnxruntime(model: Model, inputs: Record<string, Tensor>): Promise<CrossCheckReport> {
-  const imp = model.onnx!;
-  const byOnnxName = Object.fromEntries(Object.entries(imp.inputs).map(([onnxName, info]) => [onnxName, inputs[info.tensor]!]));
-  return crossCheckOnnx(model.path, byOnnxName, {}, imp);
+/** One batch's inputs and the outputs VTA gave for them. */
+interface BatchRun {
+  inputs: Map<string, Tensor>;
+  outputs: Map<string, Tensor>;
+}
+
+/** Everything the k runs produced, gathered as they finish. */
+class RunTotals {
+  readonly runs: BatchRun[] = [];
+  readonly counters = new Map<string, Counters>();
+  reference: (CheckResult & { batch?: number }) | undefined;
+  checkMs = 0;
+
+  add(inputs: Map<string, Tensor>, outcome: RunOutcome): void {
+    this.runs.push({ inputs, outputs: new Map(Object.entries(outcome.outputs)) });
+    for (const [k, c] of Object.entries(outcome.counters)) this.counters.set(k, addCounters(this.counters.get(k), c));
+  }
+
+  /** Check batch `b` against the reference; the first mismatch is kept and later batches skipped. */
+  check(model: Model, b: number, inputs: Record<string, Tensor>, outcome: RunOutcome): void {
+    if (this.reference?.mismatch) return;
+    const t = performance.now();
+    const r = checkAgainstReference(model.compiled, inputs, outcome.tensors);
+    const compared = (this.reference?.compared ?? 0) + r.compared;
+    this.reference = r.mismatch ? { compared, mismatch: r.mismatch, batch: b } : { compared };
+    this.checkMs += performance.now() - t;
+  }
+
+  joinedOutputs(model: Model): Map<string, Tensor> {
+    return new Map(model.graph.outputs.map((o) => [o, concatBatches(this.runs.map((r) => r.outputs.get(o)!))]));
+  }
 }
 
 /**
- * Run `model` on `inputs` (every graph input, by name; see modelInputs). A race or a mismatch
- * does not throw: it is in the report (`races`, `check.reference.mismatch`).
+ * Run `model` on `inputs` (every graph input, by name; see modelInputs): each holds the input's
+ * shape or k batches of it (first dimension k × the model's batch, the same k for all). A race or
+ * a mismatch does not throw: it is in the report (`races`, `check.reference.mismatch`).
  */
 export async function runModel(model: Model, inputs: ReadonlyMap<string, Tensor>, options: RunOptions = {}): Promise<RunReport> {
   const driver = options.driver ?? 'fsim';
   if (options.races) await checkRaceDriver(driver);
-  const byName = Object.fromEntries(inputs);
+  const k = countBatches(model.graph, inputs);
+  const steps = model.compiled.steps.length;
   const checkers: RaceChecker[] = [];
+  const totals = new RunTotals();
   const t0 = performance.now();
-  const outcome = await runCompiled(model.compiled, byName, {
-    driver,
-    keepAll: !!options.check,
-    ...(options.onStep ? { onStep: options.onStep } : {}),
-    ...(options.races
-      ? {
-          observe: (_k: number, base: number) => {
-            const c = new RaceChecker(model.config, { insnBase: base });
-            checkers.push(c);
-            return c;
-          },
-        }
-      : {}),
-  });
-  const runMs = performance.now() - t0;
+  const session = await loadSession(model.compiled, driver);
+  try {
+    for (let b = 0; b < k; b++) {
+      const batch = new Map([...inputs].map(([name, t]) => [name, sliceBatch(t, b, k)]));
+      const byName = Object.fromEntries(batch);
+      const outcome = await session.run(byName, {
+        keepAll: !!options.check,
+        ...(options.onStep ? { onStep: (done: number, _total: number, label: string) => options.onStep!(b * steps + done, k * steps, label) } : {}),
+        ...(options.races
+          ? {
+              observe: (_k: number, base: number) => {
+                const c = new RaceChecker(model.config, { insnBase: base });
+                checkers.push(c);
+                return c;
+              },
+            }
+          : {}),
+      });
+      totals.add(batch, outcome);
+      if (options.check) totals.check(model, b, byName, outcome);
+    }
+  } finally {
+    session.close();
+  }
   const kernels = model.compiled.kernels;
   const report: RunReport = {
     driver,
-    outputs: new Map(Object.entries(outcome.outputs)),
-    kernels: kernelReports(model, outcome.counters),
+    batches: k,
+    outputs: totals.joinedOutputs(model),
+    kernels: kernelReports(model, totals.counters),
+    placement: placementOf(model.compiled),
     totals: {
       insns: model.compiled.insnCount,
       uops: kernels.reduce((a, k) => a + k.uopCount, 0),
@@ -105,15 +166,15 @@ export async function runModel(model: Model, inputs: ReadonlyMap<string, Tensor>
       minDramBytes: kernels.reduce((a, k) => a + k.minDramBytes, 0),
     },
     ...(options.races ? { races: checkers.flatMap((c) => c.report()) } : {}),
-    timings: { runMs },
+    timings: { runMs: performance.now() - t0 - totals.checkMs },
   };
   if (options.check) {
+    const reference = totals.reference!;
     const t1 = performance.now();
-    const reference = checkAgainstReference(model.compiled, byName, outcome.tensors);
-    // Only when VTA matched the reference bit for bit does onnxruntime vs reference also compare VTA.
-    const onnxruntime = model.onnx && !reference.mismatch ? await checkWithOnnxruntime(model, byName) : undefined;
+    // Only when VTA matched the reference bit for bit is onnxruntime compared (with VTA's outputs).
+    const onnxruntime = model.onnx && !reference.mismatch ? await compareWithOnnxruntime(model.path, model.graph, totals.runs, model.onnx) : undefined;
     report.check = { reference, ...(onnxruntime ? { onnxruntime } : {}) };
-    report.timings.checkMs = performance.now() - t1;
+    report.timings.checkMs = totals.checkMs + performance.now() - t1;
   }
   return report;
 }

@@ -1,9 +1,10 @@
 /** What `vta compile` and `vta run` both print about a compiled model. */
+import { describePlacement, placementOf } from '../api/index.ts';
 import type { CompiledModel } from '../compiler/compile.ts';
 
-/** The partition and per-kernel figures. */
+/** The partition (each host step with why it runs on the host), where the steps run, and per-kernel figures. */
 export function summarize(model: CompiledModel): string[] {
-  const lines = ['partition:', ...model.partition.map((l) => `  ${l}`), 'kernels:'];
+  const lines = ['partition:', ...model.partition.map((l) => `  ${l}`), `  ${describePlacement(placementOf(model))}`, 'kernels:'];
   for (const k of model.kernels) {
     const t = k.tiling ? ` tile oc${k.tiling.tOC} ic${k.tiling.tIC} h${k.tiling.tOH} w${k.tiling.tOW} x${k.tiling.slots}` : '';
     const b = k.bands && k.bands > 1 ? ` in ${k.bands} channel bands (tile of the first)` : '';

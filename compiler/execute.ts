@@ -104,7 +104,11 @@ export async function runCompiled(model: CompiledModel, inputs: Record<string, T
   }
 }
 
-async function execute(
+/**
+ * Run a model already loaded by loadModel: callable many times on one load (api/ runs k batches
+ * through one program this way). `clocked` chooses the default per-kernel budget (see below).
+ */
+export async function execute(
   model: CompiledModel,
   cfg: VtaConfig,
   lm: LoadedModel,

@@ -12,7 +12,8 @@
  */
 import { createRequire } from 'node:module';
 import { VtaError } from '../lib/errors.ts';
-import type { Tensor } from '../graph/ir.ts';
+import type { Graph, Tensor } from '../graph/ir.ts';
+import { inferShapes } from '../graph/load.ts';
 import { runReference } from '../graph/reference.ts';
 import { importOnnx, type ImportOptions, type ImportResult } from './onnx/import.ts';
 
@@ -132,4 +133,206 @@ export function formatCrossCheck(r: CrossCheckReport): string {
         ? '; the model was imported with fixed-point requantization (--scales vta): see the notes for each step\'s bound'
         : `; with ONNX rounding (half to even) ${o.exactWithOnnxRounding ? 'exact: the difference is rounding ties only' : 'NOT exact'}`))
     .join('\n');
+}
+
+/*
+ * The run's own comparison: VTA's outputs against onnxruntime's on the model's interface (the same
+ * tensors the user fed, batch by batch), in units of each output's quantization step.
+ */
+
+/** Largest step count reported separately: within 0, 1 and 2 steps. */
+const STEP_BANDS = [0, 1, 2] as const;
+/** Ops that move values without changing them: a dequantize before them still sets the step. */
+const VALUE_PRESERVING = new Set(['reshape', 'flatten', 'transpose']);
+
+/**
+ * The quantization step of graph output `output`: the (per-tensor) scale of the `dequantize` node
+ * that produces it, through reshapes; 1 for an integer output; undefined for any other float output.
+ */
+export function outputStep(graph: Graph, output: string): number | undefined {
+  const producer = new Map(graph.nodes.map((n) => [n.output, n]));
+  let node = producer.get(output);
+  while (node && VALUE_PRESERVING.has(node.op)) node = producer.get(node.inputs[0]!);
+  if (node?.op === 'dequantize') {
+    const scale = (node.attrs as { scale: number[] }).scale;
+    return scale.length === 1 ? scale[0] : undefined;
+  }
+  return inferShapes(graph).get(output)?.dtype === 'float32' ? undefined : 1;
+}
+
+export interface OutputAgreement {
+  output: string;
+  /** The output as the run wrote it (all batches): dtype and shape. */
+  dtype: string;
+  shape: number[];
+  /** Its quantization step (see outputStep); undefined: differences are absolute. */
+  step?: number;
+  /** Largest |VTA − onnxruntime|, in steps (absolute without a step). */
+  maxDiff: number;
+  /** Share of values (0..1) within 0, 1 and 2 steps of onnxruntime's (only 0, exact, without a step). */
+  within: number[];
+  /** For a 2-D [batch, classes] output: rows (samples) whose argmax agrees, of all rows. */
+  top1?: { agree: number; total: number };
+  /** Every row's argmax over the last axis agrees. */
+  argmaxAgrees: boolean;
+}
+
+export interface OnnxComparison {
+  model: string;
+  /** Batches compared (k). */
+  batches: number;
+  outputs: OutputAgreement[];
+  /** The import's notes: each approximation and its stated error bound. */
+  notes: string[];
+  /** Some requantizations are approximations (their bounds are in the notes). */
+  approximated: boolean;
+}
+
+/** How an ONNX input / output is fed from / read into a graph tensor. */
+interface Binding {
+  inputs: { onnx: string; tensor: string; toOrt: (t: Tensor) => Tensor }[];
+  outputs: { onnx: string; tensor: string; fromOrt: (v: number, ortDtype: string) => number }[];
+}
+
+/** The importer's interface description, read loosely: only an import that renamed tensors has it. */
+interface LegacyInterface {
+  inputs?: Record<string, { tensor: string; scale: number; float?: boolean }>;
+  outputs?: Record<string, { tensor: string; scale: number }>;
+}
+
+/**
+ * ONNX names to graph tensors. The graph's inputs and outputs are the ONNX graph's (same names and
+ * types): identity. An import that quantized the interface (int8 graph inputs for float ONNX
+ * inputs) is bridged through its own description: q·scale in, value/scale out.
+ */
+function bindInterface(graph: Graph, ortInputs: readonly string[], ortOutputs: readonly string[], imported: unknown): Binding {
+  const graphInputs = new Set(graph.inputs.map((i) => i.name));
+  const graphOutputs = new Set(graph.outputs);
+  if (ortInputs.every((n) => graphInputs.has(n)) && ortOutputs.every((n) => graphOutputs.has(n))) {
+    return {
+      inputs: ortInputs.map((n) => ({ onnx: n, tensor: n, toOrt: (t) => t })),
+      outputs: ortOutputs.map((n) => ({ onnx: n, tensor: n, fromOrt: (v) => v })),
+    };
+  }
+  const legacy = (imported ?? {}) as LegacyInterface;
+  const missing = ortInputs.find((n) => !legacy.inputs?.[n]) ?? ortOutputs.find((n) => !legacy.outputs?.[n]);
+  if (missing !== undefined) throw new VtaError('E_ORT', `onnxruntime's ${missing} is not an input or output of the imported graph ${graph.name}`);
+  return {
+    inputs: ortInputs.map((n) => {
+      const { tensor, scale, float } = legacy.inputs![n]!;
+      return { onnx: n, tensor, toOrt: (t) => (float ? { dtype: 'float32', shape: t.shape, data: Float32Array.from(t.data, (v) => v * scale) } : t) };
+    }),
+    outputs: ortOutputs.map((n) => {
+      const { tensor, scale } = legacy.outputs![n]!;
+      return { onnx: n, tensor, fromOrt: (v, ortDtype) => (ortDtype === 'float32' ? snapToInteger(v / scale) : v) };
+    }),
+  };
+}
+
+/** A float that is an integer up to float32 rounding, as that integer. */
+function snapToInteger(u: number): number {
+  return Math.abs(u - Math.round(u)) <= 1e-5 * Math.max(1, Math.abs(u)) ? Math.round(u) : u;
+}
+
+/** Running totals of one output over the batches. */
+class Agreement {
+  maxDiff = 0;
+  count = 0;
+  readonly within: number[];
+  agreeRows = 0;
+  rows = 0;
+  dtype = '';
+  rowShape: number[] = [];
+  constructor(readonly output: string, readonly step: number | undefined) {
+    this.within = this.step === undefined ? [0] : STEP_BANDS.map(() => 0);
+  }
+
+  add(vta: Tensor, ort: ArrayLike<number>): void {
+    this.dtype = vta.dtype;
+    this.rowShape = vta.shape;
+    const unit = this.step ?? 1;
+    for (let i = 0; i < vta.data.length; i++) {
+      // Float outputs are (q − zp)·scale on both sides: a difference is a whole number of steps up to float rounding.
+      const d = Math.abs(vta.data[i]! - ort[i]!) / unit;
+      this.maxDiff = Math.max(this.maxDiff, d);
+      this.within.forEach((_, n) => { if (d <= n + 1e-3) this.within[n]!++; });
+    }
+    this.count += vta.data.length;
+    const got = argmaxRows(vta.data, vta.shape);
+    const want = argmaxRows(ort, vta.shape);
+    this.agreeRows += got.filter((v, r) => v === want[r]).length;
+    this.rows += got.length;
+  }
+
+  report(batches: number): OutputAgreement {
+    const [n, ...rest] = this.rowShape;
+    return {
+      output: this.output, dtype: this.dtype, shape: [n! * batches, ...rest],
+      ...(this.step !== undefined ? { step: this.step } : {}),
+      maxDiff: this.step === undefined ? this.maxDiff : Math.round(this.maxDiff * 1000) / 1000,
+      within: this.within.map((c) => c / this.count),
+      ...(this.rowShape.length === 2 ? { top1: { agree: this.agreeRows, total: this.rows } } : {}),
+      argmaxAgrees: this.agreeRows === this.rows,
+    };
+  }
+}
+
+/**
+ * Run the ONNX model with onnxruntime on each batch's inputs (the graph's inputs by name) and
+ * compare its outputs with the graph outputs VTA produced for that batch. `imported` is the import
+ * of `onnxPath`: its notes (the stated error of each approximation), read loosely beyond that
+ * (its approximations; an older import's description of a renamed interface).
+ */
+export async function compareWithOnnxruntime(
+  onnxPath: string,
+  graph: Graph,
+  batches: readonly { inputs: ReadonlyMap<string, Tensor>; outputs: ReadonlyMap<string, Tensor> }[],
+  imported: { notes: string[] },
+): Promise<OnnxComparison> {
+  const ort = loadOrt();
+  let session;
+  try {
+    session = await ort.InferenceSession.create(onnxPath, { graphOptimizationLevel: 'disabled', executionProviders: ['cpu'] });
+  } catch (e) {
+    throw new VtaError('E_ORT', `onnxruntime refused ${onnxPath}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  try {
+    const binding = bindInterface(graph, session.inputNames, session.outputNames, imported);
+    const totals = binding.outputs.map((o) => new Agreement(o.onnx, outputStep(graph, o.tensor)));
+    for (const batch of batches) {
+      const feeds: Record<string, InstanceType<Ort['Tensor']>> = {};
+      for (const i of binding.inputs) {
+        const t = i.toOrt(batch.inputs.get(i.tensor)!);
+        feeds[i.onnx] = new ort.Tensor(t.dtype, t.data, t.shape);
+      }
+      const results = await session.run(feeds);
+      binding.outputs.forEach((o, n) => {
+        const got = results[o.onnx]!;
+        const values = Array.from(got.data as ArrayLike<number>, (v) => o.fromOrt(Number(v), got.type));
+        totals[n]!.add(batch.outputs.get(o.tensor)!, values);
+      });
+    }
+    const approximations = (imported as { approximations?: unknown[] }).approximations;
+    return {
+      model: graph.name, batches: batches.length, outputs: totals.map((t) => t.report(batches.length)), notes: imported.notes,
+      approximated: approximations ? approximations.length > 0 : imported.notes.length > 0,
+    };
+  } finally {
+    await session.release();
+  }
+}
+
+const percent = (share: number) => `${(100 * share).toFixed(share === 1 ? 0 : 1)}%`;
+
+/** One line per output, then (when they differ) the import's stated error that bounds the difference. */
+export function formatOnnxComparison(c: OnnxComparison): string[] {
+  const lines = c.outputs.map((o) => {
+    const unit = o.step === undefined ? ' (absolute: no quantization step)' : ` step${o.maxDiff === 1 ? '' : 's'} (step ${Number(o.step.toPrecision(6))})`;
+    const within = o.step === undefined ? `${percent(o.within[0]!)} exact` : STEP_BANDS.map((n) => `${percent(o.within[n]!)} within ${n}`).join(', ');
+    const top1 = o.top1 ? `; top-1 agrees on ${o.top1.agree} of ${o.top1.total} samples` : '';
+    return `${o.output} ${o.dtype}[${o.shape.join(',')}]: max difference ${o.maxDiff}${unit}; ${within}${top1}`;
+  });
+  if (c.outputs.every((o) => o.maxDiff === 0)) return lines;
+  if (c.notes.length) return [...lines, 'the difference is bounded by the import\'s stated error:', ...c.notes.map((n) => `  ${n}`)];
+  return [...lines, 'the import states no approximation: the difference is rounding (where the model rounds half up, ONNX half to even), grown through the layers'];
 }

@@ -1,16 +1,18 @@
 /**
- * `vta run MODEL|FILE.vtapkg`: run a model on a driver (default fsim), with .npy inputs/outputs,
- * a seeded random input when none is given, and `--check` against the reference executor.
+ * `vta run MODEL|FILE.vtapkg`: run a model on a driver (default fsim) on the model's own interface:
+ * .npy inputs of the graph inputs' dtypes and shapes (or k batches of them: first dimension k × the
+ * batch), .npy outputs of the graph outputs' dtypes, a seeded random input when none is given, and
+ * `--check` against the reference executor and, for .onnx models, onnxruntime.
  */
 import { resolve } from 'node:path';
-import { SingleBar } from 'cli-progress';
 import type { Argv } from 'yargs';
-import { checkRaceDriver, describeMismatch, formatCrossCheck, modelInputs, openModel, runModel, type RunReport, type ScaleMode } from '../../api/index.ts';
+import { checkRaceDriver, countBatches, describeMismatch, formatOnnxComparison, modelInputs, openModel, runModel, type RunReport, type ScaleMode } from '../../api/index.ts';
 import { compileError } from '../../compiler/errors.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { writeNpy } from '../../lib/npy.ts';
 import { refuseOverwrite, SCALES_OPTION } from '../options.ts';
+import { runProgress } from '../progress.ts';
 import { printNote, summarize } from '../summary.ts';
 
 interface Args {
@@ -34,9 +36,15 @@ export function builder(y: Argv): Argv<Args> {
   return y
     .positional('model', { type: 'string', demandOption: true, describe: 'model JSON, .onnx or .vtapkg' })
     .option('driver', { type: 'string', default: 'fsim', describe: 'driver name (see vta drivers)' })
-    .option('input', { type: 'string', array: true, describe: 'input .npy (NAME=FILE.npy when the model has several inputs)' })
-    .option('output', { type: 'string', array: true, describe: 'write outputs as .npy (NAME=FILE.npy when several)' })
-    .option('check', { type: 'boolean', describe: 'compare every layer with the reference executor, bit for bit (and, for .onnx models, the outputs with onnxruntime)' })
+    .option('input', {
+      type: 'string', array: true,
+      describe: "input .npy of the input's dtype and shape, or of k batches (first dimension k × the batch, the same k for every input); NAME=FILE.npy when the model has several inputs",
+    })
+    .option('output', { type: 'string', array: true, describe: "write outputs as .npy of the output's dtype, k batches joined (NAME=FILE.npy when several)" })
+    .option('check', {
+      type: 'boolean',
+      describe: 'compare every layer with the reference executor, bit for bit, and, for .onnx models, the outputs with onnxruntime on the same inputs (in output quantization steps)',
+    })
     .option('seed', { type: 'number', default: 0, describe: 'seed of the random input used when --input is not given' })
     .option('races', { type: 'boolean', describe: 'attach the race checker (fsim) and fail on any unordered SRAM access' })
     .option('rules', { type: 'string', describe: 'fusion rules JSON when compiling a model JSON' })
@@ -102,13 +110,26 @@ function printFigures(report: RunReport, lines: string[]): void {
   const t = report.totals;
   console.log(lines.join('\n'));
   console.log(`program: ${t.insns} instructions, ${t.uops} uops, DRAM ${t.dramBytes} B moved (minimum ${t.minDramBytes} B)`);
-  console.log(`counters (${report.driver}):`);
+  console.log(`counters (${report.driver}${report.batches > 1 ? `, summed over ${report.batches} batches` : ''}):`);
   for (const k of report.kernels) {
     const c = k.counters;
     if (!c) continue;
     const cyc = c.cycles !== undefined ? `, ${c.cycles} cycles` : '';
     console.log(`  ${k.name}: ${c.gemm_counter} GEMM + ${c.alu_counter} ALU uop-iterations, ${c.inp_load_nbytes + c.wgt_load_nbytes + c.acc_load_nbytes + c.acc8_load_nbytes} B loaded, ${c.out_store_nbytes} B stored${cyc}`);
   }
+}
+
+/** --check: a mismatch with the reference is an error; a difference with onnxruntime is reported. */
+function printCheck(report: RunReport): void {
+  const { reference, onnxruntime } = report.check!;
+  const k = report.batches;
+  if (reference.mismatch) {
+    const where = k > 1 ? `batch ${reference.batch! + 1} of ${k}: ` : '';
+    throw compileError('E_MISMATCH', undefined, where + describeMismatch(reference.mismatch));
+  }
+  console.log(`check: ${reference.compared} tensors bit-exact with the reference executor${k > 1 ? ` (${k} batches)` : ''}`);
+  // The check above passed, so VTA's outputs are the reference's bit for bit.
+  if (onnxruntime) console.log(['onnxruntime vs VTA on the same inputs:', ...formatOnnxComparison(onnxruntime)].join('\n  '));
 }
 
 const ms = (t: number) => `${t.toFixed(1)} ms`;
@@ -131,15 +152,19 @@ export async function handler(argv: Args): Promise<void> {
   refuseOutputClashes(outFiles, [argv.model, ...files.values(), ...(argv.rules ? [argv.rules] : []), ...(argv.config ? [argv.config] : [])]);
   const inputs = await modelInputs(model, files, seed);
   // A progress bar on a terminal only: logs and pipes get the summary alone.
-  const bar = process.stderr.isTTY && !argv.quiet ? new SingleBar({ format: 'running {bar} {value}/{total} {step}', clearOnComplete: true, hideCursor: true }) : undefined;
-  bar?.start(model.compiled.steps.length, 0, { step: '' });
-  const report = await runModel(model, inputs, {
-    driver: argv.driver,
-    ...(argv.check ? { check: true } : {}),
-    ...(argv.races ? { races: true } : {}),
-    onStep: (done, _total, label) => bar?.update(done, { step: label }),
-  });
-  bar?.stop();
+  const bar = runProgress(process.stderr, !!argv.quiet, countBatches(g, inputs), model.compiled.steps.length);
+  let report: RunReport;
+  try {
+    report = await runModel(model, inputs, {
+      driver: argv.driver,
+      ...(argv.check ? { check: true } : {}),
+      ...(argv.races ? { races: true } : {}),
+      ...(bar ? { onStep: bar.update } : {}),
+    });
+  } finally {
+    bar?.stop();
+  }
+  if (!argv.quiet && report.batches > 1) console.log(`batches: ${report.batches}, run one after the other through one loaded program`);
   if (!argv.quiet) printFigures(report, summarize(model.compiled));
   const races = report.races ?? [];
   if (races.length) throw new VtaError('E_RACE', `${races.length} unordered SRAM access pair(s); first: ${races[0]}`);
@@ -151,17 +176,12 @@ export async function handler(argv: Args): Promise<void> {
   }
   if (!argv.quiet && outFiles.size === 0) {
     for (const [name, t] of report.outputs) {
-      const head = Array.from(t.data.slice(0, 16)).join(' ');
+      // float32 values to float32's own precision (not the double expansion of each).
+      const head = Array.from(t.data.slice(0, 16), (v) => (t.dtype === 'float32' ? Number(v.toPrecision(7)) : v)).join(' ');
       console.log(`${name} ${t.dtype}[${t.shape.join(',')}]: ${head}${t.data.length > 16 ? ' ...' : ''}`);
     }
   }
-  if (report.check) {
-    const { reference, onnxruntime } = report.check;
-    if (reference.mismatch) throw compileError('E_MISMATCH', undefined, describeMismatch(reference.mismatch));
-    console.log(`check: ${reference.compared} tensors bit-exact with the reference executor`);
-    // The check above passed, so VTA's outputs are the reference's bit for bit: this compares VTA too.
-    if (onnxruntime) console.log(`onnxruntime vs VTA (= reference): ${formatCrossCheck(onnxruntime).split('\n').join('\n  ')}`);
-  }
+  if (report.check) printCheck(report);
   if (!argv.quiet) console.log(`time: compile ${ms(model.timings.openMs)}, run ${ms(report.timings.runMs)} on ${argv.driver}, total ${ms(performance.now() - t0)}`);
 }
 
