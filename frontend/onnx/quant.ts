@@ -272,6 +272,11 @@ export class Quantization {
    * With scales 'host': dequantize, float add, quantize (ONNX's semantics exactly).
    */
   rescaledAdd(p: PendingAdd, sy: number, zy: number, where: string, base: string): Emitted {
+    if (sameScale(p.a.scale[0]!, p.b.scale[0]!)) {
+      // Equal input scales: an integer add, then the usual requantization of the int32 sum.
+      const sum = this.b.emit('add', [p.a.ir, p.b.ir], `${base}.add`, {});
+      return this.requantize({ kind: 'q', ...sum, scale: [p.a.scale[0]!], zp: p.a.zp + p.b.zp }, sy, zy, where, base);
+    }
     const ra = p.a.scale[0]! / sy;
     const rb = p.b.scale[0]! / sy;
     const choice = this.mode === 'host' ? undefined : addMultipliers(ra, rb);
