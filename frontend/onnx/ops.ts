@@ -308,7 +308,10 @@ const layout: Translator = (t) => {
   }
   const x = v.kind === 'add' ? t.q.toFloat(v, t.where, 'input', t.base) : v;
   const shape = layoutShape(t, x.shape);
-  const e = t.b.emit('reshape', [x.ir], t.base, { shape });
+  const axis = t.attrs.int('axis', 1);
+  const e = t.node.opType === 'Flatten'
+    ? t.b.emit('flatten', [x.ir], t.base, { axis: axis < 0 ? axis + x.shape.length : axis })
+    : t.b.emit('reshape', [x.ir], t.base, { shape });
   return { ...x, ...e } as Value;
 };
 

@@ -106,7 +106,11 @@ export class Quantization {
   readonly notes: string[] = [];
   readonly approximations: Approximation[] = [];
 
-  constructor(private readonly b: GraphBuilder, private readonly mode: ScaleMode, private readonly rounding: RoundingMode) {}
+  /**
+   * `precise` (the default, no scales mode given): a fixed-point step whose error bound exceeds
+   * MAX_ERROR_BOUND runs on the host instead; an explicit 'vta' keeps every step on VTA.
+   */
+  constructor(private readonly b: GraphBuilder, private readonly mode: ScaleMode, private readonly rounding: RoundingMode, private readonly precise = false) {}
 
   intConst(data: number[], dims: number[], base: string, dtype: DType = 'int32'): Emitted {
     return this.b.constant({ dtype, dims, data }, base);
@@ -216,18 +220,21 @@ export class Quantization {
     // approximation error): clipping them first shrinks the bound, so the multiplier can be larger.
     // Only when needed: one requantize after the GEMM is what VTA fuses.
     const saturating = Math.ceil(300 / Math.min(...ratios));
-    let x0 = acc;
     let fp = chooseRequantization(ratios, perChannel);
+    let clipped = false;
     if ((typeof fp === 'string' || fp.errorBound > MAX_ERROR_BOUND) && saturating < Math.max(...perChannel)) {
-      x0 = this.b.emit('clip', [acc.ir], `${base}.saturate`, { min: -saturating, max: saturating });
-      perChannel = perChannel.map((a) => Math.min(a, saturating));
-      fp = chooseRequantization(ratios, perChannel);
+      const narrower = perChannel.map((a) => Math.min(a, saturating));
+      const better = chooseRequantization(ratios, narrower);
+      if (typeof better !== 'string' && (typeof fp === 'string' || better.errorBound < fp.errorBound)) {
+        [fp, perChannel, clipped] = [better, narrower, true];
+      }
     }
     if (typeof fp === 'string') return this.hostRequantize(acc, ratios, where, base, `cannot approximate the requantization on VTA (${fp}): requantized on the host`);
-    if (fp.errorBound > MAX_ERROR_BOUND) {
+    if (this.precise && fp.errorBound > MAX_ERROR_BOUND) {
       return this.hostRequantize(acc, ratios, where, base, `the best fixed-point requantization on VTA (shift ${fp.shift}) could be off by ${fp.errorBound.toPrecision(3)} output units before rounding ` +
-        `(> ${MAX_ERROR_BOUND}; the accumulator bound ${Math.max(...perChannel)} leaves too few multiplier bits): requantized on the host with ONNX's float semantics`);
+        `(> ${MAX_ERROR_BOUND}; the accumulator bound ${Math.max(...perChannel)} leaves too few multiplier bits): requantized on the host with ONNX's float semantics (import with scales "vta" to force VTA)`);
     }
+    const x0 = clipped ? this.b.emit('clip', [acc.ir], `${base}.saturate`, { min: -saturating, max: saturating }) : acc;
     const name = `${base}.requantize`;
     const accBound = Math.max(...perChannel);
     const pre = fp.preShift > 0 ? `acc rounded to 2^${fp.preShift} first, then ` : '';
@@ -280,7 +287,7 @@ export class Quantization {
     const ra = p.a.scale[0]! / sy;
     const rb = p.b.scale[0]! / sy;
     const choice = this.mode === 'host' ? undefined : addMultipliers(ra, rb);
-    if (!choice || choice.errorBound > MAX_ERROR_BOUND) {
+    if (!choice || (this.precise && choice.errorBound > MAX_ERROR_BOUND)) {
       const why = choice ? `: the ALU form could be off by ${choice.errorBound.toPrecision(3)} output units (> ${MAX_ERROR_BOUND})` : '';
       this.notes.push(`${where}: add of inputs with scales ${p.a.scale[0]} and ${p.b.scale[0]} computed in float on the host${why}`);
       const f = this.toFloat(p, where, 'sum', base);
