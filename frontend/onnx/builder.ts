@@ -28,6 +28,8 @@ export class GraphBuilder {
   private inputs: Graph['inputs'] = [];
   /** Static bound of |value| per IR tensor, per channel (axis 1) or one value for all. */
   private bounds = new Map<string, number[]>();
+  /** Node outputs renamed to graph output names (later nodes may still refer to the old name). */
+  private renamed = new Map<string, string>();
 
   fresh(base: string): string {
     const clean = base.replace(/\s+/g, '_') || 'node';
@@ -55,13 +57,30 @@ export class GraphBuilder {
 
   /** A node whose output has exactly this (reserved) name: a graph output. */
   emitAs(name: string, op: OpName, inputs: string[], attrs: Record<string, unknown>): Emitted {
-    const node = { name, op, inputs, output: name, attrs } as GraphNode;
+    const node = { name, op, inputs: inputs.map((i) => this.renamed.get(i) ?? i), output: name, attrs } as GraphNode;
     const type = inferNodeType(node, this.types);
     this.types.set(name, type);
     this.nodes.push(node);
     const limit = type.dtype === 'int8' ? 128 : type.dtype === 'uint8' ? 255 : Infinity;
     this.bounds.set(name, this.boundOfNode(node).map((v) => Math.min(v, limit)));
     return { ir: name, dtype: type.dtype, shape: type.shape };
+  }
+
+  /**
+   * Give the node that produces `ir` the (reserved) name `name`, updating its consumers: a graph
+   * output named as in ONNX without an extra copy step. False when `ir` is not a node's output.
+   */
+  rename(ir: string, name: string): boolean {
+    const node = this.nodes.find((n) => n.output === (this.renamed.get(ir) ?? ir));
+    if (node && node.output !== ir) return false;
+    if (!node || this.nodes.some((n) => n.inputs.includes(name))) return false;
+    node.name = name;
+    node.output = name;
+    this.renamed.set(ir, name);
+    for (const n of this.nodes) n.inputs = n.inputs.map((i) => (i === ir ? name : i));
+    this.types.set(name, this.types.get(ir)!);
+    this.bounds.set(name, this.bounds.get(ir) ?? []);
+    return true;
   }
 
   constant(c: ConstData, base: string): Emitted {

@@ -93,13 +93,21 @@ function graphOutput(b: GraphBuilder, q: Quantization, name: string, v: Value | 
   if (!v || v.kind === 'const' || v.kind === 'qconst') fail(`output '${name}': is not computed from the model inputs`);
   const where = `output '${name}'`;
   if (v.kind === 'int') {
-    if (v.offset === 0) return described(name, b.emitAs(name, 'reshape', [v.ir], { shape: v.shape }));
+    if (v.offset === 0) return described(name, asOutput(b, v, name));
     const wide = b.emit('cast', [v.ir], `${name}.int32`, { dtype: 'int32' });
     const back = b.emit('add', [wide.ir, b.constant({ dtype: 'int32', dims: [], data: [v.offset] }, `${name}.offset`).ir], `${name}.plus_128`, {});
     return described(name, b.emitAs(name, 'cast', [back.ir], { dtype: 'uint8' }));
   }
   const f = q.toFloat(v, where, 'value', name);
-  return described(name, b.emitAs(name, 'reshape', [f.ir], { shape: f.shape }));
+  return described(name, asOutput(b, f, name));
+}
+
+/** The tensor under the output's name: its producing node renamed, or (a graph input or a value
+ * already renamed for another output) a reshape copy. */
+function asOutput(b: GraphBuilder, e: Emitted, name: string): Emitted {
+  if (e.ir === name) return e;
+  if (b.rename(e.ir, name)) return { ...e, ir: name };
+  return b.emitAs(name, 'reshape', [e.ir], { shape: e.shape });
 }
 
 const described = (name: string, e: Emitted): ImportedTensor => ({ tensor: name, dtype: e.dtype, shape: e.shape, scale: 1, float: e.dtype === 'float32' });
