@@ -106,7 +106,7 @@ function onnxError(source: string | Uint8Array, opts = {}): string {
 describe('ONNX import', () => {
   it("QDQ dense: the model's own float interface, graph structure and hand-computed values", () => {
     const imp = importOnnx(save('qdq', qdqDense()));
-    expect(imp.graph.nodes.map((n) => n.op)).toEqual(['quantize', 'dense', 'bias_add', 'relu', 'requantize', 'clip', 'cast', 'dequantize', 'reshape']);
+    expect(imp.graph.nodes.map((n) => n.op)).toEqual(['quantize', 'dense', 'bias_add', 'relu', 'requantize', 'clip', 'cast', 'dequantize']);
     expect(imp.graph.inputs).toEqual([{ name: 'x', shape: [1, 3], dtype: 'float32' }]);
     expect(imp.graph.outputs).toEqual(['y']);
     expect(imp.inputs.x).toMatchObject({ tensor: 'x', dtype: 'float32', float: true });
@@ -125,7 +125,7 @@ describe('ONNX import', () => {
   it('QLinear form (QLinearConv, MaxPool, Flatten, QLinearMatMul) agrees with onnxruntime', async () => {
     const p = save('qlinear', qlinear());
     const imp = importOnnx(p);
-    expect(imp.graph.nodes.map((n) => n.op)).toEqual(['conv2d', 'bias_add', 'requantize', 'clip', 'cast', 'max_pool', 'flatten', 'dense', 'requantize', 'clip', 'cast', 'reshape']);
+    expect(imp.graph.nodes.map((n) => n.op)).toEqual(['conv2d', 'bias_add', 'requantize', 'clip', 'cast', 'max_pool', 'flatten', 'dense', 'requantize', 'clip', 'cast']);
     expect(imp.outputs.y).toMatchObject({ tensor: 'y', dtype: 'int8' });
     const x = i8([1, 2, 4, 4], Array.from({ length: 32 }, (_, k) => ((k * 13) % 41) - 20));
     expect(await ortDiff(p, { x })).toEqual([0]);
@@ -164,7 +164,7 @@ describe('ONNX import', () => {
       ],
     }));
     // Clip stays integer; the pools run in float on the host (their output is float here).
-    expect(imp.graph.nodes.map((n) => n.op)).toEqual(['clip', 'dequantize', 'avg_pool', 'global_avg_pool', 'reshape', 'reshape']);
+    expect(imp.graph.nodes.map((n) => n.op)).toEqual(['clip', 'dequantize', 'avg_pool', 'global_avg_pool', 'reshape']);
     expect(imp.graph.nodes[0]!.attrs).toEqual({ min: -2, max: 4 }); // [-1, 2] at scale 0.5
     expect(imp.outputs.y).toMatchObject({ dtype: 'float32', shape: [1, 1] });
     const out = runReference(imp.graph, { x: i8([1, 1, 4, 4], [-8, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 1, 1, 1]) });
@@ -290,7 +290,7 @@ describe('ONNX import', () => {
   it('scales host: requantize_float after an int32 GEMM result, exact against onnxruntime', async () => {
     const path = save('host', qdqDense({}, 0.3));
     const imp = importOnnx(path, { scales: 'host' });
-    expect(imp.graph.nodes.map((n) => n.op)).toEqual(['quantize', 'dense', 'bias_add', 'relu', 'requantize_float', 'clip', 'cast', 'dequantize', 'reshape']);
+    expect(imp.graph.nodes.map((n) => n.op)).toEqual(['quantize', 'dense', 'bias_add', 'relu', 'requantize_float', 'clip', 'cast', 'dequantize']);
     expect(imp.graph.nodes[4]!.attrs).toEqual({ scale: Math.fround(0.125) / Math.fround(0.3) });
     let differing = 0;
     for (const x of samples) {
