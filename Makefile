@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_STAMP := node_modules/.installed-stamp
 VTA := node bin/vta.mjs
 
-.PHONY: all deps demo test typecheck rtl lint bench clean verilator
+.PHONY: all deps demo test typecheck rtl lint bench clean verilator testdata
 
 all: test
 
@@ -18,6 +18,10 @@ $(NODE_STAMP): package.json package-lock.json
 verilator:
 	@command -v verilator >/dev/null 2>&1 || { apt-get update && apt-get install -y verilator; }
 
+# ONNX's backend node tests (test/models/onnx-node-tests.test.ts runs the quantized-operator ones).
+testdata:
+	@test -d /usr/share/libonnx-testdata/data/node || { apt-get update && apt-get install -y libonnx-testdata; }
+
 rtl: deps verilator
 	$(MAKE) -C hw rtl
 
@@ -28,12 +32,12 @@ typecheck: deps
 	npx tsc -p tsconfig.json
 
 # The main job on the built-in simulator.
-demo: deps
+demo: deps testdata
 	@bash scripts/demo.sh
 
 # Everything: typecheck, RTL lint and build, then the whole test suite (unit, conformance on every
 # available driver, end to end). Ends with the line `N passed, N failed`.
-test: deps
+test: deps testdata
 	@bash scripts/test.sh
 
 bench: deps rtl

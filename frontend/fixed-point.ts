@@ -55,3 +55,79 @@ export function chooseFixedPoint(ratio: number, accBound: number): FixedPoint | 
     ? `ratio ${ratio.toPrecision(6)} exceeds ${MAX_MULTIPLIER}, the largest ALU multiplier`
     : `no multiplier m ≤ ${MAX_MULTIPLIER} with m/2^s ≈ ${ratio.toPrecision(6)} keeps the accumulator (|acc| ≤ ${accBound}) times m within int32`;
 }
+
+/** A common shift with one multiplier per output channel (per-channel weight scales). */
+export interface ChannelFixedPoint {
+  multipliers: number[];
+  shift: number;
+  relError: number;
+  errorBound: number;
+  outputBound: number;
+}
+
+/**
+ * Per-channel ratios r[c] ≈ m[c] / 2^s with one shift: the largest s ≤ 31 such that every
+ * m[c] = round(r[c]·2^s) is ≥ 1 and A[c]·m[c] + 2^(s−1) ≤ 2^31 − 1 for the channel's accumulator
+ * bound A[c] (so the int32 product cannot overflow: proven per channel from the static bounds).
+ * The error bound is the per-channel one of chooseFixedPoint, maximised over channels.
+ */
+export function chooseChannelFixedPoint(ratios: number[], accBounds: number[]): ChannelFixedPoint | string {
+  if (ratios.some((r) => !(r > 0) || !Number.isFinite(r))) return 'every ratio must be positive';
+  for (let shift = 31; shift >= 0; shift--) {
+    const multipliers = ratios.map((r) => Math.round(r * 2 ** shift));
+    const half = shift > 0 ? 2 ** (shift - 1) : 0;
+    if (multipliers.some((m, c) => m < 1 || accBounds[c]! * m + half > INT32_MAX)) continue;
+    let relError = 0;
+    let errorBound = 0;
+    multipliers.forEach((m, c) => {
+      const diff = Math.abs(m / 2 ** shift - ratios[c]!);
+      relError = Math.max(relError, diff / ratios[c]!);
+      errorBound = Math.max(errorBound, accBounds[c]! * diff);
+    });
+    return { multipliers, shift, relError, errorBound, outputBound: Math.floor(errorBound) + 1 };
+  }
+  return `no common shift keeps every channel's accumulator times its multiplier within int32 (bounds up to ${Math.max(...accBounds)})`;
+}
+
+/** A requantization as an optional rounding pre-shift k, then m[c]/2^s (one multiplier when scalar). */
+export interface Requantization {
+  preShift: number;
+  multipliers: number[];
+  shift: number;
+  relError: number;
+  /** Largest error before the final rounding, in output units (pre-shift rounding included). */
+  errorBound: number;
+  outputBound: number;
+}
+
+/** Pre-shift errors below this are not worth an extra step: one requantize is what VTA fuses. */
+const GOOD_ENOUGH = 0.05;
+
+/**
+ * The requantization of accumulators |acc[c]| ≤ A[c] by ratios r[c]. Large static bounds force
+ * small multipliers (A·m < 2^31), hence coarse ratios; rounding acc to a multiple of 2^k first
+ * (error ≤ 2^(k−1)·r[c] output units) lets the multiplier grow by 2^k. The k with the smallest total
+ * error bound is chosen, k = 0 whenever its bound is below GOOD_ENOUGH.
+ */
+export function chooseRequantization(ratios: number[], accBounds: number[]): Requantization | string {
+  let best: Requantization | undefined;
+  let reason = '';
+  for (let k = 0; k <= 24; k++) {
+    const scaled = ratios.map((r) => r * 2 ** k);
+    const bounds = k === 0 ? accBounds : accBounds.map((a) => Math.ceil(a / 2 ** k) + 1);
+    const pre = k === 0 ? 0 : Math.max(...ratios) * 2 ** (k - 1);
+    let fp: { multipliers: number[]; shift: number; relError: number; errorBound: number } | string;
+    if (ratios.length === 1) {
+      const one = chooseFixedPoint(scaled[0]!, bounds[0]!);
+      fp = typeof one === 'string' ? one : { ...one, multipliers: [one.multiplier] };
+    } else fp = chooseChannelFixedPoint(scaled, bounds);
+    if (typeof fp === 'string') {
+      reason ||= fp;
+      continue;
+    }
+    const errorBound = pre + fp.errorBound;
+    if (!best || errorBound < best.errorBound) best = { preShift: k, multipliers: fp.multipliers, shift: fp.shift, relError: fp.relError, errorBound, outputBound: Math.floor(errorBound) + 1 };
+    if (k === 0 && errorBound < GOOD_ENOUGH) break;
+  }
+  return best ?? reason;
+}

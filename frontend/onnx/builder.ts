@@ -6,22 +6,18 @@
 import type { DType, Graph, GraphNode, OpName, TensorType } from '../../graph/ir.ts';
 import { decodeConst, encodeConstData, inferNodeType, validateGraph } from '../../graph/load.ts';
 
-/** An IR tensor and the real scale of its values (ONNX value ≈ scale · integer). */
-export interface TensorValue {
-  kind: 'tensor';
+/** An IR tensor as the builder made it. */
+export interface Emitted {
   ir: string;
-  scale: number;
   dtype: DType;
   shape: number[];
 }
 
-/** Integer constant data with its scale (dequantized weights or biases). */
-export interface QConst {
-  kind: 'qconst';
+/** Constant data for the graph. */
+export interface ConstData {
   dtype: DType;
   dims: number[];
   data: number[];
-  scale: number;
 }
 
 export class GraphBuilder {
@@ -32,6 +28,8 @@ export class GraphBuilder {
   private inputs: Graph['inputs'] = [];
   /** Static bound of |value| per IR tensor, per channel (axis 1) or one value for all. */
   private bounds = new Map<string, number[]>();
+  /** Node outputs renamed to graph output names (later nodes may still refer to the old name). */
+  private renamed = new Map<string, string>();
 
   fresh(base: string): string {
     const clean = base.replace(/\s+/g, '_') || 'node';
@@ -41,31 +39,65 @@ export class GraphBuilder {
     return name;
   }
 
-  /** A new int8 graph input named after `base`; returns its IR name. */
-  input(base: string, shape: number[]): string {
-    const name = this.fresh(base);
-    this.inputs.push({ name, shape, dtype: 'int8' });
-    this.types.set(name, { shape, dtype: 'int8' });
-    return name;
+  /** Keep names (the ONNX graph's inputs and outputs) for the nodes that must carry them. */
+  reserve(names: string[]): void {
+    for (const n of names) this.used.add(n);
   }
 
-  emit(op: OpName, inputs: string[], base: string, attrs: Record<string, unknown>, scale: number): TensorValue {
-    const name = this.fresh(base);
-    const node = { name, op, inputs, output: name, attrs } as GraphNode;
+  /** A graph input under its ONNX name (reserved beforehand). */
+  input(name: string, shape: number[], dtype: DType): Emitted {
+    this.inputs.push({ name, shape, dtype });
+    this.types.set(name, { shape, dtype });
+    return { ir: name, dtype, shape };
+  }
+
+  emit(op: OpName, inputs: string[], base: string, attrs: Record<string, unknown>): Emitted {
+    return this.emitAs(this.fresh(base), op, inputs, attrs);
+  }
+
+  /** A node whose output has exactly this (reserved) name: a graph output. */
+  emitAs(name: string, op: OpName, inputs: string[], attrs: Record<string, unknown>): Emitted {
+    const node = { name, op, inputs: inputs.map((i) => this.renamed.get(i) ?? i), output: name, attrs } as GraphNode;
     const type = inferNodeType(node, this.types);
     this.types.set(name, type);
     this.nodes.push(node);
-    this.bounds.set(name, this.boundOfNode(node));
-    return { kind: 'tensor', ir: name, scale, dtype: type.dtype, shape: type.shape };
+    const limit = type.dtype === 'int8' ? 128 : type.dtype === 'uint8' ? 255 : Infinity;
+    this.bounds.set(name, this.boundOfNode(node).map((v) => Math.min(v, limit)));
+    return { ir: name, dtype: type.dtype, shape: type.shape };
   }
 
-  constant(q: QConst, base: string): TensorValue {
+  /**
+   * Give the node that produces `ir` the (reserved) name `name`, updating its consumers: a graph
+   * output named as in ONNX without an extra copy step. False when `ir` is not a node's output.
+   */
+  rename(ir: string, name: string): boolean {
+    const node = this.nodes.find((n) => n.output === (this.renamed.get(ir) ?? ir));
+    if (node && node.output !== ir) return false;
+    if (!node || this.nodes.some((n) => n.inputs.includes(name))) return false;
+    node.name = name;
+    node.output = name;
+    this.renamed.set(ir, name);
+    for (const n of this.nodes) n.inputs = n.inputs.map((i) => (i === ir ? name : i));
+    this.types.set(name, this.types.get(ir)!);
+    this.bounds.set(name, this.bounds.get(ir) ?? []);
+    return true;
+  }
+
+  constant(c: ConstData, base: string): Emitted {
     const name = this.fresh(base);
-    const data = q.dtype === 'int8' ? Int8Array.from(q.data) : Int32Array.from(q.data);
-    const shape = q.dims.length ? [...q.dims] : [1];
-    this.tensors[name] = { shape, dtype: q.dtype, data: encodeConstData(data) };
-    this.types.set(name, { shape, dtype: q.dtype });
-    return { kind: 'tensor', ir: name, scale: q.scale, dtype: q.dtype, shape };
+    const data = c.dtype === 'int8' ? Int8Array.from(c.data)
+      : c.dtype === 'uint8' ? Uint8Array.from(c.data)
+      : c.dtype === 'float32' ? Float32Array.from(c.data)
+      : Int32Array.from(c.data);
+    const shape = c.dims.length ? [...c.dims] : [1];
+    this.tensors[name] = { shape, dtype: c.dtype, data: encodeConstData(data) };
+    this.types.set(name, { shape, dtype: c.dtype });
+    return { ir: name, dtype: c.dtype, shape };
+  }
+
+  /** Per-channel (axis 1) bounds of |value|, or one for all channels. */
+  channelBounds(ir: string): number[] {
+    return this.bounds.get(ir) ?? [this.boundOf(ir)];
   }
 
   /** The finished, validated graph. */
@@ -79,8 +111,13 @@ export class GraphBuilder {
     const b = this.bounds.get(ir);
     if (b) return Math.max(...b);
     const c = this.tensors[ir];
-    if (c) return Math.max(0, ...Array.from(decodeConst(ir, c), Math.abs));
-    return this.types.get(ir)?.dtype === 'int8' ? 128 : 2 ** 31;
+    if (c) {
+      let m = 0;
+      for (const v of decodeConst(ir, c)) m = Math.max(m, Math.abs(Number(v)));
+      return m;
+    }
+    const dtype = this.types.get(ir)?.dtype;
+    return dtype === 'int8' ? 128 : dtype === 'uint8' ? 255 : 2 ** 31;
   }
 
   private boundOfNode(n: GraphNode): number[] {
@@ -89,6 +126,7 @@ export class GraphBuilder {
     switch (n.op) {
       case 'dense':
       case 'conv2d': {
+        if (!this.tensors[n.inputs[1]!]) return [2 ** 31];
         // Per output channel: Σ|w| times the largest |input|.
         const w = decodeConst(n.inputs[1]!, this.tensors[n.inputs[1]!]!);
         const channels = this.tensors[n.inputs[1]!]!.shape[0]!;
@@ -106,17 +144,28 @@ export class GraphBuilder {
         return Array.from(b, (v, c) => (xb.length === b.length ? xb[c]! : Math.max(...xb)) + Math.abs(v));
       }
       case 'add':
+      case 'sub':
         return [this.boundOf(x) + this.boundOf(n.inputs[1]!)];
+      case 'mul':
+        return [this.boundOf(x) * this.boundOf(n.inputs[1]!)];
+      case 'matmul': {
+        const k = this.types.get(x)!.shape.at(-1)!;
+        return [k * this.boundOf(x) * this.boundOf(n.inputs[1]!)];
+      }
+      case 'pad':
+        return [Math.max(this.boundOf(x), Math.abs((a as { value?: number }).value ?? 0))];
       case 'relu':
         return this.bounds.get(x) ?? [this.boundOf(x)];
       case 'clip':
         return (this.bounds.get(x) ?? [this.boundOf(x)]).map((v) => Math.min(v, Math.max(Math.abs(a.min!), Math.abs(a.max!))));
-      case 'requantize':
-        return [Math.ceil((this.boundOf(x) * (a.multiplier ?? 1)) / 2 ** a.shift!) + 1];
+      case 'requantize': {
+        const m = n.inputs[1] ? this.boundOf(n.inputs[1]) : (a.multiplier ?? 1);
+        return [Math.ceil((this.boundOf(x) * m) / 2 ** a.shift!) + 1];
+      }
       case 'requantize_float':
         return [Math.ceil(this.boundOf(x) * a.scale!) + 1];
       case 'cast':
-        return [Math.min(this.boundOf(x), 128)];
+        return [Math.min(this.boundOf(x), a.dtype as unknown as string === 'uint8' ? 255 : a.dtype as unknown as string === 'int8' ? 128 : Infinity)];
       default:
         return [this.boundOf(x)];
     }

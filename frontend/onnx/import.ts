@@ -1,86 +1,138 @@
 /**
  * ONNX → Graph IR for quantized models, in QDQ form (QuantizeLinear / DequantizeLinear around
- * float ops) and operator form (QLinearConv, QLinearMatMul, MatMulInteger, ConvInteger).
+ * float ops), operator form (QLinearConv, QLinearMatMul, com.microsoft QLinearAdd /
+ * QLinearGlobalAveragePool, MatMulInteger, ConvInteger) and plain float models (all host).
  *
+ * The IR graph's inputs and outputs are the ONNX graph's: same names, dtypes and shapes (a QDQ
+ * model takes and gives float32; its QuantizeLinear / DequantizeLinear run as host quantize /
+ * dequantize). Inside, quantized activations are int8 (uint8 q is q − 128 with zero point z − 128).
  * The import reads the protobuf into plain data (read.ts), then walks the nodes in order, giving
  * each to its operator's translator (ops.ts), which builds IR nodes (builder.ts) and tracks every
- * value's scale (quant.ts). Float Conv/MatMul/Gemm on dequantized int8 operands become int8
- * dense/conv2d with the product scale; QuantizeLinear becomes requantize + clip + cast. A scale
- * ratio that is not a power of two is handled as `scales` says:
- * - 'exact' (default): refused;
- * - 'vta': requantize {multiplier m, shift s} with m/2^s ≈ r, run on VTA's ALU (MUL, ADD, SHR);
- *   frontend/fixed-point.ts picks (m, s) from a static bound of the accumulator and states the
- *   error bound; each such step is listed in `notes`;
- * - 'host': requantize_float {scale: r}, ONNX's float semantics, run on the host (the GEMM before
- *   it stays on VTA and hands its int32 result over as byte planes);
- * - 'pow2': r rounded to the nearest power of two (up to ±41% scale error; a WARNING note).
+ * value's scale and zero point (quant.ts).
  *
- * Against onnxruntime the remaining difference is rounding: ONNX QuantizeLinear rounds half to
- * even, requantize rounds half up, so values that land exactly on .5 can differ by 1 (plus, in
- * 'vta' mode, the stated approximation bound).
+ * Requantization ratios (`scales`): power-of-two ratios shift; by default ('vta') any other ratio is
+ * a fixed-point requantize m/2^s (per channel for per-channel weights), its error bound in `notes`;
+ * 'host' keeps ONNX's float requantization on the host; 'pow2' rounds ratios to powers of two;
+ * 'exact' refuses ratios that are not powers of two. Rounding is ONNX's half to even unless
+ * `rounding: 'half_up'` (VTA's cheaper hardware rounding).
  */
 import { fileErrorReason, readFileCapped } from '../../lib/files.ts';
 import { VtaError } from '../../lib/errors.ts';
-import type { Graph } from '../../graph/ir.ts';
-import { GraphBuilder } from './builder.ts';
-import { translate, type ImportedInput, type ScaledTensor } from './ops.ts';
-import { Quantization, type Approximation, type ScaleMode, type Value } from './quant.ts';
-import { fail, readInitializers, readInputs, readOnnxModel, type OnnxModel } from './read.ts';
+import type { DType, Graph } from '../../graph/ir.ts';
+import { GraphBuilder, type Emitted } from './builder.ts';
+import { translate } from './ops.ts';
+import { Quantization, type Approximation, type RoundingMode, type ScaleMode, type Value } from './quant.ts';
+import { ELEM, elemName, fail, readInitializers, readInputs, readOnnxModel, type OnnxModel } from './read.ts';
 
 export { ONNX_ERROR } from './read.ts';
 export { SUPPORTED_OPS } from './ops.ts';
-export { SCALE_MODES } from './quant.ts';
-export type { Approximation, ImportedInput, ScaledTensor, ScaleMode };
+export { ROUNDING_MODES, SCALE_MODES } from './quant.ts';
+export type { Approximation, RoundingMode, ScaleMode };
 
-const MIN_OPSET = 10;
+const MIN_OPSET = 7;
 const MAX_OPSET = 21;
-const QUANT_OPS = new Set(['QuantizeLinear', 'DequantizeLinear', 'QLinearConv', 'QLinearMatMul', 'MatMulInteger', 'ConvInteger']);
+const QUANT_OPS = new Set(['QuantizeLinear', 'DequantizeLinear', 'QLinearConv', 'QLinearMatMul', 'MatMulInteger', 'ConvInteger', 'QLinearAdd', 'QLinearMul', 'QLinearGlobalAveragePool', 'QLinearAveragePool']);
+const DOMAINS = new Set(['', 'ai.onnx', 'com.microsoft']);
+export const NOT_QUANTIZED_NOTE = 'no quantized operators: run `vta quantize` first to use VTA';
+
+/** The import options, for front ends that list them (the CLI's flags). */
+export const IMPORT_OPTIONS = ['scales', 'rounding'] as const;
 
 export interface ImportOptions {
   /**
-   * Requantization ratios that are not powers of two: 'exact' (default) refuses them, 'vta'
-   * approximates them by m/2^s on VTA's ALU, 'host' requantizes on the host with ONNX's float
-   * semantics, 'pow2' rounds them to a power of two (up to ±41% error).
+   * Requantization ratios that are not powers of two: by default, m/2^s on VTA's ALU where its
+   * error bound is ≤ 0.005 output units and ONNX's float requantization on the host elsewhere (a note
+   * says which); 'vta' approximates every one on VTA (error bound stated), 'host' requantizes all on
+   * the host with ONNX's float semantics, 'pow2' rounds them to a power of two (up to ±41% error),
+   * 'exact' refuses them.
    */
   scales?: ScaleMode;
+  /** Rounding of requantizations: 'half_even' (ONNX's, default) or 'half_up' (VTA's cheaper one). */
+  rounding?: RoundingMode;
+}
+
+/** A graph input or output: the ONNX one, as the IR graph has it. */
+export interface ImportedTensor {
+  tensor: string;
+  dtype: DType;
+  shape: number[];
+  /** Kept for older callers: always 1 (values are the ONNX graph's own, no hidden scale). */
+  scale: 1;
+  /** Whether the ONNX tensor is float32. */
+  float: boolean;
 }
 
 export interface ImportResult {
   graph: Graph;
-  /** Per ONNX graph input: the int8 IR input that replaces it, the scale it was quantized with
-   *  and whether the ONNX input is float (fed as q · scale) or int8. */
-  inputs: Record<string, ImportedInput>;
-  /** Per ONNX graph output: the IR tensor that holds it and its scale. */
-  outputs: Record<string, ScaledTensor>;
-  /** Approximations and host steps chosen for non-power-of-two ratios, one line each. */
+  /** Per ONNX graph input (same name in the IR graph). */
+  inputs: Record<string, ImportedTensor>;
+  /** Per ONNX graph output (same name in the IR graph). */
+  outputs: Record<string, ImportedTensor>;
+  /** Approximations and host steps chosen, one line each. */
   notes: string[];
-  /** Per requantize node approximated with scales 'vta': the chosen m/2^s and its error bounds. */
+  /** Per requantize node approximated with a scalar fixed-point multiplier: m/2^s and its error bounds. */
   approximations: Approximation[];
 }
+
+const IR_DTYPE = new Map<number, DType>([[ELEM.float, 'float32'], [ELEM.uint8, 'uint8'], [ELEM.int8, 'int8'], [ELEM.int32, 'int32']]);
+
+/** The ONNX graph input as an IR input, and its value for the translators (uint8 moved to int8). */
+function graphInput(b: GraphBuilder, name: string, shape: number[], elem: number): Value {
+  const dtype = IR_DTYPE.get(elem);
+  if (!dtype) fail(`input '${name}': element type ${elemName(elem)} is not supported (float, uint8, int8 or int32)`);
+  const e = b.input(name, shape, dtype);
+  if (dtype === 'float32') return { kind: 'float', ...e };
+  if (dtype !== 'uint8') return { kind: 'int', ...e, elem, offset: 0 };
+  const wide = b.emit('cast', [e.ir], `${name}.int32`, { dtype: 'int32' });
+  const shifted = b.emit('sub', [wide.ir, b.constant({ dtype: 'int32', dims: [], data: [128] }, `${name}.offset`).ir], `${name}.minus_128`, {});
+  return { kind: 'int', ...b.emit('cast', [shifted.ir], `${name}.int8`, { dtype: 'int8' }), elem, offset: 128 };
+}
+
+/** The value of an ONNX graph output, as a node named after it with the ONNX dtype. */
+function graphOutput(b: GraphBuilder, q: Quantization, name: string, v: Value | undefined): ImportedTensor {
+  if (!v || v.kind === 'const' || v.kind === 'qconst') fail(`output '${name}': is not computed from the model inputs`);
+  const where = `output '${name}'`;
+  if (v.kind === 'int') {
+    if (v.offset === 0) return described(name, asOutput(b, v, name));
+    const wide = b.emit('cast', [v.ir], `${name}.int32`, { dtype: 'int32' });
+    const back = b.emit('add', [wide.ir, b.constant({ dtype: 'int32', dims: [], data: [v.offset] }, `${name}.offset`).ir], `${name}.plus_128`, {});
+    return described(name, b.emitAs(name, 'cast', [back.ir], { dtype: 'uint8' }));
+  }
+  const f = q.toFloat(v, where, 'value', name);
+  return described(name, asOutput(b, f, name));
+}
+
+/** The tensor under the output's name: its producing node renamed, or (a graph input or a value
+ * already renamed for another output) a reshape copy. */
+function asOutput(b: GraphBuilder, e: Emitted, name: string): Emitted {
+  if (e.ir === name) return e;
+  if (b.rename(e.ir, name)) return { ...e, ir: name };
+  return b.emitAs(name, 'reshape', [e.ir], { shape: e.shape });
+}
+
+const described = (name: string, e: Emitted): ImportedTensor => ({ tensor: name, dtype: e.dtype, shape: e.shape, scale: 1, float: e.dtype === 'float32' });
 
 /** `label`: the file's base name, naming the model in refusals that concern it as a whole. */
 function translateModel(m: OnnxModel, label: string, opts: ImportOptions): ImportResult {
   if (m.opset < MIN_OPSET || m.opset > MAX_OPSET) fail(`${label}: opset ${m.opset} is not supported (supported: ${MIN_OPSET}..${MAX_OPSET})`);
-  if (!m.nodes.some((n) => QUANT_OPS.has(n.opType))) fail(`model ${m.name} is not quantized: quantize it first (QDQ or QLinear* form)`);
   const b = new GraphBuilder();
-  const q = new Quantization(b, opts.scales ?? 'exact');
-  const inputs: Record<string, ImportedInput> = {};
+  const q = new Quantization(b, opts.scales ?? 'vta', opts.rounding ?? 'half_even', opts.scales === undefined);
+  if (!m.nodes.some((n) => QUANT_OPS.has(n.opType))) q.notes.push(NOT_QUANTIZED_NOTE);
   const values = new Map<string, Value>();
   const initializers = readInitializers(m);
   for (const [name, c] of initializers) values.set(name, { kind: 'const', ...c });
-  for (const input of readInputs(m, initializers)) {
-    if (input.float) {
-      values.set(input.name, { kind: 'floatInput', name: input.name, shape: input.shape });
-      continue;
-    }
-    const ir = b.input(input.name, input.shape);
-    inputs[input.name] = { tensor: ir, scale: 1, dtype: 'int8', float: false };
-    values.set(input.name, { kind: 'tensor', ir, scale: 1, dtype: 'int8', shape: input.shape });
+  const onnxInputs = readInputs(m, initializers);
+  b.reserve([...onnxInputs.map((i) => i.name), ...m.outputs]);
+  const inputs: Record<string, ImportedTensor> = {};
+  for (const input of onnxInputs) {
+    const v = graphInput(b, input.name, input.shape, input.elem);
+    values.set(input.name, v);
+    inputs[input.name] = { tensor: input.name, dtype: IR_DTYPE.get(input.elem)!, shape: input.shape, scale: 1, float: input.elem === ELEM.float };
   }
 
   for (const node of m.nodes) {
     const where = `node ${node.name} (${node.opType})`;
-    if (node.domain && node.domain !== 'ai.onnx') fail(`${where}: operator domain '${node.domain}' is not supported`);
+    if (!DOMAINS.has(node.domain)) fail(`${where}: operator domain '${node.domain}' is not supported`);
     const ins = node.inputs.map((n) => {
       if (n === '') return undefined;
       const v = values.get(n);
@@ -92,22 +144,17 @@ function translateModel(m: OnnxModel, label: string, opts: ImportOptions): Impor
       const t = node.attrs.tensor('value', where);
       if (!t) fail(`${where}: only the 'value' form of Constant is supported`);
       out = { kind: 'const', ...t };
-    } else out = translate({ b, q, opset: m.opset, inputs, node, ins, attrs: node.attrs, where, base: node.name });
+    } else out = translate({ b, q, opset: m.opset, node, ins, attrs: node.attrs, where, base: node.name });
     values.set(node.outputs[0] ?? '', out);
   }
 
-  const outputs: Record<string, ScaledTensor> = {};
-  for (const o of m.outputs) {
-    const v = values.get(o);
-    if (!v || v.kind !== 'tensor') fail(`output '${o}': is not computed from the model inputs`);
-    outputs[o] = { tensor: v.ir, scale: v.scale, dtype: v.dtype };
-  }
-  for (const [iname, v] of values) {
-    if (v.kind === 'floatInput' && !inputs[iname]) fail(`input '${iname}': is float and never quantized by a QuantizeLinear`);
-  }
-  const graph = b.build(m.name, [...new Set(Object.values(outputs).map((o) => o.tensor))]);
+  const outputs: Record<string, ImportedTensor> = {};
+  for (const o of m.outputs) outputs[o] = graphOutput(b, q, o, values.get(o));
+  const graph = b.build(m.name, m.outputs);
   return { graph, inputs, outputs, notes: q.notes, approximations: q.approximations };
 }
+
+
 
 /**
  * Import a quantized ONNX model (path or bytes). Throws a one-line VtaError (E_ONNX, E_MODEL or

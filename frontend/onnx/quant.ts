@@ -1,32 +1,43 @@
 /**
- * The scale and zero-point analysis of the importer. Every ONNX value is tracked as
- * `value = scale · integer`: dequantizing only changes the scale, QuantizeLinear becomes a
- * requantization from the value's scale to the new one. Quantization must be symmetric (zero
- * points 0) and per-tensor. A ratio r = input scale / output scale that is a power of two 2^-n
- * becomes a right shift by n; any other ratio is handled as the `scales` mode says (see
- * SCALE_MODES and frontend/fixed-point.ts for 'vta').
+ * The scale and zero-point analysis of the importer. Every ONNX value is one of:
+ * - a constant (`const`, plain numbers) or a dequantized constant (`qconst`: integers with scale
+ *   and zero point per tensor or per axis: weights and biases);
+ * - an integer tensor (`int`): the ONNX integer equals the IR tensor plus `offset` (uint8 tensors
+ *   live in the IR as int8 q − 128, offset 128);
+ * - a quantized tensor (`q`): real value = scale[c] · (ir − zp), int8 activations (per-tensor scale,
+ *   zero point in the IR's int8 domain) or int32 accumulators (zero point 0, scale per channel of
+ *   axis 1 when the weights were per-channel);
+ * - a float tensor (`float`): an IR float32 tensor (the host runs its ops with ONNX semantics);
+ * - a pending add (`add`): two quantized tensors to be added, waiting for the QuantizeLinear that
+ *   gives the output scale (then it becomes an integer rescaled add).
+ * QuantizeLinear of a quantized tensor is a requantization: power-of-two ratios shift, other ratios
+ * use fixed point (frontend/fixed-point.ts) unless `scales` says otherwise; rounding is ONNX's
+ * half to even unless `rounding: 'half_up'`.
  */
 import type { DType } from '../../graph/ir.ts';
-import { chooseFixedPoint } from '../fixed-point.ts';
-import type { GraphBuilder, QConst, TensorValue } from './builder.ts';
+import { chooseRequantization } from '../fixed-point.ts';
+import type { Emitted, GraphBuilder } from './builder.ts';
 import { ELEM, elemName, fail } from './read.ts';
 
-export type { QConst, TensorValue };
-
 /**
- * Requantization ratios that are not powers of two: 'exact' (default) refuses them, 'vta'
- * approximates them by m/2^s on VTA's ALU, 'host' requantizes on the host with ONNX's float
- * semantics, 'pow2' rounds them to a power of two (up to ±41% error).
+ * Requantization ratios: 'vta' (default) fixed-point m/2^s on VTA's ALU, error bound stated;
+ * 'exact' refuses ratios that are not powers of two; 'host' requantizes on the host with ONNX's
+ * float semantics; 'pow2' rounds them to a power of two (up to ±41% error).
  */
 export const SCALE_MODES = ['exact', 'vta', 'host', 'pow2'] as const;
 export type ScaleMode = (typeof SCALE_MODES)[number];
+/** Rounding of requantizations: ONNX's half to even (default) or VTA's cheaper half up. */
+export const ROUNDING_MODES = ['half_even', 'half_up'] as const;
+export type RoundingMode = (typeof ROUNDING_MODES)[number];
 
-/** What an ONNX value name stands for while importing. */
-export type Value =
-  | { kind: 'const'; elem: number; dims: number[]; data: number[] }
-  | QConst
-  | TensorValue
-  | { kind: 'floatInput'; name: string; shape: number[] };
+export interface ConstValue { kind: 'const'; elem: number; dims: number[]; data: number[] }
+/** Integer data dequantized: real = scale[i] · (data − zp[i]), i the index along `axis` (or 0). */
+export interface QConst { kind: 'qconst'; elem: number; dims: number[]; data: number[]; scale: number[]; zp: number[]; axis: number }
+export interface IntTensor extends Emitted { kind: 'int'; elem: number; offset: number }
+export interface QTensor extends Emitted { kind: 'q'; scale: number[]; zp: number }
+export interface FloatTensor extends Emitted { kind: 'float' }
+export interface PendingAdd { kind: 'add'; a: QTensor; b: QTensor; shape: number[] }
+export type Value = ConstValue | QConst | IntTensor | QTensor | FloatTensor | PendingAdd;
 
 export interface Approximation {
   node: string;
@@ -43,124 +54,285 @@ export interface Approximation {
 }
 
 export const sameScale = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-6 * Math.max(Math.abs(a), Math.abs(b));
+const allSame = (v: number[]): boolean => v.every((x) => sameScale(x, v[0]!));
 
 export function roundHalfEven(x: number): number {
   const r = Math.round(x);
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
+/** The int8 IR offset of an ONNX integer type: uint8 values are stored as q − 128. */
+export const offsetOf = (elem: number): number => (elem === ELEM.uint8 ? 128 : 0);
+
 // --- constant operands, each refusal naming the node and operand -----------------------------------
 
-export function scalar(v: Value | undefined, where: string, role: string): number {
+export function constant(v: Value | undefined, where: string, role: string): ConstValue {
   if (!v || v.kind !== 'const') fail(`${where}: ${role} must be a constant`);
-  if (v.data.length !== 1) fail(`${where}: ${role} has ${v.data.length} values: per-channel quantization is not supported (use per-tensor scales)`);
-  return v.data[0]!;
+  return v;
 }
 
-export function positiveScale(v: Value | undefined, where: string, role: string): number {
-  const s = scalar(v, where, role);
-  if (!(s > 0) || !Number.isFinite(s)) fail(`${where}: ${role} ${s} must be positive`);
-  return s;
+export function scalar(v: Value | undefined, where: string, role: string): number {
+  const c = constant(v, where, role);
+  if (c.data.length !== 1) fail(`${where}: ${role} has ${c.data.length} values where one is needed`);
+  return c.data[0]!;
 }
 
-export function checkZeroPoint(v: Value | undefined, where: string, allowed: number[], required: boolean): void {
-  if (!v) {
-    if (required) fail(`${where}: no zero point means uint8 quantization, which is not supported (quantize to int8, symmetric)`);
-    return;
-  }
-  if (v.kind !== 'const') fail(`${where}: zero point must be a constant`);
-  if (v.elem === ELEM.uint8) fail(`${where}: uint8 quantization is not supported (quantize to int8, symmetric)`);
-  if (!allowed.includes(v.elem)) fail(`${where}: zero point type ${elemName(v.elem)} is not supported`);
-  if (v.data.some((z) => z !== 0)) fail(`${where}: zero point ${v.data.find((z) => z !== 0)} is not 0: only symmetric quantization is supported`);
+export function positiveScales(v: Value | undefined, where: string, role: string): number[] {
+  const c = constant(v, where, role);
+  if (c.data.length === 0 || c.data.some((s) => !(s > 0) || !Number.isFinite(s))) fail(`${where}: ${role} must be positive`);
+  return c.data;
 }
 
-/** A constant integer operand (weights), with its scale. */
-export function weights(v: Value | undefined, where: string, role: string, dtype: DType = 'int8'): QConst {
-  if (v?.kind === 'qconst' && v.dtype === dtype) return v;
-  if (v?.kind === 'const' && v.elem === (dtype === 'int8' ? ELEM.int8 : ELEM.int32)) return { kind: 'qconst', dtype, dims: v.dims, data: v.data, scale: 1 };
-  if (v?.kind === 'const' && v.elem === ELEM.float) fail(`${where}: ${role} is a float constant: the model must quantize its weights (QDQ or QLinear* form)`);
-  fail(`${where}: ${role} must be a constant ${dtype} tensor (dequantized weights)`);
+/** A zero point (absent: 0 of `dflt`), with its element type. */
+export function zeroPoints(v: Value | undefined, where: string, dflt: number): { elem: number; zp: number[] } {
+  if (!v) return { elem: dflt, zp: [0] };
+  const c = constant(v, where, 'zero point');
+  if (![ELEM.int8, ELEM.uint8, ELEM.int32].includes(c.elem as 2)) fail(`${where}: zero point type ${elemName(c.elem)} is not supported`);
+  return { elem: c.elem, zp: c.data.length ? c.data : [0] };
 }
 
-/** Requantizations, biases and tensor operands of the graph being built, with the notes they leave. */
+/** The real values of a dequantized constant, each rounded to float32 as DequantizeLinear does. */
+export function realValues(c: QConst): number[] {
+  const inner = c.dims.slice(c.axis + 1).reduce((a, b) => a * b, 1);
+  const n = c.scale.length;
+  return c.data.map((q, i) => {
+    const k = n === 1 ? 0 : Math.floor(i / inner) % n;
+    return Math.fround((q - c.zp[c.zp.length === 1 ? 0 : k]!) * c.scale[k]!);
+  });
+}
+
+/** Requantizations, float conversions and constants of the graph being built, with the notes they leave. */
 export class Quantization {
   readonly notes: string[] = [];
   readonly approximations: Approximation[] = [];
 
-  constructor(private readonly b: GraphBuilder, private readonly mode: ScaleMode) {}
+  /**
+   * `precise` (the default, no scales mode given): a fixed-point step whose error bound exceeds
+   * MAX_ERROR_BOUND runs on the host instead; an explicit 'vta' keeps every step on VTA.
+   */
+  constructor(private readonly b: GraphBuilder, private readonly mode: ScaleMode, private readonly rounding: RoundingMode, private readonly precise = false) {}
 
-  tensor(v: Value | undefined, where: string, role: string): TensorValue {
+  intConst(data: number[], dims: number[], base: string, dtype: DType = 'int32'): Emitted {
+    return this.b.constant({ dtype, dims, data }, base);
+  }
+
+  /** A float IR tensor holding v's real value: DequantizeLinear made explicit (host). */
+  toFloat(v: Value | undefined, where: string, role: string, base: string): FloatTensor {
     if (!v) fail(`${where}: ${role} is missing`);
-    if (v.kind === 'tensor') return v;
-    if (v.kind === 'qconst') return this.b.constant(v, `${where.split(' ')[1]}.${role}`);
-    if (v.kind === 'floatInput') fail(`${where}: ${role} is the float graph input '${v.name}': it must go through QuantizeLinear first`);
-    fail(`${where}: ${role} is an unquantized ${elemName(v.elem)} constant`);
-  }
-
-  int8(v: Value | undefined, where: string, role: string): TensorValue {
-    const t = this.tensor(v, where, role);
-    if (t.dtype !== 'int8') fail(`${where}: ${role} is an int32 (accumulator) value: quantize it to int8 before this op`);
-    return t;
-  }
-
-  /** int8 tensor holding round(value / s), saturated: the IR form of QuantizeLinear. */
-  requantize(t: TensorValue, s: number, where: string, base: string): TensorValue {
-    const ratio = t.scale / s;
-    let shift = -Math.log2(ratio);
-    if (!sameScale(ratio, 1) && !(Number.isInteger(shift) && shift >= 1 && shift <= 31)) {
-      const rounded = Math.round(shift);
-      const what = `requantization ratio ${+ratio.toPrecision(6)} (scale ${+t.scale.toPrecision(6)} → ${+s.toPrecision(6)})`;
-      if (this.mode === 'vta') return this.requantizeFixedPoint(t, ratio, s, where, base);
-      if (this.mode === 'host') {
-        this.notes.push(`${where}: ${what} is not a power of two: requantized on the host with ONNX's float semantics`);
-        return this.saturate(this.b.emit('requantize_float', [t.ir], `${base}.requantize`, { scale: ratio }, s), s, base);
+    switch (v.kind) {
+      case 'float':
+        return v;
+      case 'const':
+        return { kind: 'float', ...this.b.constant({ dtype: 'float32', dims: v.dims, data: v.data }, `${base}.${role}`) };
+      case 'qconst':
+        return { kind: 'float', ...this.b.constant({ dtype: 'float32', dims: v.dims, data: realValues(v) }, `${base}.${role}`) };
+      case 'int':
+        return { kind: 'float', ...this.b.emit('cast', [v.ir], `${base}.${role}.float`, { dtype: 'float32' }) };
+      case 'q': {
+        const attrs = v.scale.length === 1 ? { scale: v.scale, zero_point: [v.zp] } : { scale: v.scale, zero_point: v.scale.map(() => 0), axis: 1 };
+        return { kind: 'float', ...this.b.emit('dequantize', [v.ir], `${base}.dequantize`, attrs) };
       }
-      if (this.mode !== 'pow2' || rounded < 0 || rounded > 31) {
-        fail(`${where}: ${what} is not a power of two 2^-n with n in 0..31: use power-of-two scales, or import with ` +
-          `scales "vta" (fixed-point m/2^s on VTA, error bound stated) or "host" (exact ONNX requantization on the host)`);
+      case 'add': {
+        const a = this.toFloat(v.a, where, 'A', base);
+        const c = this.toFloat(v.b, where, 'B', base);
+        return { kind: 'float', ...this.b.emit('add', [a.ir, c.ir], `${base}.add`, {}) };
       }
-      this.notes.push(`WARNING ${where}: scale ratio ${ratio.toPrecision(6)} rounded to 2^-${rounded}: every output of this step is off by a factor ${(ratio * 2 ** rounded).toPrecision(4)} (scales "pow2"; use "vta" or "host" for accurate results)`);
-      shift = rounded;
     }
-    if (sameScale(ratio, 1)) shift = 0;
-    if (t.dtype === 'int8' && shift === 0) return { ...t, scale: s };
-    const v = shift > 0 ? this.b.emit('requantize', [t.ir], `${base}.requantize`, { shift }, s) : t;
-    return this.saturate(v, s, base);
   }
 
-  /** requantize {multiplier, shift} ≈ ratio on VTA's ALU, with its error bound in `notes`. */
-  private requantizeFixedPoint(t: TensorValue, ratio: number, s: number, where: string, base: string): TensorValue {
-    const accBound = this.b.boundOf(t.ir);
-    const fp = chooseFixedPoint(ratio, accBound);
-    if (typeof fp === 'string') fail(`${where}: cannot approximate the requantization on VTA: ${fp} (import with scales "host")`);
-    this.approximations.push({ node: `${base}.requantize`, ratio, accBound, ...fp });
-    this.notes.push(
-      `${where}: ratio ${ratio.toPrecision(6)} ≈ ${fp.multiplier}/2^${fp.shift} (relative error ${fp.relError.toExponential(2)}); ` +
-        `|acc| ≤ ${accBound}, so ≤ ${fp.errorBound.toPrecision(3)} output units before rounding, ≤ ${fp.outputBound} after`,
-    );
-    return this.saturate(this.b.emit('requantize', [t.ir], `${base}.requantize`, { shift: fp.shift, multiplier: fp.multiplier }, s), s, base);
+  /** An int8 quantized activation, or undefined when v is not one. */
+  activation(v: Value | undefined): QTensor | undefined {
+    return v?.kind === 'q' && v.dtype === 'int8' && v.scale.length === 1 ? v : undefined;
   }
 
-  /** Clip to the int8 range and cast: the end of every requantization. */
-  private saturate(v: TensorValue, s: number, base: string): TensorValue {
-    const clipped = this.b.emit('clip', [v.ir], `${base}.clip`, { min: -128, max: 127 }, s);
-    return this.b.emit('cast', [clipped.ir], `${base}.cast`, { dtype: 'int8' }, s);
+  /** DequantizeLinear of an integer tensor: same IR tensor, now with a scale. */
+  dequantized(v: IntTensor, scale: number[], zp: number[], axis: number, where: string, base: string): Value {
+    if (scale.length === 1 && zp.length === 1) {
+      if (v.elem === ELEM.int32 && zp[0] !== 0) fail(`${where}: int32 tensors with a zero point are not supported`);
+      return { kind: 'q', ir: v.ir, dtype: v.dtype, shape: v.shape, scale, zp: zp[0]! - v.offset };
+    }
+    const attrs = { scale, zero_point: scale.map((_, k) => zp[zp.length === 1 ? 0 : k]! - v.offset), axis };
+    return { kind: 'float', ...this.b.emit('dequantize', [v.ir], `${base}.dequantize`, attrs) };
   }
 
-  /** Bias for an accumulator of scale `accScale`: a quantized int32 constant (or an exact float one). */
-  bias(v: Value, accScale: number, channels: number, where: string, base: string): TensorValue {
-    let data: number[];
-    if (v.kind === 'qconst') {
-      if (!sameScale(v.scale, accScale)) fail(`${where}: bias scale ${v.scale} differs from input scale × weight scale ${accScale}`);
-      data = v.data;
-    } else if (v.kind === 'const' && v.elem === ELEM.float) {
-      data = v.data.map((b) => roundHalfEven(b / accScale));
-      if (data.some((q, k) => q * accScale !== v.data[k])) this.notes.push(`${where}: float bias rounded to multiples of ${accScale}`);
-    } else if (v.kind === 'const' && v.elem === ELEM.int32) {
-      if (!sameScale(accScale, 1)) fail(`${where}: int32 bias added to a value of scale ${accScale}`);
-      data = v.data;
-    } else fail(`${where}: bias must be a constant`);
-    if (data.length !== channels) fail(`${where}: bias has ${data.length} values but there are ${channels} channels`);
-    return this.b.constant({ kind: 'qconst', dtype: 'int32', dims: [channels], data, scale: accScale }, `${base}.bias`);
+  /**
+   * QuantizeLinear: v to the ONNX integer type `elem` with scale(s) `scale` and zero point(s) `zp`
+   * along `axis`. The result lives in the IR as int8 (offset 128 for uint8).
+   */
+  quantize(v: Value, scale: number[], zp: number[], elem: number, axis: number, where: string, base: string): IntTensor | ConstValue {
+    const offset = offsetOf(elem);
+    if (elem === ELEM.int32) fail(`${where}: quantizing to int32 is not supported`);
+    if (v.kind === 'const') {
+      const data = v.data.map((x) => Math.max(elem === ELEM.uint8 ? 0 : -128, Math.min(elem === ELEM.uint8 ? 255 : 127, roundHalfEven(x / scale[0]!) + zp[0]!)));
+      return { kind: 'const', elem, dims: v.dims, data };
+    }
+    const irZp = zp.map((z) => z - offset);
+    if (scale.length === 1 && irZp.length === 1) {
+      if (v.kind === 'q') return intTensor(this.requantize(v, scale[0]!, irZp[0]!, where, base), elem, offset);
+      if (v.kind === 'add') return intTensor(this.rescaledAdd(v, scale[0]!, irZp[0]!, where, base), elem, offset);
+    }
+    const f = this.toFloat(v, where, 'input', base);
+    const attrs = scale.length === 1 ? { scale, zero_point: irZp, dtype: 'int8' } : { scale, zero_point: scale.map((_, k) => irZp[irZp.length === 1 ? 0 : k]!), axis, dtype: 'int8' };
+    return intTensor(this.b.emit('quantize', [f.ir], `${base}.quantize`, attrs), elem, offset);
   }
+
+  /** int8 tensor holding round(value / sy) + zy, saturated: QuantizeLinear of a quantized tensor. */
+  requantize(t: QTensor, sy: number, zy: number, where: string, base: string): Emitted {
+    if (t.dtype === 'int8' && t.scale.length === 1 && sameScale(t.scale[0]!, sy) && t.zp === zy) return t;
+    const acc = this.withoutZeroPoint(t, base);
+    const ratios = t.scale.map((s) => s / sy);
+    const what = `requantization ratio ${ratios.length === 1 ? +ratios[0]!.toPrecision(6) : 'per channel'} (scale ${t.scale.length === 1 ? +t.scale[0]!.toPrecision(6) : 'per channel'} → ${+sy.toPrecision(6)})`;
+    const pow2 = allSame(ratios) ? powerOfTwoShift(ratios[0]!) : undefined;
+    let scaled: Emitted | undefined;
+    if (pow2 !== undefined) scaled = this.shift(acc, pow2, base);
+    else if (this.mode === 'host') scaled = this.hostRequantize(acc, ratios, where, base, `${what} is not a power of two: requantized on the host with ONNX's float semantics`);
+    else if (this.mode === 'pow2' && ratios.length === 1 && Math.round(-Math.log2(ratios[0]!)) >= 0) {
+      const n = Math.round(-Math.log2(ratios[0]!));
+      this.notes.push(`WARNING ${where}: scale ratio ${ratios[0]!.toPrecision(6)} rounded to 2^-${n}: every output of this step is off by a factor ${(ratios[0]! * 2 ** n).toPrecision(4)} (scales "pow2"; use "vta" or "host" for accurate results)`);
+      scaled = this.shift(acc, n, base);
+    } else if (this.mode === 'exact') {
+      fail(`${where}: ${what} is not a power of two 2^-n with n in 0..31: use power-of-two scales, or import with ` +
+        `scales "vta" (fixed-point m/2^s on VTA, error bound stated) or "host" (exact ONNX requantization on the host)`);
+    } else scaled = this.fixedPoint(acc, ratios, where, base);
+    return this.addZeroPointAndSaturate(scaled, zy, base);
+  }
+
+  /** int32 tensor holding the integer t − zp (the zero point folded away). */
+  private withoutZeroPoint(t: QTensor, base: string): Emitted {
+    if (t.zp === 0) return t;
+    return this.b.emit('add', [t.ir, this.intConst([-t.zp], [], `${base}.zero_point`).ir], `${base}.sub_zero_point`, {});
+  }
+
+  private shift(acc: Emitted, n: number, base: string): Emitted {
+    if (n === 0) return acc;
+    if (n < 0) return this.b.emit('requantize', [acc.ir], `${base}.requantize`, { shift: 0, multiplier: 2 ** -n });
+    return this.b.emit('requantize', [acc.ir], `${base}.requantize`, { shift: n, rounding: this.rounding });
+  }
+
+  /**
+   * requantize {multiplier(s), shift} ≈ ratio(s) on VTA's ALU (after a rounding pre-shift when the
+   * accumulator bound forces a coarse multiplier), with the error bound in `notes`.
+   */
+  private fixedPoint(acc: Emitted, ratios: number[], where: string, base: string): Emitted {
+    const bounds = this.b.channelBounds(acc.ir);
+    let perChannel = bounds.length === ratios.length ? bounds : ratios.map(() => Math.max(...bounds));
+    // Accumulators beyond ±C saturate the int8 output anyway (C·r ≥ 300 > 255 + rounding and
+    // approximation error): clipping them first shrinks the bound, so the multiplier can be larger.
+    // Only when needed: one requantize after the GEMM is what VTA fuses.
+    const saturating = Math.ceil(300 / Math.min(...ratios));
+    let fp = chooseRequantization(ratios, perChannel);
+    let clipped = false;
+    if ((typeof fp === 'string' || fp.errorBound > MAX_ERROR_BOUND) && saturating < Math.max(...perChannel)) {
+      const narrower = perChannel.map((a) => Math.min(a, saturating));
+      const better = chooseRequantization(ratios, narrower);
+      if (typeof better !== 'string' && (typeof fp === 'string' || better.errorBound < fp.errorBound)) {
+        [fp, perChannel, clipped] = [better, narrower, true];
+      }
+    }
+    if (typeof fp === 'string') return this.hostRequantize(acc, ratios, where, base, `cannot approximate the requantization on VTA (${fp}): requantized on the host`);
+    if (this.precise && fp.errorBound > MAX_ERROR_BOUND) {
+      return this.hostRequantize(acc, ratios, where, base, `the best fixed-point requantization on VTA (shift ${fp.shift}) could be off by ${fp.errorBound.toPrecision(3)} output units before rounding ` +
+        `(> ${MAX_ERROR_BOUND}; the accumulator bound ${Math.max(...perChannel)} leaves too few multiplier bits): requantized on the host with ONNX's float semantics (import with scales "vta" to force VTA)`);
+    }
+    const x0 = clipped ? this.b.emit('clip', [acc.ir], `${base}.saturate`, { min: -saturating, max: saturating }) : acc;
+    const name = `${base}.requantize`;
+    const accBound = Math.max(...perChannel);
+    const pre = fp.preShift > 0 ? `acc rounded to 2^${fp.preShift} first, then ` : '';
+    const ms = fp.multipliers.length === 1 ? `${fp.multipliers[0]}` : `m[c] (m in ${Math.min(...fp.multipliers)}..${Math.max(...fp.multipliers)})`;
+    this.notes.push(`${where}: ${ratios.length === 1 ? `ratio ${ratios[0]!.toPrecision(6)}` : `${ratios.length} per-channel ratios`} ≈ ${pre}${ms}/2^${fp.shift} ` +
+      `(relative error ${fp.relError.toExponential(2)}); |acc| ≤ ${accBound}: no int32 overflow (|acc|·m + 2^(s−1) < 2^31${ratios.length > 1 ? ' per channel' : ''}), ` +
+      `≤ ${fp.errorBound.toPrecision(3)} output units before rounding, ≤ ${fp.outputBound} after`);
+    let x = x0;
+    if (fp.preShift > 0) x = this.b.emit('requantize', [x0.ir], `${base}.preshift`, { shift: fp.preShift, rounding: this.rounding });
+    if (fp.multipliers.length === 1) {
+      if (fp.preShift === 0) this.approximations.push({ node: name, ratio: ratios[0]!, accBound, multiplier: fp.multipliers[0]!, shift: fp.shift, relError: fp.relError, errorBound: fp.errorBound, outputBound: fp.outputBound });
+      return this.b.emit('requantize', [x.ir], name, { shift: fp.shift, multiplier: fp.multipliers[0]!, rounding: this.rounding });
+    }
+    const m = this.intConst(fp.multipliers, [ratios.length], `${base}.multiplier`);
+    return this.b.emit('requantize', [x.ir, m.ir], name, { shift: fp.shift, rounding: this.rounding });
+  }
+
+  /** ONNX's float requantization on the host: requantize_float, or dequantize → quantize per channel. */
+  private hostRequantize(acc: Emitted, ratios: number[], where: string, base: string, why: string): Emitted {
+    this.notes.push(`${where}: ${why}`);
+    if (ratios.length === 1) return this.b.emit('requantize_float', [acc.ir], `${base}.requantize`, { scale: ratios[0]! });
+    const f = this.b.emit('dequantize', [acc.ir], `${base}.dequantize`, { scale: ratios, zero_point: ratios.map(() => 0), axis: 1 });
+    return this.b.emit('quantize', [f.ir], `${base}.requantize`, { scale: [1], zero_point: [0], dtype: 'int32' });
+  }
+
+  /** + zy after rounding (as ONNX adds the zero point), then clip to int8 and cast. */
+  private addZeroPointAndSaturate(v: Emitted, zy: number, base: string): Emitted {
+    let out = v;
+    if (zy !== 0) {
+      const channels = v.shape.length >= 2 ? v.shape[1]! : 0;
+      out = channels > 0
+        ? this.b.emit('bias_add', [v.ir, this.intConst(new Array<number>(channels).fill(zy), [channels], `${base}.zero_point`).ir], `${base}.add_zero_point`, {})
+        : this.b.emit('add', [v.ir, this.intConst([zy], [], `${base}.zero_point`).ir], `${base}.add_zero_point`, {});
+    }
+    const clipped = this.b.emit('clip', [out.ir], `${base}.clip`, { min: -128, max: 127 });
+    return this.b.emit('cast', [clipped.ir], `${base}.cast`, { dtype: 'int8' });
+  }
+
+  /**
+   * Add of two int8 tensors of different scales into (sy, zy): y = round((ma·(a − za) + mb·(b − zb)) / 2^n) + zy
+   * with ma/2^n ≈ sa/sy and mb/2^n ≈ sb/sy, as ALU MUL / ADD and a half-even requantize.
+   * With scales 'host': dequantize, float add, quantize (ONNX's semantics exactly).
+   */
+  rescaledAdd(p: PendingAdd, sy: number, zy: number, where: string, base: string): Emitted {
+    if (sameScale(p.a.scale[0]!, p.b.scale[0]!)) {
+      // Equal input scales: an integer add, then the usual requantization of the int32 sum.
+      const sum = this.b.emit('add', [p.a.ir, p.b.ir], `${base}.add`, {});
+      return this.requantize({ kind: 'q', ...sum, scale: [p.a.scale[0]!], zp: p.a.zp + p.b.zp }, sy, zy, where, base);
+    }
+    const ra = p.a.scale[0]! / sy;
+    const rb = p.b.scale[0]! / sy;
+    const choice = this.mode === 'host' ? undefined : addMultipliers(ra, rb);
+    if (!choice || (this.precise && choice.errorBound > MAX_ERROR_BOUND)) {
+      const why = choice ? `: the ALU form could be off by ${choice.errorBound.toPrecision(3)} output units (> ${MAX_ERROR_BOUND})` : '';
+      this.notes.push(`${where}: add of inputs with scales ${p.a.scale[0]} and ${p.b.scale[0]} computed in float on the host${why}`);
+      const f = this.toFloat(p, where, 'sum', base);
+      return this.b.emit('quantize', [f.ir], `${base}.quantize`, { scale: [sy], zero_point: [zy], dtype: 'int8' });
+    }
+    const { ma, mb, n, errorBound } = choice;
+    const ta = this.b.emit('mul', [p.a.ir, this.intConst([ma], [], `${base}.scale_a`).ir], `${base}.rescale_a`, {});
+    const tb = this.b.emit('mul', [p.b.ir, this.intConst([mb], [], `${base}.scale_b`).ir], `${base}.rescale_b`, {});
+    let sum = this.b.emit('add', [ta.ir, tb.ir], `${base}.add`, {});
+    const offset = -(ma * p.a.zp + mb * p.b.zp);
+    if (offset !== 0) sum = this.b.emit('add', [sum.ir, this.intConst([offset], [], `${base}.zero_points`).ir], `${base}.sub_zero_points`, {});
+    const shifted = this.b.emit('requantize', [sum.ir], `${base}.requantize`, { shift: n, rounding: this.rounding });
+    this.notes.push(`${where}: add rescaled on the ALU: ratios ${ra.toPrecision(6)}, ${rb.toPrecision(6)} ≈ ${ma}/2^${n}, ${mb}/2^${n}; ≤ ${errorBound.toPrecision(3)} output units before rounding, ≤ ${Math.floor(errorBound) + 1} after`);
+    return this.addZeroPointAndSaturate(shifted, zy, base);
+  }
+}
+
+/**
+ * Largest error bound (output units, before rounding) accepted for a fixed-point requantization:
+ * each such step then differs from ONNX's rounding on about 2·bound of its outputs, and errors
+ * compound layer by layer (models/real/ort-resnet18-u8-pc needs ≤ 0.005 to keep 99% of its logits within one step of onnxruntime).
+ */
+const MAX_ERROR_BOUND = 0.005;
+
+const intTensor = (e: Emitted, elem: number, offset: number): IntTensor => ({ ir: e.ir, dtype: e.dtype, shape: e.shape, kind: 'int', elem, offset });
+
+/** n with ratio = 2^-n exactly (n may be negative: a left shift), or undefined. */
+function powerOfTwoShift(ratio: number): number | undefined {
+  if (sameScale(ratio, 1)) return 0;
+  const n = -Math.log2(ratio);
+  const k = Math.round(n);
+  return Math.abs(n - k) < 1e-9 && k <= 31 && k >= -14 ? k : undefined;
+}
+
+/**
+ * Multipliers of a rescaled add: the largest n ≤ 24 with ma, mb ≤ 32767 (ALU immediates) and
+ * 255·(ma + mb) + |zero-point terms| + 2^(n−1) < 2^31; error ≤ 255·(|ma/2^n − ra| + |mb/2^n − rb|).
+ */
+export function addMultipliers(ra: number, rb: number): { ma: number; mb: number; n: number; errorBound: number } | undefined {
+  for (let n = 24; n >= 0; n--) {
+    const ma = Math.round(ra * 2 ** n);
+    const mb = Math.round(rb * 2 ** n);
+    if (ma > 32767 || mb > 32767 || ma < 1 || mb < 1) continue;
+    if (512 * (ma + mb) + 2 ** n > 2 ** 31 - 1) continue;
+    return { ma, mb, n, errorBound: 255 * (Math.abs(ma / 2 ** n - ra) + Math.abs(mb / 2 ** n - rb)) };
+  }
+  return undefined;
 }

@@ -82,11 +82,11 @@ export interface OnnxNode {
   attrs: Attributes;
 }
 
-/** A graph input that is not an initializer: float or int8, with a fixed shape. */
+/** A graph input that is not an initializer, with its element type and fixed shape. */
 export interface OnnxInput {
   name: string;
   shape: number[];
-  float: boolean;
+  elem: number;
 }
 
 export interface OnnxModel {
@@ -173,8 +173,8 @@ export function readInputs(m: OnnxModel, initializers: Map<string, OnnxConst>): 
       return num(d.dimValue);
     });
     const elem = tt.elemType ?? 0;
-    if (elem !== ELEM.float && elem !== ELEM.int8) fail(`input '${iname}': element type ${elemName(elem)} is not supported (float or int8)`);
-    out.push({ name: iname, shape, float: elem === ELEM.float });
+    if (![ELEM.float, ELEM.int8, ELEM.uint8, ELEM.int32].includes(elem as 1)) fail(`input '${iname}': element type ${elemName(elem)} is not supported (float, uint8, int8 or int32)`);
+    out.push({ name: iname, shape, elem });
   }
   return out;
 }

@@ -13,7 +13,7 @@ import { compileGraph } from '../../compiler/compile.ts';
 import { runCompiled } from '../../compiler/execute.ts';
 import { getDriver } from '../../drivers/registry.ts';
 import { importOnnx } from '../../frontend/onnx/import.ts';
-import { crossCheckOnnx } from '../../frontend/ort-check.ts';
+import { compareWithOrt, floatInput } from '../frontend/ort-compare.ts';
 import { parseNpy } from '../../lib/npy.ts';
 import { RaceChecker } from '../../sim/race-checker.ts';
 
@@ -26,8 +26,9 @@ const tsimReady = await getDriver('tsim').then(
 
 async function runOnVta(name: string, cfg: VtaConfig, driver = 'fsim') {
   const imp = importOnnx(join(MODELS, `${name}.onnx`));
-  const x = parseNpy(readFileSync(join(MODELS, `${name}.input.npy`)), `${name}.input.npy`);
-  const inputs = { [imp.inputs.input!.tensor]: x };
+  const q = parseNpy(readFileSync(join(MODELS, `${name}.input.npy`)), `${name}.input.npy`);
+  const x = floatInput(imp.graph, 'input', q);
+  const inputs = { input: x };
   const model = compileGraph(imp.graph, { config: cfg });
   const checkers: RaceChecker[] = [];
   const outcome = await runCompiled(model, inputs, {
@@ -54,8 +55,7 @@ describe.each(['mlp', 'cnn'])('example model %s on VTA', (name) => {
     const check = checkAgainstReference(r.model, r.inputs, r.outcome.tensors);
     expect(check.mismatch && describeMismatch(check.mismatch)).toBeUndefined();
     expect(check.compared).toBeGreaterThanOrEqual(r.model.kernels.length);
-    const ort = await crossCheckOnnx(join(MODELS, `${name}.onnx`), { input: r.x }, {}, r.imp);
-    for (const o of ort.outputs) {
+    for (const o of await compareWithOrt(join(MODELS, `${name}.onnx`), r.imp.graph, r.inputs, r.outcome.outputs)) {
       expect(o.argmaxAgrees).toBe(true);
       expect(o.maxDiff).toBeLessThanOrEqual(1);
     }

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { runReference } from '../../graph/reference.ts';
 import { parseNpy } from '../../lib/npy.ts';
 import { importOnnx } from '../../frontend/onnx/import.ts';
-import { crossCheckOnnx } from '../../frontend/ort-check.ts';
+import { compareWithOrt, floatInput, outputStep } from '../frontend/ort-compare.ts';
 import { writeExampleModels } from '../../models/make-models.ts';
 
 const MODELS = join(import.meta.dirname, '..', '..', 'models');
@@ -27,22 +27,24 @@ describe('example models', () => {
     const imp = importOnnx(join(MODELS, `${name}.onnx`));
     const structural = new Set(['dense', 'conv2d', 'max_pool', 'add', 'flatten']);
     expect(imp.graph.nodes.map((n) => n.op).filter((op) => structural.has(op))).toEqual(layers);
-    expect(imp.graph.inputs).toEqual([{ name: 'input', shape, dtype: 'int8' }]);
-    expect(imp.inputs.input!.scale).toBe(2 ** -7);
-    // The example input exercises the network: outputs are not all equal or saturated.
-    const x = parseNpy(readFileSync(join(MODELS, `${name}.input.npy`)), `${name}.input.npy`);
-    const y = Array.from(runReference(imp.graph, { [imp.inputs.input!.tensor]: x })[imp.outputs.logits!.tensor]!.data);
+    // The model's own interface: float32 in (quantized with scale 2^-7 by a host step) and out.
+    expect(imp.graph.inputs).toEqual([{ name: 'input', shape, dtype: 'float32' }]);
+    expect(imp.graph.nodes[0]).toMatchObject({ op: 'quantize', inputs: ['input'], attrs: { scale: [2 ** -7] } });
+    // The example input (pre-quantized int8) exercises the network: outputs are not all equal or saturated.
+    const q = parseNpy(readFileSync(join(MODELS, `${name}.input.npy`)), `${name}.input.npy`);
+    const step = outputStep(imp.graph, 'logits');
+    const y = Array.from(runReference(imp.graph, { input: floatInput(imp.graph, 'input', q) }).logits!.data, (v) => v / step);
     expect(new Set(y).size).toBeGreaterThan(5);
     expect(y.filter((v) => v === 127 || v === -128).length).toBeLessThan(3);
   });
 
   it.each(['mlp', 'cnn'])('%s: runReference agrees with onnxruntime', async (name) => {
-    const x = parseNpy(readFileSync(join(MODELS, `${name}.input.npy`)), `${name}.input.npy`);
-    const r = await crossCheckOnnx(join(MODELS, `${name}.onnx`), { input: x });
-    const o = r.outputs[0]!;
-    // Exact with ONNX rounding; with the IR's half-up rounding only tie effects remain.
-    expect(o.exactWithOnnxRounding).toBe(true);
-    expect(o.argmaxAgrees).toBe(true);
-    expect(o.maxDiff).toBeLessThanOrEqual(name === 'mlp' ? 0 : 1);
+    const imp = importOnnx(join(MODELS, `${name}.onnx`));
+    const q = parseNpy(readFileSync(join(MODELS, `${name}.input.npy`)), `${name}.input.npy`);
+    const feeds = { input: floatInput(imp.graph, 'input', q) };
+    const [o] = await compareWithOrt(join(MODELS, `${name}.onnx`), imp.graph, feeds, runReference(imp.graph, feeds));
+    // Exact: ONNX's half-to-even rounding is the import's default.
+    expect(o!.exact).toBe(true);
+    expect(o!.argmaxAgrees).toBe(true);
   });
 });

@@ -1,0 +1,84 @@
+/**
+ * models/real/ on VTA: every model imported with default options, compiled and run on fsim on each
+ * sample of its committed float32 input (axis 0 split into batches here), compared with
+ * onnxruntime on the same float input: ≥ 99% of outputs within one output quantization step (the
+ * output DequantizeLinear's scale) and top-1 equal on ≥ 99% of samples; the pow2-* models
+ * bit-exact. The ResNet-18 runs on its first sample only (time).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compileGraph } from '../../compiler/compile.ts';
+import { runCompiled } from '../../compiler/execute.ts';
+import type { Graph } from '../../graph/ir.ts';
+import { importOnnx } from '../../frontend/onnx/import.ts';
+
+const require = createRequire(import.meta.url);
+const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
+
+const DIR = join(import.meta.dirname, '..', '..', 'models', 'real');
+const MODELS = readdirSync(DIR).filter((f) => f.endsWith('.onnx')).map((f) => f.slice(0, -'.onnx'.length)).sort();
+const SAMPLE_LIMIT = new Map([['ort-resnet18-u8-pc', 1]]);
+
+/** A little-endian float32 C-order .npy. */
+function readFloat32Npy(path: string): { shape: number[]; data: Float32Array } {
+  const bytes = readFileSync(path);
+  const headerLen = bytes[6] === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
+  const start = bytes[6] === 1 ? 10 : 12;
+  const header = bytes.subarray(start, start + headerLen).toString('latin1');
+  const shape = /'shape': \(([^)]*)\)/.exec(header)![1]!.split(',').filter((s) => s.trim() !== '').map(Number);
+  const body = bytes.subarray(start + headerLen);
+  return { shape, data: new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)) };
+}
+
+/** The scale of the DequantizeLinear that produces a graph output (one output step). */
+function outputStep(g: Graph, output: string): number {
+  const byOutput = new Map(g.nodes.map((n) => [n.output, n]));
+  let n = byOutput.get(output);
+  while (n && n.op !== 'dequantize') n = byOutput.get(n.inputs[0]!);
+  return (n?.attrs as { scale: number[] } | undefined)?.scale[0] ?? 0;
+}
+
+const argmax = (v: ArrayLike<number>): number => {
+  let best = 0;
+  for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
+  return best;
+};
+
+describe('models/real run on fsim and agree with onnxruntime', () => {
+  for (const name of MODELS) {
+    it(name, async () => {
+      const imp = importOnnx(join(DIR, `${name}.onnx`));
+      const model = compileGraph(imp.graph);
+      const session = await ort.InferenceSession.create(join(DIR, `${name}.onnx`));
+      const input = imp.graph.inputs[0]!;
+      const output = imp.graph.outputs[0]!;
+      const step = outputStep(imp.graph, output);
+      const x = readFloat32Npy(join(DIR, `${name}.input.npy`));
+      const per = input.shape.reduce((a, b) => a * b, 1);
+      const samples = Math.min(x.data.length / per, SAMPLE_LIMIT.get(name) ?? Infinity);
+      let within = 0;
+      let total = 0;
+      let exact = 0;
+      let top1 = 0;
+      for (let k = 0; k < samples; k++) {
+        const data = x.data.slice(k * per, (k + 1) * per);
+        const ours = (await runCompiled(model, { [input.name]: { shape: input.shape, dtype: 'float32', data } })).outputs[output]!.data;
+        const theirs = (await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', data, input.shape) }))[session.outputNames[0]!]!.data as Float32Array;
+        expect(ours.length).toBe(theirs.length);
+        for (let i = 0; i < ours.length; i++) {
+          const d = Math.abs(ours[i]! - theirs[i]!);
+          if (d <= step * 1.0001) within++;
+          if (d === 0) exact++;
+          total++;
+        }
+        if (argmax(ours) === argmax(theirs)) top1++;
+      }
+      expect(step).toBeGreaterThan(0);
+      expect(within / total).toBeGreaterThanOrEqual(0.99);
+      expect(top1 / samples).toBeGreaterThanOrEqual(0.99);
+      if (name.startsWith('pow2-')) expect(exact).toBe(total);
+    }, 60_000);
+  }
+});
