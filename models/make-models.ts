@@ -1,6 +1,6 @@
 /**
  * Makes the example models: quantized ONNX files in QDQ form (what onnxruntime's quantizer emits)
- * with seeded int8 weights and power-of-two scales, plus one int8 example input each (.npy).
+ * with seeded int8 weights and power-of-two scales, plus one float32 example input each (.npy).
  *
  *   npx tsx models/make-models.ts [outDir]     (default: models/)
  *
@@ -106,7 +106,7 @@ class QdqGraph {
 const IN = -7;
 const W = -8;
 
-function makeMlp(): { spec: ModelSpec; inputScale: number } {
+function makeMlp(): { spec: ModelSpec; /** The scale of the input's QuantizeLinear. */ inputScale: number } {
   const g = new QdqGraph(rng(784));
   const x = g.qdq('input', IN, 'input');
   let h = x;
@@ -134,7 +134,7 @@ function makeMlp(): { spec: ModelSpec; inputScale: number } {
       initializers: g.inits,
       nodes: g.nodes,
     },
-    inputScale: IN,
+    inputScale: 2 ** IN,
   };
 }
 
@@ -170,7 +170,7 @@ function makeCnn(): { spec: ModelSpec; inputScale: number } {
       initializers: g.inits,
       nodes: g.nodes,
     },
-    inputScale: IN,
+    inputScale: 2 ** IN,
   };
 }
 
@@ -202,11 +202,11 @@ function makeRequant(): { spec: ModelSpec; inputScale: number } {
       initializers: g.inits,
       nodes: g.nodes,
     },
-    inputScale: IN,
+    inputScale: f32(inS),
   };
 }
 
-/** An int8 example input: a smooth seeded pattern (more image-like than noise). */
+/** An int8 example pattern: smooth and seeded (more image-like than noise). */
 function exampleInput(shape: number[], seed: number): Int8Array {
   const rand = rng(seed);
   const n = shape.reduce((a, b) => a * b, 1);
@@ -224,12 +224,15 @@ export const EXAMPLE_MODELS = { mlp: makeMlp, cnn: makeCnn, requant: makeRequant
 export function writeExampleModels(outDir: string): string[] {
   const written: string[] = [];
   for (const [name, make] of Object.entries(EXAMPLE_MODELS)) {
-    const { spec } = make();
+    const { spec, inputScale } = make();
     const onnxPath = join(outDir, `${name}.onnx`);
     writeFileAtomic(onnxPath, buildOnnxModel(spec));
     const shape = spec.inputs[0]!.shape as number[];
     const npyPath = join(outDir, `${name}.input.npy`);
-    writeFileAtomic(npyPath, writeNpy({ shape, dtype: 'int8', data: exampleInput(shape, name.length * 7919) }));
+    // The model's own interface is float32: the example is the int8 pattern times the input scale
+    // (a power of two, so the float values are exact and quantize back to the same integers).
+    const data = Float32Array.from(exampleInput(shape, name.length * 7919), (v) => v * inputScale);
+    writeFileAtomic(npyPath, writeNpy({ shape, dtype: 'float32', data }));
     written.push(onnxPath, npyPath);
   }
   return written;

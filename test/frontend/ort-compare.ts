@@ -16,6 +16,7 @@ function inputScale(graph: Graph, name: string): number {
 
 /** A pre-quantized int8 input as the float32 the model takes: q · scale (exact, quantizes back to q). */
 export function floatInput(graph: Graph, name: string, q: Tensor): Tensor {
+  if (q.dtype === 'float32') return q;
   const s = inputScale(graph, name);
   return { shape: q.shape, dtype: 'float32', data: Float32Array.from(q.data, (v) => Math.fround(v * s)) };
 }
