@@ -8,7 +8,7 @@ import { compileGraph, type CompiledModel, type CompileOptions } from '../compil
 import { compileError } from '../compiler/errors.ts';
 import type { FusionRules } from '../compiler/fuse.ts';
 import { readPackage } from '../compiler/package.ts';
-import { importOnnx, type ImportResult, type ScaleMode } from '../frontend/onnx/import.ts';
+import { importOnnx, type ImportResult, type RoundingMode, type ScaleMode } from '../frontend/onnx/import.ts';
 import type { Graph } from '../graph/ir.ts';
 import { loadGraph } from '../graph/load.ts';
 import { VtaError } from '../lib/errors.ts';
@@ -22,8 +22,10 @@ export function formatOf(path: string): ModelFormat {
 }
 
 export interface ReadOptions {
-  /** .onnx only: how scale ratios that are not powers of two are handled (default 'exact'). */
+  /** .onnx only: how scale ratios that are not powers of two are handled (default 'vta'). */
   scales?: ScaleMode;
+  /** .onnx only: rounding of requantizations (default 'half_even', ONNX's). */
+  rounding?: RoundingMode;
   /** Called with each import note (approximation, host requantization) as soon as it is known. */
   onNote?: (note: string) => void;
 }
@@ -58,17 +60,18 @@ export interface Model extends Omit<SourceModel, 'format'> {
   timings: { openMs: number };
 }
 
-function refuseScales(path: string, scales: ScaleMode | undefined): void {
-  if (scales !== undefined) throw new VtaError('E_USAGE', `--scales applies to .onnx models only, not to ${path}`);
+function refuseScales(path: string, options: ReadOptions): void {
+  if (options.scales !== undefined) throw new VtaError('E_USAGE', `--scales applies to .onnx models only, not to ${path}`);
+  if (options.rounding !== undefined) throw new VtaError('E_USAGE', `--rounding applies to .onnx models only, not to ${path}`);
 }
 
 /** Read a .onnx or vta-graph/1 JSON model (a .vtapkg is refused by the JSON loader: use openModel). */
 export function readModel(path: string, options: ReadOptions = {}): SourceModel {
   if (formatOf(path) !== 'onnx') {
-    refuseScales(path, options.scales);
+    refuseScales(path, options);
     return { path, format: 'graph', graph: loadGraph(path), notes: [] };
   }
-  const onnx = importOnnx(path, options.scales ? { scales: options.scales } : {});
+  const onnx = importOnnx(path, { ...(options.scales ? { scales: options.scales } : {}), ...(options.rounding ? { rounding: options.rounding } : {}) });
   for (const n of onnx.notes) options.onNote?.(n);
   return { path, format: 'onnx', graph: onnx.graph, onnx, notes: onnx.notes };
 }
@@ -89,7 +92,7 @@ export function compileModel(source: SourceModel, options: OpenOptions = {}, t0 
 
 /** A .vtapkg, refused when `config` (if given) is other hardware than it was compiled for. */
 function openPackage(path: string, options: OpenOptions, t0: number): Model {
-  refuseScales(path, options.scales);
+  refuseScales(path, options);
   let bytes: Uint8Array;
   try {
     bytes = readFileCapped(path);

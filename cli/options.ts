@@ -3,14 +3,22 @@ import { loadConfig, type VtaConfig } from '../config/config.ts';
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { VtaError } from '../lib/errors.ts';
-import { SCALE_MODES } from '../api/index.ts';
+import { ROUNDING_MODES, SCALE_MODES } from '../api/index.ts';
 
 /** --scales for .onnx models: how requantization ratios that are not powers of two are handled. */
 export const SCALES_OPTION = {
   type: 'string',
   choices: SCALE_MODES,
-  describe: '.onnx only: scale ratios that are not powers of two: exact (refuse, the default), vta (fixed-point m/2^s on VTA, error bound printed), ' +
-    'host (exact ONNX requantization on the host), pow2 (round to a power of two: up to ±41% error)',
+  describe: '.onnx only: scale ratios that are not powers of two: vta (fixed-point m/2^s on VTA, error bound printed; the default), ' +
+    'auto (vta where the bound is ≤ 0.005 output units, else exact on the host), host (exact ONNX requantization on the host), ' +
+    'pow2 (round to a power of two: up to ±41% error), exact (refuse them)',
+} as const;
+
+/** --rounding for .onnx models: how requantizations round. */
+export const ROUNDING_OPTION = {
+  type: 'string',
+  choices: ROUNDING_MODES,
+  describe: ".onnx only: requantization rounding: half_even (ONNX's, the default; 9–10 ALU ops per element) or half_up (VTA's cheaper hardware rounding; 2–4)",
 } as const;
 
 /** The config named by --config, or the default one. */

@@ -70,3 +70,9 @@ export function boundAfter(b: Bound, e: EpilogueOp, graph: Graph): Bound {
       return b.map((v) => Math.max(v, Math.abs(e.value)));
   }
 }
+
+/** The bound after a clip to [lo, hi] (MAX lo, then MIN hi): the larger |clip(±b)|. */
+export function boundAfterClip(b: Bound, lo: number, hi: number): Bound {
+  const clip = (v: number) => Math.min(Math.max(v, lo), hi);
+  return b.map((v) => Math.max(Math.abs(clip(-v)), Math.abs(clip(v))));
+}

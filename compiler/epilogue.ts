@@ -58,7 +58,17 @@ function mergeBounds(ep: EpilogueOp[]): EpilogueOp[] {
  * the product there to extract its rounding bit, and a wide constant is built there.
  */
 export function needsScratch(ep: EpilogueOp[]): boolean {
-  return ep.some((e) => (e.kind === 'requantize' && (e.halfEven || e.perChannel !== undefined)) || (e.kind === 'addConst' && signedParts(e.value) === undefined));
+  return ep.some(
+    (e) =>
+      (e.kind === 'requantize' && (e.halfEven || e.perChannel !== undefined)) ||
+      (e.kind === 'addConst' && signedParts(e.value) === undefined) ||
+      ((e.kind === 'max' || e.kind === 'min') && !fitsImmediate(e.value)),
+  );
+}
+
+/** Whether a value is one signed 16-bit ALU immediate. */
+function fitsImmediate(value: number): boolean {
+  return value >= -32768 && value <= 32767;
 }
 
 /** A constant as at most two signed 16-bit ADD immediates, or undefined when it needs more. */
@@ -91,10 +101,8 @@ export function aluEpilogue(ep: EpilogueOp[], base: number, oc: number, n: numbe
         ops.push(...(e.halfEven || e.perChannel ? alu.requantizeExact(e, e.perChannel ? channelBase(e) : 0) : requantizeOps(e, (op, v) => alu.imm(base, op, v))));
         break;
       case 'max':
-        ops.push(...alu.imm(base, ALU_OP.MAX, e.value));
-        break;
       case 'min':
-        ops.push(...alu.imm(base, ALU_OP.MIN, e.value));
+        ops.push(...alu.bound(e.kind === 'max' ? ALU_OP.MAX : ALU_OP.MIN, e.value));
         break;
     }
   }
@@ -132,20 +140,25 @@ class AluOn {
     return this.scratch;
   }
 
-  /** Add a constant: up to two immediates, else built in the scratch region (MUL 0, ADD hi, SHR −16, ADD lo) and added. */
+  /** Add a constant: up to two immediates, else built in the scratch region and added. */
   addConstant(value: number): KOp[] {
     const parts = signedParts(value);
     if (parts) return parts.flatMap((p) => this.imm(this.base, ALU_OP.ADD, p));
+    return [...this.constantInScratch(value), ...this.tensor(this.base, ALU_OP.ADD, this.t)];
+  }
+
+  /** MAX or MIN with a bound: an immediate, or a wider bound built in the scratch region. */
+  bound(aluOp: number, value: number): KOp[] {
+    if (fitsImmediate(value)) return this.imm(this.base, aluOp, value);
+    return [...this.constantInScratch(value), ...this.tensor(this.base, aluOp, this.t)];
+  }
+
+  /** The scratch region filled with `value`: MUL 0, ADD hi, SHR −16, ADD lo. */
+  private constantInScratch(value: number): KOp[] {
     // value = hi·2^16 + lo with both halves signed 16-bit, mod 2^32 (hi wraps for values near 2^31).
     const lo = (value << 16) >> 16;
     const hi = ((((value - lo) / 0x10000) << 16) >> 16);
-    return [
-      ...this.imm(this.t, ALU_OP.MUL, 0),
-      ...this.imm(this.t, ALU_OP.ADD, hi),
-      ...this.imm(this.t, ALU_OP.SHR, -16),
-      ...this.imm(this.t, ALU_OP.ADD, lo),
-      ...this.tensor(this.base, ALU_OP.ADD, this.t),
-    ];
+    return [...this.imm(this.t, ALU_OP.MUL, 0), ...this.imm(this.t, ALU_OP.ADD, hi), ...this.imm(this.t, ALU_OP.SHR, -16), ...this.imm(this.t, ALU_OP.ADD, lo)];
   }
 
   /**

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { VtaConfig } from '../config/config.ts';
 import { fileErrorReason, readFileCapped } from '../lib/files.ts';
-import { anchorBound, boundAfter, overflowProblem } from './bounds.ts';
+import { anchorBound, boundAfter, boundAfterClip, overflowProblem } from './bounds.ts';
 import { compileError } from './errors.ts';
 import { constData } from './pack.ts';
 import { immediateParts, MAX_ROUNDING_ADDS, roundingSplit } from '../lib/rounding.ts';
@@ -248,8 +248,8 @@ function epilogueOf(n: GraphNode, chain: string, anchor: GraphNode, graph: Graph
     case 'relu':
       return { kind: 'max', node: n, value: 0 };
     case 'clip': {
-      const { min, max } = n.attrs as OpAttrs['clip'];
-      if (min < INT16_MIN || max > INT16_MAX) return `clip bounds [${min}, ${max}] do not fit the 16-bit ALU immediate`;
+      const { min } = n.attrs as OpAttrs['clip'];
+      // Bounds wider than a 16-bit immediate are built in the epilogue's scratch region.
       // Clip is MAX(min) then MIN(max): emitted as two steps, so return the first and mark the pair.
       return { kind: 'max', node: n, value: min };
     }
@@ -323,9 +323,12 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
         reasons.set(next, r);
         break;
       }
-      bound = boundAfter(bound, e, graph);
       epilogue.push(e);
-      if (next.op === 'clip') epilogue.push({ kind: 'min', node: next, value: (next.attrs as OpAttrs['clip']).max });
+      if (next.op === 'clip') {
+        const { min, max } = next.attrs as OpAttrs['clip'];
+        epilogue.push({ kind: 'min', node: next, value: max });
+        bound = boundAfterClip(bound, min, max);
+      } else bound = boundAfter(bound, e, graph);
       nodes.push(next);
       cur = next;
     }

@@ -1,10 +1,10 @@
 /** `vta compile MODEL -o FILE.vtapkg`: compile a model ahead of time. */
 import type { Argv } from 'yargs';
-import { compileModel, readModel, writePackage, type ScaleMode } from '../../api/index.ts';
+import { compileModel, readModel, writePackage, type RoundingMode, type ScaleMode } from '../../api/index.ts';
 import { passNames } from '../../compiler/compile.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
-import { configFromArgs, refuseOverwrite, SCALES_OPTION } from '../options.ts';
+import { configFromArgs, refuseOverwrite, SCALES_OPTION, ROUNDING_OPTION } from '../options.ts';
 import { printNote, summarize } from '../summary.ts';
 
 interface Args {
@@ -14,6 +14,7 @@ interface Args {
   offload?: string;
   config?: string;
   scales?: ScaleMode;
+  rounding?: RoundingMode;
   dumpAfter?: string;
 }
 
@@ -27,6 +28,7 @@ export function builder(y: Argv): Argv<Args> {
     .option('rules', { type: 'string', describe: 'fusion rules JSON (default: compiler/fusion-rules.json)' })
     .option('offload', { type: 'string', choices: ['auto', 'all'], default: 'auto', describe: "'all': fail unless every dense/conv2d/add runs on VTA" })
     .option('scales', SCALES_OPTION)
+    .option('rounding', ROUNDING_OPTION)
     .option('dump-after', { type: 'string', describe: `print the compiler's state after this pass (${passNames().join(', ')})` }) as unknown as Argv<Args>;
 }
 
@@ -36,7 +38,7 @@ export function handler(argv: Args): void {
     throw new VtaError('E_USAGE', `-o ${argv.output}: a compiled package is named *.vtapkg (vta run and vta disasm recognise it by that ending)`);
   }
   const config = configFromArgs(argv);
-  const source = readModel(argv.model, { ...(argv.scales ? { scales: argv.scales } : {}), onNote: printNote });
+  const source = readModel(argv.model, { ...(argv.scales ? { scales: argv.scales } : {}), ...(argv.rounding ? { rounding: argv.rounding } : {}), onNote: printNote });
   const dumpAfter = argv.dumpAfter === undefined ? {} : { dumpAfter: { pass: argv.dumpAfter, write: (text: string) => console.log(`== after ${argv.dumpAfter}\n${text}`) } };
   const model = compileModel(source, { config, ...(argv.rules ? { rules: argv.rules } : {}), offload: argv.offload === 'all' ? 'all' : 'auto', ...dumpAfter });
   const bytes = writePackage(model.compiled);

@@ -1,8 +1,8 @@
 /** `vta import MODEL.onnx -o MODEL.json`: the vta-graph/1 form of a quantized ONNX model. */
 import type { CommandModule } from 'yargs';
-import { importOnnx, type ScaleMode } from '../../api/index.ts';
+import { importOnnx, type RoundingMode, type ScaleMode } from '../../api/index.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
-import { refuseConfig, refuseOverwrite, SCALES_OPTION } from '../options.ts';
+import { refuseConfig, refuseOverwrite, SCALES_OPTION, ROUNDING_OPTION } from '../options.ts';
 
 interface Args {
   model: string;
@@ -18,11 +18,12 @@ const command: CommandModule<object, Args> = {
     y
       .positional('model', { type: 'string', demandOption: true, describe: 'quantized .onnx file' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'vta-graph/1 JSON file to write' })
-      .option('scales', SCALES_OPTION),
+      .option('scales', SCALES_OPTION)
+    .option('rounding', ROUNDING_OPTION),
   handler: (argv) => {
     refuseConfig(argv, 'import', 'the vta-graph/1 model it writes does not depend on the VTA config (give --config to compile or run)');
     refuseOverwrite(argv.output, [argv.model]);
-    const imp = importOnnx(argv.model, argv.scales ? { scales: argv.scales } : {});
+    const imp = importOnnx(argv.model, { ...(argv.scales ? { scales: argv.scales } : {}), ...(argv.rounding ? { rounding: argv.rounding as RoundingMode } : {}) });
     writeFileAtomic(argv.output, JSON.stringify(imp.graph, null, 1) + '\n');
     console.log(`${argv.output}: ${imp.graph.nodes.length} nodes, ${Object.keys(imp.graph.tensors).length} constants`);
     for (const [name, i] of Object.entries(imp.inputs)) console.log(`  input  ${name} -> ${i.tensor} int8, scale ${i.scale}${i.float ? ' (feed round(x / scale))' : ''}`);

@@ -6,12 +6,12 @@
  */
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { checkRaceDriver, countBatches, describeMismatch, formatOnnxComparison, modelInputs, openModel, runModel, type RunReport, type ScaleMode } from '../../api/index.ts';
+import { checkRaceDriver, countBatches, describeMismatch, formatOnnxComparison, modelInputs, openModel, runModel, type RunReport, type RoundingMode, type ScaleMode } from '../../api/index.ts';
 import { compileError } from '../../compiler/errors.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { writeNpy } from '../../lib/npy.ts';
-import { refuseOverwrite, SCALES_OPTION } from '../options.ts';
+import { refuseOverwrite, SCALES_OPTION, ROUNDING_OPTION } from '../options.ts';
 import { runProgress } from '../progress.ts';
 import { printNote, summarize } from '../summary.ts';
 
@@ -27,6 +27,7 @@ interface Args {
   config?: string;
   quiet?: boolean;
   scales?: ScaleMode;
+  rounding?: RoundingMode;
 }
 
 export const command = 'run <model>';
@@ -49,7 +50,8 @@ export function builder(y: Argv): Argv<Args> {
     .option('races', { type: 'boolean', describe: 'attach the race checker (fsim) and fail on any unordered SRAM access' })
     .option('rules', { type: 'string', describe: 'fusion rules JSON when compiling a model JSON' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'print only errors and the check verdict' })
-    .option('scales', SCALES_OPTION) as unknown as Argv<Args>;
+    .option('scales', SCALES_OPTION)
+    .option('rounding', ROUNDING_OPTION) as unknown as Argv<Args>;
 }
 
 /**
@@ -143,6 +145,7 @@ export async function handler(argv: Args): Promise<void> {
     ...(argv.config !== undefined ? { config: argv.config } : {}),
     ...(argv.rules ? { rules: argv.rules } : {}),
     ...(argv.scales !== undefined ? { scales: argv.scales } : {}),
+    ...(argv.rounding !== undefined ? { rounding: argv.rounding } : {}),
     onNote: (note) => { if (!argv.quiet || argv.check) printNote(note); },
   });
   const g = model.graph;

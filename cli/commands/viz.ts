@@ -1,10 +1,10 @@
 /** `vta viz MODEL -o FILE.html|.svg|.dot`: draw a model graph with the compiler's partition. */
 import type { CommandModule } from 'yargs';
-import { compileModel, readModel, type ScaleMode, type SourceModel, type VtaConfig } from '../../api/index.ts';
+import { compileModel, readModel, type RoundingMode, type ScaleMode, type SourceModel, type VtaConfig } from '../../api/index.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { graphToDot, graphToHtml, graphToSvg, type GraphPartition } from '../../viz/graph-view.ts';
-import { configFromArgs, refuseOverwrite, SCALES_OPTION } from '../options.ts';
+import { configFromArgs, refuseOverwrite, SCALES_OPTION, ROUNDING_OPTION } from '../options.ts';
 
 interface Args {
   model: string;
@@ -34,7 +34,8 @@ const command: CommandModule<object, Args> = {
       .positional('model', { type: 'string', demandOption: true, describe: 'vta-graph/1 JSON or quantized ONNX model' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'output file: .html, .svg or .dot' })
       .option('partition', { type: 'boolean', default: true, describe: 'show the compiler partition (--no-partition: graph only)' })
-      .option('scales', SCALES_OPTION),
+      .option('scales', SCALES_OPTION)
+    .option('rounding', ROUNDING_OPTION),
   handler: async (argv) => {
     const format = /\.(html|svg|dot)$/i.exec(argv.output)?.[1]?.toLowerCase();
     if (!format) throw new VtaError('E_USAGE', `${argv.output}: output must end in .html, .svg or .dot`);
@@ -42,7 +43,7 @@ const command: CommandModule<object, Args> = {
     // A bad --config is the user's error to fix, not a reason to draw the graph without its partition.
     const config = configFromArgs(argv);
     const scales = argv.scales as ScaleMode | undefined;
-    const source = readModel(argv.model, scales ? { scales } : {});
+    const source = readModel(argv.model, { ...(scales ? { scales } : {}), ...(argv.rounding ? { rounding: argv.rounding as RoundingMode } : {}) });
     const graph = source.graph;
     const p = argv.partition ? partitionOf(source, config) : 'disabled with --no-partition';
     const partition = typeof p === 'string' ? undefined : p;

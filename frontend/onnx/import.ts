@@ -40,11 +40,11 @@ export const IMPORT_OPTIONS = ['scales', 'rounding'] as const;
 
 export interface ImportOptions {
   /**
-   * Requantization ratios that are not powers of two: by default, m/2^s on VTA's ALU where its
-   * error bound is ≤ 0.005 output units and ONNX's float requantization on the host elsewhere (a note
-   * says which); 'vta' approximates every one on VTA (error bound stated), 'host' requantizes all on
-   * the host with ONNX's float semantics, 'pow2' rounds them to a power of two (up to ±41% error),
-   * 'exact' refuses them.
+   * Requantization ratios that are not powers of two: 'vta' (the default) approximates every one by
+   * m/2^s on VTA's ALU, its error bound stated in a note; 'auto' does so where the bound is ≤ 0.005
+   * output units and uses ONNX's float requantization on the host elsewhere (for deep networks whose
+   * errors compound); 'host' requantizes all on the host with ONNX's float semantics; 'pow2' rounds
+   * them to a power of two (up to ±41% error); 'exact' refuses them.
    */
   scales?: ScaleMode;
   /** Rounding of requantizations: 'half_even' (ONNX's, default) or 'half_up' (VTA's cheaper one). */
@@ -116,7 +116,8 @@ const described = (name: string, e: Emitted): ImportedTensor => ({ tensor: name,
 function translateModel(m: OnnxModel, label: string, opts: ImportOptions): ImportResult {
   if (m.opset < MIN_OPSET || m.opset > MAX_OPSET) fail(`${label}: opset ${m.opset} is not supported (supported: ${MIN_OPSET}..${MAX_OPSET})`);
   const b = new GraphBuilder();
-  const q = new Quantization(b, opts.scales ?? 'vta', opts.rounding ?? 'half_even', opts.scales === undefined);
+  const mode = opts.scales ?? 'vta';
+  const q = new Quantization(b, mode === 'auto' ? 'vta' : mode, opts.rounding ?? 'half_even', mode === 'auto');
   if (!m.nodes.some((n) => QUANT_OPS.has(n.opType))) q.notes.push(NOT_QUANTIZED_NOTE);
   const values = new Map<string, Value>();
   const initializers = readInitializers(m);

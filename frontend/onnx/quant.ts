@@ -24,7 +24,7 @@ import { ELEM, elemName, fail } from './read.ts';
  * 'exact' refuses ratios that are not powers of two; 'host' requantizes on the host with ONNX's
  * float semantics; 'pow2' rounds them to a power of two (up to ±41% error).
  */
-export const SCALE_MODES = ['exact', 'vta', 'host', 'pow2'] as const;
+export const SCALE_MODES = ['vta', 'auto', 'host', 'pow2', 'exact'] as const;
 export type ScaleMode = (typeof SCALE_MODES)[number];
 /** Rounding of requantizations: ONNX's half to even (default) or VTA's cheaper half up. */
 export const ROUNDING_MODES = ['half_even', 'half_up'] as const;
@@ -107,8 +107,8 @@ export class Quantization {
   readonly approximations: Approximation[] = [];
 
   /**
-   * `precise` (the default, no scales mode given): a fixed-point step whose error bound exceeds
-   * MAX_ERROR_BOUND runs on the host instead; an explicit 'vta' keeps every step on VTA.
+   * `precise` (scales 'auto'): a fixed-point step whose error bound exceeds MAX_ERROR_BOUND runs on
+   * the host instead; 'vta' (the default) keeps every step on VTA with its bound stated.
    */
   constructor(private readonly b: GraphBuilder, private readonly mode: ScaleMode, private readonly rounding: RoundingMode, private readonly precise = false) {}
 
