@@ -32,7 +32,7 @@ typecheck: deps
 	npx tsc -p tsconfig.json
 
 # The main job on the built-in simulator.
-demo: deps testdata
+demo: deps
 	@bash scripts/demo.sh
 
 # Everything: typecheck, RTL lint and build, then the whole test suite (unit, conformance on every

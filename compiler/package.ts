@@ -13,6 +13,7 @@
  * docs/compiler.md describes every field. A package without `types` (written before models
  * carried them) is still read: its types are inferred from its graph.
  */
+import { DTYPES, isDType } from '../lib/dtype.ts';
 import { makeConfig, type VtaConfig, type VtaConfigJson } from '../config/config.ts';
 import { OPCODE } from '../isa/index.ts';
 import { VtaError } from '../lib/errors.ts';
@@ -106,8 +107,8 @@ function readTypes(raw: unknown, graph: Graph, bad: (why: string) => Error): Ten
   const given: TensorTypes = new Map();
   for (const [n, entry] of raw.entries()) {
     const [name, t] = Array.isArray(entry) && entry.length === 2 ? entry : [];
-    const ok = isName(name) && isObject(t) && (t.dtype === 'int8' || t.dtype === 'int32') && Array.isArray(t.shape) && t.shape.every((d) => isCount(d) && d > 0);
-    if (!ok) throw bad(`model.types[${n}] must be [tensor, {shape: [positive integers], dtype: "int8" | "int32"}] (got ${JSON.stringify(entry)})`);
+    const ok = isName(name) && isObject(t) && isDType(t.dtype) && Array.isArray(t.shape) && t.shape.every((d) => isCount(d) && d > 0);
+    if (!ok) throw bad(`model.types[${n}] must be [tensor, {shape: [positive integers], dtype: ${DTYPES.map((d) => `"${d}"`).join(' | ')}}] (got ${JSON.stringify(entry)})`);
     given.set(name, { shape: t.shape as number[], dtype: t.dtype as TensorType['dtype'] });
   }
   const same = (a: TensorType, b: TensorType) => a.dtype === b.dtype && a.shape.join(',') === b.shape.join(',');

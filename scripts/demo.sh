@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: the main job on the built-in simulator. The example CNN (ONNX, QDQ int8) is
 # imported, fused and tensorized, run on fsim with the race checker on, and checked bit for bit
-# against the reference executor and against onnxruntime.
+# against the reference executor and against onnxruntime; then a torch-quantized model runs on its
+# own float interface with four samples.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VTA="node bin/vta.mjs"
@@ -9,7 +10,13 @@ echo "== vta run models/cnn.onnx --input models/cnn.input.npy --check --races   
 echo
 $VTA run models/cnn.onnx --input models/cnn.input.npy --check --races
 echo
-echo "== The same program's first kernel, as VTA instructions (vta compile + vta disasm)"
+echo "== A model quantized by torch's own post-training quantization (uint8 activations, per-channel"
+echo "   weights), run on its own float interface: 4 real MNIST digits in one .npy, float logits out"
+echo "== vta run models/real/torch-cnn-onednn.onnx --input models/real/torch-cnn-onednn.input.npy --check -q"
+echo
+$VTA run models/real/torch-cnn-onednn.onnx --input models/real/torch-cnn-onednn.input.npy --check -q
+echo
+echo "== The same CNN's first kernel, as VTA instructions (vta compile + vta disasm)"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 $VTA compile models/cnn.onnx -o "$tmp/cnn.vtapkg" | tail -1

@@ -140,13 +140,14 @@ export async function handler(argv: Args): Promise<void> {
   const t0 = performance.now();
   const seed = checkSeed(argv.seed);
   if (argv.races) await checkRaceDriver(argv.driver);
-  // The notes state each approximation and its error bound (printed with --check even when quiet).
+  // The notes state each approximation and its error bound.
   const model = openModel(argv.model, {
     ...(argv.config !== undefined ? { config: argv.config } : {}),
     ...(argv.rules ? { rules: argv.rules } : {}),
     ...(argv.scales !== undefined ? { scales: argv.scales } : {}),
     ...(argv.rounding !== undefined ? { rounding: argv.rounding } : {}),
-    onNote: (note) => { if (!argv.quiet || argv.check) printNote(note); },
+    // Quiet: the notes appear with the onnxruntime comparison when they explain a difference.
+    onNote: (note) => { if (!argv.quiet) printNote(note); },
   });
   const g = model.graph;
   const files = assign(argv.input, g.inputs.map((i) => i.name), 'input');
