@@ -13,7 +13,7 @@ ROOT=../..
 refusals=$(mktemp)
 for f in "$ROOT"/models/real/*.onnx; do
   n=$(basename "$f" .onnx)
-  line=$(cd "$ROOT" && node bin/vta.mjs run "models/real/$n.onnx" --input "models/real/$n.input.npy" 2>&1 | tail -1 || true)
+  line=$(cd "$ROOT" && node bin/vta.mjs run "models/real/$n.onnx" --input "models/real/$n.input.npy" 2>&1 | grep -E 'kernels on VTA|^error' | head -1 | sed 's/^ *//' || true)
   printf '%s\t%s\n' "$n" "$line" >>"$refusals"
 done
 $PY inventory.py "$refusals" /usr/share/libonnx-testdata/data/node >"$ROOT/models/real/INVENTORY.md"

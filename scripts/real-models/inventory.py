@@ -3,7 +3,7 @@ intentions), as Markdown for INVENTORY.md, plus the libonnx-testdata quantized-o
 
     python3 scripts/real-models/inventory.py [refusals.txt] [node-test dir] > models/real/INVENTORY.md
 
-refusals.txt (optional): lines `NAME<TAB>what vta run printed`, merged into the table.
+refusals.txt (optional): lines `NAME<TAB>what vta run printed` (its placement line), merged into the table.
 """
 import json
 import math
@@ -182,7 +182,7 @@ def main() -> None:
             print(f'- labels of the committed input: {n["labels"]}; float test accuracy '
                   f'{n["float_test_accuracy"]:.4f}{extra} ({n["data"]})')
         if name in refusals:
-            print(f'- `vta run` today: `{refusals[name]}`')
+            print(f'- `vta run`: `{refusals[name]}`')
         print()
     torch_notes = json.loads((OUT / 'torch-export-notes.json').read_text())
     print('## What torch.onnx.export refused\n')
