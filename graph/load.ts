@@ -506,11 +506,15 @@ export function decodeConst(name: string, t: ConstTensor): TypedData {
   if (!Array.isArray(t.data)) fail(`${where}: 'data' must be a base64 string or a list of numbers`);
   if (t.data.length !== count) fail(`${where}: 'data' has ${t.data.length} values but ${fmtShape(t.shape)} needs ${count}`);
   const out = info.alloc(count);
-  t.data.forEach((v, k) => {
-    const ok = typeof v === 'number' && (info.integer ? Number.isInteger(v) && v >= info.min && v <= info.max : Number.isFinite(v));
-    if (!ok) fail(`${where}: data[${k}] = ${JSON.stringify(v)} is not ${info.integer ? `an ${t.dtype} integer` : 'a finite float32 number'}`);
-    out[k] = v as number;
-  });
+  const { integer, min, max } = info;
+  const values = t.data;
+  // A plain loop with the checks hoisted: weights given as JSON lists can hold millions of values.
+  for (let k = 0; k < count; k++) {
+    const v = values[k];
+    const ok = typeof v === 'number' && (integer ? Number.isInteger(v) && v >= min && v <= max : Number.isFinite(v));
+    if (!ok) fail(`${where}: data[${k}] = ${JSON.stringify(v)} is not ${integer ? `an ${t.dtype} integer` : 'a finite float32 number'}`);
+    out[k] = v;
+  }
   return out;
 }
 
