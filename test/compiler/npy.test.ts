@@ -1,4 +1,4 @@
-/** lib/npy.ts: strict .npy reading and writing (int8/int32, little-endian, C order). */
+/** lib/npy.ts: strict .npy reading and writing (int8/uint8/int32/float32, little-endian, C order). */
 import { describe, expect, it } from 'vitest';
 import { parseNpy, writeNpy } from '../../lib/npy.ts';
 
@@ -35,6 +35,23 @@ describe('npy', () => {
     expect(parseNpy(bytes)).toEqual(t);
     const s = { shape: [], dtype: 'int32' as const, data: new Int32Array([42]) };
     expect(parseNpy(writeNpy(s))).toEqual(s);
+  });
+
+  it('round-trips uint8 and float32', () => {
+    for (const a of [
+      { shape: [2, 3], dtype: 'uint8' as const, data: Uint8Array.from([0, 1, 128, 200, 254, 255]) },
+      { shape: [3], dtype: 'float32' as const, data: Float32Array.from([-1.5, 0, 3.25e-7]) },
+    ]) {
+      const back = parseNpy(writeNpy(a), 'x.npy');
+      expect(back.dtype).toBe(a.dtype);
+      expect(back.shape).toEqual(a.shape);
+      expect(Array.from(back.data)).toEqual(Array.from(a.data));
+    }
+  });
+
+  it('refuses a header that opens a dict and never closes it (no backtracking parser)', () => {
+    // A backtracking regex took minutes on this 500-space header; the string scan refuses it at once.
+    expect(() => parseNpy(npy(`{${' '.repeat(500)}`, new Uint8Array(0)), 'in.npy')).toThrow('in.npy: header is not a Python dict literal');
   });
 
   it('refuses anything not exactly right, with one line naming the file', () => {
