@@ -12,23 +12,14 @@ import { constTensor, elementCount, inferShapes } from './load.ts';
 import { hardSigmoid, hardSwish, reduceMean, sigmoid, softmax } from './semantics/activation.ts';
 import { biasAdd, conv2d, dense, elementwise, matmul } from './semantics/arithmetic.ts';
 import { concat, copy, pad, transpose } from './semantics/layout.ts';
-import { cast, clip, dequantize, quantize, type Rounding, relu, requantize, requantizeByFloat } from './semantics/quantize.ts';
-import { divRoundHalfAway, divRoundHalfEven } from './semantics/rounding.ts';
+import { cast, clip, dequantize, quantize, relu, requantize, requantizeByFloat } from './semantics/quantize.ts';
 import { alloc } from './semantics/tensor.ts';
 import { globalAvgPool, pool } from './semantics/window.ts';
 
-export { divRoundHalfAway, divRoundHalfEven, requantizeFloat, roundHalfEven } from './semantics/rounding.ts';
-/**
- * How runReference rounds. 'ir' (default) is the contract in graph/ir.ts. 'half-even' rounds
- * requantize and integer average pools half to even without int32 wraparound in the rounding step,
- * as ONNX QuantizeLinear does: it exists only to compare the ONNX import against onnxruntime exactly.
- */
-export type { Rounding } from './semantics/quantize.ts';
-
-type Semantic = (node: GraphNode, ins: Tensor[], out: Tensor, rounding: Rounding) => void;
+export { divRoundHalfAway, requantizeFloat, roundHalfEven } from './semantics/rounding.ts';
+type Semantic = (node: GraphNode, ins: Tensor[], out: Tensor) => void;
 const attrs = <Op extends OpName>(node: GraphNode, _op: Op): OpAttrs[Op] => node.attrs as OpAttrs[Op];
 const where = (node: GraphNode): string => `node ${node.name} (${node.op})`;
-const divider = (rounding: Rounding) => (rounding === 'ir' ? divRoundHalfAway : divRoundHalfEven);
 
 /** One semantic function per op: the table's keys are the ops the reference runs. */
 const SEMANTICS: Record<OpName, Semantic> = {
@@ -42,16 +33,16 @@ const SEMANTICS: Record<OpName, Semantic> = {
   sub: (_n, [x, y], out) => elementwise('sub', x!, y!, out),
   mul: (_n, [x, y], out) => elementwise('mul', x!, y!, out),
   div: (_n, [x, y], out) => elementwise('div', x!, y!, out),
-  requantize: (n, [x, m], out, r) => requantize(x!, m, out, attrs(n, 'requantize'), r),
+  requantize: (n, [x, m], out) => requantize(x!, m, out, attrs(n, 'requantize')),
   requantize_float: (n, [x], out) => requantizeByFloat(x!, out, attrs(n, 'requantize_float').scale),
   relu: (_n, [x], out) => relu(x!, out),
   clip: (n, [x], out) => clip(x!, out, attrs(n, 'clip')),
   cast: (_n, [x], out) => cast(x!, out),
   reshape: (_n, [x], out) => copy(x!, out),
   flatten: (_n, [x], out) => copy(x!, out),
-  max_pool: (n, [x], out, r) => pool(x!, out, attrs(n, 'max_pool') as Required<OpAttrs['max_pool']>, 'max', divider(r)),
-  avg_pool: (n, [x], out, r) => pool(x!, out, attrs(n, 'avg_pool') as Required<OpAttrs['avg_pool']>, 'avg', divider(r)),
-  global_avg_pool: (_n, [x], out, r) => globalAvgPool(x!, out, divider(r)),
+  max_pool: (n, [x], out) => pool(x!, out, attrs(n, 'max_pool') as Required<OpAttrs['max_pool']>, 'max'),
+  avg_pool: (n, [x], out) => pool(x!, out, attrs(n, 'avg_pool') as Required<OpAttrs['avg_pool']>, 'avg'),
+  global_avg_pool: (_n, [x], out) => globalAvgPool(x!, out),
   pad: (n, [x], out) => pad(x!, out, attrs(n, 'pad')),
   concat: (n, ins, out) => concat(ins, out, attrs(n, 'concat'), where(n)),
   transpose: (n, [x], out) => transpose(x!, out, attrs(n, 'transpose')),
@@ -66,9 +57,9 @@ const SEMANTICS: Record<OpName, Semantic> = {
  * Evaluate one node: its inputs and its output type in, its output out. The host steps of a
  * compiled model run this same function, so the host and the reference cannot disagree.
  */
-export function evaluateNode(node: GraphNode, ins: Tensor[], outType: TensorType, rounding: Rounding = 'ir'): Tensor {
+export function evaluateNode(node: GraphNode, ins: Tensor[], outType: TensorType): Tensor {
   const out = alloc(outType);
-  SEMANTICS[node.op](withDefaults(node), ins, out, rounding);
+  SEMANTICS[node.op](withDefaults(node), ins, out);
   return out;
 }
 
@@ -89,7 +80,7 @@ function checkInput(name: string, want: TensorType, got: Tensor | undefined): vo
  * Run `graph` on `inputs` and return every tensor: the inputs and each node's output, by name.
  * The graph is (re)checked first, so a hand-built graph gets the loader's error messages.
  */
-export function runReference(graph: Graph, inputs: Record<string, Tensor>, rounding: Rounding = 'ir'): Record<string, Tensor> {
+export function runReference(graph: Graph, inputs: Record<string, Tensor>): Record<string, Tensor> {
   const types = inferShapes(graph);
   for (const name of Object.keys(inputs)) {
     if (!graph.inputs.some((i) => i.name === name)) throw new VtaError('E_INPUT', `'${name}' is not an input of model ${graph.name}`);
@@ -101,7 +92,7 @@ export function runReference(graph: Graph, inputs: Record<string, Tensor>, round
   }
   for (const [name, t] of Object.entries(graph.tensors)) values.set(name, constTensor(name, t));
   for (const node of graph.nodes) {
-    values.set(node.output, evaluateNode(node, node.inputs.map((n) => values.get(n)!), types.get(node.output)!, rounding));
+    values.set(node.output, evaluateNode(node, node.inputs.map((n) => values.get(n)!), types.get(node.output)!));
   }
   const result: Record<string, Tensor> = {};
   for (const i of graph.inputs) result[i.name] = values.get(i.name)!;

@@ -14,6 +14,7 @@
  * use fixed point (frontend/fixed-point.ts) unless `scales` says otherwise; rounding is ONNX's
  * half to even unless `rounding: 'half_up'`.
  */
+import { roundHalfEven } from '../../graph/semantics/rounding.ts';
 import type { DType } from '../../graph/ir.ts';
 import { chooseRequantization } from '../fixed-point.ts';
 import type { Emitted, GraphBuilder } from './builder.ts';
@@ -56,10 +57,8 @@ export interface Approximation {
 export const sameScale = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-6 * Math.max(Math.abs(a), Math.abs(b));
 const allSame = (v: number[]): boolean => v.every((x) => sameScale(x, v[0]!));
 
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
+// ONNX's rounding, as the IR's semantics define it (re-exported for the translators).
+export { roundHalfEven };
 
 /** The int8 IR offset of an ONNX integer type: uint8 values are stored as q − 128. */
 export const offsetOf = (elem: number): number => (elem === ELEM.uint8 ? 128 : 0);

@@ -2,41 +2,16 @@
 import { DTYPE_INFO } from '../../lib/dtype.ts';
 import type { OpAttrs, Tensor } from '../ir.ts';
 import { normalizeAxis } from '../load.ts';
-import { divRoundHalfEven, requantizeFloat, roundHalfEven, roundingShift } from './rounding.ts';
+import { requantizeFloat, roundHalfEven, roundingShift } from './rounding.ts';
 
-/** 'ir' is the contract of graph/ir.ts; 'half-even' rounds as ONNX would (see reference.ts). */
-export type Rounding = 'ir' | 'half-even';
-
-export function requantize(x: Tensor, perChannel: Tensor | undefined, out: Tensor, a: OpAttrs['requantize'], rounding: Rounding): void {
+export function requantize(x: Tensor, perChannel: Tensor | undefined, out: Tensor, a: OpAttrs['requantize']): void {
   const { shift } = a;
   const n = out.data.length;
   const inner = x.shape.slice(2).reduce((p, q) => p * q, 1);
   const channels = x.shape[1] ?? 1;
   const multiplierAt = (k: number): number => (perChannel ? perChannel.data[Math.floor(k / inner) % channels]! : (a.multiplier ?? 1));
-  // Exact rounding of the exact product (below 2^62 in magnitude: a double holds it when the
-  // multiplier is a 16-bit immediate; per-channel int32 multipliers use BigInt).
-  if (rounding === 'half-even') {
-    for (let k = 0; k < n; k++) {
-      const m = multiplierAt(k);
-      const p = x.data[k]! * m;
-      out.data[k] = Number.isSafeInteger(p) ? divRoundHalfEven(p, 2 ** shift) : Number(bigDivRoundHalfEven(BigInt(x.data[k]!) * BigInt(m), shift));
-    }
-    return;
-  }
   const halfEven = a.rounding === 'half_even';
   for (let k = 0; k < n; k++) out.data[k] = roundingShift(Math.imul(x.data[k]!, multiplierAt(k)), shift, halfEven);
-}
-
-function bigDivRoundHalfEven(p: bigint, shift: number): bigint {
-  const d = 1n << BigInt(shift);
-  let q = p / d;
-  let r = p - q * d;
-  if (r < 0n) {
-    q -= 1n;
-    r += d;
-  }
-  const twice = 2n * r;
-  return twice > d || (twice === d && q % 2n !== 0n) ? q + 1n : q;
 }
 
 export function requantizeByFloat(x: Tensor, out: Tensor, scale: number): void {

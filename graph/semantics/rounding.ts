@@ -6,13 +6,6 @@ export function divRoundHalfAway(s: number, n: number): number {
   return s < 0 ? -q : q;
 }
 
-/** Round s / n to the nearest integer, halves to even (n > 0): ONNX / NumPy rounding. */
-export function divRoundHalfEven(s: number, n: number): number {
-  const q = Math.floor(s / n);
-  const twice = 2 * (s - q * n);
-  return twice > n || (twice === n && q % 2 !== 0) ? q + 1 : q;
-}
-
 /** Round a double to the nearest integer, halves to even. */
 export function roundHalfEven(x: number): number {
   const r = Math.round(x);

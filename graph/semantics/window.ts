@@ -1,10 +1,11 @@
-/** Pooling. Padded positions are not part of a window: max ignores them, the average does not count them. */
+/**
+ * Pooling. Padded positions are not part of a window: max ignores them, the average does not count
+ * them; integer averages round half away from zero, float ones are the mean.
+ */
 import type { OpAttrs, Tensor } from '../ir.ts';
+import { divRoundHalfAway } from './rounding.ts';
 
-/** How an integer sum is divided by a count (the reference's rounding mode picks it). */
-export type Divide = (sum: number, count: number) => number;
-
-export function pool(x: Tensor, out: Tensor, a: Required<OpAttrs['max_pool']>, kind: 'max' | 'avg', divide: Divide): void {
+export function pool(x: Tensor, out: Tensor, a: Required<OpAttrs['max_pool']>, kind: 'max' | 'avg'): void {
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const [, , oh, ow] = out.shape as [number, number, number, number];
   const [kh, kw] = a.kernel;
@@ -29,18 +30,18 @@ export function pool(x: Tensor, out: Tensor, a: Required<OpAttrs['max_pool']>, k
             count++;
           }
         }
-        out.data[(p * oh + y) * ow + xo] = kind === 'max' ? best : float ? sum / count : divide(sum, count);
+        out.data[(p * oh + y) * ow + xo] = kind === 'max' ? best : float ? sum / count : divRoundHalfAway(sum, count);
       }
     }
   }
 }
 
-export function globalAvgPool(x: Tensor, out: Tensor, divide: Divide): void {
+export function globalAvgPool(x: Tensor, out: Tensor): void {
   const area = x.shape[2]! * x.shape[3]!;
   const float = x.dtype === 'float32';
   for (let p = 0; p < out.data.length; p++) {
     let sum = 0;
     for (let k = 0; k < area; k++) sum = float ? sum + x.data[p * area + k]! : (sum + x.data[p * area + k]!) | 0;
-    out.data[p] = float ? sum / area : divide(sum, area);
+    out.data[p] = float ? sum / area : divRoundHalfAway(sum, area);
   }
 }
