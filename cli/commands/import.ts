@@ -26,8 +26,9 @@ const command: CommandModule<object, Args> = {
     const imp = importOnnx(argv.model, { ...(argv.scales ? { scales: argv.scales } : {}), ...(argv.rounding ? { rounding: argv.rounding as RoundingMode } : {}) });
     writeFileAtomic(argv.output, JSON.stringify(imp.graph, null, 1) + '\n');
     console.log(`${argv.output}: ${imp.graph.nodes.length} nodes, ${Object.keys(imp.graph.tensors).length} constants`);
-    for (const [name, i] of Object.entries(imp.inputs)) console.log(`  input  ${name} -> ${i.tensor} int8, scale ${i.scale}${i.float ? ' (feed round(x / scale))' : ''}`);
-    for (const [name, o] of Object.entries(imp.outputs)) console.log(`  output ${name} <- ${o.tensor} ${o.dtype}, scale ${o.scale}`);
+    // The graph's interface is the ONNX model's own: the same names, dtypes and shapes.
+    for (const i of imp.graph.inputs) console.log(`  input  ${i.name} ${i.dtype}[${i.shape.join(',')}]`);
+    for (const [name, o] of Object.entries(imp.outputs)) console.log(`  output ${name} ${o.dtype}[${o.shape.join(',')}]`);
     for (const n of imp.notes) console.log(`  note: ${n}`);
   },
 };
