@@ -3,6 +3,7 @@
  * the ONNX graph's), differences counted in output quantization steps; and the bridge from the
  * example models' int8 .npy inputs (pre-quantized) to the float32 the models take.
  */
+import { outputStep as stepOf } from '../../frontend/ort-check.ts';
 import { createRequire } from 'node:module';
 import type { Graph, Tensor } from '../../graph/ir.ts';
 
@@ -23,10 +24,7 @@ export function floatInput(graph: Graph, name: string, q: Tensor): Tensor {
 
 /** One output step: the scale of the dequantize that produces the output (1 for integer outputs). */
 export function outputStep(graph: Graph, output: string): number {
-  const byOutput = new Map(graph.nodes.map((n) => [n.output, n]));
-  let n = byOutput.get(output);
-  while (n && n.op !== 'dequantize' && (n.op === 'reshape' || n.op === 'flatten')) n = byOutput.get(n.inputs[0]!);
-  return n?.op === 'dequantize' ? (n.attrs as { scale: number[] }).scale[0]! : 1;
+  return stepOf(graph, output) ?? 1;
 }
 
 export interface Agreement {

@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileGraph } from '../../compiler/compile.ts';
 import { runCompiled } from '../../compiler/execute.ts';
-import type { Graph } from '../../graph/ir.ts';
 import { importOnnx, type ImportOptions } from '../../frontend/onnx/import.ts';
+import { outputStep } from '../../frontend/ort-check.ts';
+import { parseNpy } from '../../lib/npy.ts';
 
 const require = createRequire(import.meta.url);
 const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
@@ -28,25 +29,6 @@ const SAMPLE_LIMIT = new Map([['ort-resnet18-u8-pc', 1]]);
  */
 const IMPORT_OPTIONS = new Map<string, ImportOptions>([['ort-resnet18-u8-pc', { scales: 'auto' }]]);
 
-/** A little-endian float32 C-order .npy. */
-function readFloat32Npy(path: string): { shape: number[]; data: Float32Array } {
-  const bytes = readFileSync(path);
-  const headerLen = bytes[6] === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
-  const start = bytes[6] === 1 ? 10 : 12;
-  const header = bytes.subarray(start, start + headerLen).toString('latin1');
-  const shape = /'shape': \(([^)]*)\)/.exec(header)![1]!.split(',').filter((s) => s.trim() !== '').map(Number);
-  const body = bytes.subarray(start + headerLen);
-  return { shape, data: new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)) };
-}
-
-/** The scale of the DequantizeLinear that produces a graph output (one output step). */
-function outputStep(g: Graph, output: string): number {
-  const byOutput = new Map(g.nodes.map((n) => [n.output, n]));
-  let n = byOutput.get(output);
-  while (n && n.op !== 'dequantize') n = byOutput.get(n.inputs[0]!);
-  return (n?.attrs as { scale: number[] } | undefined)?.scale[0] ?? 0;
-}
-
 const argmax = (v: ArrayLike<number>): number => {
   let best = 0;
   for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
@@ -61,8 +43,8 @@ describe('models/real run on fsim and agree with onnxruntime', () => {
       const session = await ort.InferenceSession.create(join(DIR, `${name}.onnx`));
       const input = imp.graph.inputs[0]!;
       const output = imp.graph.outputs[0]!;
-      const step = outputStep(imp.graph, output);
-      const x = readFloat32Npy(join(DIR, `${name}.input.npy`));
+      const step = outputStep(imp.graph, output) ?? 0;
+      const x = parseNpy(readFileSync(join(DIR, `${name}.input.npy`)), `${name}.input.npy`);
       const per = input.shape.reduce((a, b) => a * b, 1);
       const samples = Math.min(x.data.length / per, SAMPLE_LIMIT.get(name) ?? Infinity);
       let within = 0;
@@ -96,7 +78,7 @@ describe('models/real run on fsim and agree with onnxruntime', () => {
     expect(model.steps.filter((s) => s.kind === 'host').map((s) => (s.kind === 'host' ? s.node : ''))).not.toContainEqual(expect.stringMatching(/requantize$/));
     const input = imp.graph.inputs[0]!;
     const per = input.shape.reduce((a, b) => a * b, 1);
-    const data = readFloat32Npy(join(DIR, `${name}.input.npy`)).data.slice(0, per);
+    const data = parseNpy(readFileSync(join(DIR, `${name}.input.npy`)), `${name}.input.npy`).data.slice(0, per) as Float32Array;
     const out = (await runCompiled(model, { [input.name]: { shape: input.shape, dtype: 'float32', data } })).outputs[imp.graph.outputs[0]!]!;
     expect(out.shape).toEqual([1, 1000]);
     expect(Array.from(out.data).every(Number.isFinite)).toBe(true);
