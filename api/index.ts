@@ -14,6 +14,8 @@ export type { HostStep, Placement } from './placement.ts';
 export { loadSession } from './session.ts';
 export type { LoadedSession } from './session.ts';
 export { checkRaceDriver, runModel } from './run.ts';
+export { readLabels, topOneAccuracy } from './accuracy.ts';
+export type { TopOne } from './accuracy.ts';
 export type { KernelReport, RunOptions, RunReport } from './run.ts';
 export { importOnnx, ROUNDING_MODES, SCALE_MODES, SUPPORTED_OPS } from '../frontend/onnx/import.ts';
 export type { ImportOptions, ImportResult, RoundingMode, ScaleMode } from '../frontend/onnx/import.ts';

@@ -60,3 +60,37 @@ export function refuseOverwrite(output: string | undefined, inputs: string[], op
   const clash = inputs.find((i) => real(i) === target);
   if (clash !== undefined) throw new VtaError('E_USAGE', `${option} ${output} is also an input (${clash}): writing it would destroy the input`);
 }
+
+/**
+ * Text before '=' that reads as a tensor name (ONNX names hold '.', ':' and '-') rather than as part
+ * of a path: `qq=out/y.npy` names a tensor qq, `./a=b.npy` is a file.
+ */
+const TENSOR_NAME = /^[A-Za-z_][\w.:-]*$/;
+
+/** NAME=FILE pairs of option --`option`, or a single FILE for a single name; `what` is input or output. */
+export function assignFiles(specs: string[] | undefined, names: string[], what: 'input' | 'output', option: string = what): Map<string, string> {
+  const out = new Map<string, string>();
+  const known = `${what}s: ${names.join(', ')}`;
+  for (const s of specs ?? []) {
+    const eq = s.indexOf('=');
+    const before = eq > 0 ? s.slice(0, eq) : '';
+    let name: string;
+    let file: string;
+    if (names.includes(before)) {
+      name = before;
+      file = s.slice(eq + 1);
+    } else if (TENSOR_NAME.test(before)) {
+      throw new VtaError('E_USAGE', `--${option} ${s}: ${before} is not an ${what} of the model (${known}); write ./${s} for a file whose name holds '='`);
+    } else if (names.length === 1) {
+      name = names[0]!;
+      file = s;
+    } else {
+      throw new VtaError('E_USAGE', `--${option} ${s}: the model has ${names.length} ${what}s, so give NAME=FILE.npy (${known})`);
+    }
+    if (file === '') throw new VtaError('E_USAGE', `--${option} ${s}: no file after '='`);
+    const earlier = out.get(name);
+    if (earlier !== undefined) throw new VtaError('E_USAGE', `--${option}: ${what} ${name} is given twice (${earlier} and ${file})`);
+    out.set(name, file);
+  }
+  return out;
+}

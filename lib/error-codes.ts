@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   E_MODEL: 'a model (vta-graph/1) is malformed: unknown op or field, bad attribute, shape or dtype mismatch',
   E_ONNX: 'an ONNX file cannot be imported: not a valid model, or an operator or attribute that cannot be computed',
   E_ORT: 'onnxruntime cannot be loaded or refused the model during a cross-check',
+  E_QUANTIZE: 'a float model cannot be quantized: already quantized, an operator the quantizer does not handle, or calibration data of the wrong shape or dtype, NaN or constant',
   E_UNKNOWN_OP: 'an op is neither lowerable to VTA nor executable on the host',
   E_UNTILEABLE: 'no tiling makes the operator fit the SRAM buffers or instruction fields of the config',
   E_NOT_OFFLOADED: 'a node had to run on VTA (offload all) but cannot',

@@ -6,12 +6,12 @@
  */
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { checkRaceDriver, countBatches, describeMismatch, formatOnnxComparison, modelInputs, openModel, runModel, type RunReport, type RoundingMode, type ScaleMode } from '../../api/index.ts';
+import { checkRaceDriver, countBatches, readLabels, topOneAccuracy, describeMismatch, formatOnnxComparison, modelInputs, openModel, runModel, type RunReport, type RoundingMode, type ScaleMode } from '../../api/index.ts';
 import { compileError } from '../../compiler/errors.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { writeNpy } from '../../lib/npy.ts';
-import { refuseOverwrite, SCALES_OPTION, ROUNDING_OPTION } from '../options.ts';
+import { assignFiles, refuseOverwrite, SCALES_OPTION, ROUNDING_OPTION } from '../options.ts';
 import { runProgress } from '../progress.ts';
 import { printNote, summarize } from '../summary.ts';
 
@@ -28,6 +28,7 @@ interface Args {
   quiet?: boolean;
   scales?: ScaleMode;
   rounding?: RoundingMode;
+  labels?: string;
 }
 
 export const command = 'run <model>';
@@ -46,46 +47,13 @@ export function builder(y: Argv): Argv<Args> {
       type: 'boolean',
       describe: 'compare every layer with the reference executor, bit for bit, and, for .onnx models, the outputs with onnxruntime on the same inputs (in output quantization steps)',
     })
+    .option('labels', { type: 'string', describe: 'class labels (1-D integer .npy, one per sample of --input): print the top-1 accuracy of the first output' })
     .option('seed', { type: 'number', default: 0, describe: 'seed of the random input used when --input is not given' })
     .option('races', { type: 'boolean', describe: 'attach the race checker (fsim) and fail on any unordered SRAM access' })
     .option('rules', { type: 'string', describe: 'fusion rules JSON when compiling a model JSON' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'print only errors and the check verdict' })
     .option('scales', SCALES_OPTION)
     .option('rounding', ROUNDING_OPTION) as unknown as Argv<Args>;
-}
-
-/**
- * Text before '=' that reads as a tensor name (ONNX names hold '.', ':' and '-') rather than as part
- * of a path: `qq=out/y.npy` names a tensor qq, `./a=b.npy` is a file.
- */
-const TENSOR_NAME = /^[A-Za-z_][\w.:-]*$/;
-
-/** NAME=FILE pairs, or a single FILE for a single name; `what` is input or output. */
-function assign(specs: string[] | undefined, names: string[], what: 'input' | 'output'): Map<string, string> {
-  const out = new Map<string, string>();
-  const known = `${what}s: ${names.join(', ')}`;
-  for (const s of specs ?? []) {
-    const eq = s.indexOf('=');
-    const before = eq > 0 ? s.slice(0, eq) : '';
-    let name: string;
-    let file: string;
-    if (names.includes(before)) {
-      name = before;
-      file = s.slice(eq + 1);
-    } else if (TENSOR_NAME.test(before)) {
-      throw new VtaError('E_USAGE', `--${what} ${s}: ${before} is not an ${what} of the model (${known}); write ./${s} for a file whose name holds '='`);
-    } else if (names.length === 1) {
-      name = names[0]!;
-      file = s;
-    } else {
-      throw new VtaError('E_USAGE', `--${what} ${s}: the model has ${names.length} ${what}s, so give NAME=FILE.npy (${known})`);
-    }
-    if (file === '') throw new VtaError('E_USAGE', `--${what} ${s}: no file after '='`);
-    const earlier = out.get(name);
-    if (earlier !== undefined) throw new VtaError('E_USAGE', `--${what}: ${what} ${name} is given twice (${earlier} and ${file})`);
-    out.set(name, file);
-  }
-  return out;
 }
 
 /** --seed: a non-negative whole number (NaN from `--seed abc` would make every input the same). */
@@ -150,11 +118,15 @@ export async function handler(argv: Args): Promise<void> {
     onNote: (note) => { if (!argv.quiet) printNote(note); },
   });
   const g = model.graph;
-  const files = assign(argv.input, g.inputs.map((i) => i.name), 'input');
+  const files = assignFiles(argv.input, g.inputs.map((i) => i.name), 'input');
   // Outputs are checked before the run: a bad name or a clash fails at once and writes nothing.
-  const outFiles = assign(argv.output, g.outputs, 'output');
+  const outFiles = assignFiles(argv.output, g.outputs, 'output');
   refuseOutputClashes(outFiles, [argv.model, ...files.values(), ...(argv.rules ? [argv.rules] : []), ...(argv.config ? [argv.config] : [])]);
+  if (argv.labels && files.size === 0) throw new VtaError('E_USAGE', '--labels needs --input (the samples the labels belong to)');
+  const labels = argv.labels ? await readLabels(argv.labels) : undefined;
   const inputs = await modelInputs(model, files, seed);
+  const samples = inputs.get(g.inputs[0]!.name)?.shape[0];
+  if (labels && labels.shape[0] !== samples) throw new VtaError('E_USAGE', `--labels ${argv.labels}: ${labels.shape[0]} labels for ${samples} samples of input ${g.inputs[0]!.name}`);
   // A progress bar on a terminal only: logs and pipes get the summary alone.
   const bar = runProgress(process.stderr, !!argv.quiet, countBatches(g, inputs), model.compiled.steps.length);
   let report: RunReport;
@@ -184,6 +156,11 @@ export async function handler(argv: Args): Promise<void> {
       const head = Array.from(t.data.slice(0, 16), (v) => (t.dtype === 'float32' ? Number(v.toPrecision(7)) : v)).join(' ');
       console.log(`${name} ${t.dtype}[${t.shape.join(',')}]: ${head}${t.data.length > 16 ? ' ...' : ''}`);
     }
+  }
+  if (labels) {
+    const first = g.outputs[0]!;
+    const top = topOneAccuracy(report.outputs.get(first)!, labels, { output: first, labels: argv.labels! });
+    console.log(`top-1 accuracy on ${argv.driver}: ${(100 * top.correct / top.total).toFixed(2)}% (${top.correct} of ${top.total}) against ${argv.labels}`);
   }
   if (report.check) printCheck(report);
   if (!argv.quiet) console.log(`time: compile ${ms(model.timings.openMs)}, run ${ms(report.timings.runMs)} on ${argv.driver}, total ${ms(performance.now() - t0)}`);

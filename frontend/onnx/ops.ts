@@ -489,7 +489,8 @@ const mulOp: Translator = (t) => {
 };
 
 const reluOp: Translator = (t) => {
-  const v = t.ins[0];
+  // Relu of an Add of equal scales (a residual block's end): relu of the int32 sum, on VTA.
+  const v = t.ins[0]?.kind === 'add' ? t.q.integerSum(t.ins[0], `${t.base}.sum`) ?? t.ins[0] : t.ins[0];
   if (v?.kind === 'q' && v.dtype === 'int32' && v.zp === 0) return { ...v, ...t.b.emit('relu', [v.ir], t.base, {}) };
   if (v?.kind === 'q' && v.dtype === 'int8') return { ...v, ...t.b.emit('clip', [v.ir], t.base, { min: Math.max(-128, v.zp), max: 127 }) };
   return floatFallback(t);

@@ -273,6 +273,17 @@ export class Quantization {
   }
 
   /**
+   * The int32 sum of an Add whose inputs share one scale, zero points folded away (scale s, zero
+   * point 0), for an activation applied to the sum before its QuantizeLinear; undefined otherwise.
+   */
+  integerSum(p: PendingAdd, base: string): QTensor | undefined {
+    if (!sameScale(p.a.scale[0]!, p.b.scale[0]!)) return undefined;
+    const sum = this.b.emit('add', [p.a.ir, p.b.ir], `${base}.add`, {});
+    const acc = this.withoutZeroPoint({ kind: 'q', ...sum, scale: [p.a.scale[0]!], zp: p.a.zp + p.b.zp }, base);
+    return { kind: 'q', ...acc, scale: [p.a.scale[0]!], zp: 0 };
+  }
+
+  /**
    * Add of two int8 tensors of different scales into (sy, zy): y = round((ma·(a − za) + mb·(b − zb)) / 2^n) + zy
    * with ma/2^n ≈ sa/sy and mb/2^n ≈ sb/sy, as ALU MUL / ADD and a half-even requantize.
    * With scales 'host': dequantize, float add, quantize (ONNX's semantics exactly).

@@ -1,0 +1,31 @@
+/** Top-1 accuracy of a classifier's output against class labels (a 1-D integer .npy). */
+import { VtaError } from '../lib/errors.ts';
+import { readFileOrFail } from '../lib/files.ts';
+import { parseNpy, type NpyArray } from '../lib/npy.ts';
+import type { Tensor } from '../graph/ir.ts';
+
+/** Class labels: a 1-D integer .npy (int8, uint8 or int32), one per sample. */
+export async function readLabels(file: string): Promise<NpyArray> {
+  const a = parseNpy(await readFileOrFail(file), file);
+  if (a.dtype === 'float32' || a.shape.length !== 1) throw new VtaError('E_USAGE', `${file}: labels must be a 1-D integer array (one class per sample), got ${a.dtype}[${a.shape.join(',')}]`);
+  return a;
+}
+
+export interface TopOne {
+  correct: number;
+  total: number;
+}
+
+/** Rows of `output` (its last axis holds the class scores) whose argmax is the row's label. */
+export function topOneAccuracy(output: Pick<Tensor, 'data' | 'shape'>, labels: NpyArray, names: { output: string; labels: string }): TopOne {
+  const classes = output.shape[output.shape.length - 1] ?? 1;
+  const rows = output.data.length / classes;
+  if (labels.shape[0] !== rows) throw new VtaError('E_USAGE', `${names.labels}: ${labels.shape[0]} labels for ${rows} rows of output ${names.output} [${output.shape.join(',')}]`);
+  let correct = 0;
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let k = 1; k < classes; k++) if (output.data[r * classes + k]! > output.data[r * classes + best]!) best = k;
+    if (best === Number(labels.data[r])) correct++;
+  }
+  return { correct, total: rows };
+}

@@ -1,0 +1,114 @@
+/**
+ * Float against quantized, both run by onnxruntime on the same samples: top-1 accuracy of each
+ * (with labels) or top-1 agreement, the signal-to-quantization-noise ratio of every output, and
+ * per quantized value (the float model's value against the quantized model's dequantized one, so
+ * the layer where the SQNR drops is the layer that hurts).
+ */
+import type { NpyArray } from '../../lib/npy.ts';
+import { FloatModel, quantizeError } from './float-model.ts';
+import { batchesFor, openSession, runSession, type SampleSet } from './calibrate.ts';
+
+export interface LayerError {
+  /** The value's name in the float model. */
+  value: string;
+  /** The node that writes it (the graph input's name for an input). */
+  producer: string;
+  sqnrDb: number;
+}
+
+export interface Evaluation {
+  samples: number;
+  /** Top-1 accuracy against labels (0..1), of the float and the quantized model. */
+  floatTop1?: number;
+  quantTop1?: number;
+  /** Share of samples whose top-1 class is the same for both models. */
+  top1Agreement: number;
+  /** SQNR (dB) of each graph output. */
+  outputs: { name: string; sqnrDb: number }[];
+  layers: LayerError[];
+}
+
+/** 10·log10(Σx² / Σ(x − y)²); Infinity when equal. */
+export function sqnrDb(signal: ArrayLike<number>, noisy: ArrayLike<number>): number {
+  let s = 0;
+  let e = 0;
+  for (let k = 0; k < signal.length; k++) {
+    s += signal[k]! * signal[k]!;
+    e += (signal[k]! - noisy[k]!) ** 2;
+  }
+  return e === 0 ? Infinity : s === 0 ? -Infinity : 10 * Math.log10(s / e);
+}
+
+class ErrorSum {
+  signal = 0;
+  noise = 0;
+  add(x: ArrayLike<number>, y: ArrayLike<number>): void {
+    for (let k = 0; k < x.length; k++) {
+      this.signal += x[k]! * x[k]!;
+      this.noise += (x[k]! - y[k]!) ** 2;
+    }
+  }
+  get db(): number {
+    return this.noise === 0 ? Infinity : this.signal === 0 ? -Infinity : 10 * Math.log10(this.signal / this.noise);
+  }
+}
+
+function argmaxRows(values: ArrayLike<number>, rows: number): number[] {
+  const width = values.length / rows;
+  return Array.from({ length: rows }, (_, r) => {
+    let best = 0;
+    for (let k = 1; k < width; k++) if (values[r * width + k]! > values[r * width + best]!) best = k;
+    return best;
+  });
+}
+
+export interface EvaluateOptions {
+  labels?: NpyArray;
+  /** Float-model value → the quantized model's name for its dequantized value, for the per-layer table. */
+  layers?: ReadonlyMap<string, string>;
+  /** At most this many runs (batches). */
+  maxRuns?: number;
+}
+
+export async function evaluateQuantized(floatBytes: Uint8Array, quantBytes: Uint8Array, label: string, samples: SampleSet, options: EvaluateOptions = {}): Promise<Evaluation> {
+  const floatModel = new FloatModel(floatBytes, label);
+  const batches = batchesFor(floatModel, samples, 'evaluation data');
+  const runs = Math.min(batches.runs, options.maxRuns ?? Infinity);
+  const used = runs * batches.batch;
+  if (options.labels && options.labels.shape[0]! < used) quantizeError(`labels: ${options.labels.shape[0]} labels for ${used} samples`);
+  const layers = [...(options.layers ?? new Map<string, string>())].filter(([v]) => !floatModel.inputs.some((i) => i.name === v));
+  const floatSession = await openSession(floatModel.encode(layers.map(([v]) => v).filter((v) => !floatModel.outputs.includes(v))), label);
+  const quantModel = new FloatModel(quantBytes, `${label} (quantized)`);
+  const quantSession = await openSession(quantModel.encode(layers.map(([, q]) => q).filter((q) => !quantModel.outputs.includes(q))), quantModel.label);
+  const outputSums = floatModel.outputs.map(() => new ErrorSum());
+  const layerSums = layers.map(() => new ErrorSum());
+  const first = floatModel.outputs[0]!;
+  let agree = 0;
+  let floatRight = 0;
+  let quantRight = 0;
+  for (let r = 0; r < runs; r++) {
+    const feeds = batches.feeds(r);
+    const f = await runSession(floatSession, feeds, label);
+    const q = await runSession(quantSession, feeds, quantModel.label);
+    floatModel.outputs.forEach((o, k) => outputSums[k]!.add(f[o]!.data as Float32Array, q[o]!.data as Float32Array));
+    layers.forEach(([v, qv], k) => layerSums[k]!.add(f[v]!.data as Float32Array, q[qv]!.data as Float32Array));
+    const fTop = argmaxRows(f[first]!.data as Float32Array, batches.batch);
+    const qTop = argmaxRows(q[first]!.data as Float32Array, batches.batch);
+    for (let s = 0; s < batches.batch; s++) {
+      if (fTop[s] === qTop[s]) agree++;
+      const y = options.labels ? Number(options.labels.data[r * batches.batch + s]) : undefined;
+      if (y !== undefined && fTop[s] === y) floatRight++;
+      if (y !== undefined && qTop[s] === y) quantRight++;
+    }
+  }
+  await floatSession.release();
+  await quantSession.release();
+  const producers = floatModel.producers();
+  return {
+    samples: used,
+    ...(options.labels ? { floatTop1: floatRight / used, quantTop1: quantRight / used } : {}),
+    top1Agreement: agree / used,
+    outputs: floatModel.outputs.map((name, k) => ({ name, sqnrDb: outputSums[k]!.db })),
+    layers: layers.map(([value], k) => ({ value, producer: producers.get(value)?.name ?? value, sqnrDb: layerSums[k]!.db })),
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * `vta quantize`: a float ONNX model and calibration samples in, a QDQ ONNX model out that
+ * onnxruntime runs and `vta run` runs on VTA. The stages, in order:
+ *   check → structural passes → probe (one float run: every value's dtype and shape) → shaped
+ *   passes → plan → calibrate (onnxruntime over all samples, one histogram per planned value) →
+ *   ranges (per scale group, by the chosen method) → write QDQ → (scales 'auto') keep the more
+ *   accurate of real-valued and power-of-two scales, measured on the calibration samples.
+ */
+import { TensorHistogram } from './histogram.ts';
+import { affineParams, chooseRange, powerOfTwoScale, type CalibrationMethod, type RealRange } from './ranges.ts';
+import { FloatModel, quantizeError } from './float-model.ts';
+import { SHAPED_PASSES, STRUCTURAL_PASSES, type ValueInfo } from './prepare.ts';
+import { planQuantization, type QuantPlan } from './plan.ts';
+import { batchesFor, collectStatistics, probeValues, type SampleSet, type Statistics } from './calibrate.ts';
+import { QdqWriter, type ActivationParams, type WeightReport } from './qdq.ts';
+import { QUANTIZABLE_OPS, QUANTIZE_RULES, QUANTIZED_OPS } from './rules.ts';
+import { evaluateQuantized } from './evaluate.ts';
+
+export type ScaleChoice = 'auto' | 'float' | 'pow2';
+
+export interface QuantizeOptions {
+  method: CalibrationMethod;
+  /** For method 'percentile'. */
+  percentile?: number;
+  perChannel: boolean;
+  scales: ScaleChoice;
+  biasCorrection: boolean;
+  /** Activation and weight bit width (8). */
+  bits: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface QuantizedValue {
+  value: string;
+  /** The value that names its scale group (itself when it has its own scale). */
+  group: string;
+  /** The calibrated range of the group and the parameters chosen for it. */
+  range: RealRange;
+  scale: number;
+  zeroPoint: number;
+  /** The quantized model's name for the dequantized value. */
+  dequantized: string;
+}
+
+export interface QuantizeReport {
+  model: string;
+  method: CalibrationMethod;
+  /** Samples the calibration used, and per onnxruntime run. */
+  samples: number;
+  batch: number;
+  /** The scales written: real-valued or powers of two. */
+  scales: 'float' | 'pow2';
+  /** With scales 'auto': the output SQNR (dB) of each candidate on the calibration samples. */
+  scaleCandidates?: { float: number; pow2: number };
+  /** What the float-to-float passes changed. */
+  rewrites: string[];
+  values: QuantizedValue[];
+  weights: WeightReport[];
+  /** Nodes the host runs in float between a DequantizeLinear and a QuantizeLinear. */
+  floatOps: string[];
+}
+
+export interface QuantizeResult {
+  bytes: Uint8Array;
+  report: QuantizeReport;
+}
+
+/** One-line refusals of what cannot be quantized, before any run. */
+export function checkQuantizable(model: FloatModel): void {
+  const quantized = model.nodes.find((n) => QUANTIZED_OPS.has(n.opType));
+  if (quantized) quantizeError(`${model.label} is quantized already (node ${quantized.name} is ${quantized.opType}): run it with vta run as it is`);
+  const other = model.nodes.find((n) => (n.domain && n.domain !== 'ai.onnx') || !QUANTIZE_RULES.has(n.opType));
+  if (other) quantizeError(`${model.label}: node ${other.name}: operator ${other.domain ? `${other.domain}.` : ''}${other.opType} cannot be quantized (handled: ${QUANTIZABLE_OPS.join(', ')})`);
+  if (model.opset < 13) quantizeError(`${model.label}: opset ${model.opset}: the quantizer writes opset-13 QuantizeLinear (re-export the model with opset 13 or later)`);
+  if (model.inputs.length === 0) quantizeError(`${model.label}: the graph has no inputs`);
+}
+
+/** Each planned value's scale and zero point: one range per scale group, from the group's merged histogram. */
+function chooseParams(plan: QuantPlan, stats: Statistics, options: QuantizeOptions, pow2: boolean): Map<string, ActivationParams & { range: RealRange }> {
+  const members = new Map<string, string[]>();
+  for (const v of plan.values) members.set(plan.groupOf.get(v)!, [...(members.get(plan.groupOf.get(v)!) ?? []), v]);
+  const out = new Map<string, ActivationParams & { range: RealRange }>();
+  for (const [, values] of members) {
+    const merged = new TensorHistogram();
+    for (const v of values) merged.merge(stats.histograms.get(v)!);
+    const range = chooseRange(merged, { method: options.method, bits: options.bits, ...(options.percentile !== undefined ? { percentile: options.percentile } : {}) });
+    const p = pow2 ? powerOfTwoScale(range, options.bits) : affineParams(range, options.bits);
+    for (const v of values) out.set(v, { scale: Math.fround(p.scale), zeroPoint: p.zeroPoint, range });
+  }
+  return out;
+}
+
+function write(model: FloatModel, plan: QuantPlan, stats: Statistics, options: QuantizeOptions, pow2: boolean) {
+  const params = chooseParams(plan, stats, options, pow2);
+  const copy = model.clone();
+  const writer = new QdqWriter(copy, plan, params, {
+    perChannel: options.perChannel, pow2, bits: options.bits,
+    ...(options.biasCorrection ? { biasCorrection: stats.channelMeans } : {}),
+  });
+  writer.write();
+  return { bytes: copy.encode([], 'vta quantize'), params, writer };
+}
+
+/** Quantize `bytes` (a float ONNX model) with `calibration` samples. */
+export async function quantizeModel(bytes: Uint8Array, label: string, calibration: SampleSet, options: QuantizeOptions): Promise<QuantizeResult> {
+  const model = new FloatModel(bytes, label);
+  checkQuantizable(model);
+  const rewrites = STRUCTURAL_PASSES.flatMap((p) => p.run(model));
+  const batches = batchesFor(model, calibration, 'calibration data');
+  const values: Map<string, ValueInfo> = await probeValues(model, batches);
+  rewrites.push(...SHAPED_PASSES.flatMap((p) => p.run(model, values)));
+  const plan = planQuantization(model, values);
+  const weightedInputs = model.nodes.filter((n) => plan.roles.get(n.name) === 'weighted').map((n) => n.inputs[0]!);
+  const stats = await collectStatistics(model, batches, { values: plan.values, meansOf: options.biasCorrection ? weightedInputs : [], ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+  const candidates = options.scales === 'auto' ? [false, true] : [options.scales === 'pow2'];
+  const written = candidates.map((pow2) => ({ pow2, ...write(model, plan, stats, options, pow2) }));
+  let chosen = written[0]!;
+  let scaleCandidates: QuantizeReport['scaleCandidates'];
+  if (written.length === 2) {
+    // The more accurate on the calibration samples themselves (a few runs suffice to rank them).
+    const sqnr = await Promise.all(written.map(async (w) => {
+      const e = await evaluateQuantized(bytes, w.bytes, label, calibration, { maxRuns: 16 });
+      return Math.min(...e.outputs.map((o) => o.sqnrDb));
+    }));
+    scaleCandidates = { float: sqnr[0]!, pow2: sqnr[1]! };
+    chosen = sqnr[1]! > sqnr[0]! ? written[1]! : written[0]!;
+  }
+  const dequantizedName = (v: string): string => (model.outputs.includes(v) ? v : chosen.writer.dequantizedName(v));
+  return {
+    bytes: chosen.bytes,
+    report: {
+      model: label,
+      method: options.method,
+      samples: stats.samples,
+      batch: batches.batch,
+      scales: chosen.pow2 ? 'pow2' : 'float',
+      ...(scaleCandidates ? { scaleCandidates } : {}),
+      rewrites,
+      values: plan.values.map((v) => {
+        const p = chosen.params.get(v)!;
+        return { value: v, group: plan.groupOf.get(v)!, range: p.range, scale: p.scale, zeroPoint: p.zeroPoint, dequantized: dequantizedName(v) };
+      }),
+      weights: chosen.writer.weights,
+      floatOps: model.nodes.filter((n) => plan.roles.get(n.name) === 'float').map((n) => `${n.name} (${n.opType})`),
+    },
+  };
+}
