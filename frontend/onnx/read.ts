@@ -169,7 +169,10 @@ export function readInputs(m: OnnxModel, initializers: Map<string, OnnxConst>): 
     if (!tt) fail(`input '${iname}': only tensor inputs are supported`);
     const dims = tt.shape?.dim ?? [];
     const shape = dims.map((d, k) => {
-      if (d.dimParam || d.dimValue == null || num(d.dimValue) < 1) fail(`input '${iname}': dimension ${k} is dynamic${d.dimParam ? ` ('${d.dimParam}')` : ''}: give it a fixed size`);
+      const fixed = !d.dimParam && d.dimValue != null && num(d.dimValue) >= 1;
+      // A symbolic batch (the first dimension) runs one sample per batch: k samples are k batches.
+      if (!fixed && k === 0 && dims.length > 1) return 1;
+      if (!fixed) fail(`input '${iname}': dimension ${k} is dynamic${d.dimParam ? ` ('${d.dimParam}')` : ''}: give it a fixed size`);
       return num(d.dimValue);
     });
     const elem = tt.elemType ?? 0;

@@ -183,13 +183,18 @@ describe('ONNX import', () => {
     ['opset', () => onnxError(buildOnnxModel(qdqDense({ opset: 6 }))), 'opset 6 is not supported (supported: 7..21)'],
     ['unsupported op', () => onnxError(buildOnnxModel(qdqDense({ nodes: [...qdqDense().nodes.slice(0, 6), { op: 'Einsum', inputs: ['a'], outputs: ['r'], name: 'sm' }, ...qdqDense().nodes.slice(7)] }))),
       'node sm (Einsum): operator Einsum is not supported'],
-    ['dynamic shape', () => onnxError(buildOnnxModel(qdqDense({ inputs: [{ name: 'x', type: 'float', shape: ['batch', 3] }] }))),
-      "input 'x': dimension 0 is dynamic ('batch'): give it a fixed size"],
+    ['dynamic shape beyond the batch', () => onnxError(buildOnnxModel(qdqDense({ inputs: [{ name: 'x', type: 'float', shape: [1, 'features'] }] }))),
+      "input 'x': dimension 1 is dynamic ('features'): give it a fixed size"],
     ['non power of two with scales exact', () => onnxError(buildOnnxModel(qdqDense({}, 0.3)), { scales: 'exact' }), 'node qy (QuantizeLinear): requantization ratio 0.416667 (scale 0.125 → 0.3) is not a power of two 2^-n with n in 0..31: use power-of-two scales, or import with scales "vta" (fixed-point m/2^s on VTA, error bound stated) or "host"'],
     ['missing file', () => { try { importOnnx(join(dir, 'nope.onnx')); } catch (e) { return (e as Error).message; } return ''; }, 'nope.onnx: no such file'],
   ];
   it.each(refusals)('refuses: %s', (_l, run, msg) => {
     expect(run()).toContain(msg);
+  });
+
+  it('a symbolic batch dimension imports as batch 1 (k samples run as k batches)', () => {
+    const imp = importOnnx(buildOnnxModel(qdqDense({ inputs: [{ name: 'x', type: 'float', shape: ['batch', 3] }] })));
+    expect(imp.graph.inputs[0]!.shape).toEqual([1, 3]);
   });
 
   /** qdqDense with its activations quantized as `type` with zero points zx (input) and zy (output). */
