@@ -70,7 +70,7 @@ const command: CommandModule<object, Args> = {
       .positional('model', { type: 'string', demandOption: true, describe: 'float .onnx model' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'quantized .onnx file to write' })
       .option('calibration', { type: 'string', array: true, demandOption: true, describe: 'calibration samples: .npy of N samples along the first axis (NAME=FILE.npy per input when the model has several)' })
-      .option('method', { type: 'string', choices: CALIBRATION_METHODS, default: 'entropy', describe: 'how activation ranges are chosen: minmax (observed), percentile, entropy (least KL divergence), mse (least squared error)' })
+      .option('method', { type: 'string', choices: CALIBRATION_METHODS, default: 'mse', describe: 'how activation ranges are chosen: minmax (observed), percentile, entropy (least KL divergence), mse (least squared error)' })
       .option('percentile', { type: 'number', describe: 'with --method percentile: the percentile kept on each side (default 99.99)' })
       .option('per-channel', { type: 'boolean', describe: 'one weight scale per output channel (default: one per tensor)' })
       .option('scales', { type: 'string', choices: SCALE_CHOICES, default: 'auto', describe: 'float (real-valued scales, fixed point on VTA), pow2 (powers of two: exact shifts on VTA), auto (the more accurate on the calibration samples)' })
