@@ -140,6 +140,8 @@ export interface Statistics {
 
 export interface CalibrationRun {
   values: readonly string[];
+  /** Histogram bins per value. */
+  bins: number;
   meansOf: readonly string[];
   onProgress?: (done: number, total: number) => void;
 }
@@ -148,7 +150,7 @@ export interface CalibrationRun {
 export async function collectStatistics(model: FloatModel, batches: Batches, run: CalibrationRun): Promise<Statistics> {
   const exposed = [...new Set([...run.values, ...run.meansOf])].filter((v) => !model.inputs.some((i) => i.name === v));
   const session = await openSession(model.encode(exposed.filter((v) => !model.outputs.includes(v))), model.label);
-  const histograms = new Map(run.values.map((v) => [v, new TensorHistogram()]));
+  const histograms = new Map(run.values.map((v) => [v, new TensorHistogram(run.bins)]));
   const sums = new Map<string, { sum: Float64Array; count: number }>();
   for (let r = 0; r < batches.runs; r++) {
     const feeds = batches.feeds(r);

@@ -65,6 +65,12 @@ export interface QuantizeResult {
   report: QuantizeReport;
 }
 
+/**
+ * Histogram bins: entropy's narrowest candidate is 2^bits bins wide, so at 8 bits it needs 8192
+ * bins (TensorRT's resolution) to clip as far as the data asks; the other methods do with 2048.
+ */
+const binsFor = (method: CalibrationMethod): number => (method === 'entropy' ? 8192 : 2048);
+
 /** One-line refusals of what cannot be quantized, before any run. */
 export function checkQuantizable(model: FloatModel): void {
   const quantized = model.nodes.find((n) => QUANTIZED_OPS.has(n.opType));
@@ -81,7 +87,7 @@ function chooseParams(plan: QuantPlan, stats: Statistics, options: QuantizeOptio
   for (const v of plan.values) members.set(plan.groupOf.get(v)!, [...(members.get(plan.groupOf.get(v)!) ?? []), v]);
   const out = new Map<string, ActivationParams & { range: RealRange }>();
   for (const [, values] of members) {
-    const merged = new TensorHistogram();
+    const merged = new TensorHistogram(stats.histograms.get(values[0]!)!.binCount);
     for (const v of values) merged.merge(stats.histograms.get(v)!);
     const range = chooseRange(merged, { method: options.method, bits: options.bits, ...(options.percentile !== undefined ? { percentile: options.percentile } : {}) });
     const p = pow2 ? powerOfTwoScale(range, options.bits) : affineParams(range, options.bits);
@@ -111,7 +117,7 @@ export async function quantizeModel(bytes: Uint8Array, label: string, calibratio
   rewrites.push(...SHAPED_PASSES.flatMap((p) => p.run(model, values)));
   const plan = planQuantization(model, values);
   const weightedInputs = model.nodes.filter((n) => plan.roles.get(n.name) === 'weighted').map((n) => n.inputs[0]!);
-  const stats = await collectStatistics(model, batches, { values: plan.values, meansOf: options.biasCorrection ? weightedInputs : [], ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+  const stats = await collectStatistics(model, batches, { values: plan.values, bins: binsFor(options.method), meansOf: options.biasCorrection ? weightedInputs : [], ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
   const candidates = options.scales === 'auto' ? [false, true] : [options.scales === 'pow2'];
   const written = candidates.map((pow2) => ({ pow2, ...write(model, plan, stats, options, pow2) }));
   let chosen = written[0]!;

@@ -319,8 +319,13 @@ export function entropyCandidates(h: TensorHistogram, bits: number): EntropyCand
   checkBits(bits);
   const levels = 2 ** bits;
   if (h.count === 0 || h.halfRange === 0) return [];
-  const counts = h.counts;
+  // Exact zeros are left out: every candidate represents 0 exactly, so they carry no quantization
+  // error; kept in, the spike a ReLU leaves at 0 makes each wide candidate look worse than it is
+  // (its first level spreads the spike over all its bins) and the narrowest range wins.
   const half = h.zeroBin;
+  const counts = Float64Array.from(h.counts);
+  counts[half] = counts[half]! - h.zeros;
+  if (counts.every((c) => c === 0)) return [];
   let first = 0;
   while (counts[first] === 0) first++;
   let last = h.binCount - 1;

@@ -32,8 +32,10 @@ function covers(p: AffineParams, range: RealRange, bits: number, signed: boolean
 }
 
 /** KL(P‖Q) of one candidate straight from the definition, on whole arrays. */
+/** KL(P‖Q) straight from the definition, exact zeros left out (0 is exact in every candidate). */
 function referenceDivergence(h: TensorHistogram, firstBin: number, endBin: number, bits: number): number {
   const counts = Array.from(h.counts);
+  counts[h.zeroBin]! -= h.zeros;
   const n = endBin - firstBin;
   const inRange = counts.slice(firstBin, endBin);
   const p = inRange.slice();
@@ -169,6 +171,12 @@ describe('entropy', () => {
     { name: 'Laplace', data: laplace(30000, 22), bits: 8 },
     { name: 'ReLU-like Laplace', data: laplace(30000, 23).map((x) => Math.max(x, 0)), bits: 3 },
   ];
+  it('exact zeros do not pull the range in: uniform data with a spike at 0 keeps its whole range', () => {
+    const data = Array.from({ length: 20000 }, (_, k) => (k % 5 === 0 ? (k % 997) / 996 : 0));
+    const chosen = chooseRange(histogramOf(data), { method: 'entropy', bits: 8 });
+    expect(chosen.max).toBeGreaterThan(0.95);
+  });
+
   for (const { name, data, bits } of sets) {
     it(`${name}: every candidate's divergence is the direct KL(P‖Q), and the least is chosen`, () => {
       const h = histogramOf(data);
