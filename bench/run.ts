@@ -16,6 +16,7 @@ const AREAS: { name: string; file: string; fn: string }[] = [
   { name: 'fsim', file: 'fsim-throughput.ts', fn: 'runFsimBench' },
   { name: 'tsim', file: 'tsim-throughput.ts', fn: 'runTsimBench' },
   { name: 'compiler', file: 'compiler-bench.ts', fn: 'runCompilerBench' },
+  { name: 'quantize', file: 'quantize-bench.ts', fn: 'runQuantizeBench' },
 ];
 
 function show(name: string, figures: Figures): void {

@@ -34,7 +34,7 @@ const db = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(1)} dB` : x
 
 function describeReport(r: QuantizeReport, output: string, perChannel: boolean): string[] {
   const lines = [
-    `${output}: int8 QDQ model; ${r.method} calibration on ${r.samples} sample(s) (${r.batch} per onnxruntime run); ` +
+    `${output}: int8 QDQ model; ${r.method} calibration on ${r.samples} sample(s)${r.given > r.samples ? ` of ${r.given} (whole batches only)` : ''} (${r.batch} per onnxruntime run); ` +
       `${perChannel ? 'per-channel' : 'per-tensor'} weights; ${r.scales === 'pow2' ? 'power-of-two' : 'real-valued'} scales` +
       (r.scaleCandidates ? ` (output SQNR on the calibration samples: real-valued ${db(r.scaleCandidates.float)}, power-of-two ${db(r.scaleCandidates.pow2)})` : ''),
   ];

@@ -33,12 +33,14 @@ export const SYMBOLIC_BATCH = 8;
 export type SampleSet = ReadonlyMap<string, NpyArray>;
 
 export interface Batches {
-  /** Samples per run. */
+  /** Samples per run (the last run of a symbolic batch takes what remains). */
   batch: number;
-  /** Runs (samples used = runs × batch). */
   runs: number;
-  /** Samples given. */
+  /** Samples given, and used: all of them with a symbolic batch, whole batches with a fixed one. */
   samples: number;
+  used: number;
+  /** Samples in run `run`. */
+  size(run: number): number;
   feeds(run: number): Record<string, OrtTensor>;
 }
 
@@ -71,16 +73,17 @@ export function batchesFor(model: FloatModel, samples: SampleSet, what: string):
   const symbolic = model.inputs.some((i) => typeof i.dims[0] !== 'number');
   if (symbolic) batch = Math.min(batch, samplesGiven);
   if (samplesGiven < batch) quantizeError(`${what} holds ${samplesGiven} sample(s), fewer than the model's batch of ${batch}`);
-  const runs = Math.floor(samplesGiven / batch);
+  const runs = symbolic ? Math.ceil(samplesGiven / batch) : Math.floor(samplesGiven / batch);
+  const size = (run: number): number => Math.min(batch, samplesGiven - run * batch);
   return {
-    batch, runs, samples: samplesGiven,
+    batch, runs, samples: samplesGiven, used: symbolic ? samplesGiven : runs * batch, size,
     feeds(run) {
       const feeds: Record<string, OrtTensor> = {};
       for (const input of model.inputs) {
         const a = samples.get(input.name)!;
         const per = a.shape.slice(1).reduce((x, y) => x * y, 1);
-        const data = (a.data as Float32Array).subarray(run * batch * per, (run + 1) * batch * per);
-        feeds[input.name] = new ort.Tensor('float32', data, [batch, ...a.shape.slice(1)]);
+        const data = (a.data as Float32Array).subarray(run * batch * per, (run * batch + size(run)) * per);
+        feeds[input.name] = new ort.Tensor('float32', data, [size(run), ...a.shape.slice(1)]);
       }
       return feeds;
     },
@@ -170,7 +173,7 @@ export async function collectStatistics(model: FloatModel, batches: Batches, run
   }
   await session.release();
   const channelMeans = new Map([...sums].map(([name, s]) => [name, s.sum.map((x) => x / s.count)]));
-  return { histograms, channelMeans, samples: batches.runs * batches.batch };
+  return { histograms, channelMeans, samples: batches.used };
 }
 
 function accumulateChannelSums(sums: Map<string, { sum: Float64Array; count: number }>, name: string, t: OrtTensor): void {

@@ -74,7 +74,8 @@ export async function evaluateQuantized(floatBytes: Uint8Array, quantBytes: Uint
   const floatModel = new FloatModel(floatBytes, label);
   const batches = batchesFor(floatModel, samples, 'evaluation data');
   const runs = Math.min(batches.runs, options.maxRuns ?? Infinity);
-  const used = runs * batches.batch;
+  let used = 0;
+  for (let r = 0; r < runs; r++) used += batches.size(r);
   if (options.labels && options.labels.shape[0]! < used) quantizeError(`labels: ${options.labels.shape[0]} labels for ${used} samples`);
   const layers = [...(options.layers ?? new Map<string, string>())].filter(([v]) => !floatModel.inputs.some((i) => i.name === v));
   const floatSession = await openSession(floatModel.encode(layers.map(([v]) => v).filter((v) => !floatModel.outputs.includes(v))), label);
@@ -92,9 +93,10 @@ export async function evaluateQuantized(floatBytes: Uint8Array, quantBytes: Uint
     const q = await runSession(quantSession, feeds, quantModel.label);
     floatModel.outputs.forEach((o, k) => outputSums[k]!.add(f[o]!.data as Float32Array, q[o]!.data as Float32Array));
     layers.forEach(([v, qv], k) => layerSums[k]!.add(f[v]!.data as Float32Array, q[qv]!.data as Float32Array));
-    const fTop = argmaxRows(f[first]!.data as Float32Array, batches.batch);
-    const qTop = argmaxRows(q[first]!.data as Float32Array, batches.batch);
-    for (let s = 0; s < batches.batch; s++) {
+    const size = batches.size(r);
+    const fTop = argmaxRows(f[first]!.data as Float32Array, size);
+    const qTop = argmaxRows(q[first]!.data as Float32Array, size);
+    for (let s = 0; s < size; s++) {
       if (fTop[s] === qTop[s]) agree++;
       const y = options.labels ? Number(options.labels.data[r * batches.batch + s]) : undefined;
       if (y !== undefined && fTop[s] === y) floatRight++;

@@ -45,7 +45,8 @@ export interface QuantizedValue {
 export interface QuantizeReport {
   model: string;
   method: CalibrationMethod;
-  /** Samples the calibration used, and per onnxruntime run. */
+  /** Samples given, those the calibration used (whole batches of a fixed batch size), and per onnxruntime run. */
+  given: number;
   samples: number;
   batch: number;
   /** The scales written: real-valued or powers of two. */
@@ -137,6 +138,7 @@ export async function quantizeModel(bytes: Uint8Array, label: string, calibratio
     report: {
       model: label,
       method: options.method,
+      given: batches.samples,
       samples: stats.samples,
       batch: batches.batch,
       scales: chosen.pow2 ? 'pow2' : 'float',
