@@ -128,8 +128,8 @@ export function tensorData(t: OnnxNs.ITensorProto, where: string): OnnxConst {
   return { elem, dims, data };
 }
 
-/** Decode the protobuf: the graph's nodes as plain data (initializers and inputs are read apart). */
-export function readOnnxModel(bytes: Uint8Array, label: string, name: string): OnnxModel {
+/** The protobuf decoded, refusing bytes that are not a model with a graph of at least one node. */
+export function decodeModelProto(bytes: Uint8Array, label: string): OnnxNs.ModelProto & { graph: OnnxNs.GraphProto } {
   let model: OnnxNs.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
@@ -138,7 +138,19 @@ export function readOnnxModel(bytes: Uint8Array, label: string, name: string): O
   }
   const g = model.graph;
   if (!g || (g.node ?? []).length === 0) fail(`${label}: not a valid ONNX model (no graph or no nodes)`);
+  return model as OnnxNs.ModelProto & { graph: OnnxNs.GraphProto };
+}
+
+/** The version of the default (ai.onnx) operator set, 0 when none is imported. */
+export function defaultOpset(model: OnnxNs.IModelProto): number {
   const main = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
+  return main ? num(main.version) : 0;
+}
+
+/** Decode the protobuf: the graph's nodes as plain data (initializers and inputs are read apart). */
+export function readOnnxModel(bytes: Uint8Array, label: string, name: string): OnnxModel {
+  const model = decodeModelProto(bytes, label);
+  const g = model.graph;
   const nodes = (g.node ?? []).map((n, k) => ({
     name: n.name || `${(n.opType ?? 'node').toLowerCase()}_${k}`,
     opType: n.opType ?? '',
@@ -147,7 +159,7 @@ export function readOnnxModel(bytes: Uint8Array, label: string, name: string): O
     outputs: n.output ?? [],
     attrs: new Attributes(n.attribute ?? []),
   }));
-  return { name: g.name || name, opset: main ? num(main.version) : 0, nodes, outputs: (g.output ?? []).map((o) => o.name ?? ''), graph: g };
+  return { name: g.name || name, opset: defaultOpset(model), nodes, outputs: (g.output ?? []).map((o) => o.name ?? ''), graph: g };
 }
 
 /** The initializers by name. */

@@ -6,7 +6,7 @@
 import type { onnx as OnnxNs } from 'onnx-proto';
 import { VtaError } from '../../lib/errors.ts';
 import { onnx } from '../onnx-builder.ts';
-import { ELEM, num } from '../onnx/read.ts';
+import { decodeModelProto, defaultOpset, ELEM, num } from '../onnx/read.ts';
 
 export function quantizeError(message: string): never {
   throw new VtaError('E_QUANTIZE', message);
@@ -44,17 +44,10 @@ export class FloatModel {
   readonly opset: number;
 
   constructor(bytes: Uint8Array, readonly label: string) {
-    let proto: OnnxNs.ModelProto;
-    try {
-      proto = onnx.ModelProto.decode(bytes);
-    } catch (e) {
-      quantizeError(`${label}: not a valid ONNX model (${(e as Error).message.split('\n')[0]})`);
-    }
+    const proto = decodeModelProto(bytes, label);
     const g = proto.graph;
-    if (!g || (g.node ?? []).length === 0) quantizeError(`${label}: not a valid ONNX model (no graph or no nodes)`);
     this.proto = proto;
-    const main = (proto.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
-    this.opset = main ? num(main.version) : 0;
+    this.opset = defaultOpset(proto);
     for (const t of g.initializer ?? []) {
       if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) quantizeError(`${label}: initializer '${t.name}' keeps its data outside the model (save the model with data inline)`);
       this.initializers.set(t.name ?? '', t);
