@@ -65,8 +65,12 @@ function parseHeader(text: string, where: string): { descr: string; fortran: boo
   return { descr: descr.slice(1, -1), fortran: f === 'True', shape };
 }
 
-/** Parse .npy bytes; `where` (a file name) prefixes errors. */
-export function parseNpy(bytes: Uint8Array, where = 'npy'): NpyArray {
+/**
+ * Parse .npy bytes; `where` (a file name) prefixes errors. With `int64AsInt32` (for class labels,
+ * which NumPy writes as int64 by default) a little-endian int64 array is read as int32 when every
+ * value fits.
+ */
+export function parseNpy(bytes: Uint8Array, where = 'npy', options: { int64AsInt32?: boolean } = {}): NpyArray {
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) fail(where, 'not a .npy file (bad magic)');
   const major = bytes[6]!;
   const minor = bytes[7]!;
@@ -80,6 +84,7 @@ export function parseNpy(bytes: Uint8Array, where = 'npy'): NpyArray {
   const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(start, start + hlen));
   if (!text.endsWith('\n')) fail(where, 'header must end with a newline');
   const h = parseHeader(text, where);
+  if (options.int64AsInt32 && h.descr === '<i8' && !h.fortran) return int64AsInt32(bytes.subarray(start + hlen), h.shape, where);
   const dtype = DESCR.get(h.descr);
   if (!dtype) fail(where, `dtype '${h.descr}' is not supported (int8 '|i1', uint8 '|u1', little-endian int32 '<i4' or float32 '<f4')`);
   if (h.fortran) fail(where, 'Fortran-order arrays are not supported (save with C order)');
@@ -90,6 +95,19 @@ export function parseNpy(bytes: Uint8Array, where = 'npy'): NpyArray {
     fail(where, `data holds ${bytes.length - dataStart} bytes but ${dtype} (${h.shape.join(', ')}) needs ${count * esize}`);
   }
   return { shape: h.shape, dtype, data: fromLittleEndianBytes(bytes.subarray(dataStart), dtype, count) };
+}
+
+function int64AsInt32(data: Uint8Array, shape: number[], where: string): NpyArray {
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (data.length !== count * 8) fail(where, `data holds ${data.length} bytes but int64 (${shape.join(', ')}) needs ${count * 8}`);
+  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const out = new Int32Array(count);
+  for (let k = 0; k < count; k++) {
+    const v = dv.getBigInt64(8 * k, true);
+    if (v < -2147483648n || v > 2147483647n) fail(where, `int64 value ${v} at index ${k} does not fit int32`);
+    out[k] = Number(v);
+  }
+  return { shape, dtype: 'int32', data: out };
 }
 
 /** Serialise as .npy version 1.0 (header padded to a multiple of 64 bytes). */

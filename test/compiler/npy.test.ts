@@ -19,6 +19,15 @@ function npy(header: string, data: Uint8Array, version = 1): Uint8Array {
 }
 
 describe('npy', () => {
+  it('reads int64 labels (NumPy\'s default integer) as int32 only when asked, and only values that fit', () => {
+    const i64 = new Uint8Array(new BigInt64Array([3n, -1n, 9n]).buffer);
+    const file = npy("{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }", i64);
+    expect(() => parseNpy(file, 'y.npy')).toThrow("y.npy: dtype '<i8' is not supported");
+    expect(parseNpy(file, 'y.npy', { int64AsInt32: true })).toEqual({ shape: [3], dtype: 'int32', data: new Int32Array([3, -1, 9]) });
+    const big = npy("{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }", new Uint8Array(new BigInt64Array([2n ** 40n]).buffer));
+    expect(() => parseNpy(big, 'y.npy', { int64AsInt32: true })).toThrow('y.npy: int64 value 1099511627776 at index 0 does not fit int32');
+  });
+
   it('reads what numpy writes (int32, 2-D; int8, 1-D; version 2)', () => {
     const i32 = new Uint8Array(new Int32Array([1, -2, 3, 2147483647, -2147483648, 0]).buffer);
     const a = parseNpy(npy("{'descr': '<i4', 'fortran_order': False, 'shape': (2, 3), }", i32));
