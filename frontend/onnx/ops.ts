@@ -543,6 +543,37 @@ const constantOfShape: Translator = (t) => {
   return { kind: 'const', elem: value.elem, dims: shape, data: new Array<number>(count(shape)).fill(value.data[0] ?? 0) };
 };
 
+/** Shape of a tensor whose shape is static (every shape here is): an int64 constant. */
+const shapeOp: Translator = (t) => {
+  const v = t.ins[0];
+  if (!v) fail(`${t.where}: input is missing`);
+  const dims = v.kind === 'const' || v.kind === 'qconst' ? v.dims : v.shape;
+  return { kind: 'const', elem: ELEM.int64, dims: [dims.length], data: [...dims] };
+};
+
+/** Gather on constants (shape arithmetic, as exporters write it): folded. */
+const gatherOp: Translator = (t) => {
+  const data = constant(t.ins[0], t.where, 'data');
+  const indices = constant(t.ins[1], t.where, 'indices');
+  if (data.dims.length !== 1 || t.attrs.int('axis', 0) !== 0) fail(`${t.where}: Gather is supported on 1-D constants (shape arithmetic) only`);
+  const n = data.data.length;
+  const picked = indices.data.map((i) => {
+    const k = i < 0 ? i + n : i;
+    if (k < 0 || k >= n) fail(`${t.where}: index ${i} is out of range for ${n} values`);
+    return data.data[k]!;
+  });
+  return { kind: 'const', elem: data.elem, dims: indices.dims, data: picked };
+};
+
+/** Concat of constants (a shape being built) is folded; of tensors, it runs in float on the host. */
+const concatOp: Translator = (t) => {
+  if (!t.ins.every((v) => v?.kind === 'const')) return floatFallback(t);
+  const parts = t.ins.map((v) => v as Extract<Value, { kind: 'const' }>);
+  if (parts.some((p) => p.dims.length > 1)) return floatFallback(t);
+  const data = parts.flatMap((p) => p.data);
+  return { kind: 'const', elem: parts[0]!.elem, dims: [data.length], data };
+};
+
 function passThrough({ ins, where }: Translation): Value {
   if (!ins[0]) fail(`${where}: input is missing`);
   return ins[0];
@@ -578,7 +609,7 @@ export const TRANSLATORS: ReadonlyMap<string, Translator> = new Map(Object.entri
   Squeeze: layout,
   Unsqueeze: layout,
   Transpose: transpose,
-  Concat: floatFallback,
+  Concat: concatOp,
   Pad: floatFallback,
   Softmax: floatFallback,
   Sigmoid: floatFallback,
@@ -588,6 +619,8 @@ export const TRANSLATORS: ReadonlyMap<string, Translator> = new Map(Object.entri
   BatchNormalization: floatFallback,
   Cast: castOp,
   ConstantOfShape: constantOfShape,
+  Shape: shapeOp,
+  Gather: gatherOp,
   Identity: passThrough,
   Dropout: passThrough,
 }));
