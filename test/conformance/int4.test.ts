@@ -6,12 +6,12 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig, sameHardware } from '../../config/config.ts';
 import { INT4_CONFIG_PATH, INT4_KIT, int4Bundles } from '../../conformance/generate-int4.ts';
-import type { Driver } from '../../drivers/api.ts';
-import { type Bundle, compareOutputs, loadBundle, loadExpected, replayBundle } from '../../drivers/bundle.ts';
+import { loadBundle } from '../../drivers/bundle.ts';
 import { listDrivers } from '../../drivers/registry.ts';
+import { describeKitReplay } from './replay-kit.ts';
 
 const cfg = loadConfig(INT4_CONFIG_PATH);
 const NAMES = readdirSync(INT4_KIT)
@@ -43,17 +43,5 @@ for (const info of await listDrivers()) {
     it.skip(`driver ${info.name} on the int4 set: skipped, ${why}`, () => {});
     continue;
   }
-  describe(`driver ${info.name} on the int4 set`, () => {
-    let driver: Driver | undefined;
-    const open = async (b: Bundle) => (driver ??= await info.open(b.config));
-    afterAll(() => driver?.close());
-    for (const name of NAMES) {
-      it(name, async () => {
-        const bundle = loadBundle(join(INT4_KIT, `${name}.bundle.json`));
-        const result = await replayBundle(await open(bundle), bundle);
-        const mismatches = compareOutputs(result.outputs, loadExpected(join(INT4_KIT, `${name}.expected.json`)));
-        expect(mismatches.map((m) => m.message)).toEqual([]);
-      });
-    }
-  });
+  describeKitReplay(`driver ${info.name} on the int4 set`, info, INT4_KIT, NAMES);
 }
