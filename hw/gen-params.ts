@@ -79,6 +79,7 @@ export function vtaPackage(cfg: VtaConfig): string {
   // The RTL memory bus is 64 bits (pkg_config's default); wider buses are not built.
   param('BusWidth', 64);
   param('BusBytes', 8);
+  p.push('  // Tiles hold packed lanes of their element width, lane k at bits [k*w, (k+1)*w) (isa/elements.ts)');
   param('InpTileBits', cfg.inpElemBytes * 8);
   param('WgtTileBits', cfg.wgtElemBytes * 8);
   param('AccTileBits', cfg.accElemBytes * 8);

@@ -162,11 +162,15 @@ module vta_compute
     .rdata_o(acc_b_rdata)
   );
 
-  // LOAD UOP
-  logic        uop_start, uop_done, uop_fault;
+  // LOAD UOP: 32-bit tiles, two per bus beat (vta_tensor_load's narrow-tile path).
+  logic        uop_start, uop_done, uop_fault, uop_zero;
+  logic [BusWidth-1:0] uop_tile;
   mem_rd_req_t uop_mem_req;
   assign uop_start = start && is_uop_load;
-  vta_uop_load u_uop_load (
+  vta_tensor_load #(
+    .MaxBeats(1),
+    .Depth   (UopDepth)
+  ) u_uop_load (
     .clk_i         (clk_i),
     .rst_ni        (rst_ni),
     .start_i       (uop_start),
@@ -179,6 +183,8 @@ module vta_compute
     .y_pad_1_i     (insn[MemYPad1Lsb +: MemYPad1Width]),
     .x_pad_0_i     (insn[MemXPad0Lsb +: MemXPad0Width]),
     .x_pad_1_i     (insn[MemXPad1Lsb +: MemXPad1Width]),
+    .log_bytes_i   (4'(LogUopBytes)),
+    .depth_i       (32'(UopDepth)),
     .done_o        (uop_done),
     .fault_o       (uop_fault),
     .busy_o        (),
@@ -186,9 +192,14 @@ module vta_compute
     .mem_rsp_i     (mem_rsp_i),
     .wr_valid_o    (uop_we),
     .wr_idx_o      (uop_waddr),
-    .wr_data_o     (uop_wdata),
+    .wr_zero_o     (uop_zero),
+    .wr_data_o     (uop_tile),
     .data_tile_o   (uop_tile_o)
   );
+  assign uop_wdata = uop_zero ? '0 : uop_tile[UopBits-1:0];
+  // The tile register is a beat wide; a uop is its low half.
+  logic unused_uop_tile;
+  assign unused_uop_tile = ^uop_tile[BusWidth-1:UopBits];
 
   // LOAD ACC / ACC_8BIT
   logic acc_start, accl_done, accl_fault, accl_we, accl_zero, accl_tile, acc8_q;

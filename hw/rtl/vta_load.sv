@@ -34,8 +34,9 @@ module vta_load
   output logic                   inp_tile_o,
   output logic                   wgt_tile_o
 );
-  localparam int unsigned MaxBeats = (WgtTileBits > InpTileBits ? WgtTileBits : InpTileBits) /
-                                     BusWidth;
+  // The larger tile in whole beats (a tile narrower than a beat, e.g. 2-bit INP, needs one).
+  localparam int unsigned MaxTileBits = (WgtTileBits > InpTileBits) ? WgtTileBits : InpTileBits;
+  localparam int unsigned MaxBeats = (MaxTileBits + BusWidth - 1) / BusWidth;
   localparam int unsigned Depth = (InpDepth > WgtDepth) ? InpDepth : WgtDepth;
   localparam int unsigned IdxW = $clog2(Depth);
 

@@ -39,8 +39,10 @@ module vta_store
   output stage_status_t          status_o,
   output logic                   out_tile_o
 );
-  localparam int unsigned OutBeats = OutTileBits / BusWidth;
-  localparam int unsigned BeatW = (OutBeats > 1) ? $clog2(OutBeats) : 1;
+  // An OUT tile (packed elements of OutWidth bits, isa/elements.ts) is a whole number of bus
+  // beats, or narrower than a beat (e.g. 2-bit OUT): then several tiles share a beat.
+  localparam bit          Narrow = OutTileBits < BusWidth;
+  localparam int unsigned LogBusBytes = $clog2(BusBytes);
 
   logic          q_valid, q_pop;
   logic [QW-1:0] q_head;
@@ -92,6 +94,8 @@ module vta_store
   logic [15:0] x_size, y_size, sram_base;
   logic [39:0] extent;
   logic        bad_kind, x_zero, oob, launch;
+  logic [AddrWidth-1:0] out_addr;
+  logic [31:0] stride_bytes;
   assign x_size    = insn[MemXSizeLsb +: MemXSizeWidth];
   assign y_size    = insn[MemYSizeLsb +: MemYSizeWidth];
   assign sram_base = insn[MemSramBaseLsb +: MemSramBaseWidth];
@@ -100,6 +104,9 @@ module vta_store
   assign bad_kind  = insn[MemMemoryTypeLsb +: MemMemoryTypeWidth] != MemMemoryTypeWidth'(MemOut) ||
                      insn[MemYPad0Lsb +: 16] != '0;
   assign oob       = extent > 40'(AccDepth);
+  assign out_addr  = AddrWidth'(out_base_i) |
+                     (AddrWidth'(insn[MemDramBaseLsb +: MemDramBaseWidth]) << LogOutBytes);
+  assign stride_bytes = 32'(insn[MemXStrideLsb +: MemXStrideWidth]) << LogOutBytes;
   assign launch    = start && !x_zero && !bad_kind && !oob && y_size != '0;
   assign status_o.fault       = start && !x_zero && (bad_kind || oob);
   assign status_o.fault_code  = bad_kind ? 4'd4 : 4'd5;
@@ -113,11 +120,10 @@ module vta_store
     .clk_i      (clk_i),
     .rst_ni     (rst_ni),
     .start_i    (launch),
-    .base_i     (AddrWidth'(out_base_i) |
-                 (AddrWidth'(insn[MemDramBaseLsb +: MemDramBaseWidth]) << LogOutBytes)),
+    .base_i     (out_addr),
     .rows_i     (y_size),
     .row_bytes_i(32'(x_size) << LogOutBytes),
-    .stride_i   (32'(insn[MemXStrideLsb +: MemXStrideWidth]) << LogOutBytes),
+    .stride_i   (stride_bytes),
     .ar_valid_o (cmd_valid),
     .ar_ready_i (aw_ready_i && len_ready),
     .ar_addr_o  (cmd_addr),
@@ -183,19 +189,77 @@ module vta_store
     .count_o    (tile_count)
   );
 
-  // Beat sender
-  logic [BeatW-1:0] beat_q;
-  logic [7:0]       burst_beat_q;
-  logic             w_fire;
-  assign w_valid_o = tile_valid && len_valid;
-  assign w_data_o  = tile_head[32'(beat_q) * BusWidth +: BusWidth];
-  assign w_strb_o  = '1;
+  // Beat sender: w_valid_o, w_data_o, w_strb_o and tile_pop from the tile buffer's head
+  logic [7:0] burst_beat_q;
+  logic       w_fire;
   assign w_last_o  = (burst_beat_q == len_head);
   assign w_fire    = w_valid_o && w_ready_i;
-  assign tile_pop  = w_fire && (beat_q == BeatW'(OutBeats - 1));
   assign len_pop   = w_fire && w_last_o;
   assign b_ready_o = 1'b1;
   assign out_tile_o = tile_pop;
+
+  if (!Narrow) begin : g_wide_tiles
+    // Each tile is OutBeats whole beats, sent in order.
+    localparam int unsigned OutBeats = OutTileBits / BusWidth;
+    localparam int unsigned BeatW = (OutBeats > 1) ? $clog2(OutBeats) : 1;
+    logic [BeatW-1:0] beat_q;
+    assign w_valid_o = tile_valid && len_valid;
+    assign w_data_o  = tile_head[32'(beat_q) * BusWidth +: BusWidth];
+    assign w_strb_o  = '1;
+    assign tile_pop  = w_fire && (beat_q == BeatW'(OutBeats - 1));
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) beat_q <= '0;
+      else if (w_fire) beat_q <= (beat_q == BeatW'(OutBeats - 1)) ? '0 : beat_q + 1'b1;
+    end
+  end else begin : g_narrow_tiles
+    // Tiles are gathered into a beat at their byte offset; the beat goes out with the strobes
+    // of the bytes it holds after the beat's last tile or the row's last (rows start anywhere
+    // in a beat, so the bytes around a row are left as they are).
+    localparam int unsigned OutBytes = OutTileBits / 8;
+    logic [LogBusBytes-1:0] off_q, row_off_q, stride_off_q;
+    logic [15:0]            col_q;
+    logic [BusWidth-1:0]    data_q;
+    logic [BusBytes-1:0]    strb_q;
+    logic [LogBusBytes-1:0] cur_off;
+    logic [LogBusBytes:0]   next_off;
+    logic                   row_end, beat_end;
+    logic [BusWidth-1:0]    tile_data;
+    logic [BusBytes-1:0]    tile_strb;
+    assign cur_off   = (col_q == '0) ? row_off_q : off_q;
+    assign next_off  = (LogBusBytes + 1)'(cur_off) + (LogBusBytes + 1)'(OutBytes);
+    assign row_end   = (col_q == x_size - 16'd1);
+    assign beat_end  = next_off[LogBusBytes] || row_end;
+    assign tile_data = BusWidth'(tile_head) << (32'(cur_off) * 8);
+    assign tile_strb = BusBytes'((1 << OutBytes) - 1) << cur_off;
+    assign w_valid_o = tile_valid && len_valid && beat_end;
+    assign w_data_o  = data_q | tile_data;
+    assign w_strb_o  = strb_q | tile_strb;
+    assign tile_pop  = beat_end ? w_fire : tile_valid;
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) begin
+        off_q        <= '0;
+        row_off_q    <= '0;
+        stride_off_q <= '0;
+        col_q        <= '0;
+        data_q       <= '0;
+        strb_q       <= '0;
+      end else if (launch) begin
+        row_off_q    <= out_addr[LogBusBytes-1:0];
+        stride_off_q <= stride_bytes[LogBusBytes-1:0];
+        col_q        <= '0;
+        data_q       <= '0;
+        strb_q       <= '0;
+      end else if (tile_pop) begin
+        off_q  <= next_off[LogBusBytes-1:0];
+        data_q <= beat_end ? '0 : (data_q | tile_data);
+        strb_q <= beat_end ? '0 : (strb_q | tile_strb);
+        col_q  <= row_end ? '0 : col_q + 16'd1;
+        if (row_end) row_off_q <= row_off_q + stride_off_q;
+      end
+    end
+    // A tile starts at a multiple of its size in the beat (OUT bases are tile-aligned).
+    `VTA_ASSERT_NEVER(NarrowTileAligned, tile_valid && (32'(cur_off) % OutBytes) != 0)
+  end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -205,7 +269,6 @@ module vta_store
       wr_left_q     <= '0;
       rd_idx_q      <= '0;
       b_pending_q   <= '0;
-      beat_q        <= '0;
       burst_beat_q  <= '0;
     end else begin
       rd_inflight_q <= rd_issue;
@@ -221,10 +284,7 @@ module vta_store
         rd_left_q <= rd_left_q - 32'd1;
         rd_idx_q  <= rd_idx_q + 1'b1;
       end
-      if (w_fire) begin
-        beat_q       <= (beat_q == BeatW'(OutBeats - 1)) ? '0 : beat_q + 1'b1;
-        burst_beat_q <= w_last_o ? 8'd0 : burst_beat_q + 8'd1;
-      end
+      if (w_fire) burst_beat_q <= w_last_o ? 8'd0 : burst_beat_q + 8'd1;
       if (tile_pop) wr_left_q <= wr_left_q - 32'd1;
       if ((aw_valid_o && aw_ready_i) && !b_valid_i) b_pending_q <= b_pending_q + 32'd1;
       else if (!(aw_valid_o && aw_ready_i) && b_valid_i) b_pending_q <= b_pending_q - 32'd1;

@@ -1,7 +1,9 @@
 // GEMM core (spec §3.4), pipelined at one uop-iteration per cycle:
 //   S0/S1 (vta_uop_fetch) uop read -> tile indices; S1 range check, INP/WGT/ACC reads;
-//   S2 BATCH x BLOCK_OUT dot products of BLOCK_IN int8 pairs added to the accumulator tile
-//   (or zero for reset_reg); S3 ACC write. Back-to-back writes to one ACC index are bypassed
+//   S2 BATCH x BLOCK_OUT dot products of BLOCK_IN (INP, WGT) pairs added to the accumulator tile
+//   (or zero for reset_reg); S3 ACC write. Tiles hold packed InpWidth/WgtWidth-bit lanes (2, 4 or
+//   8 bits, lane k at bits [k*w, (k+1)*w)); each lane is sign-extended to 32 bits before the
+//   multiply, and sums wrap at 32 bits. Back-to-back writes to one ACC index are bypassed
 //   from S3 to S2; the write-first SRAM covers the iteration after that.
 module vta_tensor_gemm
   import vta_pkg::*;
@@ -108,8 +110,8 @@ module vta_tensor_gemm
             logic signed [31:0] sum;
             sum = acc_in[(b * BlockOut + o) * AccWidth +: AccWidth];
             for (int c = 0; c < BlockIn; c++) begin
-              sum += 32'(signed'(inp_rdata_i[(b * BlockIn + c) * InpWidth +: InpWidth]) *
-                         signed'(wgt_rdata_i[(o * BlockIn + c) * WgtWidth +: WgtWidth]));
+              sum += 32'(signed'(inp_rdata_i[(b * BlockIn + c) * InpWidth +: InpWidth])) *
+                     32'(signed'(wgt_rdata_i[(o * BlockIn + c) * WgtWidth +: WgtWidth]));
             end
             s3_res_q[(b * BlockOut + o) * AccWidth +: AccWidth] <= sum;
           end

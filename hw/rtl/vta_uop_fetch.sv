@@ -91,6 +91,12 @@ module vta_uop_fetch
   assign dst_idx_o   = s1_dst_q + 32'(uop_rdata_i[UopDstIdxLsb +: UopDstIdxWidth]);
   assign src_idx_o   = s1_src_q + 32'(uop_rdata_i[UopSrcIdxLsb +: UopSrcIdxWidth]);
   assign wgt_idx_o   = s1_wgt_q + 32'(uop_rdata_i[UopWgtIdxLsb +: UopWgtIdxWidth]);
+  // Shallow buffers (e.g. a 1x8 shape) need fewer index bits than a uop has: the top bits are unused.
+  localparam int unsigned UopUsedBits = UopWgtIdxLsb + UopWgtIdxWidth;
+  if (UopUsedBits < UopBits) begin : g_unused_uop_bits
+    logic unused_uop_bits;
+    assign unused_uop_bits = ^uop_rdata_i[UopBits-1:UopUsedBits];
+  end
 
   // Done when the last iteration has left the pipeline (or at once when there is none).
   assign busy_o = gen_busy || s1_valid_q || tail_busy_i;

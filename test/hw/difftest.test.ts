@@ -1,7 +1,9 @@
 /**
  * Differential test: seeded random valid programs (random-program.ts) run on fsim and tsim must
  * give identical output bytes and identical fsim counters. A failure prints the seed; replay one
- * with VTA_DIFF_SEED=<seed> (and VTA_DIFF_CONFIG=config/b2x8.json for the other shape).
+ * with VTA_DIFF_SEED=<seed> (and VTA_DIFF_CONFIG=config/b2x8.json for the other shape). The
+ * narrow-width configs (int4: 4-bit tiles of one bus beat; int2: 2-bit tiles of half a beat, several
+ * per beat on load and store) run too, each where its tsim is built (make -C hw rtl).
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -32,7 +34,7 @@ async function runOn(driver: Driver, cfg: VtaConfig, seed: number) {
   }
 }
 
-const configs = process.env.VTA_DIFF_CONFIG ? [process.env.VTA_DIFF_CONFIG] : ['config/vta_config.json', 'config/b2x8.json'];
+const configs = process.env.VTA_DIFF_CONFIG ? [process.env.VTA_DIFF_CONFIG] : ['config/vta_config.json', 'config/b2x8.json', 'config/int4.json', 'config/int2.json'];
 const seeds = process.env.VTA_DIFF_SEED ? [Number(process.env.VTA_DIFF_SEED)] : Array.from({ length: 150 }, (_, i) => 1000 + i);
 
 for (const path of configs) {
