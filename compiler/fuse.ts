@@ -14,6 +14,8 @@ import { constData } from './pack.ts';
 import { immediateParts, MAX_ROUNDING_ADDS, roundingSplit } from '../lib/rounding.ts';
 import type { Graph, GraphNode, OpAttrs, OpName } from '../graph/ir.ts';
 import type { TensorTypes } from '../graph/ir.ts';
+import { signedRange } from '../isa/elements.ts';
+import { fitsWidth, valueRanges, type ValueRange } from './value-ranges.ts';
 
 export interface FusionRule {
   name: string;
@@ -258,11 +260,44 @@ function epilogueOf(n: GraphNode, chain: string, anchor: GraphNode, graph: Graph
   }
 }
 
+/** A config whose INP/OUT or WGT elements are narrower than a byte. */
+export const isNarrow = (cfg: VtaConfig): boolean => cfg.inpWidth < 8 || cfg.wgtWidth < 8;
+
+const rangeText = (r: ValueRange) => `[${r.min}, ${r.max}]`;
+const widthText = (w: number) => `int${w} ${rangeText(signedRange(w))}`;
+
+/**
+ * With a narrow config, why an anchor cannot run on VTA: only dense and ungrouped conv2d read
+ * INP/WGT at the narrow widths (an element-wise add and the grouped lowering load 8-bit ACC_8BIT
+ * copies), and their input and weight must provably fit (value-ranges.ts).
+ */
+function narrowOperandProblem(n: GraphNode, cfg: VtaConfig, ranges: Map<string, ValueRange>): string | undefined {
+  if (n.op === 'add') return `element-wise adds load 8-bit operands (ACC_8BIT); with ${cfg.inpWidth}-bit inputs they run on the host`;
+  if (((n.attrs as OpAttrs['conv2d'] | undefined)?.groups ?? 1) !== 1) return `grouped convolutions load 8-bit copies of their input (ACC_8BIT); with ${cfg.inpWidth}-bit inputs they run on the host`;
+  const [x, w] = [n.inputs[0]!, n.inputs[1]!];
+  const rx = ranges.get(x)!;
+  if (!fitsWidth(rx, cfg.inpWidth)) {
+    return `input ${x} is not proven to fit ${widthText(cfg.inpWidth)}: its values span ${rangeText(rx)} (a clip to the narrow range before it, e.g. an INT4 QuantizeLinear, proves it)`;
+  }
+  const rw = ranges.get(w)!;
+  if (!fitsWidth(rw, cfg.wgtWidth)) return `weight ${w} has values in ${rangeText(rw)}, outside ${widthText(cfg.wgtWidth)}`;
+  return undefined;
+}
+
+/** With a narrow config, why a group's output cannot be stored: the STORE keeps outWidth bits. */
+function narrowOutputProblem(output: string, cfg: VtaConfig, ranges: Map<string, ValueRange>): string | undefined {
+  const r = ranges.get(output)!;
+  if (fitsWidth(r, cfg.outWidth)) return undefined;
+  return `its output ${output} spans ${rangeText(r)}, but a ${cfg.outWidth}-bit STORE keeps ${widthText(cfg.outWidth)} (clip it to that range before the cast)`;
+}
+
 /**
  * Partition a graph: VTA groups where a rule matches completely (anchor … cast int8), host steps
- * for everything else. Steps keep the graph's topological order.
+ * for everything else. Steps keep the graph's topological order. With a narrow config
+ * (inpWidth or wgtWidth < 8) a group also needs its input, weights and output proven narrow.
  */
-export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRules, _cfg: VtaConfig): Partition {
+export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRules, cfg: VtaConfig): Partition {
+  const ranges = isNarrow(cfg) ? valueRanges(graph, types) : undefined;
   const consumers = new Map<string, GraphNode[]>();
   for (const n of graph.nodes) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   const outputs = new Set(graph.outputs);
@@ -279,7 +314,7 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
     const rule = rules.rules.find((r) => r.anchor.includes(n.op));
     if (!rule) continue;
     const scaled = scaledOperands(n, graph, types, producer, soleConsumer);
-    const problem = anchorProblem(n, graph, types, scaled);
+    const problem = anchorProblem(n, graph, types, scaled) ?? (ranges ? narrowOperandProblem(n, cfg, ranges) : undefined);
     if (problem) {
       // An add a chain before it could not take as an epilogue step keeps that (more telling) reason.
       if (!reasons.has(n)) reasons.set(n, problem);
@@ -302,6 +337,11 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
       if (next.op === 'cast') {
         if ((next.attrs as OpAttrs['cast']).dtype !== 'int8') {
           why = `cast ${next.name} is to int32; VTA stores int8 only`;
+          break;
+        }
+        const narrowOut = ranges ? narrowOutputProblem(next.output, cfg, ranges) : undefined;
+        if (narrowOut) {
+          why = narrowOut;
           break;
         }
         nodes.push(next);
@@ -332,7 +372,10 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
       nodes.push(next);
       cur = next;
     }
-    if (!claimed.has(n) && rule.store_int32) {
+    if (!claimed.has(n) && rule.store_int32 && ranges) {
+      // int32 results are stored as four 8-bit planes, which a narrow OUT cannot hold.
+      why ??= `its int32 result ${cur.output} is needed; a ${cfg.outWidth}-bit OUT cannot hold the 8-bit planes int32 results are stored as`;
+    } else if (!claimed.has(n) && rule.store_int32) {
       // The host needs the int32 result: keep the GEMM on VTA and store all 32 bits.
       const group: VtaGroup = { kind: 'vta', rule: rule.name, anchor: n, ...(rescaled ? { scaled: rescaled } : {}), epilogue, nodes, output: cur.output, int32Output: true };
       for (const m of nodes) claimed.set(m, group);
