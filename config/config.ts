@@ -24,10 +24,13 @@ export interface VtaConfigJson {
   LOG_ACC_BUFF_SIZE: number;
 }
 
-/** Allowed values per key. Widths are 8/8/32 for now; narrower widths come later. */
+/**
+ * Allowed values per key. Inputs and weights may be 2, 4 or 8 bits (packed in DRAM as
+ * isa/elements.ts defines); the accumulator stays 32 bits.
+ */
 const INTEGER_KEYS: Record<Exclude<keyof VtaConfigJson, 'TARGET' | 'HW_VER'>, [number, number]> = {
-  LOG_INP_WIDTH: [3, 3],
-  LOG_WGT_WIDTH: [3, 3],
+  LOG_INP_WIDTH: [1, 3],
+  LOG_WGT_WIDTH: [1, 3],
   LOG_ACC_WIDTH: [5, 5],
   LOG_BATCH: [0, 2],
   LOG_BLOCK: [3, 5],
@@ -44,7 +47,7 @@ export interface VtaConfig {
   readonly json: Readonly<VtaConfigJson>;
   readonly target: string;
   readonly hwVer: string;
-  /** Element widths in bits. OUT has the input width (pkg_config rule). */
+  /** Element widths in bits (2, 4 or 8 for INP/WGT/OUT). OUT has the input width (pkg_config rule). */
   readonly inpWidth: number;
   readonly wgtWidth: number;
   readonly accWidth: number;
@@ -52,7 +55,7 @@ export interface VtaConfig {
   readonly batch: number;
   readonly blockIn: number;
   readonly blockOut: number;
-  /** Bytes of one SRAM element ("tile") of each buffer. */
+  /** Bytes of one SRAM element ("tile") of each buffer, packed: a 1x16 tile of 4-bit INP is 8 bytes. */
   readonly inpElemBytes: number;
   readonly wgtElemBytes: number;
   readonly accElemBytes: number;
@@ -126,6 +129,23 @@ function checkKeys(raw: unknown, where: string): VtaConfigJson {
 }
 
 /**
+ * A DMA moves whole tiles and addresses them in tile units, so every INP/OUT and WGT tile must be a
+ * whole number of bytes. (With the key ranges above this always holds; kept so that widening a
+ * range cannot silently break the packing.)
+ */
+function checkWholeByteTiles(j: VtaConfigJson, where: string): void {
+  const tiles = [
+    { name: 'INP', bits: j.LOG_BATCH + j.LOG_BLOCK + j.LOG_INP_WIDTH, keys: 'LOG_BATCH + LOG_BLOCK + LOG_INP_WIDTH' },
+    { name: 'WGT', bits: 2 * j.LOG_BLOCK + j.LOG_WGT_WIDTH, keys: '2·LOG_BLOCK + LOG_WGT_WIDTH' },
+  ];
+  for (const t of tiles) {
+    if (t.bits < 3) {
+      throw new ConfigError(`${where}: a ${t.name} tile of 2^${t.bits} bits is not a whole number of bytes (${t.keys} must be at least 3)`);
+    }
+  }
+}
+
+/**
  * Validate a parsed `vta_config.json` object and derive every quantity. `where` names the source
  * (a file path) in error messages. Whether the instruction fields fit is the ISA's question:
  * isa/fields.ts refuses such a config, naming `where` and the keys to change, the first time it
@@ -133,6 +153,7 @@ function checkKeys(raw: unknown, where: string): VtaConfigJson {
  */
 export function makeConfig(raw: unknown, where = 'config'): VtaConfig {
   const j = checkKeys(raw, where);
+  checkWholeByteTiles(j, where);
   const inpWidth = 1 << j.LOG_INP_WIDTH;
   const wgtWidth = 1 << j.LOG_WGT_WIDTH;
   const accWidth = 1 << j.LOG_ACC_WIDTH;

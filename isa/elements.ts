@@ -24,33 +24,30 @@ export function packedBytes(count: number, width: number): number {
   return bits / 8;
 }
 
-/** values[k] (any integers; the low `width` bits are kept) packed into `out` (zeroed first) from byte `offset`. */
-export function packSigned(values: ArrayLike<number>, width: number, out: Uint8Array = new Uint8Array(packedBytes(values.length, width)), offset = 0): Uint8Array {
-  if (width === 8) {
-    for (let k = 0; k < values.length; k++) out[offset + k] = values[k]! & 0xff;
-    return out;
-  }
+/**
+ * values[k] (any integers; the low `width` bits are kept) packed into `out` from byte `offset`.
+ * One loop for every width, a byte at a time: the simulator's LOAD/STORE rows run through here.
+ */
+export function packSigned(values: ArrayLike<number>, width: number, out?: Uint8Array, offset = 0): Uint8Array {
+  const n = values.length;
+  const bytes = packedBytes(n, width); // refuses a count that ends inside a byte
+  const dst = out ?? new Uint8Array(bytes);
   const mask = (1 << width) - 1;
-  const perByte = 8 / width;
-  out.fill(0, offset, offset + packedBytes(values.length, width));
-  for (let k = 0; k < values.length; k++) {
-    const byte = offset + Math.floor(k / perByte);
-    out[byte] = out[byte]! | ((values[k]! & mask) << ((k % perByte) * width));
+  for (let k = 0, b = offset; k < n; b++) {
+    let byte = 0;
+    for (let shift = 0; shift < 8; shift += width, k++) byte |= (values[k]! & mask) << shift;
+    dst[b] = byte;
   }
-  return out;
+  return dst;
 }
 
 /** `count` values of `width` bits from `bytes` (from byte `offset`), sign-extended into `out`. */
 export function unpackSigned(bytes: Uint8Array, width: number, count: number, out: Int8Array | Int32Array = new Int8Array(count), offset = 0): Int8Array | Int32Array {
-  if (width === 8) {
-    for (let k = 0; k < count; k++) out[k] = (bytes[offset + k]! << 24) >> 24;
-    return out;
-  }
-  const perByte = 8 / width;
-  const shiftBack = 32 - width;
-  for (let k = 0; k < count; k++) {
-    const raw = bytes[offset + Math.floor(k / perByte)]! >> ((k % perByte) * width);
-    out[k] = (raw << shiftBack) >> shiftBack;
+  const back = 32 - width;
+  for (let k = 0, b = offset; k < count; b++) {
+    const byte = bytes[b]!;
+    // Value j of the byte moved to the top of an int32, then shifted back arithmetically.
+    for (let up = back; up >= 24 && k < count; up -= width, k++) out[k] = (byte << up) >> back;
   }
   return out;
 }

@@ -185,7 +185,8 @@ export function layouts(cfg: VtaConfig): Layouts {
 
 function misfitError(cfg: VtaConfig, why: string): ConfigError {
   return new ConfigError(
-    `${configSource(cfg)}: ${why}; with LOG_BATCH ${cfg.json.LOG_BATCH} and LOG_BLOCK ${cfg.json.LOG_BLOCK} the buffer depths ` +
+    `${configSource(cfg)}: ${why}; with LOG_BATCH ${cfg.json.LOG_BATCH}, LOG_BLOCK ${cfg.json.LOG_BLOCK}, ` +
+      `LOG_INP_WIDTH ${cfg.json.LOG_INP_WIDTH} and LOG_WGT_WIDTH ${cfg.json.LOG_WGT_WIDTH} the buffer depths ` +
       `(uop 2^${cfg.logUopDepth}, inp 2^${cfg.logInpDepth}, wgt 2^${cfg.logWgtDepth}, acc 2^${cfg.logAccDepth}) ` +
       `need smaller LOG_*_BUFF_SIZE values`,
   );

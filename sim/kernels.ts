@@ -21,7 +21,10 @@ export interface UopList {
   count: number;
 }
 
-/** The SRAMs (uop depth x 32 bit, inp/wgt int8 tiles, acc int32 lanes) and the uop scratch. */
+/**
+ * The SRAMs (uop depth x 32 bit, inp/wgt one sign-extended value per byte at every width, acc int32
+ * lanes) and the uop scratch.
+ */
 export interface SramStorage {
   readonly uop: Uint32Array;
   readonly inp: Int8Array;
@@ -214,10 +217,11 @@ class Kernels implements SimKernels {
   }
 }
 
+/** Bytes of each SRAM: INP and WGT hold one value per byte whatever their width (LOAD unpacks). */
 const sizes = (cfg: VtaConfig) => ({
   uop: cfg.uopDepth * 4,
-  inp: cfg.inpDepth * cfg.inpElemBytes,
-  wgt: cfg.wgtDepth * cfg.wgtElemBytes,
+  inp: cfg.inpDepth * cfg.batch * cfg.blockIn,
+  wgt: cfg.wgtDepth * cfg.blockOut * cfg.blockIn,
   acc: cfg.accDepth * cfg.accElemBytes,
   uopDepth: cfg.uopDepth,
 });

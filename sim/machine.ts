@@ -1,8 +1,10 @@
 /**
  * The machine state of the functional simulator: the four on-chip SRAMs sized from the config and
- * the four dependency-token counters. There is no OUT buffer: STORE writes the low 8 bits of ACC
- * (Decision 2). Each SRAM also has a byte view over the same memory, so DMA is a plain byte copy
- * (SRAM and DRAM tile images are identical, little-endian, spec §3.1).
+ * the four dependency-token counters. There is no OUT buffer: STORE writes the low OUT-width bits
+ * of ACC (Decision 2). Each SRAM also has a byte view over the same memory, so DMA at 8 bits is a
+ * plain byte copy (SRAM and DRAM tile images are identical, little-endian, spec §3.1). INP and WGT
+ * keep one value per byte at every width: LOAD unpacks 2- and 4-bit DRAM tiles (isa/elements.ts),
+ * so the GEMM kernels never see the packing.
  */
 import type { VtaConfig } from '../config/config.ts';
 import { QUEUE_NAMES, type SramView, formatCounts } from '../isa/pipeline.ts';

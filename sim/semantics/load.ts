@@ -1,8 +1,10 @@
 /**
  * LOAD (spec §3.2): a 2-D strided DMA from DRAM into an SRAM, with zero padding on every memory
  * type (Decision 5). SRAM rows are contiguous with pitch x_pad_0 + x_size + x_pad_1. ACC_8BIT
- * sign-extends each DRAM byte into one int32 accumulator lane. x_size = 0 is a no-op.
+ * sign-extends each DRAM byte into one int32 accumulator lane. INP and WGT narrower than 8 bits are
+ * packed in DRAM (isa/elements.ts) and unpacked to one value per SRAM byte. x_size = 0 is a no-op.
  */
+import { unpackSigned } from '../../isa/elements.ts';
 import { MEM_TYPE, type MemInsn, memElemBytes } from '../../isa/index.ts';
 import type { Counters } from '../../isa/pipeline.ts';
 import { InsnFault, sramRange } from '../errors.ts';
@@ -15,6 +17,9 @@ interface LoadTarget {
   /** SRAM bytes per element. */
   elemBytes: number;
   bytes: Uint8Array;
+  /** Bits per DRAM value: 8 copies bytes as they are; 2 and 4 unpack into `values`. */
+  width: number;
+  values?: Int8Array;
   counter: keyof Counters;
 }
 
@@ -25,15 +30,27 @@ function targets(m: Machine): (LoadTarget | undefined)[] {
   let t = targetsByMachine.get(m);
   if (!t) {
     const cfg = m.cfg;
+    const wgtTile = cfg.blockOut * cfg.blockIn;
+    const inpTile = cfg.batch * cfg.blockIn;
     t = [];
-    t[MEM_TYPE.UOP] = { buffer: 'uop', depth: cfg.uopDepth, elemBytes: cfg.uopElemBytes, bytes: m.uopBytes, counter: 'uop_load_nbytes' };
-    t[MEM_TYPE.WGT] = { buffer: 'wgt', depth: cfg.wgtDepth, elemBytes: cfg.wgtElemBytes, bytes: m.wgtBytes, counter: 'wgt_load_nbytes' };
-    t[MEM_TYPE.INP] = { buffer: 'inp', depth: cfg.inpDepth, elemBytes: cfg.inpElemBytes, bytes: m.inpBytes, counter: 'inp_load_nbytes' };
-    t[MEM_TYPE.ACC] = { buffer: 'acc', depth: cfg.accDepth, elemBytes: cfg.accElemBytes, bytes: m.accBytes, counter: 'acc_load_nbytes' };
-    t[MEM_TYPE.ACC_8BIT] = { buffer: 'acc', depth: cfg.accDepth, elemBytes: cfg.accElemBytes, bytes: m.accBytes, counter: 'acc8_load_nbytes' };
+    t[MEM_TYPE.UOP] = { buffer: 'uop', depth: cfg.uopDepth, elemBytes: cfg.uopElemBytes, bytes: m.uopBytes, width: 8, counter: 'uop_load_nbytes' };
+    t[MEM_TYPE.WGT] = { buffer: 'wgt', depth: cfg.wgtDepth, elemBytes: wgtTile, bytes: m.wgtBytes, width: cfg.wgtWidth, values: m.wgt, counter: 'wgt_load_nbytes' };
+    t[MEM_TYPE.INP] = { buffer: 'inp', depth: cfg.inpDepth, elemBytes: inpTile, bytes: m.inpBytes, width: cfg.inpWidth, values: m.inp, counter: 'inp_load_nbytes' };
+    t[MEM_TYPE.ACC] = { buffer: 'acc', depth: cfg.accDepth, elemBytes: cfg.accElemBytes, bytes: m.accBytes, width: 8, counter: 'acc_load_nbytes' };
+    t[MEM_TYPE.ACC_8BIT] = { buffer: 'acc', depth: cfg.accDepth, elemBytes: cfg.accElemBytes, bytes: m.accBytes, width: 8, counter: 'acc8_load_nbytes' };
     targetsByMachine.set(m, t);
   }
   return t;
+}
+
+/** DRAM bytes `src` into SRAM from byte `at`: copied at 8 bits, unpacked to one value per byte below. */
+function copyIn(t: LoadTarget, src: Uint8Array, at: number): void {
+  if (t.width === 8) {
+    t.bytes.set(src, at);
+    return;
+  }
+  const count = (src.length * 8) / t.width;
+  unpackSigned(src, t.width, count, t.values!.subarray(at, at + count));
 }
 
 export function execLoad(ctx: ExecContext, insn: MemInsn): void {
@@ -61,7 +78,7 @@ export function execLoad(ctx: ExecContext, insn: MemInsn): void {
   const { memory, kernels } = ctx;
   if (!acc8 && xTotal === xSize && insn.x_stride === xSize) {
     // Rows contiguous on both sides: one copy.
-    if (ySize > 0) sram.set(memory.view(insn.dram_base * dramElem, rowBytes * ySize), base + insn.y_pad_0 * pitch);
+    if (ySize > 0) copyIn(t, memory.view(insn.dram_base * dramElem, rowBytes * ySize), base + insn.y_pad_0 * pitch);
     ctx.counters[t.counter]! += xSize * ySize * dramElem;
     return;
   }
@@ -72,7 +89,7 @@ export function execLoad(ctx: ExecContext, insn: MemInsn): void {
     if (insn.x_pad_1) sram.fill(0, data + xSize * E, row + pitch);
     const src = memory.view((insn.dram_base + y * insn.x_stride) * dramElem, rowBytes);
     if (acc8) kernels.signExtendRow(data >> 2, src);
-    else sram.set(src, data);
+    else copyIn(t, src, data);
   }
   ctx.counters[t.counter]! += xSize * ySize * dramElem;
 }

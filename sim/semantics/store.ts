@@ -1,11 +1,22 @@
 /**
- * STORE (spec §3.3): a 2-D strided DMA from ACC to DRAM that keeps the low 8 bits of every lane
- * (fsim has no OUT buffer, Decision 2). Only memory type OUT, no padding; the SRAM side is
- * contiguous (pitch x_size). x_size = 0 is a no-op whatever the other fields say, as in fsim.
+ * STORE (spec §3.3): a 2-D strided DMA from ACC to DRAM that keeps the low OUT-width bits of every
+ * lane (fsim has no OUT buffer, Decision 2), packed as isa/elements.ts defines below 8 bits. Only
+ * memory type OUT, no padding; the SRAM side is contiguous (pitch x_size). x_size = 0 is a no-op whatever the other fields say, as in fsim.
  */
+import { packSigned } from '../../isa/elements.ts';
 import { MEM_TYPE, MEM_TYPE_NAMES, type MemInsn } from '../../isa/index.ts';
 import { InsnFault, sramRange } from '../errors.ts';
 import type { ExecContext } from './context.ts';
+
+/** DRAM bytes `dst` = the ACC lanes from `lane` narrowed to `width` bits. */
+function storeRow(ctx: ExecContext, dst: Uint8Array, lane: number, width: number): void {
+  if (width === 8) {
+    ctx.kernels.truncateRow(dst, lane);
+    return;
+  }
+  const count = (dst.length * 8) / width;
+  packSigned(ctx.kernels.storage.acc.subarray(lane, lane + count), width, dst);
+}
 
 export function execStore(ctx: ExecContext, insn: MemInsn): void {
   const { x_size: xSize, y_size: ySize } = insn;
@@ -17,22 +28,23 @@ export function execStore(ctx: ExecContext, insn: MemInsn): void {
   if (insn.y_pad_0 || insn.y_pad_1 || insn.x_pad_0 || insn.x_pad_1) {
     throw new InsnFault('STORE cannot pad: y_pad_0, y_pad_1, x_pad_0 and x_pad_1 must be 0');
   }
-  const { cfg, memory, kernels } = ctx;
+  const { cfg, memory } = ctx;
   const depth = cfg.accDepth;
   const end = insn.sram_base + xSize * ySize;
   if (end > depth) throw sramRange('acc', end - 1, depth, ` for sram_base ${insn.sram_base} + ${ySize} rows of ${xSize} elements`);
   if (ySize === 0) return; // nothing to write, so no DRAM address to check
   const lanes = cfg.lanesPerUop;
   const elem = cfg.outElemBytes;
+  const width = cfg.outWidth;
   if (insn.x_stride === xSize) {
     // Rows contiguous in DRAM as they are in SRAM: one pass.
-    kernels.truncateRow(memory.view(insn.dram_base * elem, xSize * ySize * elem), insn.sram_base * lanes);
+    storeRow(ctx, memory.view(insn.dram_base * elem, xSize * ySize * elem), insn.sram_base * lanes, width);
     ctx.counters.out_store_nbytes += xSize * ySize * elem;
     return;
   }
   for (let y = 0; y < ySize; y++) {
     const dst = memory.view((insn.dram_base + y * insn.x_stride) * elem, xSize * elem);
-    kernels.truncateRow(dst, (insn.sram_base + y * xSize) * lanes);
+    storeRow(ctx, dst, (insn.sram_base + y * xSize) * lanes, width);
   }
   ctx.counters.out_store_nbytes += xSize * ySize * elem;
 }
