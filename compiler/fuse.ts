@@ -323,7 +323,9 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
     const rescaled = typeof scaled !== 'string' && scaled.some((o) => o.scale !== 1) ? scaled : undefined;
     const nodes: GraphNode[] = [...(rescaled ?? []).flatMap((o) => (o.node ? [o.node] : [])), n];
     const epilogue: EpilogueOp[] = [];
-    let bound = anchorBound(n, rescaled, graph, types);
+    // A narrow config has proven the input's range: the accumulator bound shrinks with it.
+    const inputRange = ranges?.get(n.inputs[0]!);
+    let bound = anchorBound(n, rescaled, graph, types, inputRange && Math.max(-inputRange.min, inputRange.max));
     let cur = n;
     let why: string | undefined;
     for (let guard = 0; guard <= graph.nodes.length; guard++) {
