@@ -292,6 +292,19 @@ function narrowOutputProblem(output: string, cfg: VtaConfig, ranges: Map<string,
 }
 
 /**
+ * With a narrow config, the clips right after a chain's cast (each the sole reader of the one
+ * before): a 2-bit activation imports as an int8 requantization then a clip to [−2, 1]. When the
+ * value before the cast fits int8 the cast changes nothing, so a clip after it equals the same clip
+ * before it, and the kernel applies it on the ALU before its narrow STORE.
+ */
+function clipsAfterCast(cast: GraphNode, beforeCast: string, ranges: Map<string, ValueRange>, soleConsumer: (t: string) => GraphNode | undefined): GraphNode[] {
+  if (!fitsWidth(ranges.get(beforeCast)!, 8)) return [];
+  const clips: GraphNode[] = [];
+  for (let next = soleConsumer(cast.output); next?.op === 'clip'; next = soleConsumer(next.output)) clips.push(next);
+  return clips;
+}
+
+/**
  * Partition a graph: VTA groups where a rule matches completely (anchor … cast int8), host steps
  * for everything else. Steps keep the graph's topological order. With a narrow config
  * (inpWidth or wgtWidth < 8) a group also needs its input, weights and output proven narrow.
@@ -341,13 +354,20 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
           why = `cast ${next.name} is to int32; VTA stores int8 only`;
           break;
         }
-        const narrowOut = ranges ? narrowOutputProblem(next.output, cfg, ranges) : undefined;
+        const clips = ranges ? clipsAfterCast(next, cur.output, ranges, soleConsumer) : [];
+        const output = clips.at(-1)?.output ?? next.output;
+        const narrowOut = ranges ? narrowOutputProblem(output, cfg, ranges) : undefined;
         if (narrowOut) {
           why = narrowOut;
           break;
         }
         nodes.push(next);
-        const group: VtaGroup = { kind: 'vta', rule: rule.name, anchor: n, ...(rescaled ? { scaled: rescaled } : {}), epilogue, nodes, output: next.output };
+        for (const c of clips) {
+          const { min, max } = c.attrs as OpAttrs['clip'];
+          epilogue.push({ kind: 'max', node: c, value: min }, { kind: 'min', node: c, value: max });
+          nodes.push(c);
+        }
+        const group: VtaGroup = { kind: 'vta', rule: rule.name, anchor: n, ...(rescaled ? { scaled: rescaled } : {}), epilogue, nodes, output };
         for (const m of nodes) claimed.set(m, group);
         why = undefined;
         break;

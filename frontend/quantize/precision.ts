@@ -5,9 +5,10 @@
  * width of its members (they share one scale and zero point).
  *
  * How a width is written (qdq.ts): 8 bits as int8; 4 bits as ONNX's INT4 (opset 21), which
- * onnxruntime runs and saturates to [−8, 7]; 2 bits as int8 containers with a float Clip to the
- * 2-bit grid's real range right before the QuantizeLinear (onnxruntime 1.30 runs opset-25 INT2
- * Q/DQ only with its graph optimizations off, and a Clip between Q and DQ is not valid QDQ).
+ * onnxruntime runs and saturates to [−8, 7]; 2 bits as int8 containers: Q → DQ (int8), a float
+ * Clip to the 2-bit grid's ends, Q → DQ again (onnxruntime 1.30 runs opset-25 INT2 Q/DQ only with
+ * its graph optimizations off, and a Clip between Q and DQ is not valid QDQ; a Clip before the
+ * first Q would clip the accumulator, whose scale is per channel).
  */
 import { quantizeError, type FloatModel } from './float-model.ts';
 import type { QuantPlan } from './plan.ts';

@@ -111,20 +111,29 @@ export class QdqWriter {
     const q = this.fresh(`${value}_quantized`);
     const isOutput = this.model.outputs.includes(value);
     const dq = isOutput ? value : this.fresh(`${value}_dequantized`);
-    const input = bits === 2 ? this.clipToGrid(value, source, p) : source;
+    const input = bits === 2 ? this.clipToGrid(value, source, scale, zp, p) : source;
     this.node('QuantizeLinear', [input, scale, zp], [q], `${value}_QuantizeLinear`);
     this.node('DequantizeLinear', [q, scale, zp], [dq], `${value}_DequantizeLinear`);
     this.dq.set(value, dq);
   }
 
-  /** A float Clip to the real range of the 2-bit grid (−2..1 minus the zero point, times the scale), read by the QuantizeLinear. */
-  private clipToGrid(value: string, source: string, p: ActivationParams): string {
+  /**
+   * The 2-bit form: an int8 Q → DQ on the 2-bit grid's scale and zero point, then a float Clip to
+   * the grid's two ends, whose output the final Q → DQ reads. The Clip's bounds lie a quarter step
+   * beyond the ends, so rounding lands on them exactly in onnxruntime and in the importer (which
+   * makes the Clip an integer clip to [−2, 1]).
+   */
+  private clipToGrid(value: string, source: string, scale: string, zp: string, p: ActivationParams): string {
+    const wide = this.fresh(`${value}_int8`);
+    const real = this.fresh(`${value}_int8_dequantized`);
+    this.node('QuantizeLinear', [source, scale, zp], [wide], `${value}_QuantizeLinear_int8`);
+    this.node('DequantizeLinear', [wide, scale, zp], [real], `${value}_DequantizeLinear_int8`);
     const lo = this.fresh(`${value}_grid_min`);
     const hi = this.fresh(`${value}_grid_max`);
-    this.model.setInitializer(lo, ELEM.float, [], float32Bytes([(-2 - p.zeroPoint) * p.scale]));
-    this.model.setInitializer(hi, ELEM.float, [], float32Bytes([(1 - p.zeroPoint) * p.scale]));
+    this.model.setInitializer(lo, ELEM.float, [], float32Bytes([(-2 - p.zeroPoint - 0.25) * p.scale]));
+    this.model.setInitializer(hi, ELEM.float, [], float32Bytes([(1 - p.zeroPoint + 0.25) * p.scale]));
     const out = this.fresh(`${value}_on_grid`);
-    this.node('Clip', [source, lo, hi], [out], `${value}_Clip`);
+    this.node('Clip', [real, lo, hi], [out], `${value}_Clip`);
     return out;
   }
 
