@@ -39,15 +39,18 @@ export function valueRanges(graph: Graph, types: TensorTypes): Map<string, Value
   for (const n of graph.nodes) {
     const own = dtypeRange(n.output);
     const derived = nodeRange(n, n.inputs.map((t) => ranges.get(t) ?? dtypeRange(t)));
-    // A node can never leave its output dtype; the derived bound may be tighter.
-    ranges.set(n.output, derived && within(derived, own) ? derived : derived ? intersect(derived, own) : own);
+    // A bound beyond the output dtype means the value may wrap (a cast keeps the low bits): then
+    // only the dtype's range is known.
+    ranges.set(n.output, derived && within(derived, own) ? derived : own);
   }
   return ranges;
 }
 
-function intersect(a: ValueRange, b: ValueRange): ValueRange {
-  // Disjoint only for a cast that wraps; then the dtype's range is all that is known.
-  return a.max < b.min || a.min > b.max ? b : { min: Math.max(a.min, b.min), max: Math.min(a.max, b.max) };
+/** A clip's bounds met with its input's; an empty meet (the input lies wholly beyond one bound) is that bound. */
+function clipped(x: ValueRange, min: number, max: number): ValueRange {
+  const lo = Math.min(Math.max(x.min, min), max);
+  const hi = Math.max(Math.min(x.max, max), min);
+  return { min: lo, max: hi };
 }
 
 /** The bound of a node's output from its inputs' bounds, or undefined: only the dtype bounds it. */
@@ -56,7 +59,7 @@ function nodeRange(n: GraphNode, ins: ValueRange[]): ValueRange | undefined {
   switch (n.op) {
     case 'clip': {
       const { min, max } = n.attrs as OpAttrs['clip'];
-      return intersect({ min, max }, x);
+      return clipped(x, min, max);
     }
     case 'relu':
       return { min: Math.max(0, x.min), max: Math.max(0, x.max) };
