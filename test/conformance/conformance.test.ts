@@ -5,10 +5,9 @@
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
-import { type Bundle, compareOutputs, loadBundle, loadExpected, replayBundle } from '../../drivers/bundle.ts';
-import type { Driver } from '../../drivers/api.ts';
+import { expect, it } from 'vitest';
 import { listDrivers } from '../../drivers/registry.ts';
+import { describeKitReplay } from './replay-kit.ts';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'conformance');
 const NAMES = readdirSync(DIR)
@@ -25,20 +24,4 @@ it('the conformance kit is complete (240 bundles, each with its expected result)
   expect(drivers.map((d) => d.name)).toContain('fsim');
 });
 
-for (const info of drivers) {
-  describe(`driver ${info.name}`, () => {
-    // One device context per driver, as a host program would use it; replays free their memory.
-    let driver: Driver | undefined;
-    const open = async (b: Bundle) => (driver ??= await info.open(b.config));
-    afterAll(() => driver?.close());
-
-    for (const name of NAMES) {
-      it(name, async () => {
-        const bundle = loadBundle(join(DIR, `${name}.bundle.json`));
-        const result = await replayBundle(await open(bundle), bundle);
-        const mismatches = compareOutputs(result.outputs, loadExpected(join(DIR, `${name}.expected.json`)));
-        expect(mismatches.map((m) => m.message)).toEqual([]);
-      });
-    }
-  });
-}
+for (const info of drivers) describeKitReplay(`driver ${info.name}`, info, DIR, NAMES);

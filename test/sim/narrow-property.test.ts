@@ -38,7 +38,8 @@ function randomCase(seed: number): Case {
   const inp = Array.from({ length: INP_TILES * 16 }, () => int(min, max));
   const wgt = Array.from({ length: WGT_TILES * 256 }, () => int(min, max));
   const nUops = int(1, 4);
-  const uops = Array.from({ length: nUops }, () => ({ dst_idx: int(0, 3), src_idx: int(0, 7), wgt_idx: int(0, 3) }));
+  // Uop 0 is all zeros, for the reset of ACC tiles [0, ACC_TILES); the nest uses uops 1..nUops.
+  const uops = [{ dst_idx: 0, src_idx: 0, wgt_idx: 0 }, ...Array.from({ length: nUops }, () => ({ dst_idx: int(0, 3), src_idx: int(0, 7), wgt_idx: int(0, 3) }))];
   // Loop factors small enough that every index stays inside the loaded tiles.
   const nest = { iter_out: int(1, 3), iter_in: int(1, 3), dst_factor_out: int(0, 4), dst_factor_in: int(0, 2), src_factor_out: int(0, 5), src_factor_in: int(0, 2), wgt_factor_out: int(0, 1), wgt_factor_in: int(0, 1) };
   const mem = (opcode: MemInsn['opcode'], memory_type: number, dram_base: number, tiles: number, extra: Partial<MemInsn> = {}) =>
@@ -46,12 +47,12 @@ function randomCase(seed: number): Case {
   const program: Insn[] = [
     mem(OPCODE.LOAD, MEM_TYPE.INP, 0, INP_TILES),
     mem(OPCODE.LOAD, MEM_TYPE.WGT, 0, WGT_TILES, { push_next: 1 }),
-    mem(OPCODE.LOAD, MEM_TYPE.UOP, UOPS / 4, nUops),
+    mem(OPCODE.LOAD, MEM_TYPE.UOP, UOPS / 4, nUops + 1),
     gemmInsn({ reset_reg: 1, uop_bgn: 0, uop_end: 1, iter_out: 1, iter_in: ACC_TILES, dst_factor_in: 1 }),
-    gemmInsn({ pop_prev: 1, uop_bgn: 0, uop_end: nUops, ...nest }),
+    gemmInsn({ pop_prev: 1, uop_bgn: 1, uop_end: nUops + 1, ...nest }),
     // A shift and an immediate add on the sums, as a requantizing epilogue would.
-    aluInsn({ alu_opcode: ALU_OP.SHR, use_imm: 1, imm: int(0, 3), uop_bgn: 0, uop_end: nUops, iter_out: 1, iter_in: 1 }),
-    aluInsn({ alu_opcode: ALU_OP.ADD, use_imm: 1, imm: int(-20, 20), uop_bgn: 0, uop_end: nUops, iter_out: 1, iter_in: 1, push_next: 1 }),
+    aluInsn({ alu_opcode: ALU_OP.SHR, use_imm: 1, imm: int(0, 3), uop_bgn: 1, uop_end: nUops + 1, iter_out: 1, iter_in: 1 }),
+    aluInsn({ alu_opcode: ALU_OP.ADD, use_imm: 1, imm: int(-20, 20), uop_bgn: 1, uop_end: nUops + 1, iter_out: 1, iter_in: 1, push_next: 1 }),
     mem(OPCODE.STORE, MEM_TYPE.OUT, 0, ACC_TILES, { pop_prev: 1, push_prev: 1 }),
     finishInsn({ pop_next: 1 }),
   ];

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/config.ts';
 import { MEM_TYPE, OPCODE, finishInsn, gemmInsn, memInsn, type MemInsn } from '../../isa/index.ts';
+import { RaceChecker } from '../../sim/race-checker.ts';
 import { rig } from './harness.ts';
 
 const int4 = loadConfig(new URL('../../config/int4.json', import.meta.url).pathname);
@@ -120,5 +121,24 @@ describe('fsim GEMM on int4', () => {
     expect(expected[0]).toBe(1192);
     // 1000 + 24·(8 - o): low nibble 8 for even o (1192 = 0x4a8), 0 for odd o (1168 = 0x490).
     expect(Array.from(r.get(OUT, 8))).toEqual(new Array(8).fill(0x08));
+  });
+});
+
+describe('the race checker on int4', () => {
+  it('flags a GEMM that reads INP tiles a LOAD writes without a token between them, and not once the token is there', () => {
+    const program = (synced: 0 | 1) => [
+      load(MEM_TYPE.INP, { dram_base: DATA / 8, x_size: 2, x_stride: 2, push_next: synced }),
+      load(MEM_TYPE.UOP, { dram_base: UOPS / 4 }),
+      gemmInsn({ pop_prev: synced, uop_bgn: 0, uop_end: 1, iter_out: 1, iter_in: 1 }),
+      finishInsn(),
+    ];
+    for (const synced of [0, 1] as const) {
+      const r = rig(int4);
+      r.putUops(UOPS, [{ dst_idx: 0, src_idx: 1, wgt_idx: 0 }]);
+      const checker = new RaceChecker(int4);
+      r.run(program(synced), { observer: checker });
+      if (synced) expect(checker.report()).toEqual([]);
+      else expect(checker.report()[0]).toMatch(/^RAW race on inp\[1\]: insn 0 \(load: load\.inp .*\) and insn 2 \(compute: gemm .*\) are not ordered/);
+    }
   });
 });
