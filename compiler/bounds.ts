@@ -15,8 +15,11 @@ const INT8_ABS_MAX = 128;
 const LIMIT = 2 ** 31;
 const at = (b: Bound, c: number) => (b.length === 1 ? b[0]! : b[c]!);
 
-/** |anchor output| per channel: Σ|w| · 128 for a GEMM, Σ 128·|scale| over the operands of an add. */
-export function anchorBound(n: GraphNode, scaled: ScaledOperand[] | undefined, graph: Graph, types: TensorTypes): Bound {
+/**
+ * |anchor output| per channel: Σ|w| · |x| for a GEMM, Σ 128·|scale| over the operands of an add.
+ * |x| is 128 (any int8) unless the caller knows better (a narrow config proves |x| ≤ 8 or 2).
+ */
+export function anchorBound(n: GraphNode, scaled: ScaledOperand[] | undefined, graph: Graph, types: TensorTypes, inputAbsMax = INT8_ABS_MAX): Bound {
   if (n.op === 'add') return [(scaled ?? [{ scale: 1 }, { scale: 1 }]).reduce((s, o) => s + INT8_ABS_MAX * Math.abs(o.scale), 0)];
   const name = n.inputs[1]!;
   const w = constData(name, graph.tensors[name]!);
@@ -26,7 +29,7 @@ export function anchorBound(n: GraphNode, scaled: ScaledOperand[] | undefined, g
   for (let c = 0; c < channels; c++) {
     let s = 0;
     for (let k = c * per; k < (c + 1) * per; k++) s += Math.abs(w[k]!);
-    bound.push(s * INT8_ABS_MAX);
+    bound.push(s * inputAbsMax);
   }
   return bound;
 }

@@ -14,6 +14,8 @@ import { constData } from './pack.ts';
 import { immediateParts, MAX_ROUNDING_ADDS, roundingSplit } from '../lib/rounding.ts';
 import type { Graph, GraphNode, OpAttrs, OpName } from '../graph/ir.ts';
 import type { TensorTypes } from '../graph/ir.ts';
+import { signedRange } from '../isa/elements.ts';
+import { fitsWidth, valueRanges, type ValueRange } from './value-ranges.ts';
 
 export interface FusionRule {
   name: string;
@@ -258,11 +260,57 @@ function epilogueOf(n: GraphNode, chain: string, anchor: GraphNode, graph: Graph
   }
 }
 
+/** A config whose INP/OUT or WGT elements are narrower than a byte. */
+export const isNarrow = (cfg: VtaConfig): boolean => cfg.inpWidth < 8 || cfg.wgtWidth < 8;
+
+const rangeText = (r: ValueRange) => `[${r.min}, ${r.max}]`;
+const widthText = (w: number) => `int${w} ${rangeText(signedRange(w))}`;
+
+/**
+ * With a narrow config, why an anchor cannot run on VTA: only dense and ungrouped conv2d read
+ * INP/WGT at the narrow widths (an element-wise add and the grouped lowering load 8-bit ACC_8BIT
+ * copies), and their input and weight must provably fit (value-ranges.ts).
+ */
+function narrowOperandProblem(n: GraphNode, cfg: VtaConfig, ranges: Map<string, ValueRange>): string | undefined {
+  if (n.op === 'add') return `element-wise adds load 8-bit operands (ACC_8BIT); with ${cfg.inpWidth}-bit inputs they run on the host`;
+  if (((n.attrs as OpAttrs['conv2d'] | undefined)?.groups ?? 1) !== 1) return `grouped convolutions load 8-bit copies of their input (ACC_8BIT); with ${cfg.inpWidth}-bit inputs they run on the host`;
+  const [x, w] = [n.inputs[0]!, n.inputs[1]!];
+  const rx = ranges.get(x)!;
+  if (!fitsWidth(rx, cfg.inpWidth)) {
+    return `input ${x} is not proven to fit ${widthText(cfg.inpWidth)}: its values span ${rangeText(rx)} (a clip to the narrow range before it, e.g. an INT4 QuantizeLinear, proves it)`;
+  }
+  const rw = ranges.get(w)!;
+  if (!fitsWidth(rw, cfg.wgtWidth)) return `weight ${w} has values in ${rangeText(rw)}, outside ${widthText(cfg.wgtWidth)}`;
+  return undefined;
+}
+
+/** With a narrow config, why a group's output cannot be stored: the STORE keeps outWidth bits. */
+function narrowOutputProblem(output: string, cfg: VtaConfig, ranges: Map<string, ValueRange>): string | undefined {
+  const r = ranges.get(output)!;
+  if (fitsWidth(r, cfg.outWidth)) return undefined;
+  return `its output ${output} spans ${rangeText(r)}, but a ${cfg.outWidth}-bit STORE keeps ${widthText(cfg.outWidth)} (clip it to that range before the cast)`;
+}
+
+/**
+ * With a narrow config, the clips right after a chain's cast (each the sole reader of the one
+ * before): a 2-bit activation imports as an int8 requantization then a clip to [−2, 1]. When the
+ * value before the cast fits int8 the cast changes nothing, so a clip after it equals the same clip
+ * before it, and the kernel applies it on the ALU before its narrow STORE.
+ */
+function clipsAfterCast(cast: GraphNode, beforeCast: string, ranges: Map<string, ValueRange>, soleConsumer: (t: string) => GraphNode | undefined): GraphNode[] {
+  if (!fitsWidth(ranges.get(beforeCast)!, 8)) return [];
+  const clips: GraphNode[] = [];
+  for (let next = soleConsumer(cast.output); next?.op === 'clip'; next = soleConsumer(next.output)) clips.push(next);
+  return clips;
+}
+
 /**
  * Partition a graph: VTA groups where a rule matches completely (anchor … cast int8), host steps
- * for everything else. Steps keep the graph's topological order.
+ * for everything else. Steps keep the graph's topological order. With a narrow config
+ * (inpWidth or wgtWidth < 8) a group also needs its input, weights and output proven narrow.
  */
-export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRules, _cfg: VtaConfig): Partition {
+export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRules, cfg: VtaConfig): Partition {
+  const ranges = isNarrow(cfg) ? valueRanges(graph, types) : undefined;
   const consumers = new Map<string, GraphNode[]>();
   for (const n of graph.nodes) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   const outputs = new Set(graph.outputs);
@@ -279,7 +327,7 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
     const rule = rules.rules.find((r) => r.anchor.includes(n.op));
     if (!rule) continue;
     const scaled = scaledOperands(n, graph, types, producer, soleConsumer);
-    const problem = anchorProblem(n, graph, types, scaled);
+    const problem = anchorProblem(n, graph, types, scaled) ?? (ranges ? narrowOperandProblem(n, cfg, ranges) : undefined);
     if (problem) {
       // An add a chain before it could not take as an epilogue step keeps that (more telling) reason.
       if (!reasons.has(n)) reasons.set(n, problem);
@@ -288,7 +336,9 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
     const rescaled = typeof scaled !== 'string' && scaled.some((o) => o.scale !== 1) ? scaled : undefined;
     const nodes: GraphNode[] = [...(rescaled ?? []).flatMap((o) => (o.node ? [o.node] : [])), n];
     const epilogue: EpilogueOp[] = [];
-    let bound = anchorBound(n, rescaled, graph, types);
+    // A narrow config has proven the input's range: the accumulator bound shrinks with it.
+    const inputRange = ranges?.get(n.inputs[0]!);
+    let bound = anchorBound(n, rescaled, graph, types, inputRange && Math.max(-inputRange.min, inputRange.max));
     let cur = n;
     let why: string | undefined;
     for (let guard = 0; guard <= graph.nodes.length; guard++) {
@@ -304,8 +354,20 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
           why = `cast ${next.name} is to int32; VTA stores int8 only`;
           break;
         }
+        const clips = ranges ? clipsAfterCast(next, cur.output, ranges, soleConsumer) : [];
+        const output = clips.at(-1)?.output ?? next.output;
+        const narrowOut = ranges ? narrowOutputProblem(output, cfg, ranges) : undefined;
+        if (narrowOut) {
+          why = narrowOut;
+          break;
+        }
         nodes.push(next);
-        const group: VtaGroup = { kind: 'vta', rule: rule.name, anchor: n, ...(rescaled ? { scaled: rescaled } : {}), epilogue, nodes, output: next.output };
+        for (const c of clips) {
+          const { min, max } = c.attrs as OpAttrs['clip'];
+          epilogue.push({ kind: 'max', node: c, value: min }, { kind: 'min', node: c, value: max });
+          nodes.push(c);
+        }
+        const group: VtaGroup = { kind: 'vta', rule: rule.name, anchor: n, ...(rescaled ? { scaled: rescaled } : {}), epilogue, nodes, output };
         for (const m of nodes) claimed.set(m, group);
         why = undefined;
         break;
@@ -332,7 +394,10 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
       nodes.push(next);
       cur = next;
     }
-    if (!claimed.has(n) && rule.store_int32) {
+    if (!claimed.has(n) && rule.store_int32 && ranges) {
+      // int32 results are stored as four 8-bit planes, which a narrow OUT cannot hold.
+      why ??= `its int32 result ${cur.output} is needed; a ${cfg.outWidth}-bit OUT cannot hold the 8-bit planes int32 results are stored as`;
+    } else if (!claimed.has(n) && rule.store_int32) {
       // The host needs the int32 result: keep the GEMM on VTA and store all 32 bits.
       const group: VtaGroup = { kind: 'vta', rule: rule.name, anchor: n, ...(rescaled ? { scaled: rescaled } : {}), epilogue, nodes, output: cur.output, int32Output: true };
       for (const m of nodes) claimed.set(m, group);

@@ -16,6 +16,7 @@
  * ACC_8BIT-loaded int32 copies of the input: about 4 cycles per BATCH x BLOCK tile of MACs, where
  * the diagonal GEMM does the same useful work in 1 cycle.)
  */
+import { packSigned } from '../isa/elements.ts';
 import type { VtaConfig } from '../config/config.ts';
 
 /** A band, in tiles: output tiles [oc0, oc0+OT) read input tiles [ic0, ic0+CT). */
@@ -67,7 +68,7 @@ export function packGroupedWeight(shape: number[], data: Int8Array, cin: number,
   const BO = cfg.blockOut;
   const BI = cfg.blockIn;
   const og = O / groups;
-  const out = new Int8Array(bandWeightTiles(bands, KH, KW) * cfg.wgtElemBytes);
+  const out = new Int8Array(bandWeightTiles(bands, KH, KW) * BO * BI);
   for (const b of bands) {
     for (let o = b.oc0 * BO; o < Math.min(O, (b.oc0 + b.OT) * BO); o++) {
       const g = Math.floor(o / og);
@@ -83,5 +84,5 @@ export function packGroupedWeight(shape: number[], data: Int8Array, cin: number,
       }
     }
   }
-  return new Uint8Array(out.buffer);
+  return packSigned(out, cfg.wgtWidth);
 }

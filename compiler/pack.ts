@@ -9,11 +9,14 @@
  * Weights (int8) are [OT][CT][KH][KW] tiles of BLOCK_OUT x BLOCK_IN (OIHW{BLOCK}o{BLOCK}i).
  * Biases (int32) are [OT] accumulator tiles, the bias row repeated for every batch lane.
  * Channel, batch and row padding is zero.
+ * Elements are laid out as above and then packed at their width (isa/elements.ts): activations at
+ * the config's INP/OUT width, weights at its WGT width; at 8 bits that is one byte per element.
  */
 import type { VtaConfig } from '../config/config.ts';
 import type { ConstTensor, Tensor } from '../graph/ir.ts';
 import type { TypedData } from '../lib/dtype.ts';
 import { decodeConst } from '../graph/load.ts';
+import { packSigned, unpackSigned } from '../isa/elements.ts';
 
 /** The tile grid of one activation tensor. */
 export interface TileGrid {
@@ -41,7 +44,7 @@ export function tileGrid(shape: number[], cfg: VtaConfig): TileGrid {
 
 export const gridTiles = (g: TileGrid) => g.NB * g.CT * g.H * g.W;
 
-/** Byte offset in the packed image of logical element `idx` (row-major over g.shape). */
+/** Element index in the packed image of logical element `idx` (row-major over g.shape). */
 function packedIndexer(g: TileGrid, cfg: VtaConfig): (n: number, c: number, h: number, w: number) => number {
   const B = cfg.batch;
   const K = cfg.blockIn;
@@ -51,7 +54,7 @@ function packedIndexer(g: TileGrid, cfg: VtaConfig): (n: number, c: number, h: n
   };
 }
 
-/** Visit every logical element as (flat row-major index, packed byte offset). */
+/** Visit every logical element as (flat row-major index, packed element index). */
 function forEachElement(g: TileGrid, cfg: VtaConfig, f: (flat: number, packed: number) => void): void {
   const at = packedIndexer(g, cfg);
   if (g.shape.length === 2) {
@@ -66,21 +69,23 @@ function forEachElement(g: TileGrid, cfg: VtaConfig, f: (flat: number, packed: n
   for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) f(flat++, at(n, c, h, w));
 }
 
-/** Pack an int8 activation into its tile image (bytes). */
+const tileElements = (g: TileGrid, cfg: VtaConfig) => gridTiles(g) * cfg.batch * cfg.blockIn;
+
+/** Pack an int8 activation into its tile image (bytes, elements of the INP width). */
 export function packActivation(t: Tensor, cfg: VtaConfig): Uint8Array {
   const g = tileGrid(t.shape, cfg);
-  const out = new Int8Array(gridTiles(g) * cfg.inpElemBytes);
+  const out = new Int8Array(tileElements(g, cfg));
   const src = t.data;
   forEachElement(g, cfg, (flat, packed) => {
     out[packed] = src[flat]!;
   });
-  return new Uint8Array(out.buffer);
+  return packSigned(out, cfg.inpWidth);
 }
 
-/** Unpack an int8 tile image into a row-major tensor of `shape`. */
+/** Unpack a tile image (elements of the OUT width, sign-extended) into a row-major int8 tensor of `shape`. */
 export function unpackActivation(bytes: Uint8Array, shape: number[], cfg: VtaConfig): Tensor {
   const g = tileGrid(shape, cfg);
-  const src = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const src = unpackSigned(bytes, cfg.outWidth, tileElements(g, cfg));
   const out = new Int8Array(shape.reduce((a, b) => a * b, 1));
   forEachElement(g, cfg, (flat, packed) => {
     out[flat] = src[packed]!;
@@ -88,8 +93,12 @@ export function unpackActivation(bytes: Uint8Array, shape: number[], cfg: VtaCon
   return { shape: [...shape], dtype: 'int8', data: out };
 }
 
-/** Byte offset in the packed image of the element with row-major index `flat`. */
+/** Byte offset in the packed image of the element with row-major index `flat` (fractional below 8 bits). */
 export function packedOffsetOf(shape: number[], flat: number, cfg: VtaConfig): number {
+  return (packedElementOf(shape, flat, cfg) * cfg.outWidth) / 8;
+}
+
+function packedElementOf(shape: number[], flat: number, cfg: VtaConfig): number {
   const g = tileGrid(shape, cfg);
   const at = packedIndexer(g, cfg);
   const idx: number[] = [];
@@ -110,13 +119,13 @@ export interface WeightGrid {
   KW: number;
 }
 
-/** Pack an OIHW (conv) or OI (dense) int8 weight into [OT][CT][KH][KW] tiles of [BLOCK_OUT][BLOCK_IN]. */
+/** Pack an OIHW (conv) or OI (dense) int8 weight into [OT][CT][KH][KW] tiles of [BLOCK_OUT][BLOCK_IN], elements of the WGT width. */
 export function packWeight(shape: number[], data: Int8Array, cfg: VtaConfig): { grid: WeightGrid; bytes: Uint8Array } {
   const [O, I, KH, KW] = (shape.length === 2 ? [shape[0]!, shape[1]!, 1, 1] : shape) as [number, number, number, number];
   const BO = cfg.blockOut;
   const BI = cfg.blockIn;
   const grid = { OT: ceilDiv(O, BO), CT: ceilDiv(I, BI), KH, KW };
-  const out = new Int8Array(grid.OT * grid.CT * KH * KW * cfg.wgtElemBytes);
+  const out = new Int8Array(grid.OT * grid.CT * KH * KW * cfg.blockOut * cfg.blockIn);
   let flat = 0;
   for (let o = 0; o < O; o++)
     for (let i = 0; i < I; i++)
@@ -125,7 +134,7 @@ export function packWeight(shape: number[], data: Int8Array, cfg: VtaConfig): { 
           const tile = ((Math.floor(o / BO) * grid.CT + Math.floor(i / BI)) * KH + kh) * KW + kw;
           out[(tile * BO + (o % BO)) * BI + (i % BI)] = data[flat++]!;
         }
-  return { grid, bytes: new Uint8Array(out.buffer) };
+  return { grid, bytes: packSigned(out, cfg.wgtWidth) };
 }
 
 /** Pack a per-channel int32 bias into OT accumulator tiles (little-endian), repeated per batch lane. */

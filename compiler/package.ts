@@ -12,6 +12,11 @@
  * instruction index, the segment to add (segment base / element size of the memory type).
  * docs/compiler.md describes every field. A package without `types` (written before models
  * carried them) is still read: its types are inferred from its graph.
+ *
+ * Format `vtapkg/2` is the same layout for a narrow config (LOG_INP_WIDTH or LOG_WGT_WIDTH < 3):
+ * its constant image holds weights and constant operands packed at the config's widths
+ * (isa/elements.ts), which a `vtapkg/1` reader would take for bytes. An 8-bit model is still
+ * written as `vtapkg/1`, byte for byte as before; the reader takes both.
  */
 import { DTYPES, isDType } from '../lib/dtype.ts';
 import { makeConfig, type VtaConfig, type VtaConfigJson } from '../config/config.ts';
@@ -25,6 +30,10 @@ import { SEGMENTS, type SegmentName } from './memplan.ts';
 import { gridTiles, tileGrid } from './pack.ts';
 
 const MAGIC = 'VTAPKG01';
+const FORMATS = ['vtapkg/1', 'vtapkg/2'];
+
+/** vtapkg/2 for a model whose constants are packed below 8 bits, vtapkg/1 otherwise. */
+const formatFor = (config: VtaConfigJson): string => (config.LOG_INP_WIDTH < 3 || config.LOG_WGT_WIDTH < 3 ? 'vtapkg/2' : 'vtapkg/1');
 const ALIGN = 64;
 
 /** The header's model section: the model without its images, types as a list (names are data). */
@@ -46,7 +55,7 @@ export function writePackage(model: CompiledModel): Uint8Array {
     const constAt = Math.ceil((codeAt + code.length) / ALIGN) * ALIGN;
     sections.code = [codeAt, code.length];
     sections.const = [constAt, constImage.length];
-    header = JSON.stringify({ format: 'vtapkg/1', model: meta, sections });
+    header = JSON.stringify({ format: formatFor(model.config), model: meta, sections });
   }
   const headerBytes = Buffer.from(header, 'utf8');
   if (Math.ceil((12 + headerBytes.length) / ALIGN) * ALIGN !== sections.code![0]) throw new Error('vtapkg header layout did not converge');
@@ -82,7 +91,7 @@ export function readPackage(bytes: Uint8Array, where = 'package'): CompiledModel
     throw bad(`header is not valid JSON (${(e as Error).message})`);
   }
   if (!isObject(h)) throw bad('header must be a JSON object');
-  if (h.format !== 'vtapkg/1') throw bad(`format must be "vtapkg/1" (got ${JSON.stringify(h.format)})`);
+  if (!FORMATS.includes(h.format as string)) throw bad(`format must be one of ${FORMATS.map((f) => `"${f}"`).join(', ')} (got ${JSON.stringify(h.format)})`);
   const m = h.model;
   if (!isObject(m) || m.format !== 'vta-compiled/1') throw bad('model section is missing or not vta-compiled/1');
   const section = (name: string): Uint8Array => {
@@ -94,6 +103,7 @@ export function readPackage(bytes: Uint8Array, where = 'package'): CompiledModel
   const code = section('code');
   const constImage = section('const');
   const cfg = makeConfig(m.config as VtaConfigJson, `${where}: config`);
+  if (h.format !== formatFor(cfg.json)) throw bad(`format is ${JSON.stringify(h.format)} but its config (${cfg.bitstream}) needs "${formatFor(cfg.json)}"`);
   const model = checkModel(m, cfg, code, constImage, bad);
   return { ...model, code, constImage };
 }

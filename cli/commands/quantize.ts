@@ -22,6 +22,8 @@ interface Args {
   'per-channel'?: boolean;
   scales: ScaleChoice;
   'bias-correction'?: boolean;
+  bits: number;
+  'keep-8bit'?: string[];
   eval?: string[];
   labels?: string;
   layers?: boolean;
@@ -34,17 +36,28 @@ const db = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(1)} dB` : x
 
 function describeReport(r: QuantizeReport, output: string, perChannel: boolean): string[] {
   const lines = [
-    `${output}: int8 QDQ model; ${r.method} calibration on ${r.samples} sample(s)${r.given > r.samples ? ` of ${r.given} (whole batches only)` : ''} (${r.batch} per onnxruntime run); ` +
+    `${output}: ${r.bits === 8 ? 'int8' : `${r.bits}-bit`} QDQ model; ${r.method} calibration on ${r.samples} sample(s)${r.given > r.samples ? ` of ${r.given} (whole batches only)` : ''} (${r.batch} per onnxruntime run); ` +
       `${perChannel ? 'per-channel' : 'per-tensor'} weights; ${r.scales === 'pow2' ? 'power-of-two' : 'real-valued'} scales` +
       (r.scaleCandidates ? ` (output SQNR on the calibration samples: real-valued ${db(r.scaleCandidates.float)}, power-of-two ${db(r.scaleCandidates.pow2)})` : ''),
   ];
   const weighted = r.weights.length;
   const groups = new Set(r.values.map((v) => v.group)).size;
-  lines.push(`  ${weighted} weighted op(s) with int8 weights; ${r.values.length} quantized activation(s) in ${groups} scale group(s)`);
+  lines.push(`  ${weighted} weighted op(s) with ${r.bits === 8 ? 'int8' : `${r.bits}-bit`} weights; ${r.values.length} quantized activation(s) in ${groups} scale group(s)`);
+  if (r.bits < 8) lines.push(...narrowNotes(r));
   for (const w of r.rewrites) lines.push(`  rewrite: ${w}`);
   if (r.floatOps.length > 0) lines.push(`  float on the host between DequantizeLinear and QuantizeLinear: ${r.floatOps.join(', ')}`);
   const clamped = r.weights.filter((w) => w.biasClamped > 0);
   for (const w of clamped) lines.push(`  note: ${w.node}: ${w.biasClamped} bias value(s) clamped to int32`);
+  return lines;
+}
+
+/** What a narrow width means for the written model and for VTA. */
+function narrowNotes(r: QuantizeReport): string[] {
+  const form = r.bits === 4 ? 'INT4 Q/DQ (opset 21)' : 'int8 containers, each QuantizeLinear after a Clip to the 2-bit grid';
+  const lines = [`  ${r.bits}-bit values written as ${form}; graph outputs stay 8-bit`];
+  if (r.kept8bit.length > 0) {
+    lines.push(`  kept at 8 bits (weights and the activations they read): ${r.kept8bit.join(', ')}: with a ${r.bits}-bit VTA config these run on the host (one input width per config)`);
+  }
   return lines;
 }
 
@@ -64,7 +77,7 @@ function describeEvaluation(e: Evaluation, showLayers: boolean): string[] {
 
 const command: CommandModule<object, Args> = {
   command: 'quantize <model>',
-  describe: 'Quantize a float ONNX model to int8 (QDQ) with calibration samples, for onnxruntime and vta run',
+  describe: 'Quantize a float ONNX model to int8, 4 or 2 bits (QDQ) with calibration samples, for onnxruntime and vta run',
   builder: (y) =>
     y
       .positional('model', { type: 'string', demandOption: true, describe: 'float .onnx model' })
@@ -75,12 +88,15 @@ const command: CommandModule<object, Args> = {
       .option('per-channel', { type: 'boolean', describe: 'one weight scale per output channel (default: one per tensor)' })
       .option('scales', { type: 'string', choices: SCALE_CHOICES, default: 'auto', describe: 'float (real-valued scales, fixed point on VTA), pow2 (powers of two: exact shifts on VTA), auto (the more accurate on the calibration samples)' })
       .option('bias-correction', { type: 'boolean', describe: "shift each channel's bias by the expected error of its quantized weights" })
+      .option('bits', { type: 'number', choices: [8, 4, 2], default: 8, describe: 'activation and weight width: 4 writes ONNX INT4 (opset 21), 2 int8 containers clipped to the 2-bit grid' })
+      .option('keep-8bit', { type: 'string', array: true, describe: 'weighted nodes (by name, e.g. the first and last) kept at 8 bits with --bits 4 or 2' })
       .option('eval', { type: 'string', array: true, describe: 'held-out samples (.npy): compare float and quantized with onnxruntime' })
       .option('labels', { type: 'string', describe: 'with --eval: class labels (1-D integer .npy) for top-1 accuracy' })
       .option('layers', { type: 'boolean', default: true, describe: 'with --eval: the per-layer SQNR table (--no-layers to hide it)' })
       .option('quiet', { alias: 'q', type: 'boolean', describe: 'no progress bar' }) as never,
   handler: async (argv) => {
     refuseConfig(argv, 'quantize', 'the quantized ONNX model does not depend on the VTA config (give --config to vta run)');
+    if (argv['keep-8bit'] && argv.bits === 8) throw new VtaError('E_USAGE', '--keep-8bit applies to --bits 4 or 2');
     if (argv.labels && !argv.eval) throw new VtaError('E_USAGE', '--labels needs --eval (the samples the labels belong to)');
     if (argv.percentile !== undefined && argv.method !== 'percentile') throw new VtaError('E_USAGE', `--percentile applies to --method percentile, not ${argv.method}`);
     if (argv.percentile !== undefined && !(argv.percentile > 50 && argv.percentile <= 100)) throw new VtaError('E_USAGE', `--percentile must be in (50, 100], got ${argv.percentile}`);
@@ -103,7 +119,8 @@ const command: CommandModule<object, Args> = {
         perChannel: !!argv['per-channel'],
         scales: argv.scales,
         biasCorrection: !!argv['bias-correction'],
-        bits: 8,
+        bits: argv.bits,
+        ...(argv['keep-8bit'] ? { keep8bit: argv['keep-8bit'] } : {}),
         onProgress: (done, total) => {
           if (!bar) return;
           if (!started) bar.start(total, 0);

@@ -60,8 +60,21 @@ const allSame = (v: number[]): boolean => v.every((x) => sameScale(x, v[0]!));
 // ONNX's rounding, as the IR's semantics define it (re-exported for the translators).
 export { roundHalfEven };
 
-/** The int8 IR offset of an ONNX integer type: uint8 values are stored as q − 128. */
-export const offsetOf = (elem: number): number => (elem === ELEM.uint8 ? 128 : 0);
+/** The int8 IR offset of an ONNX integer type: uint8 values are stored as q − 128, uint4 as q − 8. */
+export const offsetOf = (elem: number): number => (elem === ELEM.uint8 ? 128 : elem === ELEM.uint4 ? 8 : 0);
+
+/** An integer range [min, max]. */
+export interface IntRange { min: number; max: number }
+
+/**
+ * The values a QuantizeLinear to `elem` saturates to, in the IR's int8 domain (ONNX range − offset):
+ * int8 and uint8 [−128, 127], int4 and uint4 [−8, 7]. The narrow clip is what tells the compiler a
+ * tensor fits a 4-bit VTA config.
+ */
+export function irRange(elem: number): IntRange {
+  return elem === ELEM.int4 || elem === ELEM.uint4 ? { min: -8, max: 7 } : { min: -128, max: 127 };
+}
+const INT8_RANGE: IntRange = { min: -128, max: 127 };
 
 // --- constant operands, each refusal naming the node and operand -----------------------------------
 
@@ -86,7 +99,7 @@ export function positiveScales(v: Value | undefined, where: string, role: string
 export function zeroPoints(v: Value | undefined, where: string, dflt: number): { elem: number; zp: number[] } {
   if (!v) return { elem: dflt, zp: [0] };
   const c = constant(v, where, 'zero point');
-  if (![ELEM.int8, ELEM.uint8, ELEM.int32].includes(c.elem as 2)) fail(`${where}: zero point type ${elemName(c.elem)} is not supported`);
+  if (![ELEM.int8, ELEM.uint8, ELEM.int32, ELEM.int4, ELEM.uint4].includes(c.elem as 2)) fail(`${where}: zero point type ${elemName(c.elem)} is not supported`);
   return { elem: c.elem, zp: c.data.length ? c.data : [0] };
 }
 
@@ -156,28 +169,36 @@ export class Quantization {
 
   /**
    * QuantizeLinear: v to the ONNX integer type `elem` with scale(s) `scale` and zero point(s) `zp`
-   * along `axis`. The result lives in the IR as int8 (offset 128 for uint8).
+   * along `axis`. The result lives in the IR as int8 (offset 128 for uint8, 8 for uint4), clipped
+   * to the type's range (irRange).
    */
   quantize(v: Value, scale: number[], zp: number[], elem: number, axis: number, where: string, base: string): IntTensor | ConstValue {
     const offset = offsetOf(elem);
+    const range = irRange(elem);
     if (elem === ELEM.int32) fail(`${where}: quantizing to int32 is not supported`);
     if (v.kind === 'const') {
-      const data = v.data.map((x) => Math.max(elem === ELEM.uint8 ? 0 : -128, Math.min(elem === ELEM.uint8 ? 255 : 127, roundHalfEven(x / scale[0]!) + zp[0]!)));
+      const data = v.data.map((x) => Math.max(range.min + offset, Math.min(range.max + offset, roundHalfEven(x / scale[0]!) + zp[0]!)));
       return { kind: 'const', elem, dims: v.dims, data };
     }
     const irZp = zp.map((z) => z - offset);
     if (scale.length === 1 && irZp.length === 1) {
-      if (v.kind === 'q') return intTensor(this.requantize(v, scale[0]!, irZp[0]!, where, base), elem, offset);
-      if (v.kind === 'add') return intTensor(this.rescaledAdd(v, scale[0]!, irZp[0]!, where, base), elem, offset);
+      if (v.kind === 'q') return intTensor(this.requantize(v, scale[0]!, irZp[0]!, where, base, range), elem, offset);
+      if (v.kind === 'add') return intTensor(this.rescaledAdd(v, scale[0]!, irZp[0]!, where, base, range), elem, offset);
     }
     const f = this.toFloat(v, where, 'input', base);
     const attrs = scale.length === 1 ? { scale, zero_point: irZp, dtype: 'int8' } : { scale, zero_point: scale.map((_, k) => irZp[irZp.length === 1 ? 0 : k]!), axis, dtype: 'int8' };
-    return intTensor(this.b.emit('quantize', [f.ir], `${base}.quantize`, attrs), elem, offset);
+    return intTensor(this.narrowed(this.b.emit('quantize', [f.ir], `${base}.quantize`, attrs), range, base), elem, offset);
   }
 
-  /** int8 tensor holding round(value / sy) + zy, saturated: QuantizeLinear of a quantized tensor. */
-  requantize(t: QTensor, sy: number, zy: number, where: string, base: string): Emitted {
-    if (t.dtype === 'int8' && t.scale.length === 1 && sameScale(t.scale[0]!, sy) && t.zp === zy) return t;
+  /** An int8 tensor clipped to a range narrower than int8 (a 4-bit type's saturation). */
+  private narrowed(t: Emitted, range: IntRange, base: string): Emitted {
+    if (range.min <= -128 && range.max >= 127) return t;
+    return this.b.emit('clip', [t.ir], `${base}.narrow`, { ...range });
+  }
+
+  /** int8 tensor holding round(value / sy) + zy, saturated to `range`: QuantizeLinear of a quantized tensor. */
+  requantize(t: QTensor, sy: number, zy: number, where: string, base: string, range: IntRange = INT8_RANGE): Emitted {
+    if (t.dtype === 'int8' && t.scale.length === 1 && sameScale(t.scale[0]!, sy) && t.zp === zy) return this.narrowed(t, range, base);
     const acc = this.withoutZeroPoint(t, base);
     const ratios = t.scale.map((s) => s / sy);
     const what = `requantization ratio ${ratios.length === 1 ? +ratios[0]!.toPrecision(6) : 'per channel'} (scale ${t.scale.length === 1 ? +t.scale[0]!.toPrecision(6) : 'per channel'} → ${+sy.toPrecision(6)})`;
@@ -193,7 +214,7 @@ export class Quantization {
       fail(`${where}: ${what} is not a power of two 2^-n with n in 0..31: use power-of-two scales, or import with ` +
         `scales "vta" (fixed-point m/2^s on VTA, error bound stated) or "host" (exact ONNX requantization on the host)`);
     } else scaled = this.fixedPoint(acc, ratios, where, base);
-    return this.addZeroPointAndSaturate(scaled, zy, base);
+    return this.addZeroPointAndSaturate(scaled, zy, base, range);
   }
 
   /** int32 tensor holding the integer t − zp (the zero point folded away). */
@@ -259,8 +280,8 @@ export class Quantization {
     return this.b.emit('quantize', [f.ir], `${base}.requantize`, { scale: [1], zero_point: [0], dtype: 'int32' });
   }
 
-  /** + zy after rounding (as ONNX adds the zero point), then clip to int8 and cast. */
-  private addZeroPointAndSaturate(v: Emitted, zy: number, base: string): Emitted {
+  /** + zy after rounding (as ONNX adds the zero point), then clip to `range` and cast to int8. */
+  private addZeroPointAndSaturate(v: Emitted, zy: number, base: string, range: IntRange): Emitted {
     let out = v;
     if (zy !== 0) {
       const channels = v.shape.length >= 2 ? v.shape[1]! : 0;
@@ -268,7 +289,7 @@ export class Quantization {
         ? this.b.emit('bias_add', [v.ir, this.intConst(new Array<number>(channels).fill(zy), [channels], `${base}.zero_point`).ir], `${base}.add_zero_point`, {})
         : this.b.emit('add', [v.ir, this.intConst([zy], [], `${base}.zero_point`).ir], `${base}.add_zero_point`, {});
     }
-    const clipped = this.b.emit('clip', [out.ir], `${base}.clip`, { min: -128, max: 127 });
+    const clipped = this.b.emit('clip', [out.ir], `${base}.clip`, { ...range });
     return this.b.emit('cast', [clipped.ir], `${base}.cast`, { dtype: 'int8' });
   }
 
@@ -288,11 +309,11 @@ export class Quantization {
    * with ma/2^n ≈ sa/sy and mb/2^n ≈ sb/sy, as ALU MUL / ADD and a half-even requantize.
    * With scales 'host': dequantize, float add, quantize (ONNX's semantics exactly).
    */
-  rescaledAdd(p: PendingAdd, sy: number, zy: number, where: string, base: string): Emitted {
+  rescaledAdd(p: PendingAdd, sy: number, zy: number, where: string, base: string, range: IntRange = INT8_RANGE): Emitted {
     if (sameScale(p.a.scale[0]!, p.b.scale[0]!)) {
       // Equal input scales: an integer add, then the usual requantization of the int32 sum.
       const sum = this.b.emit('add', [p.a.ir, p.b.ir], `${base}.add`, {});
-      return this.requantize({ kind: 'q', ...sum, scale: [p.a.scale[0]!], zp: p.a.zp + p.b.zp }, sy, zy, where, base);
+      return this.requantize({ kind: 'q', ...sum, scale: [p.a.scale[0]!], zp: p.a.zp + p.b.zp }, sy, zy, where, base, range);
     }
     const ra = p.a.scale[0]! / sy;
     const rb = p.b.scale[0]! / sy;
@@ -301,7 +322,7 @@ export class Quantization {
       const why = choice ? `: the ALU form could be off by ${choice.errorBound.toPrecision(3)} output units (> ${MAX_ERROR_BOUND})` : '';
       this.notes.push(`${where}: add of inputs with scales ${p.a.scale[0]} and ${p.b.scale[0]} computed in float on the host${why}`);
       const f = this.toFloat(p, where, 'sum', base);
-      return this.b.emit('quantize', [f.ir], `${base}.quantize`, { scale: [sy], zero_point: [zy], dtype: 'int8' });
+      return this.narrowed(this.b.emit('quantize', [f.ir], `${base}.quantize`, { scale: [sy], zero_point: [zy], dtype: 'int8' }), range, base);
     }
     const { ma, mb, n, errorBound } = choice;
     const ta = this.b.emit('mul', [p.a.ir, this.intConst([ma], [], `${base}.scale_a`).ir], `${base}.rescale_a`, {});
@@ -311,7 +332,7 @@ export class Quantization {
     if (offset !== 0) sum = this.b.emit('add', [sum.ir, this.intConst([offset], [], `${base}.zero_points`).ir], `${base}.sub_zero_points`, {});
     const shifted = this.b.emit('requantize', [sum.ir], `${base}.requantize`, { shift: n, rounding: this.rounding });
     this.notes.push(`${where}: add rescaled on the ALU: ratios ${ra.toPrecision(6)}, ${rb.toPrecision(6)} ≈ ${ma}/2^${n}, ${mb}/2^${n}; ≤ ${errorBound.toPrecision(3)} output units before rounding, ≤ ${Math.floor(errorBound) + 1} after`);
-    return this.addZeroPointAndSaturate(shifted, zy, base);
+    return this.addZeroPointAndSaturate(shifted, zy, base, range);
   }
 }
 

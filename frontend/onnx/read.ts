@@ -4,6 +4,7 @@
  * quantization or the IR; refusals are of what cannot be read (external data, dynamic shapes,
  * element types this toolchain has no use for).
  */
+import { unpackSigned } from '../../isa/elements.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { onnx } from '../onnx-builder.ts';
 import type { onnx as OnnxNs } from 'onnx-proto';
@@ -11,8 +12,8 @@ import type { onnx as OnnxNs } from 'onnx-proto';
 export const ONNX_ERROR = 'E_ONNX';
 
 /** ONNX TensorProto.DataType codes the importer reads. */
-export const ELEM = { float: 1, uint8: 2, int8: 3, int32: 6, int64: 7, double: 11 } as const;
-const ELEM_NAMES = new Map<number, string>([[1, 'float'], [2, 'uint8'], [3, 'int8'], [4, 'uint16'], [5, 'int16'], [6, 'int32'], [7, 'int64'], [10, 'float16'], [11, 'double'], [16, 'bfloat16']]);
+export const ELEM = { float: 1, uint8: 2, int8: 3, int32: 6, int64: 7, double: 11, uint4: 21, int4: 22 } as const;
+const ELEM_NAMES = new Map<number, string>([[1, 'float'], [2, 'uint8'], [3, 'int8'], [4, 'uint16'], [5, 'int16'], [6, 'int32'], [7, 'int64'], [10, 'float16'], [11, 'double'], [16, 'bfloat16'], [21, 'uint4'], [22, 'int4']]);
 const ELEM_BYTES = new Map<number, number>([[ELEM.float, 4], [ELEM.uint8, 1], [ELEM.int8, 1], [ELEM.int32, 4], [ELEM.int64, 8], [ELEM.double, 8]]);
 
 /** An element type's ONNX name, or its code when it has none here. */
@@ -107,6 +108,7 @@ export function tensorData(t: OnnxNs.ITensorProto, where: string): OnnxConst {
   if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) fail(`${where}: external tensor data is not supported (save the model with data inline)`);
   let data: number[];
   const raw = t.rawData;
+  if (elem === ELEM.int4 || elem === ELEM.uint4) return { elem, dims, data: nibbles(t, elem, n, where) };
   if (raw && raw.length > 0) {
     const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     const size = ELEM_BYTES.get(elem);
@@ -126,6 +128,18 @@ export function tensorData(t: OnnxNs.ITensorProto, where: string): OnnxConst {
   else fail(`${where}: element type ${elemName(elem)} is not supported`);
   if (data.length !== n) fail(`${where}: holds ${data.length} values but ${fmt(dims)} needs ${n}`);
   return { elem, dims, data };
+}
+
+/**
+ * INT4 / UINT4 (opset 21): two values per byte, the first in the low nibble, in raw_data or one
+ * byte per int32_data entry. INT4 is the 4-bit case of isa/elements.ts's layout.
+ */
+function nibbles(t: OnnxNs.ITensorProto, elem: number, n: number, where: string): number[] {
+  const raw = t.rawData && t.rawData.length > 0 ? t.rawData : Uint8Array.from(t.int32Data ?? [], (v) => v & 0xff);
+  const need = Math.ceil(n / 2);
+  if (raw.length !== need) fail(`${where}: holds ${raw.length} bytes but ${elemName(elem)} ${fmt((t.dims ?? []).map(num))} needs ${need}`);
+  const values = Array.from(unpackSigned(raw, 4, n, new Int32Array(n)));
+  return elem === ELEM.int4 ? values : values.map((v) => v & 0xf);
 }
 
 /** The protobuf decoded, refusing bytes that are not a model with a graph of at least one node. */

@@ -42,6 +42,8 @@ export class FloatModel {
   readonly inputs: GraphInput[];
   readonly outputs: string[];
   readonly opset: number;
+  /** The default opset the encoded model declares at least (INT4 needs 21). */
+  private minOpset = 0;
 
   constructor(bytes: Uint8Array, readonly label: string) {
     const proto = decodeModelProto(bytes, label);
@@ -128,6 +130,17 @@ export class FloatModel {
     return undefined;
   }
 
+  /** Declare at least this default opset when encoding (and the IR version it needs: 10 for opset 21). */
+  requireOpset(version: number): void {
+    this.minOpset = Math.max(this.minOpset, version);
+  }
+
+  private opsetFields(): Pick<OnnxNs.IModelProto, 'opsetImport' | 'irVersion'> {
+    if (this.minOpset <= this.opset) return {};
+    const others = (this.proto.opsetImport ?? []).filter((o) => o.domain && o.domain !== 'ai.onnx');
+    return { opsetImport: [{ domain: '', version: this.minOpset }, ...others], irVersion: Math.max(num(this.proto.irVersion), 10) };
+  }
+
   setInitializer(name: string, elem: number, dims: number[], bytes: Uint8Array): void {
     this.initializers.set(name, { name, dataType: elem, dims, rawData: bytes });
     this.decoded.delete(name);
@@ -175,7 +188,7 @@ export class FloatModel {
       output: [...(g.output ?? []), ...extraOutputs.map((name) => ({ name }))],
       valueInfo: [],
     };
-    const model: OnnxNs.IModelProto = { ...this.proto, graph, ...(producerName ? { producerName } : {}) };
+    const model: OnnxNs.IModelProto = { ...this.proto, graph, ...this.opsetFields(), ...(producerName ? { producerName } : {}) };
     return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
   }
 }

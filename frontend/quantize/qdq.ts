@@ -1,11 +1,13 @@
 /**
  * Writing the quantized model in QDQ form (the form onnxruntime's own quantizer writes and runs):
  * each planned activation gets QuantizeLinear → DequantizeLinear and its readers read the
- * dequantized value; weights are stored as int8 (symmetric, −127..127, per tensor or per output
- * channel) behind a DequantizeLinear; biases as int32 at input scale × weight scale. Graph inputs and
+ * dequantized value; weights are stored symmetric (±(2^(bits−1) − 1), per tensor or per output
+ * channel) behind a DequantizeLinear, as int8, or INT4 at 4 bits (precision.ts says how each width
+ * is written); biases as int32 at input scale × weight scale. Graph inputs and
  * outputs keep their names, dtypes and shapes: a graph output that is quantized is the output of
  * its DequantizeLinear.
  */
+import { packSigned } from '../../isa/elements.ts';
 import { ELEM } from '../onnx/read.ts';
 import { intAttribute, type EditNode, type FloatModel } from './float-model.ts';
 import type { QuantPlan } from './plan.ts';
@@ -21,8 +23,10 @@ export interface WeightOptions {
   perChannel: boolean;
   /** Weight scales rounded up to powers of two (TVM's exact shifts). */
   pow2: boolean;
-  /** Weight bit width: the symmetric range is ±(2^(bits−1) − 1). */
-  bits: number;
+  /** Weight bit width per weighted node (precision.ts): the symmetric range is ±(2^(bits−1) − 1). */
+  weightBits: ReadonlyMap<string, number>;
+  /** Bit width per planned value (precision.ts). */
+  valueBits: ReadonlyMap<string, number>;
   /** Per-channel (axis 1) input means of weighted ops, by input value name: biases then absorb the expected error of their quantized weights. */
   biasCorrection?: ReadonlyMap<string, Float64Array>;
 }
@@ -47,6 +51,18 @@ function int8Bytes(values: ArrayLike<number>): Uint8Array {
   const out = new Int8Array(values.length);
   for (let k = 0; k < values.length; k++) out[k] = values[k]!;
   return new Uint8Array(out.buffer);
+}
+
+/** Two's-complement 4-bit values, two per byte, low nibble first (ONNX INT4; an odd count ends in a zero nibble). */
+function int4Bytes(values: ArrayLike<number>): Uint8Array {
+  const even = Array.from(values);
+  if (even.length % 2 === 1) even.push(0);
+  return packSigned(even, 4);
+}
+
+/** A width's ONNX element type and initializer bytes: INT4 at 4 bits, int8 otherwise (2 bits in int8 containers). */
+function integerInitializer(bits: number, values: ArrayLike<number>): { elem: number; bytes: Uint8Array } {
+  return bits === 4 ? { elem: ELEM.int4, bytes: int4Bytes(values) } : { elem: ELEM.int8, bytes: int8Bytes(values) };
 }
 
 function int32Bytes(values: ArrayLike<number>): Uint8Array {
@@ -86,23 +102,47 @@ export class QdqWriter {
   /** Q → DQ for activation `value` (the producer writes `source`); readers read the returned name (or `value` itself for a graph output). */
   private quantizeActivation(value: string, source: string): void {
     const p = this.params.get(value)!;
+    const bits = this.options.valueBits.get(value) ?? 8;
     const scale = this.fresh(`${value}_scale`);
     const zp = this.fresh(`${value}_zero_point`);
     this.model.setInitializer(scale, ELEM.float, [], float32Bytes([p.scale]));
-    this.model.setInitializer(zp, ELEM.int8, [], int8Bytes([p.zeroPoint]));
+    const zpInit = integerInitializer(bits, [p.zeroPoint]);
+    this.model.setInitializer(zp, zpInit.elem, [], zpInit.bytes);
     const q = this.fresh(`${value}_quantized`);
     const isOutput = this.model.outputs.includes(value);
     const dq = isOutput ? value : this.fresh(`${value}_dequantized`);
-    this.node('QuantizeLinear', [source, scale, zp], [q], `${value}_QuantizeLinear`);
+    const input = bits === 2 ? this.clipToGrid(value, source, scale, zp, p) : source;
+    this.node('QuantizeLinear', [input, scale, zp], [q], `${value}_QuantizeLinear`);
     this.node('DequantizeLinear', [q, scale, zp], [dq], `${value}_DequantizeLinear`);
     this.dq.set(value, dq);
   }
 
-  /** int8 weight → DequantizeLinear; returns the DQ output and the scales (one, or one per channel). */
+  /**
+   * The 2-bit form: an int8 Q → DQ on the 2-bit grid's scale and zero point, then a float Clip to
+   * the grid's two ends, whose output the final Q → DQ reads. The Clip's bounds lie a quarter step
+   * beyond the ends, so rounding lands on them exactly in onnxruntime and in the importer (which
+   * makes the Clip an integer clip to [−2, 1]).
+   */
+  private clipToGrid(value: string, source: string, scale: string, zp: string, p: ActivationParams): string {
+    const wide = this.fresh(`${value}_int8`);
+    const real = this.fresh(`${value}_int8_dequantized`);
+    this.node('QuantizeLinear', [source, scale, zp], [wide], `${value}_QuantizeLinear_int8`);
+    this.node('DequantizeLinear', [wide, scale, zp], [real], `${value}_DequantizeLinear_int8`);
+    const lo = this.fresh(`${value}_grid_min`);
+    const hi = this.fresh(`${value}_grid_max`);
+    this.model.setInitializer(lo, ELEM.float, [], float32Bytes([(-2 - p.zeroPoint - 0.25) * p.scale]));
+    this.model.setInitializer(hi, ELEM.float, [], float32Bytes([(1 - p.zeroPoint + 0.25) * p.scale]));
+    const out = this.fresh(`${value}_on_grid`);
+    this.node('Clip', [real, lo, hi], [out], `${value}_Clip`);
+    return out;
+  }
+
+  /** Weight → DequantizeLinear; returns the DQ output and the scales (one, or one per channel). */
   private quantizeWeight(n: EditNode, axis: number): { name: string; scales: number[] } {
     const wName = n.inputs[1]!;
     const w = this.model.floatInitializer(wName)!;
-    const qmax = 2 ** (this.options.bits - 1) - 1;
+    const bits = this.options.weightBits.get(n.name) ?? 8;
+    const qmax = 2 ** (bits - 1) - 1;
     const channels = this.options.perChannel ? w.dims[axis]! : 1;
     const inner = this.options.perChannel ? w.dims.slice(axis + 1).reduce((a, b) => a * b, 1) : w.data.length;
     const absmax = new Float64Array(channels);
@@ -115,9 +155,11 @@ export class QdqWriter {
     const sName = this.fresh(`${wName}_scale`);
     const zName = this.fresh(`${wName}_zero_point`);
     const dims = this.options.perChannel ? [channels] : [];
-    this.model.setInitializer(qName, ELEM.int8, w.dims, new Uint8Array(q.buffer));
+    const qInit = integerInitializer(bits, q);
+    const zInit = integerInitializer(bits, new Int8Array(channels));
+    this.model.setInitializer(qName, qInit.elem, w.dims, qInit.bytes);
     this.model.setInitializer(sName, ELEM.float, dims, float32Bytes(scales));
-    this.model.setInitializer(zName, ELEM.int8, dims, new Uint8Array(channels));
+    this.model.setInitializer(zName, zInit.elem, dims, zInit.bytes);
     const out = this.fresh(`${wName}_dequantized`);
     this.node('DequantizeLinear', [qName, sName, zName], [out], `${wName}_DequantizeLinear`, this.options.perChannel ? axis : undefined);
     return { name: out, scales };
@@ -126,7 +168,7 @@ export class QdqWriter {
   /** The weight's dequantized values minus its float values, dotted with the input's channel means, per output channel. */
   private expectedWeightError(n: EditNode, scales: number[], axis: number, means: Float64Array): Float64Array {
     const w = this.model.floatInitializer(n.inputs[1]!)!;
-    const qmax = 2 ** (this.options.bits - 1) - 1;
+    const qmax = 2 ** ((this.options.weightBits.get(n.name) ?? 8) - 1) - 1;
     const outChannels = w.dims[axis]!;
     const err = new Float64Array(outChannels);
     // Conv [O, I, kh, kw] and Gemm [N, K]: output channel on axis 0, input channel on axis 1.

@@ -15,6 +15,7 @@ import { batchesFor, collectStatistics, probeValues, type SampleSet, type Statis
 import { QdqWriter, type ActivationParams, type WeightReport } from './qdq.ts';
 import { QUANTIZABLE_OPS, QUANTIZE_RULES, QUANTIZED_OPS } from './rules.ts';
 import { evaluateQuantized } from './evaluate.ts';
+import { checkInt4Opset, planPrecision, type Precision } from './precision.ts';
 
 export type ScaleChoice = 'auto' | 'float' | 'pow2';
 
@@ -25,8 +26,10 @@ export interface QuantizeOptions {
   perChannel: boolean;
   scales: ScaleChoice;
   biasCorrection: boolean;
-  /** Activation and weight bit width (8). */
+  /** Activation and weight bit width: 8, 4 or 2. */
   bits: number;
+  /** Weighted nodes (by name) kept at 8 bits: their weights and the activations they read. */
+  keep8bit?: readonly string[];
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -59,6 +62,9 @@ export interface QuantizeReport {
   weights: WeightReport[];
   /** Nodes the host runs in float between a DequantizeLinear and a QuantizeLinear. */
   floatOps: string[];
+  /** The width asked for, and the weighted nodes kept at 8 bits. */
+  bits: number;
+  kept8bit: string[];
 }
 
 export interface QuantizeResult {
@@ -83,25 +89,28 @@ export function checkQuantizable(model: FloatModel): void {
 }
 
 /** Each planned value's scale and zero point: one range per scale group, from the group's merged histogram. */
-function chooseParams(plan: QuantPlan, stats: Statistics, options: QuantizeOptions, pow2: boolean): Map<string, ActivationParams & { range: RealRange }> {
+function chooseParams(plan: QuantPlan, stats: Statistics, options: QuantizeOptions, precision: Precision, pow2: boolean): Map<string, ActivationParams & { range: RealRange }> {
   const members = new Map<string, string[]>();
   for (const v of plan.values) members.set(plan.groupOf.get(v)!, [...(members.get(plan.groupOf.get(v)!) ?? []), v]);
   const out = new Map<string, ActivationParams & { range: RealRange }>();
   for (const [, values] of members) {
     const merged = new TensorHistogram(stats.histograms.get(values[0]!)!.binCount);
     for (const v of values) merged.merge(stats.histograms.get(v)!);
-    const range = chooseRange(merged, { method: options.method, bits: options.bits, ...(options.percentile !== undefined ? { percentile: options.percentile } : {}) });
-    const p = pow2 ? powerOfTwoScale(range, options.bits) : affineParams(range, options.bits);
+    const bits = precision.valueBits.get(values[0]!)!;
+    const range = chooseRange(merged, { method: options.method, bits, ...(options.percentile !== undefined ? { percentile: options.percentile } : {}) });
+    const p = pow2 ? powerOfTwoScale(range, bits) : affineParams(range, bits);
     for (const v of values) out.set(v, { scale: Math.fround(p.scale), zeroPoint: p.zeroPoint, range });
   }
   return out;
 }
 
-function write(model: FloatModel, plan: QuantPlan, stats: Statistics, options: QuantizeOptions, pow2: boolean) {
-  const params = chooseParams(plan, stats, options, pow2);
+function write(model: FloatModel, plan: QuantPlan, stats: Statistics, options: QuantizeOptions, precision: Precision, pow2: boolean) {
+  const params = chooseParams(plan, stats, options, precision, pow2);
   const copy = model.clone();
+  const int4 = [...precision.valueBits.values(), ...precision.weightBits.values()].includes(4);
+  if (int4) copy.requireOpset(21);
   const writer = new QdqWriter(copy, plan, params, {
-    perChannel: options.perChannel, pow2, bits: options.bits,
+    perChannel: options.perChannel, pow2, weightBits: precision.weightBits, valueBits: precision.valueBits,
     ...(options.biasCorrection ? { biasCorrection: stats.channelMeans } : {}),
   });
   writer.write();
@@ -117,10 +126,12 @@ export async function quantizeModel(bytes: Uint8Array, label: string, calibratio
   const values: Map<string, ValueInfo> = await probeValues(model, batches);
   rewrites.push(...SHAPED_PASSES.flatMap((p) => p.run(model, values)));
   const plan = planQuantization(model, values);
+  const precision = planPrecision(model, plan, options.bits, options.keep8bit);
+  if (options.bits === 4) checkInt4Opset(model);
   const weightedInputs = model.nodes.filter((n) => plan.roles.get(n.name) === 'weighted').map((n) => n.inputs[0]!);
   const stats = await collectStatistics(model, batches, { values: plan.values, bins: binsFor(options.method), meansOf: options.biasCorrection ? weightedInputs : [], ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
   const candidates = options.scales === 'auto' ? [false, true] : [options.scales === 'pow2'];
-  const written = candidates.map((pow2) => ({ pow2, ...write(model, plan, stats, options, pow2) }));
+  const written = candidates.map((pow2) => ({ pow2, ...write(model, plan, stats, options, precision, pow2) }));
   let chosen = written[0]!;
   let scaleCandidates: QuantizeReport['scaleCandidates'];
   if (written.length === 2) {
@@ -150,6 +161,8 @@ export async function quantizeModel(bytes: Uint8Array, label: string, calibratio
       }),
       weights: chosen.writer.weights,
       floatOps: model.nodes.filter((n) => plan.roles.get(n.name) === 'float').map((n) => `${n.name} (${n.opType})`),
+      bits: options.bits,
+      kept8bit: precision.kept,
     },
   };
 }

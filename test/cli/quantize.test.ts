@@ -1,6 +1,10 @@
 /**
  * `vta quantize` as a user runs it: a float model and a calibration .npy in, a QDQ model out that
  * `vta run` runs, the report and the held-out evaluation printed; bad input one line and no file.
+ * With `--bits 4 --keep-8bit NAME...` the report names the width, the form written and the layers
+ * kept at 8 bits (which a 4-bit config runs on the host), and `vta run Q.onnx --config
+ * config/int4.json --check` runs the model bit-exactly with the partition saying why each host
+ * layer is there.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -13,6 +17,7 @@ import { digitsNpy, loadMnist } from '../../models/mnist.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const MLP = join(ROOT, 'models', 'float', 'mnist-mlp.onnx');
+const FIRST = '/layers/layers.1/Gemm';
 
 async function vta(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -67,6 +72,51 @@ describe('vta quantize', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(message);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(existsSync(out)).toBe(false);
+    }
+  }, 120_000);
+});
+
+function calibration(): { dir: string; calib: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'vta-quantize-bits-'));
+  const calib = join(dir, 'calib.npy');
+  writeFileSync(calib, writeNpy(digitsNpy(loadMnist().train, 0, 64).x));
+  return { dir, calib };
+}
+
+describe('vta quantize --bits', () => {
+  it('--bits 4 --keep-8bit: the report says what is kept, and vta run on the int4 config runs it with the reasons', async () => {
+    const { dir, calib } = calibration();
+    const out = join(dir, 'q4.onnx');
+    const r = await vta('quantize', MLP, '--calibration', calib, '-o', out, '--bits', '4', '--keep-8bit', FIRST, '--per-channel', '-q');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(': 4-bit QDQ model; mse calibration');
+    expect(r.stdout).toContain('3 weighted op(s) with 4-bit weights');
+    expect(r.stdout).toContain('4-bit values written as INT4 Q/DQ (opset 21); graph outputs stay 8-bit');
+    expect(r.stdout).toContain(`kept at 8 bits (weights and the activations they read): ${FIRST}: with a 4-bit VTA config these run on the host (one input width per config)`);
+    const run = await vta('run', out, '--config', join(ROOT, 'config', 'int4.json'), '--check');
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`host ${FIRST} \\(dense\\): input \\S+ is not proven to fit int4 \\[-8, 7\\]`));
+    expect(run.stdout).toMatch(/vta {2}\/layers\/layers\.3\/Gemm \+ /);
+    expect(run.stdout).toMatch(/host \/layers\/layers\.5\/Gemm \(dense\): its output \S+ spans \[-128, 127\], but a 4-bit STORE keeps int4/);
+    expect(run.stdout).toMatch(/check: \d+ tensors bit-exact with the reference executor/);
+  }, 120_000);
+
+  it('refuses bad --bits and --keep-8bit with one line and writes no file', async () => {
+    const { dir, calib } = calibration();
+    const out = join(dir, 'q.onnx');
+    // Exit 2: yargs refused the arguments themselves.
+    const cases: [string[], string, number][] = [
+      [['--bits', '4', '--keep-8bit', 'nosuch'], `error[E_QUANTIZE]: --keep-8bit nosuch: no weighted node (Conv, Gemm, MatMul) of ${MLP} has that name (they are ${FIRST}, /layers/layers.3/Gemm, /layers/layers.5/Gemm)`, 1],
+      [['--keep-8bit', FIRST], 'error[E_USAGE]: --keep-8bit applies to --bits 4 or 2', 1],
+      [['--bits', '3'], 'error[E_USAGE]: Invalid values: Argument: bits, Given: 3, Choices: 8, 4, 2', 2],
+    ];
+    for (const [extra, message, code] of cases) {
+      const r = await vta('quantize', MLP, '--calibration', calib, '-o', out, '-q', ...extra);
+      expect(r.code).toBe(code);
+      expect(r.stderr).toContain(message);
       expect(existsSync(out)).toBe(false);
     }
   }, 120_000);
