@@ -1,6 +1,9 @@
 # The two commands a new user needs are `make demo` and `make test`; both install what they need.
 SHELL := /bin/bash
 NODE_STAMP := node_modules/.installed-stamp
+BUNDLE := dist/vta.mjs
+BUNDLE_SOURCES := $(shell find api cli compiler config drivers frontend graph hw isa lib models runtime sim viz \
+  -path hw/build -prune -o -name '*.ts' -print 2>/dev/null)
 VTA := node bin/vta.mjs
 
 .PHONY: all deps demo test typecheck rtl lint bench clean verilator testdata
@@ -9,10 +12,15 @@ all: test
 
 # npm ci, re-run whenever the lock file changes. Install scripts of dependencies stay disabled
 # (package.json allowScripts): onnxruntime-node's would try to download CUDA files.
-deps: $(NODE_STAMP)
+# Then the `vta` command as one bundle (scripts/build.ts), rebuilt when a source it may hold
+# changes; bin/vta.mjs runs it, or the sources through tsx when one of them is newer than it.
+deps: $(NODE_STAMP) $(BUNDLE)
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+$(BUNDLE): $(NODE_STAMP) $(BUNDLE_SOURCES) scripts/build.ts
+	node_modules/.bin/tsx scripts/build.ts
 
 # Verilator from Debian when missing (we are root on these machines).
 verilator:
@@ -44,4 +52,4 @@ bench: deps rtl
 	npx tsx bench/run.ts
 
 clean:
-	rm -rf hw/build bench/results node_modules/.installed-stamp
+	rm -rf hw/build bench/results dist node_modules/.installed-stamp

@@ -1,6 +1,35 @@
 #!/usr/bin/env node
-// The `vta` command. Sources are TypeScript, loaded through tsx so that no build step is needed.
-import { register } from 'tsx/esm/api';
+// The `vta` command. It runs dist/vta.mjs, the bundle `make deps` builds (scripts/build.ts), so no
+// TypeScript is compiled at start-up. In a checkout whose sources changed since that build (a file
+// the bundle holds is newer than it or gone), with no bundle, or with VTA_DEV=1, it runs the
+// sources through tsx instead: an edit never runs stale code. An installed package has no sources.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-register();
-await import('../cli/main.ts');
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bundle = `${root}dist/vta.mjs`;
+
+function bundleIsCurrent() {
+  if (process.env.VTA_DEV) return false;
+  const built = statSync(bundle, { throwIfNoEntry: false });
+  if (!built) return false;
+  if (!existsSync(`${root}cli/main.ts`)) return true;
+  let inputs;
+  try {
+    inputs = JSON.parse(readFileSync(`${root}dist/vta.inputs.json`, 'utf8'));
+  } catch {
+    return false;
+  }
+  return inputs.every((f) => {
+    const s = statSync(root + f, { throwIfNoEntry: false });
+    return s !== undefined && s.mtimeMs <= built.mtimeMs;
+  });
+}
+
+if (bundleIsCurrent()) {
+  await import(bundle);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../cli/main.ts');
+}

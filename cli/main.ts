@@ -1,16 +1,12 @@
 /**
- * Entry point of the `vta` command. Every file in cli/commands/ is a yargs command module and is
- * registered here, so a new verb is one new file. Errors a user can cause print one line and exit
+ * Entry point of the `vta` command. Every file in cli/commands/ is a yargs command module, listed
+ * in cli/commands/index.ts and registered here, so a new verb is one new file and one line. Errors a user can cause print one line and exit
  * non-zero; a stack trace appears only with VTA_DEBUG=1.
  */
-import { readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { describeError } from '../lib/errors.ts';
-
-const COMMANDS = join(dirname(fileURLToPath(import.meta.url)), 'commands');
+import { COMMANDS } from './commands/index.ts';
 
 function fail(e: unknown): never {
   if (process.env.VTA_DEBUG && e instanceof Error) console.error(e.stack);
@@ -24,11 +20,6 @@ async function main(): Promise<void> {
     if (e.code === 'EPIPE') process.exit(0);
     fail(e);
   });
-  const modules: CommandModule[] = [];
-  for (const f of readdirSync(COMMANDS).filter((f) => f.endsWith('.ts')).sort()) {
-    const mod = (await import(pathToFileURL(join(COMMANDS, f)).href)) as CommandModule & { default?: CommandModule };
-    modules.push(mod.default ?? mod);
-  }
   let cli = yargs(hideBin(process.argv))
     .scriptName('vta')
     .usage('$0 <command> [options]\n\nThe VTA toolchain: assemble, simulate, compile and check programs for the Versatile Tensor Accelerator.')
@@ -50,7 +41,7 @@ async function main(): Promise<void> {
       console.error(`error[E_USAGE]: ${String(msg).replace(/\s*\n\s*/g, ' ')} (see vta --help)`);
       process.exit(2);
     });
-  for (const m of modules) cli = cli.command(m);
+  for (const m of COMMANDS) cli = cli.command(m as CommandModule);
   await cli.parseAsync();
 }
 

@@ -1,5 +1,14 @@
-/** The progress bar of `vta run`: batches and steps, drawn on a terminal only (logs and pipes get none). */
-import { SingleBar } from 'cli-progress';
+/** The progress bars of the CLI, drawn on a terminal only (logs and pipes get none). */
+import { createRequire } from 'node:module';
+import type { Options, SingleBar } from 'cli-progress';
+
+const require = createRequire(import.meta.url);
+
+/** A bar; cli-progress loads only when one is drawn, not at every command's start-up. */
+export function progressBar(options: Options): SingleBar {
+  const { SingleBar: Bar } = require('cli-progress') as typeof import('cli-progress');
+  return new Bar(options);
+}
 
 export interface Progress {
   /** Step `done` of `total` (batches × steps) is about to run. */
@@ -10,7 +19,7 @@ export interface Progress {
 /** A bar on `stream` when it is a terminal and not `quiet`; undefined otherwise. */
 export function runProgress(stream: NodeJS.WriteStream, quiet: boolean, batches: number, steps: number): Progress | undefined {
   if (!stream.isTTY || quiet) return undefined;
-  const bar = new SingleBar({ stream, format: 'running {bar} batch {batch}/{batches} {step}', clearOnComplete: true, hideCursor: true });
+  const bar = progressBar({ stream, format: 'running {bar} batch {batch}/{batches} {step}', clearOnComplete: true, hideCursor: true });
   bar.start(batches * steps, 0, { batch: 1, batches, step: '' });
   return {
     update: (done, _total, label) => bar.update(done, { batch: Math.floor(done / steps) + 1, step: label }),

@@ -4,8 +4,8 @@
  * kernel is an anchor (dense / conv2d / add), an epilogue run on the ALU over the accumulator
  * tile, and a final cast to int8 that the STORE performs (it keeps the low 8 bits).
  */
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../lib/paths.ts';
 import type { VtaConfig } from '../config/config.ts';
 import { fileErrorReason, readFileCapped } from '../lib/files.ts';
 import { anchorBound, boundAfter, boundAfterClip, overflowProblem } from './bounds.ts';
@@ -82,7 +82,7 @@ export interface Partition {
   steps: Step[];
 }
 
-const HERE = dirname(fileURLToPath(import.meta.url));
+const HERE = join(packageRoot(), 'compiler');
 export const DEFAULT_RULES_PATH = join(HERE, 'fusion-rules.json');
 const KNOWN_ANCHORS: OpName[] = ['dense', 'conv2d', 'add'];
 const KNOWN_EPILOGUE: OpName[] = ['bias_add', 'add', 'requantize', 'relu', 'clip'];

@@ -4,8 +4,8 @@
  * the simulator, the compiler and the RTL parameter package all read a `VtaConfig`, never the raw
  * JSON, so they cannot drift apart.
  */
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../lib/paths.ts';
 import { ConfigError, VtaError } from '../lib/errors.ts';
 import { fileErrorReason, readFileCapped } from '../lib/files.ts';
 
@@ -94,8 +94,7 @@ export interface VtaConfig {
 /** Where each config came from (a file path), for errors raised later about the whole config. */
 const SOURCES = new WeakMap<VtaConfig, string>();
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-export const DEFAULT_CONFIG_PATH = join(HERE, 'vta_config.json');
+export const DEFAULT_CONFIG_PATH = join(packageRoot(), 'config', 'vta_config.json');
 
 function checkKeys(raw: unknown, where: string): VtaConfigJson {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {

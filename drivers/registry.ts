@@ -1,15 +1,14 @@
 /**
- * Driver registry. Every file in drivers/backends/ default-exports a DriverInfo and is registered
- * under its name: adding a driver is adding one file. Other packages may also call registerDriver.
+ * Driver registry. Every file in drivers/backends/ default-exports a DriverInfo, is listed in
+ * drivers/backends/index.ts and is registered under its name: adding a driver is adding one file
+ * and one line. Other packages may also call registerDriver.
  */
-import { readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { VtaError } from '../lib/errors.ts';
 import type { DriverInfo } from './api.ts';
+import { BACKENDS } from './backends/index.ts';
 
 const drivers = new Map<string, DriverInfo>();
-let discovered: Promise<void> | undefined;
+let backendsRegistered = false;
 
 export class DriverError extends VtaError {
   constructor(message: string) {
@@ -22,24 +21,17 @@ export function registerDriver(info: DriverInfo): void {
   drivers.set(info.name, info);
 }
 
-const BACKENDS = join(dirname(fileURLToPath(import.meta.url)), 'backends');
-
-async function discover(): Promise<void> {
-  const files = readdirSync(BACKENDS).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).sort();
-  for (const f of files) {
-    const mod = (await import(pathToFileURL(join(BACKENDS, f)).href)) as { default?: DriverInfo };
-    const info = mod.default;
-    if (!info || typeof info.open !== 'function' || typeof info.name !== 'string') {
-      throw new DriverError(`drivers/backends/${f} does not default-export a DriverInfo`);
-    }
-    if (!drivers.has(info.name)) drivers.set(info.name, info);
-  }
+/** The package's own drivers join the registry on first use; one registered earlier by name wins. */
+function registerBackends(): void {
+  for (const info of BACKENDS) if (!drivers.has(info.name)) drivers.set(info.name, info);
 }
 
-/** All registered drivers, sorted by name (discovers drivers/backends/ on first use). */
+/** All registered drivers, sorted by name. */
 export async function listDrivers(): Promise<DriverInfo[]> {
-  discovered ??= discover();
-  await discovered;
+  if (!backendsRegistered) {
+    registerBackends();
+    backendsRegistered = true;
+  }
   return [...drivers.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 

@@ -7,7 +7,11 @@ import { createRequire } from 'node:module';
 import type { onnx as OnnxNs } from 'onnx-proto';
 
 const require = createRequire(import.meta.url);
-export const onnx: typeof OnnxNs = require('onnx-proto').onnx;
+// Loaded on first use: protobufjs and the ONNX schema cost start-up time every `vta` command would pay.
+let loaded: typeof OnnxNs | undefined;
+export const onnx: typeof OnnxNs = new Proxy({} as typeof OnnxNs, {
+  get: (_, key) => (loaded ??= (require('onnx-proto') as { onnx: typeof OnnxNs }).onnx)[key as keyof typeof OnnxNs],
+});
 
 /** ONNX TensorProto.DataType codes used here. */
 export const ELEM = { float: 1, uint8: 2, int8: 3, int32: 6, int64: 7 } as const;

@@ -1,16 +1,16 @@
 import { readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { SingleBar } from 'cli-progress';
+import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { compareOutputs, loadBundle, loadExpected, replayBundle } from '../../drivers/bundle.ts';
 import { VtaError, describeError } from '../../lib/errors.ts';
 import { getDriver } from '../../drivers/registry.ts';
 import { fileErrorReason } from '../../lib/files.ts';
+import { packagePath } from '../../lib/paths.ts';
 import { DriverPool } from '../drivers.ts';
+import { progressBar } from '../progress.ts';
 import { refuseConfig } from '../options.ts';
 
-const KIT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'conformance');
+const KIT = packagePath('conformance');
 
 interface Args {
   dir?: string;
@@ -45,7 +45,7 @@ const command: CommandModule<object, Args> = {
       .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
     if (names.length === 0) throw new VtaError('E_READ', `${dir}: no *.bundle.json files${argv.filter ? ` matching '${argv.filter}'` : ''}`);
     const pool = new DriverPool(argv.driver);
-    const bar = process.stderr.isTTY ? new SingleBar({ format: '{bar} {value}/{total} {name}', hideCursor: true, clearOnComplete: true }) : undefined;
+    const bar = process.stderr.isTTY ? progressBar({ format: '{bar} {value}/{total} {name}', hideCursor: true, clearOnComplete: true }) : undefined;
     bar?.start(names.length, 0, { name: '' });
     let passed = 0;
     const failures: string[] = [];

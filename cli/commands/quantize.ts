@@ -4,7 +4,6 @@
  * quantized on held-out samples, per layer.
  */
 import type { CommandModule } from 'yargs';
-import { SingleBar } from 'cli-progress';
 import {
   CALIBRATION_METHODS, SCALE_CHOICES, floatModelInputs, quantizeFile, readLabels, readSamples,
   type CalibrationMethod, type Evaluation, type QuantizeReport, type ScaleChoice,
@@ -12,6 +11,7 @@ import {
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { assignFiles, refuseConfig, refuseOverwrite } from '../options.ts';
+import { progressBar } from '../progress.ts';
 
 interface Args {
   model: string;
@@ -107,7 +107,7 @@ const command: CommandModule<object, Args> = {
     const calibration = await readSamples(calibrationFiles);
     const evaluation = evalFiles ? { samples: await readSamples(evalFiles), ...(argv.labels ? { labels: await readLabels(argv.labels) } : {}) } : undefined;
     const bar = process.stderr.isTTY && !argv.quiet
-      ? new SingleBar({ stream: process.stderr, format: 'calibrating {bar} run {value}/{total}', clearOnComplete: true, hideCursor: true })
+      ? progressBar({ stream: process.stderr, format: 'calibrating {bar} run {value}/{total}', clearOnComplete: true, hideCursor: true })
       : undefined;
     let started = false;
     const t0 = performance.now();

@@ -8,8 +8,8 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../../lib/paths.ts';
 import { defaultVtaConfig, type VtaConfig } from '../../config/config.ts';
 import { COUNTERS, COUNTER_BASE, DEBUG, DEBUG_BASE, FAULTS, REG, STAGE_STATES } from '../../hw/regmap.ts';
 import { disasmInsn } from '../../isa/index.ts';
@@ -21,7 +21,7 @@ import { zeroCounters, type Counters } from '../../sim/api.ts';
 import type { Driver, DriverInfo, RunOptions, RunResult } from '../api.ts';
 import { SimulatedDevice } from '../simulated-device.ts';
 
-const HW = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'hw');
+const HW = join(packageRoot(), 'hw');
 /**
  * Default cycle budget of one run: far above any conformance program. At about 1-2.5 M simulated
  * cycles/s it bounds a long run to a few minutes; a loop nest too large for it is refused up front.
