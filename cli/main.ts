@@ -22,6 +22,8 @@ async function main(): Promise<void> {
   });
   let cli = yargs(hideBin(process.argv))
     .scriptName('vta')
+    // The toolchain speaks English (its own messages, the error catalogue); yargs' words too.
+    .locale('en')
     .usage('$0 <command> [options]\n\nThe VTA toolchain: assemble, simulate, compile and check programs for the Versatile Tensor Accelerator.')
     .option('config', {
       type: 'string',

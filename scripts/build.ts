@@ -1,10 +1,11 @@
 /**
  * `make deps` (and `npm pack`): the `vta` command as one ES module, dist/vta.mjs, so that it starts
  * without compiling TypeScript; tsx stays for development. npm dependencies stay outside the bundle
- * and load from node_modules. Beside it, dist/vta.inputs.json lists the sources the bundle holds:
+ * and load from node_modules, except yargs: its thirty-odd small ES modules cost more start-up time
+ * to load one by one than all the rest of `vta --help` (it has no native code). Beside it, dist/vta.inputs.json lists the sources the bundle holds:
  * bin/vta.mjs runs the sources through tsx instead when one of them is newer than the bundle.
  */
-import { mkdirSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { build } from 'esbuild';
 
@@ -12,6 +13,9 @@ const ROOT = join(import.meta.dirname, '..');
 const DIST = join(ROOT, 'dist');
 const BUNDLE = join(DIST, 'vta.mjs');
 const INPUTS = join(DIST, 'vta.inputs.json');
+const BUNDLED_DEPENDENCIES = new Set(['yargs']);
+
+const dependencies = Object.keys((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies);
 
 /** Write through a temporary file, so a `vta` started meanwhile reads the old file or the new one. */
 function writeAtomic(path: string, data: string | Uint8Array): void {
@@ -30,7 +34,7 @@ const result = await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  packages: 'external',
+  external: dependencies.filter((d) => !BUNDLED_DEPENDENCIES.has(d)),
   metafile: true,
   write: false,
   logLevel: 'warning',
