@@ -1,7 +1,8 @@
 /**
  * fsim throughput: simulated int8 MAC/s on a large synthetic GEMM and on the most GEMM-heavy
  * conformance bundle (replayed whole: allocate, copy, run, read back), ALU lane-ops/s, DMA
- * bytes/s, and the time to replay the whole conformance kit once.
+ * bytes/s, the time to replay the whole conformance kit once, and one ResNet-18-shaped inference
+ * (CPU seconds) beside TVM's fsim and onnxruntime on the same model.
  * `runFsimBench()` returns the figures for `make bench`; run this file directly for a table:
  *   npx tsx bench/fsim-throughput.ts
  * Every figure is a median over samples (bench/measure.ts); counters come from one run, since a
@@ -17,7 +18,16 @@ import fsim from '../drivers/backends/fsim.ts';
 import { ALU_OP, type Insn, MEM_TYPE, OPCODE, aluInsn, encodeProgram, encodeUop, finishInsn, gemmInsn, memInsn } from '../isa/index.ts';
 import type { Counters } from '../sim/api.ts';
 import { randomBytes } from '../lib/random.ts';
-import { medianSeconds } from './measure.ts';
+import { medianCpuSeconds, medianSeconds } from './measure.ts';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { importOnnx } from '../frontend/onnx/import.ts';
+import { compileGraph } from '../compiler/compile.ts';
+import { runCompiled } from '../compiler/execute.ts';
+import { readPackage, writePackage } from '../compiler/package.ts';
+import { loadSession } from '../api/session.ts';
+import { VtaError } from '../lib/errors.ts';
+import { RESNET18_ONNX, TVM_FSIM_RESNET18_SECONDS, resnet18Input } from './resnet18.ts';
 
 const KIT = join(dirname(fileURLToPath(import.meta.url)), '..', 'conformance');
 /** The conformance bundle with the most GEMM uop-iterations (508, 130k MACs). */
@@ -105,6 +115,7 @@ export async function runFsimBench(): Promise<Record<string, number>> {
   replayer.close();
 
   return {
+    ...(await resnet18Figures()),
     gemm_gmac_per_s: macs / g.seconds / 1e9,
     gemm_uop_iterations_per_s: macs / cfg.macsPerUop / g.seconds,
     alu_glane_ops_per_s: lanes / a.seconds / 1e9,
@@ -114,6 +125,50 @@ export async function runFsimBench(): Promise<Record<string, number>> {
     gemm_bundle_run_only_us: run.seconds * 1e6,
     gemm_bundle_replay_us: bundleSeconds * 1e6,
     conformance_kit_replay_ms: kitSeconds * 1e3,
+  };
+}
+
+/**
+ * One ResNet-18-shaped inference on fsim, CPU seconds (median of 5 after a warm-up): run from the
+ * compiled model (open fsim, load code and constants, run, close) and on a model loaded once (the
+ * run alone); reading its .vtapkg; onnxruntime's CPU time on the same model and input (all its
+ * threads), and the ratios to it and to TVM's fsim.
+ */
+export async function resnet18Figures(): Promise<Record<string, number>> {
+  const { graph } = importOnnx(RESNET18_ONNX);
+  const model = compileGraph(graph);
+  const input = graph.inputs[0]!.name;
+  const x = resnet18Input();
+  const first = (await runCompiled(model, { [input]: x })).outputs;
+  const runSeconds = await medianCpuSeconds(() => runCompiled(model, { [input]: x }));
+  const session = await loadSession(model, 'fsim');
+  let loadedSeconds: number;
+  try {
+    const again = (await session.run({ [input]: x })).outputs;
+    for (const [name, t] of Object.entries(first)) {
+      if (!Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).equals(Buffer.from(again[name]!.data.buffer, again[name]!.data.byteOffset, again[name]!.data.byteLength))) {
+        throw new VtaError('E_MISMATCH', `bench resnet18: output ${name} differs between two fsim runs`);
+      }
+    }
+    loadedSeconds = await medianCpuSeconds(() => session.run({ [input]: x }));
+  } finally {
+    session.close();
+  }
+  const file = writePackage(model);
+  const packageSeconds = await medianCpuSeconds(() => readPackage(Buffer.from(file), 'resnet18.vtapkg'));
+  const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof import('onnxruntime-node');
+  const ortSession = await ort.InferenceSession.create(readFileSync(RESNET18_ONNX), { executionProviders: ['cpu'] });
+  const feeds = { [ortSession.inputNames[0]!]: new ort.Tensor('float32', x.data as Float32Array, x.shape) };
+  const ortSeconds = await medianCpuSeconds(() => ortSession.run(feeds));
+  await ortSession.release();
+  return {
+    'resnet18 fsim s per inference (runCompiled: load + run, CPU median)': runSeconds,
+    'resnet18 fsim s per inference (model loaded once: the run, CPU median)': loadedSeconds,
+    'resnet18 TVM fsim s per inference (anchor)': TVM_FSIM_RESNET18_SECONDS,
+    'resnet18 fsim run / TVM fsim': loadedSeconds / TVM_FSIM_RESNET18_SECONDS,
+    'resnet18 onnxruntime s per inference (CPU median, all threads)': ortSeconds,
+    'resnet18 fsim run / onnxruntime': loadedSeconds / ortSeconds,
+    'resnet18 .vtapkg read s (CPU median)': packageSeconds,
   };
 }
 

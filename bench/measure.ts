@@ -30,3 +30,21 @@ export async function medianSeconds(work: () => unknown, options: MeasureOptions
   const mid = perCall.length >> 1;
   return perCall.length % 2 ? perCall[mid]! : (perCall[mid - 1]! + perCall[mid]!) / 2;
 }
+
+/**
+ * Median CPU seconds (user + system, every thread of the process) of one call of `work`, over
+ * `samples` calls after `warmup` unmeasured ones: for work long enough to time one call at a time.
+ */
+export async function medianCpuSeconds(work: () => unknown, options: { samples?: number; warmup?: number } = {}): Promise<number> {
+  for (let w = 0; w < (options.warmup ?? 1); w++) await work();
+  const perCall: number[] = [];
+  for (let s = 0; s < (options.samples ?? 5); s++) {
+    const before = process.cpuUsage();
+    await work();
+    const used = process.cpuUsage(before);
+    perCall.push((used.user + used.system) / 1e6);
+  }
+  perCall.sort((a, b) => a - b);
+  const mid = perCall.length >> 1;
+  return perCall.length % 2 ? perCall[mid]! : (perCall[mid - 1]! + perCall[mid]!) / 2;
+}

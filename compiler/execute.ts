@@ -45,7 +45,8 @@ export interface LoadedModel {
 
 /** Relocate the code image for segments placed at `bases` (physical byte addresses). */
 export function relocate(model: CompiledModel, cfg: VtaConfig, bases: Record<SegmentName, number>): Uint8Array {
-  const code = model.code.slice();
+  // A copy (a Buffer's slice() would be a view): the model's own image is never relocated.
+  const code = new Uint8Array(model.code);
   for (const [i, seg] of model.relocs) {
     const insn = decodeInsn(cfg, code, i * 16) as { dram_base: number; memory_type: number };
     insn.dram_base += bases[seg] / memElemBytes(cfg, insn.memory_type);

@@ -54,19 +54,25 @@ function packedIndexer(g: TileGrid, cfg: VtaConfig): (n: number, c: number, h: n
   };
 }
 
-/** Visit every logical element as (flat row-major index, packed element index). */
-function forEachElement(g: TileGrid, cfg: VtaConfig, f: (flat: number, packed: number) => void): void {
+/**
+ * Visit the logical elements in runs: `count` elements from row-major index `flat` on, which lie
+ * from packed element `packed` on, `step` apart. Runs keep the per-element work a plain loop
+ * (activations cross between host and device on every run of a model).
+ */
+function forEachRun(g: TileGrid, cfg: VtaConfig, f: (flat: number, packed: number, count: number, step: number) => void): void {
   const at = packedIndexer(g, cfg);
+  const B = cfg.batch;
+  const K = cfg.blockIn;
   if (g.shape.length === 2) {
     const [n, k] = g.shape as [number, number];
-    const B = cfg.batch;
-    // Row n of a dense operand is batch lane n % B of tile row n / B.
-    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) f(i * k + j, at(i % B, j, Math.floor(i / B), 0));
+    // Row n of a dense operand is batch lane n % B of tile row n / B; a block of K columns is contiguous.
+    for (let i = 0; i < n; i++) for (let j = 0; j < k; j += K) f(i * k + j, at(i % B, j, Math.floor(i / B), 0), Math.min(K, k - j), 1);
     return;
   }
   const [N, C, H, W] = g.shape as [number, number, number, number];
+  // Along w the packed index moves one tile: BATCH x BLOCK elements.
   let flat = 0;
-  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) f(flat++, at(n, c, h, w));
+  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let h = 0; h < H; h++, flat += W) f(flat, at(n, c, h, 0), W, B * K);
 }
 
 const tileElements = (g: TileGrid, cfg: VtaConfig) => gridTiles(g) * cfg.batch * cfg.blockIn;
@@ -76,19 +82,22 @@ export function packActivation(t: Tensor, cfg: VtaConfig): Uint8Array {
   const g = tileGrid(t.shape, cfg);
   const out = new Int8Array(tileElements(g, cfg));
   const src = t.data;
-  forEachElement(g, cfg, (flat, packed) => {
-    out[packed] = src[flat]!;
+  forEachRun(g, cfg, (flat, packed, count, step) => {
+    for (let i = 0; i < count; i++) out[packed + i * step] = src[flat + i]!;
   });
-  return packSigned(out, cfg.inpWidth);
+  // At 8 bits the elements are the bytes.
+  return cfg.inpWidth === 8 ? new Uint8Array(out.buffer) : packSigned(out, cfg.inpWidth);
 }
 
 /** Unpack a tile image (elements of the OUT width, sign-extended) into a row-major int8 tensor of `shape`. */
 export function unpackActivation(bytes: Uint8Array, shape: number[], cfg: VtaConfig): Tensor {
   const g = tileGrid(shape, cfg);
-  const src = unpackSigned(bytes, cfg.outWidth, tileElements(g, cfg));
+  const elements = tileElements(g, cfg);
+  // At 8 bits the bytes are the elements (read here, never written).
+  const src = cfg.outWidth === 8 ? new Int8Array(bytes.buffer, bytes.byteOffset, elements) : unpackSigned(bytes, cfg.outWidth, elements);
   const out = new Int8Array(shape.reduce((a, b) => a * b, 1));
-  forEachElement(g, cfg, (flat, packed) => {
-    out[flat] = src[packed]!;
+  forEachRun(g, cfg, (flat, packed, count, step) => {
+    for (let i = 0; i < count; i++) out[flat + i] = src[packed + i * step]!;
   });
   return { shape: [...shape], dtype: 'int8', data: out };
 }

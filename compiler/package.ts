@@ -98,7 +98,9 @@ export function readPackage(bytes: Uint8Array, where = 'package'): CompiledModel
     const s = isObject(h.sections) ? h.sections[name] : undefined;
     const [offset, size] = Array.isArray(s) && s.length === 2 ? s : [];
     if (!isCount(offset) || !isCount(size) || offset + size > bytes.length) throw bad(`section ${name} is missing or outside the file`);
-    return bytes.slice(offset, offset + size);
+    // A copy, never a view: a Buffer's slice() shares its memory (and Node's pool), and the
+    // model must own its images whatever the caller does with the bytes it passed.
+    return new Uint8Array(bytes.subarray(offset, offset + size));
   };
   const code = section('code');
   const constImage = section('const');

@@ -65,6 +65,16 @@ export interface ChannelFixedPoint {
   outputBound: number;
 }
 
+/** Whether every multiplier round(r[c]·scale) is at least 1 and keeps A[c]·m + half within int32. */
+function multipliersFit(ratios: number[], accBounds: number[], scale: number, half: number): boolean {
+  // A loop, not map/some: this runs for every shift, pre-shift and channel of every layer.
+  for (let c = 0; c < ratios.length; c++) {
+    const m = Math.round(ratios[c]! * scale);
+    if (m < 1 || accBounds[c]! * m + half > INT32_MAX) return false;
+  }
+  return true;
+}
+
 /**
  * Per-channel ratios r[c] ≈ m[c] / 2^s with one shift: the largest s ≤ 31 such that every
  * m[c] = round(r[c]·2^s) is ≥ 1 and A[c]·m[c] + 2^(s−1) ≤ 2^31 − 1 for the channel's accumulator
@@ -74,9 +84,9 @@ export interface ChannelFixedPoint {
 export function chooseChannelFixedPoint(ratios: number[], accBounds: number[]): ChannelFixedPoint | string {
   if (ratios.some((r) => !(r > 0) || !Number.isFinite(r))) return 'every ratio must be positive';
   for (let shift = 31; shift >= 0; shift--) {
-    const multipliers = ratios.map((r) => Math.round(r * 2 ** shift));
     const half = shift > 0 ? 2 ** (shift - 1) : 0;
-    if (multipliers.some((m, c) => m < 1 || accBounds[c]! * m + half > INT32_MAX)) continue;
+    if (!multipliersFit(ratios, accBounds, 2 ** shift, half)) continue;
+    const multipliers = ratios.map((r) => Math.round(r * 2 ** shift));
     let relError = 0;
     let errorBound = 0;
     multipliers.forEach((m, c) => {

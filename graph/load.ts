@@ -490,8 +490,31 @@ export function inferNodeType(node: GraphNode, types: ReadonlyMap<string, Tensor
 // ---------------------------------------------------------------------------------------------
 // Constant data: base64 of little-endian bytes, or a plain list of integers.
 
+/**
+ * Base64 constants decoded, by the tensor object holding them: a model's weights are decoded once
+ * (by the loader's check), not again by every compiler pass and every run. Only base64 is kept: a
+ * string cannot change under the cache, a number list could. The typed arrays are shared: callers
+ * read them and never write (every op writes a fresh output).
+ */
+const decoded = new WeakMap<ConstTensor, { from: string; dtype: DType; values: TypedData }>();
+
 /** The values of a constant as a typed array (checks length and range; `name` is used in errors). */
 export function decodeConst(name: string, t: ConstTensor): TypedData {
+  const known = decoded.get(t);
+  if (known && known.from === t.data && known.dtype === t.dtype && known.values.length === product(t.shape)) return known.values;
+  const values = decodeConstData(name, t);
+  if (typeof t.data === 'string') decoded.set(t, { from: t.data, dtype: t.dtype, values });
+  return values;
+}
+
+/** A copy of `from`'s data with its decoded values (when known), for a checked copy of a constant. */
+function copyConst(from: object, to: ConstTensor): ConstTensor {
+  const known = decoded.get(from as ConstTensor);
+  if (known && known.from === to.data) decoded.set(to, known);
+  return to;
+}
+
+function decodeConstData(name: string, t: ConstTensor): TypedData {
   const where = `tensor '${name}'`;
   const count = product(t.shape);
   const info = DTYPE_INFO[t.dtype];
@@ -521,6 +544,13 @@ export function decodeConst(name: string, t: ConstTensor): TypedData {
 /** A constant as a runtime tensor. */
 export function constTensor(name: string, t: ConstTensor): Tensor {
   return { shape: [...t.shape], dtype: t.dtype, data: decodeConst(name, t) };
+}
+
+/** A constant of `values` (base64 in the file format) whose decoded values are known already. */
+export function makeConst(shape: number[], dtype: DType, values: TypedData): ConstTensor {
+  const t: ConstTensor = { shape, dtype, data: encodeConstData(values) };
+  decoded.set(t, { from: t.data as string, dtype, values });
+  return t;
 }
 
 /** Base64 of the little-endian bytes of `data` (the compact form writers should use). */
@@ -584,7 +614,7 @@ export function validateGraph(raw: unknown): Graph {
     define(n, `constant '${n}'`);
     const type = checkType(where, t.shape, t.dtype);
     if (!('data' in t)) fail(`${where}: missing 'data'`);
-    const c: ConstTensor = { ...type, data: Array.isArray(t.data) ? [...(t.data as number[])] : (t.data as string) };
+    const c = copyConst(t, { ...type, data: Array.isArray(t.data) ? [...(t.data as number[])] : (t.data as string) });
     decodeConst(n, c);
     tensors[n] = c;
   }

@@ -4,7 +4,7 @@
  * fixed-point requantization derives its overflow and error bounds from it).
  */
 import type { DType, Graph, GraphNode, OpName, TensorType } from '../../graph/ir.ts';
-import { decodeConst, encodeConstData, inferNodeType, validateGraph } from '../../graph/load.ts';
+import { decodeConst, inferNodeType, makeConst, validateGraph } from '../../graph/load.ts';
 
 /** An IR tensor as the builder made it. */
 export interface Emitted {
@@ -90,7 +90,7 @@ export class GraphBuilder {
       : c.dtype === 'float32' ? Float32Array.from(c.data)
       : Int32Array.from(c.data);
     const shape = c.dims.length ? [...c.dims] : [1];
-    this.tensors[name] = { shape, dtype: c.dtype, data: encodeConstData(data) };
+    this.tensors[name] = makeConst(shape, c.dtype, data);
     this.types.set(name, { shape, dtype: c.dtype });
     return { ir: name, dtype: c.dtype, shape };
   }

@@ -73,7 +73,11 @@ function weightMatrix(w: QConst, outAxis: number): IntWeights {
   let outDims: number[];
   if (outAxis === 0) {
     const per = count(dims) / channels;
-    data = w.data.map((v, i) => v - zpOf(Math.floor(i / per)));
+    data = new Array<number>(w.data.length).fill(0);
+    for (let c = 0; c < channels; c++) {
+      const zp = zpOf(c);
+      for (let i = c * per; i < (c + 1) * per; i++) data[i] = w.data[i]! - zp;
+    }
     outDims = [...dims];
   } else {
     const [k, m] = dims as [number, number];
@@ -81,7 +85,9 @@ function weightMatrix(w: QConst, outAxis: number): IntWeights {
     for (let i = 0; i < k; i++) for (let j = 0; j < m; j++) data[j * k + i] = w.data[i * m + j]! - zpOf(j);
     outDims = [m, k];
   }
-  const dtype = data.every((v) => v >= -128 && v <= 127) ? 'int8' : 'int32';
+  let int8 = true;
+  for (let i = 0; i < data.length && int8; i++) int8 = data[i]! >= -128 && data[i]! <= 127;
+  const dtype = int8 ? 'int8' : 'int32';
   return { dims: outDims, data, dtype, scale: w.scale.length === 1 ? [w.scale[0]!] : [...w.scale] };
 }
 

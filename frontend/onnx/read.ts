@@ -110,17 +110,10 @@ export function tensorData(t: OnnxNs.ITensorProto, where: string): OnnxConst {
   const raw = t.rawData;
   if (elem === ELEM.int4 || elem === ELEM.uint4) return { elem, dims, data: nibbles(t, elem, n, where) };
   if (raw && raw.length > 0) {
-    const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     const size = ELEM_BYTES.get(elem);
     if (!size) fail(`${where}: element type ${elemName(elem)} is not supported`);
     if (raw.length !== n * size) fail(`${where}: holds ${raw.length} bytes but ${elemName(elem)} ${fmt(dims)} needs ${n * size}`);
-    data = Array.from({ length: n }, (_, k) =>
-      elem === ELEM.float ? v.getFloat32(4 * k, true)
-      : elem === ELEM.uint8 ? v.getUint8(k)
-      : elem === ELEM.int8 ? v.getInt8(k)
-      : elem === ELEM.int32 ? v.getInt32(4 * k, true)
-      : elem === ELEM.double ? v.getFloat64(8 * k, true)
-      : Number(v.getBigInt64(8 * k, true)));
+    data = rawValues(raw, elem);
   } else if (elem === ELEM.float) data = [...(t.floatData ?? [])];
   else if (elem === ELEM.double) data = [...(t.doubleData ?? [])];
   else if (elem === ELEM.int64) data = (t.int64Data ?? []).map(num);
@@ -129,6 +122,38 @@ export function tensorData(t: OnnxNs.ITensorProto, where: string): OnnxConst {
   if (data.length !== n) fail(`${where}: holds ${data.length} values but ${fmt(dims)} needs ${n}`);
   return { elem, dims, data };
 }
+
+/**
+ * The values of little-endian raw_data, read through a typed array over an aligned copy (a plain
+ * loop per element is the importer's largest cost on a network's weights).
+ */
+function rawValues(raw: Uint8Array, elem: number): number[] {
+  const bytes = new Uint8Array(raw).buffer;
+  if (!LITTLE_ENDIAN) {
+    const v = new DataView(bytes);
+    const size = ELEM_BYTES.get(elem)!;
+    const get = (k: number): number =>
+      elem === ELEM.float ? v.getFloat32(size * k, true)
+      : elem === ELEM.uint8 ? v.getUint8(k)
+      : elem === ELEM.int8 ? v.getInt8(k)
+      : elem === ELEM.int32 ? v.getInt32(size * k, true)
+      : elem === ELEM.double ? v.getFloat64(size * k, true)
+      : Number(v.getBigInt64(size * k, true));
+    return Array.from({ length: bytes.byteLength / size }, (_, k) => get(k));
+  }
+  if (elem === ELEM.int64) return Array.from(new BigInt64Array(bytes), Number);
+  const typed = elem === ELEM.float ? new Float32Array(bytes)
+    : elem === ELEM.uint8 ? new Uint8Array(bytes)
+    : elem === ELEM.int8 ? new Int8Array(bytes)
+    : elem === ELEM.int32 ? new Int32Array(bytes)
+    : new Float64Array(bytes);
+  // A loop into a sized list: Array.from walks a typed array through its iterator, and push grows.
+  const out = new Array<number>(typed.length).fill(0);
+  for (let k = 0; k < typed.length; k++) out[k] = typed[k]!;
+  return out;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * INT4 / UINT4 (opset 21): two values per byte, the first in the low nibble, in raw_data or one

@@ -12,10 +12,12 @@ export function pad(x: Tensor, out: Tensor, a: OpAttrs['pad']): void {
   out.data.fill(a.value ?? 0);
   const inS = strides(x.shape);
   const outS = strides(out.shape);
-  for (let k = 0; k < x.data.length; k++) {
-    let o = 0;
-    for (let d = 0; d < r; d++) o += (Math.floor(k / inS[d]!) % x.shape[d]! + a.pads[d]!) * outS[d]!;
-    out.data[o] = x.data[k]!;
+  // Row by row: the innermost dimension stays contiguous in the padded output.
+  const row = x.shape[r - 1]!;
+  for (let k = 0; k < x.data.length; k += row) {
+    let o = a.pads[r - 1]!;
+    for (let d = 0; d < r - 1; d++) o += (Math.floor(k / inS[d]!) % x.shape[d]! + a.pads[d]!) * outS[d]!;
+    out.data.set(x.data.subarray(k, k + row), o);
   }
 }
 

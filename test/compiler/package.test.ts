@@ -1,4 +1,7 @@
 /** The .vtapkg artifact: round trip, relocation to any DRAM base, strict parsing. */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig } from '../../config/config.ts';
 import { runCompiled } from '../../compiler/execute.ts';
@@ -34,6 +37,20 @@ describe('.vtapkg', () => {
     } finally {
       drv.close();
     }
+  });
+
+  it('runs twice from a Buffer read like a file, leaving the bytes read untouched', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'vtapkg-')), 'm.vtapkg');
+    writeFileSync(file, writePackage(compile(g, { config: cfg })));
+    // readFileSync gives a Buffer, whose slices share its memory (and small ones Node's pool).
+    const bytes = readFileSync(file);
+    const before = Buffer.from(bytes);
+    const model = readPackage(bytes, file);
+    const first = await runCompiled(model, inputs);
+    const second = await runCompiled(model, inputs);
+    const out = g.outputs[0]!;
+    expect(Array.from(second.outputs[out]!.data)).toEqual(Array.from(first.outputs[out]!.data));
+    expect(bytes.equals(before)).toBe(true);
   });
 
   it('refuses malformed files with one coded line', () => {
