@@ -18,7 +18,7 @@ export interface LoadedSession {
 /** Open driver `driverName` for the model's config and load the model on it once. */
 export async function loadSession(model: CompiledModel, driverName: string): Promise<LoadedSession> {
   const cfg = makeConfig(model.config, 'compiled model');
-  const info = await getDriver(driverName);
+  const info = await getDriver(driverName, cfg);
   const driver = await info.open(cfg);
   try {
     const loaded = loadModel(model, driver);

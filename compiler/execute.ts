@@ -90,7 +90,7 @@ export async function runCompiled(model: CompiledModel, inputs: Record<string, T
     driver = options.driver;
     if (!sameHardware(driver.config, cfg)) throw compileError('E_PACKAGE', undefined, `model was compiled for ${cfg.bitstream}, driver runs ${driver.config.bitstream}`);
   } else {
-    const info = await getDriver(options.driver ?? 'fsim');
+    const info = await getDriver(options.driver ?? 'fsim', cfg);
     driver = await info.open(cfg);
     owned = true;
     clocked = info.clocked;

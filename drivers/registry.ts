@@ -5,6 +5,7 @@
  */
 import { VtaError } from '../lib/errors.ts';
 import type { DriverInfo } from './api.ts';
+import type { VtaConfig } from '../config/config.ts';
 import { BACKENDS } from './backends/index.ts';
 
 const drivers = new Map<string, DriverInfo>();
@@ -35,12 +36,16 @@ export async function listDrivers(): Promise<DriverInfo[]> {
   return [...drivers.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** The driver registered as `name`; a clear error lists the known names otherwise. */
-export async function getDriver(name: string): Promise<DriverInfo> {
+/**
+ * The driver registered as `name`; a clear error lists the known names otherwise. With `config`
+ * (the one it will be opened with), availability is checked for that config (tsim needs a build per
+ * config), else for the default one.
+ */
+export async function getDriver(name: string, config?: VtaConfig): Promise<DriverInfo> {
   const all = await listDrivers();
   const info = drivers.get(name);
   if (!info) throw new DriverError(`unknown driver '${name}' (known: ${all.map((d) => d.name).join(', ') || 'none'})`);
-  const why = info.unavailable?.();
+  const why = info.unavailable?.(config);
   if (why) throw new DriverError(`driver '${name}' is not available: ${why}`);
   return info;
 }

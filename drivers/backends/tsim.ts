@@ -50,6 +50,9 @@ interface TsimModel {
   close(): void;
 }
 
+/** How to build tsim for a config, in a checkout (make) and in an installed package (vta build-rtl). */
+const BUILD_HINT = "run vta build-rtl --config <that config's json> (in a checkout: make -C hw rtl CONFIG=<json>; needs verilator)";
+
 export function addonPath(cfg: VtaConfig): string {
   return join(HW, 'build', cfg.bitstream, 'vta_tsim.node');
 }
@@ -57,7 +60,7 @@ export function addonPath(cfg: VtaConfig): string {
 function loadModel(cfg: VtaConfig): TsimModel {
   const path = addonPath(cfg);
   if (!existsSync(path)) {
-    throw new VtaError('E_DRIVER', `tsim is not built for config ${cfg.bitstream}: run make -C hw rtl CONFIGS=<that config's json path> (needs verilator)`);
+    throw new VtaError('E_DRIVER', `tsim is not built for config ${cfg.bitstream}: ${BUILD_HINT}`);
   }
   const addon = createRequire(import.meta.url)(path) as { Tsim: new () => TsimModel };
   return new addon.Tsim();
@@ -233,7 +236,7 @@ const tsim: DriverInfo = {
   unavailable(config?: VtaConfig): string | undefined {
     const cfg = config ?? defaultVtaConfig();
     if (existsSync(addonPath(cfg))) return undefined;
-    if (config) return `the RTL is not built for config ${cfg.bitstream}: run make -C hw rtl CONFIGS=<that config's json path> (needs verilator)`;
+    if (config) return `the RTL is not built for config ${cfg.bitstream}: ${BUILD_HINT}`;
     return 'the RTL is not built: run `make -C hw rtl` (installs Verilator if missing, then builds hw/build/<bitstream>/vta_tsim.node)';
   },
 };
