@@ -8,11 +8,13 @@
 import { mkdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { build } from 'esbuild';
+// Also dist/api.mjs: the library the package exports, so `import … from 'vta-toolchain'` needs no TypeScript.
 
 const ROOT = join(import.meta.dirname, '..');
 const DIST = join(ROOT, 'dist');
 const BUNDLE = join(DIST, 'vta.mjs');
 const INPUTS = join(DIST, 'vta.inputs.json');
+const LIBRARY = join(DIST, 'api.mjs');
 const BUNDLED_DEPENDENCIES = new Set(['yargs']);
 
 const dependencies = Object.keys((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies);
@@ -39,11 +41,27 @@ const result = await build({
   write: false,
   logLevel: 'warning',
 });
+// The library (package.json "exports"): the api/ layer as one module, every npm dependency outside.
+const library = await build({
+  absWorkingDir: ROOT,
+  entryPoints: ['api/index.ts'],
+  outfile: LIBRARY,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: dependencies,
+  write: false,
+  logLevel: 'warning',
+});
+const libraryFile = library.outputFiles.find((f) => f.path === LIBRARY);
+if (!libraryFile) throw new Error(`esbuild wrote no ${relative(ROOT, LIBRARY)}`);
 const inputs = Object.keys(result.metafile.inputs).sort();
 const bundle = result.outputFiles.find((f) => f.path === BUNDLE);
 if (!bundle) throw new Error(`esbuild wrote no ${relative(ROOT, BUNDLE)}`);
 mkdirSync(DIST, { recursive: true });
 writeAtomic(INPUTS, JSON.stringify(inputs, null, 1) + '\n');
+writeAtomic(LIBRARY, libraryFile.contents);
 writeAtomic(BUNDLE, bundle.contents);
 utimesSync(BUNDLE, readAt, readAt);
 console.error(`${relative(ROOT, BUNDLE)}: ${inputs.length} sources, ${(bundle.contents.length / 1024).toFixed(0)} KiB`);

@@ -46,7 +46,7 @@ function writeProject(dir: string, tarball: string): void {
 }
 
 describe('npm pack, then install the tarball in an empty folder', () => {
-  it('gives a vta that runs, proves fsim and quantizes from the bundle', async (ctx) => {
+  it('gives a vta that runs, proves fsim and quantizes from the bundle, and the library the README imports', async (ctx) => {
     const packDir = tmp('vta-pack-');
     await run('npm', ['pack', '--pack-destination', packDir, '--loglevel=error'], { cwd: ROOT, timeout: 60_000 });
     const tarballs = readdirSync(packDir).filter((f) => f.endsWith('.tgz'));
@@ -78,5 +78,12 @@ describe('npm pack, then install the tarball in an empty folder', () => {
     const report = await vta('quantize', join(pkg, 'models', 'float', 'mnist-cnn.onnx'), '--calibration', calibration, '-o', quantized, '-q');
     expect(report).toContain('QDQ model');
     expect(existsSync(quantized)).toBe(true);
+    // The library, as the README imports it: the package's export, no TypeScript.
+    const script = `import { modelInputs, openModel, runModel } from 'vta-toolchain';
+const model = openModel(${JSON.stringify(join(pkg, 'models', 'cnn.onnx'))});
+const report = await runModel(model, await modelInputs(model), { check: true });
+console.log([...report.outputs.keys()].join(','), report.check.reference.mismatch === undefined);`;
+    const lib = await run('node', ['--input-type=module', '-e', script], { cwd: app, timeout: 60_000 });
+    expect(lib.stdout.trim()).toBe('logits true');
   }, 110_000);
 });
