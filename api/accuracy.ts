@@ -1,4 +1,5 @@
 /** Top-1 accuracy of a classifier's output against class labels (a 1-D integer .npy). */
+import { argmaxRows } from '../lib/argmax.ts';
 import { VtaError } from '../lib/errors.ts';
 import { readFileOrFail } from '../lib/files.ts';
 import { parseNpy, type NpyArray } from '../lib/npy.ts';
@@ -21,11 +22,7 @@ export function topOneAccuracy(output: Pick<Tensor, 'data' | 'shape'>, labels: N
   const classes = output.shape[output.shape.length - 1] ?? 1;
   const rows = output.data.length / classes;
   if (labels.shape[0] !== rows) throw new VtaError('E_USAGE', `${names.labels}: ${labels.shape[0]} labels for ${rows} rows of output ${names.output} [${output.shape.join(',')}]`);
-  let correct = 0;
-  for (let r = 0; r < rows; r++) {
-    let best = 0;
-    for (let k = 1; k < classes; k++) if (output.data[r * classes + k]! > output.data[r * classes + best]!) best = k;
-    if (best === Number(labels.data[r])) correct++;
-  }
+  const picked = argmaxRows(output.data, classes);
+  const correct = picked.filter((c, r) => c === Number(labels.data[r])).length;
   return { correct, total: rows };
 }

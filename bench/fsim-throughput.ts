@@ -19,7 +19,7 @@ import { ALU_OP, type Insn, MEM_TYPE, OPCODE, aluInsn, encodeProgram, encodeUop,
 import type { Counters } from '../sim/api.ts';
 import { randomBytes } from '../lib/random.ts';
 import { medianCpuSeconds, medianSeconds } from './measure.ts';
-import { createRequire } from 'node:module';
+import { loadOrt } from '../frontend/onnxruntime.ts';
 import { readFileSync } from 'node:fs';
 import { importOnnx } from '../frontend/onnx/import.ts';
 import { compileGraph } from '../compiler/compile.ts';
@@ -156,7 +156,7 @@ export async function resnet18Figures(): Promise<Record<string, number>> {
   }
   const file = writePackage(model);
   const packageSeconds = await medianCpuSeconds(() => readPackage(Buffer.from(file), 'resnet18.vtapkg'));
-  const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof import('onnxruntime-node');
+  const ort = loadOrt();
   const ortSession = await ort.InferenceSession.create(readFileSync(RESNET18_ONNX), { executionProviders: ['cpu'] });
   const feeds = { [ortSession.inputNames[0]!]: new ort.Tensor('float32', x.data as Float32Array, x.shape) };
   const ortSeconds = await medianCpuSeconds(() => ortSession.run(feeds));

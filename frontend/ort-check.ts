@@ -5,33 +5,11 @@
  * imported graph's inputs and outputs are the ONNX graph's (same names, dtypes and shapes), so
  * tensors pass by name unchanged.
  */
-import { createRequire } from 'node:module';
 import { VtaError } from '../lib/errors.ts';
+import { argmaxRows } from '../lib/argmax.ts';
+import { loadOrt, type Ort } from './onnxruntime.ts';
 import type { Graph, Tensor } from '../graph/ir.ts';
 import { inferShapes } from '../graph/load.ts';
-
-const require = createRequire(import.meta.url);
-
-type Ort = typeof import('onnxruntime-node');
-
-function loadOrt(): Ort {
-  try {
-    return require('onnxruntime-node') as Ort;
-  } catch (e) {
-    throw new VtaError('E_ORT', `onnxruntime-node cannot be loaded: ${(e as Error).message.split('\n')[0]}`);
-  }
-}
-
-function argmaxRows(values: ArrayLike<number>, shape: number[]): number[] {
-  const row = shape[shape.length - 1] ?? 1;
-  const out: number[] = [];
-  for (let r = 0; r * row < values.length; r++) {
-    let best = 0;
-    for (let k = 1; k < row; k++) if (values[r * row + k]! > values[r * row + best]!) best = k;
-    out.push(best);
-  }
-  return out;
-}
 
 /** Largest step count reported separately: within 0, 1 and 2 steps. */
 const STEP_BANDS = [0, 1, 2] as const;
@@ -113,8 +91,8 @@ class Agreement {
       this.within.forEach((_, n) => { if (d <= n + 1e-3) this.within[n]!++; });
     }
     this.count += vta.data.length;
-    const got = argmaxRows(vta.data, vta.shape);
-    const want = argmaxRows(ort, vta.shape);
+    const got = argmaxRows(vta.data, vta.shape[vta.shape.length - 1] ?? 1);
+    const want = argmaxRows(ort, vta.shape[vta.shape.length - 1] ?? 1);
     this.agreeRows += got.filter((v, r) => v === want[r]).length;
     this.rows += got.length;
   }

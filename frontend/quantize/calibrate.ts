@@ -4,27 +4,16 @@
  * batch at the model's batch size (or BATCH when the batch dimension is symbolic), with the values
  * the plan names exposed as extra graph outputs; each batch feeds one histogram per value.
  */
-import { createRequire } from 'node:module';
-import { VtaError } from '../../lib/errors.ts';
 import type { NpyArray } from '../../lib/npy.ts';
 import type { FloatModel } from './float-model.ts';
 import { quantizeError } from './float-model.ts';
 import { TensorHistogram } from './histogram.ts';
 import type { ValueInfo } from './prepare.ts';
 import { ELEM } from '../onnx/read.ts';
+import { loadOrt } from '../onnxruntime.ts';
 
-const require = createRequire(import.meta.url);
-type Ort = typeof import('onnxruntime-node');
 type OrtTensor = import('onnxruntime-node').Tensor;
 type Session = import('onnxruntime-node').InferenceSession;
-
-export function loadOrt(): Ort {
-  try {
-    return require('onnxruntime-node') as Ort;
-  } catch (e) {
-    throw new VtaError('E_ORT', `onnxruntime-node cannot be loaded: ${(e as Error).message.split('\n')[0]}`);
-  }
-}
 
 /** Samples per run when the model's batch dimension is symbolic. */
 export const SYMBOLIC_BATCH = 8;

@@ -4,6 +4,7 @@
  * per quantized value (the float model's value against the quantized model's dequantized one, so
  * the layer where the SQNR drops is the layer that hurts).
  */
+import { argmaxRows } from '../../lib/argmax.ts';
 import type { NpyArray } from '../../lib/npy.ts';
 import { FloatModel, quantizeError } from './float-model.ts';
 import { batchesFor, openSession, runSession, type SampleSet } from './calibrate.ts';
@@ -28,17 +29,7 @@ export interface Evaluation {
   layers: LayerError[];
 }
 
-/** 10·log10(Σx² / Σ(x − y)²); Infinity when equal. */
-export function sqnrDb(signal: ArrayLike<number>, noisy: ArrayLike<number>): number {
-  let s = 0;
-  let e = 0;
-  for (let k = 0; k < signal.length; k++) {
-    s += signal[k]! * signal[k]!;
-    e += (signal[k]! - noisy[k]!) ** 2;
-  }
-  return e === 0 ? Infinity : s === 0 ? -Infinity : 10 * Math.log10(s / e);
-}
-
+/** Σx² and Σ(x − y)² over every batch: the SQNR 10·log10(Σx² / Σ(x − y)²), Infinity when equal. */
 class ErrorSum {
   signal = 0;
   noise = 0;
@@ -53,15 +44,6 @@ class ErrorSum {
   }
 }
 
-function argmaxRows(values: ArrayLike<number>, rows: number): number[] {
-  const width = values.length / rows;
-  return Array.from({ length: rows }, (_, r) => {
-    let best = 0;
-    for (let k = 1; k < width; k++) if (values[r * width + k]! > values[r * width + best]!) best = k;
-    return best;
-  });
-}
-
 export interface EvaluateOptions {
   labels?: NpyArray;
   /** Float-model value → the quantized model's name for its dequantized value, for the per-layer table. */
@@ -71,6 +53,11 @@ export interface EvaluateOptions {
 }
 
 export async function evaluateQuantized(floatBytes: Uint8Array, quantBytes: Uint8Array, label: string, samples: SampleSet, options: EvaluateOptions = {}): Promise<Evaluation> {
+  return (await evaluateCandidates(floatBytes, [quantBytes], label, samples, options))[0]!;
+}
+
+/** One Evaluation per quantized model, the float model run once per batch for all of them. */
+export async function evaluateCandidates(floatBytes: Uint8Array, candidates: readonly Uint8Array[], label: string, samples: SampleSet, options: EvaluateOptions = {}): Promise<Evaluation[]> {
   const floatModel = new FloatModel(floatBytes, label);
   const batches = batchesFor(floatModel, samples, 'evaluation data');
   const runs = Math.min(batches.runs, options.maxRuns ?? Infinity);
@@ -79,38 +66,39 @@ export async function evaluateQuantized(floatBytes: Uint8Array, quantBytes: Uint
   if (options.labels && options.labels.shape[0]! < used) quantizeError(`labels: ${options.labels.shape[0]} labels for ${used} samples`);
   const layers = [...(options.layers ?? new Map<string, string>())].filter(([v]) => !floatModel.inputs.some((i) => i.name === v));
   const floatSession = await openSession(floatModel.encode(layers.map(([v]) => v).filter((v) => !floatModel.outputs.includes(v))), label);
-  const quantModel = new FloatModel(quantBytes, `${label} (quantized)`);
-  const quantSession = await openSession(quantModel.encode(layers.map(([, q]) => q).filter((q) => !quantModel.outputs.includes(q))), quantModel.label);
-  const outputSums = floatModel.outputs.map(() => new ErrorSum());
-  const layerSums = layers.map(() => new ErrorSum());
+  const quantized = await Promise.all(candidates.map(async (bytes) => {
+    const model = new FloatModel(bytes, `${label} (quantized)`);
+    const session = await openSession(model.encode(layers.map(([, q]) => q).filter((q) => !model.outputs.includes(q))), model.label);
+    return { model, session, outputSums: floatModel.outputs.map(() => new ErrorSum()), layerSums: layers.map(() => new ErrorSum()), agree: 0, right: 0 };
+  }));
   const first = floatModel.outputs[0]!;
-  let agree = 0;
   let floatRight = 0;
-  let quantRight = 0;
   for (let r = 0; r < runs; r++) {
     const feeds = batches.feeds(r);
     const f = await runSession(floatSession, feeds, label);
-    const q = await runSession(quantSession, feeds, quantModel.label);
-    floatModel.outputs.forEach((o, k) => outputSums[k]!.add(f[o]!.data as Float32Array, q[o]!.data as Float32Array));
-    layers.forEach(([v, qv], k) => layerSums[k]!.add(f[v]!.data as Float32Array, q[qv]!.data as Float32Array));
     const size = batches.size(r);
-    const fTop = argmaxRows(f[first]!.data as Float32Array, size);
-    const qTop = argmaxRows(q[first]!.data as Float32Array, size);
-    for (let s = 0; s < size; s++) {
-      if (fTop[s] === qTop[s]) agree++;
-      const y = options.labels ? Number(options.labels.data[r * batches.batch + s]) : undefined;
-      if (y !== undefined && fTop[s] === y) floatRight++;
-      if (y !== undefined && qTop[s] === y) quantRight++;
+    const fTop = argmaxRows(f[first]!.data as Float32Array, f[first]!.data.length / size);
+    const labelOf = (s: number): number | undefined => (options.labels ? Number(options.labels.data[r * batches.batch + s]) : undefined);
+    for (let s = 0; s < size; s++) if (fTop[s] === labelOf(s)) floatRight++;
+    for (const c of quantized) {
+      const q = await runSession(c.session, feeds, c.model.label);
+      floatModel.outputs.forEach((o, k) => c.outputSums[k]!.add(f[o]!.data as Float32Array, q[o]!.data as Float32Array));
+      layers.forEach(([v, qv], k) => c.layerSums[k]!.add(f[v]!.data as Float32Array, q[qv]!.data as Float32Array));
+      const qTop = argmaxRows(q[first]!.data as Float32Array, q[first]!.data.length / size);
+      for (let s = 0; s < size; s++) {
+        if (fTop[s] === qTop[s]) c.agree++;
+        if (qTop[s] === labelOf(s)) c.right++;
+      }
     }
   }
   await floatSession.release();
-  await quantSession.release();
+  for (const c of quantized) await c.session.release();
   const producers = floatModel.producers();
-  return {
+  return quantized.map((c) => ({
     samples: used,
-    ...(options.labels ? { floatTop1: floatRight / used, quantTop1: quantRight / used } : {}),
-    top1Agreement: agree / used,
-    outputs: floatModel.outputs.map((name, k) => ({ name, sqnrDb: outputSums[k]!.db })),
-    layers: layers.map(([value], k) => ({ value, producer: producers.get(value)?.name ?? value, sqnrDb: layerSums[k]!.db })),
-  };
+    ...(options.labels ? { floatTop1: floatRight / used, quantTop1: c.right / used } : {}),
+    top1Agreement: c.agree / used,
+    outputs: floatModel.outputs.map((name, k) => ({ name, sqnrDb: c.outputSums[k]!.db })),
+    layers: layers.map(([value], k) => ({ value, producer: producers.get(value)?.name ?? value, sqnrDb: c.layerSums[k]!.db })),
+  }));
 }

@@ -56,14 +56,8 @@ export class FloatModel {
     }
     // Node names key the quantization plan: an unnamed or repeated one gets a unique name.
     const names = new Set<string>();
-    const unique = (base: string): string => {
-      let name = base;
-      for (let k = 1; names.has(name); k++) name = `${base}_${k}`;
-      names.add(name);
-      return name;
-    };
     this.nodes = (g.node ?? []).map((n, k) => ({
-      name: unique(n.name || `${(n.opType ?? 'node').toLowerCase()}_${k}`),
+      name: freshName(names, n.name || `${(n.opType ?? 'node').toLowerCase()}_${k}`),
       opType: n.opType ?? '',
       domain: n.domain ?? '',
       inputs: [...(n.input ?? [])],
@@ -191,6 +185,14 @@ export class FloatModel {
     const model: OnnxNs.IModelProto = { ...this.proto, graph, ...this.opsetFields(), ...(producerName ? { producerName } : {}) };
     return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
   }
+}
+
+/** `base`, or `base_1`, `base_2`, … : the first not in `used`, which it joins. */
+export function freshName(used: Set<string>, base: string): string {
+  let name = base;
+  for (let k = 1; used.has(name); k++) name = `${base}_${k}`;
+  used.add(name);
+  return name;
 }
 
 /** A node's attribute by name. */

@@ -5,7 +5,7 @@
  * and bias, and MatMul + Add of constants on a 2-D input becomes a Gemm. The rewritten model computes
  * the same function in float (up to float rounding).
  */
-import { attribute, floatAttribute, intAttribute, type EditNode, type FloatModel, type FloatTensorValue } from './float-model.ts';
+import { attribute, floatAttribute, freshName, intAttribute, type EditNode, type FloatModel, type FloatTensorValue } from './float-model.ts';
 
 /** What onnxruntime told us about each value on the first calibration batch. */
 export interface ValueInfo {
@@ -17,13 +17,6 @@ export interface PreparePass {
   name: string;
   /** Changes made, for the report (e.g. "folded BatchNormalization bn1 into conv1"). */
   run(model: FloatModel, values?: ReadonlyMap<string, ValueInfo>): string[];
-}
-
-function freshName(used: Set<string>, base: string): string {
-  let name = base;
-  for (let k = 1; used.has(name); k++) name = `${base}_${k}`;
-  used.add(name);
-  return name;
 }
 
 const constantsToInitializers: PreparePass = {

@@ -9,7 +9,7 @@
  */
 import { packSigned } from '../../isa/elements.ts';
 import { ELEM } from '../onnx/read.ts';
-import { intAttribute, type EditNode, type FloatModel } from './float-model.ts';
+import { freshName, intAttribute, type EditNode, type FloatModel } from './float-model.ts';
 import type { QuantPlan } from './plan.ts';
 import { QUANTIZE_RULES } from './rules.ts';
 
@@ -89,10 +89,7 @@ export class QdqWriter {
   }
 
   private fresh(base: string): string {
-    let name = base;
-    for (let k = 1; this.used.has(name); k++) name = `${base}_${k}`;
-    this.used.add(name);
-    return name;
+    return freshName(this.used, base);
   }
 
   private node(opType: string, inputs: string[], outputs: string[], name: string, axis?: number): void {

@@ -14,7 +14,7 @@ import { planQuantization, type QuantPlan } from './plan.ts';
 import { batchesFor, collectStatistics, probeValues, type SampleSet, type Statistics } from './calibrate.ts';
 import { QdqWriter, type ActivationParams, type WeightReport } from './qdq.ts';
 import { QUANTIZABLE_OPS, QUANTIZE_RULES, QUANTIZED_OPS } from './rules.ts';
-import { evaluateQuantized } from './evaluate.ts';
+import { evaluateCandidates } from './evaluate.ts';
 import { checkInt4Opset, planPrecision, type Precision } from './precision.ts';
 
 export type ScaleChoice = 'auto' | 'float' | 'pow2';
@@ -136,10 +136,8 @@ export async function quantizeModel(bytes: Uint8Array, label: string, calibratio
   let scaleCandidates: QuantizeReport['scaleCandidates'];
   if (written.length === 2) {
     // The more accurate on the calibration samples themselves (a few runs suffice to rank them).
-    const sqnr = await Promise.all(written.map(async (w) => {
-      const e = await evaluateQuantized(bytes, w.bytes, label, calibration, { maxRuns: 16 });
-      return Math.min(...e.outputs.map((o) => o.sqnrDb));
-    }));
+    const evaluations = await evaluateCandidates(bytes, written.map((w) => w.bytes), label, calibration, { maxRuns: 16 });
+    const sqnr = evaluations.map((e) => Math.min(...e.outputs.map((o) => o.sqnrDb)));
     scaleCandidates = { float: sqnr[0]!, pow2: sqnr[1]! };
     chosen = sqnr[1]! > sqnr[0]! ? written[1]! : written[0]!;
   }
