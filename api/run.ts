@@ -7,6 +7,7 @@
 import { checkAgainstReference, type CheckResult } from '../compiler/check.ts';
 import type { KernelInfo } from '../compiler/compile.ts';
 import type { RunOutcome } from '../compiler/execute.ts';
+import type { MemoryModel } from '../drivers/api.ts';
 import { getDriver, listDrivers } from '../drivers/registry.ts';
 import { compareWithOnnxruntime, type OnnxComparison } from '../frontend/ort-check.ts';
 import type { Tensor } from '../graph/ir.ts';
@@ -17,6 +18,7 @@ import { concatBatches, countBatches, sliceBatch } from './batches.ts';
 import type { Model } from './open.ts';
 import { placementOf, type Placement } from './placement.ts';
 import { loadSession } from './session.ts';
+import type { TimelineRun } from './timeline.ts';
 
 export interface RunOptions {
   /** Driver name (see `vta drivers`); default 'fsim'. */
@@ -30,6 +32,8 @@ export interface RunOptions {
    * batches (`total` = batches × steps): for progress display.
    */
   onStep?: (done: number, total: number, label: string) => void;
+  /** Record the first batch's timeline (drivers that record one, e.g. tsim): RunReport.timeline. */
+  timeline?: boolean;
 }
 
 /** A kernel's compiled figures and, once it ran, its counters (summed over the batches). */
@@ -56,6 +60,10 @@ export interface RunReport {
    */
   check?: { reference: CheckResult & { batch?: number }; onnxruntime?: OnnxComparison };
   timings: { runMs: number; checkMs?: number };
+  /** The DRAM model of a clocked driver (what its cycles assume). */
+  memory?: MemoryModel;
+  /** With `timeline`: each kernel run of the first batch, in run order. */
+  timeline?: TimelineRun[];
 }
 
 /** --races needs a driver that reports each SRAM access: refuse one that would check nothing. */
@@ -66,7 +74,7 @@ export async function checkRaceDriver(driver: string): Promise<void> {
   throw new VtaError('E_USAGE', `--races needs a driver that reports each SRAM access (${observing.join(', ')}); the ${info.name} driver does not, so nothing would be checked`);
 }
 
-function addCounters(a: Counters | undefined, b: Counters): Counters {
+export function addCounters(a: Counters | undefined, b: Counters): Counters {
   if (!a) return { ...b };
   const sum: Counters = { ...a };
   for (const [key, v] of Object.entries(b)) sum[key] = (sum[key] ?? 0) + (v ?? 0);
@@ -92,12 +100,25 @@ interface BatchRun {
 class RunTotals {
   readonly runs: BatchRun[] = [];
   readonly counters = new Map<string, Counters>();
+  timeline: TimelineRun[] | undefined;
   reference: (CheckResult & { batch?: number }) | undefined;
   checkMs = 0;
 
   add(inputs: Map<string, Tensor>, outcome: RunOutcome): void {
     this.runs.push({ inputs, outputs: new Map(Object.entries(outcome.outputs)) });
     for (const [k, c] of Object.entries(outcome.counters)) this.counters.set(k, addCounters(this.counters.get(k), c));
+  }
+
+  /** The first batch's spans, with each kernel's instructions for their disassembly. */
+  keepTimeline(model: Model, outcome: RunOutcome): void {
+    if (this.timeline || !outcome.spans) return;
+    const cfg = model.config;
+    this.timeline = model.compiled.kernels.flatMap((k) => {
+      const spans = outcome.spans!.get(k.name);
+      if (!spans) return [];
+      const code = model.compiled.code.subarray(k.insnStart * cfg.insnBytes, (k.insnStart + k.insnCount) * cfg.insnBytes);
+      return [{ name: k.name, code, spans, cycles: outcome.counters[k.name]?.cycles ?? 0 }];
+    });
   }
 
   /** Check batch `b` against the reference; the first mismatch is kept and later batches skipped. */
@@ -135,6 +156,7 @@ export async function runModel(model: Model, inputs: ReadonlyMap<string, Tensor>
       const byName = Object.fromEntries(batch);
       const outcome = await session.run(byName, {
         keepAll: !!options.check,
+        ...(options.timeline && b === 0 ? { timeline: true } : {}),
         ...(options.onStep ? { onStep: (done: number, _total: number, label: string) => options.onStep!(b * steps + done, k * steps, label) } : {}),
         ...(options.races
           ? {
@@ -147,11 +169,13 @@ export async function runModel(model: Model, inputs: ReadonlyMap<string, Tensor>
           : {}),
       });
       totals.add(batch, outcome);
+      totals.keepTimeline(model, outcome);
       if (options.check) totals.check(model, b, byName, outcome);
     }
   } finally {
     session.close();
   }
+  const memory = session.memory;
   const kernels = model.compiled.kernels;
   const report: RunReport = {
     driver,
@@ -167,6 +191,8 @@ export async function runModel(model: Model, inputs: ReadonlyMap<string, Tensor>
     },
     ...(options.races ? { races: checkers.flatMap((c) => c.report()) } : {}),
     timings: { runMs: performance.now() - t0 - totals.checkMs },
+    ...(memory ? { memory } : {}),
+    ...(totals.timeline ? { timeline: totals.timeline } : {}),
   };
   if (options.check) {
     const reference = totals.reference!;

@@ -5,6 +5,7 @@
 import { makeConfig } from '../config/config.ts';
 import type { CompiledModel } from '../compiler/compile.ts';
 import { execute, loadModel, type RunOptions as ExecuteOptions, type RunOutcome } from '../compiler/execute.ts';
+import type { MemoryModel } from '../drivers/api.ts';
 import { getDriver } from '../drivers/registry.ts';
 import type { Tensor } from '../graph/ir.ts';
 
@@ -13,6 +14,8 @@ export interface LoadedSession {
   run(inputs: Record<string, Tensor>, options?: Omit<ExecuteOptions, 'driver'>): Promise<RunOutcome>;
   /** Release the driver (and with it the device memory). */
   close(): void;
+  /** The driver's DRAM model, when it has a clock. */
+  readonly memory: MemoryModel | undefined;
 }
 
 /** Open driver `driverName` for the model's config and load the model on it once. */
@@ -25,6 +28,7 @@ export async function loadSession(model: CompiledModel, driverName: string): Pro
     return {
       run: (inputs, options = {}) => execute(model, cfg, loaded, inputs, options, info.clocked),
       close: () => driver.close(),
+      memory: info.clocked ? driver.dram : undefined,
     };
   } catch (e) {
     driver.close();

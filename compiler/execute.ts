@@ -4,7 +4,7 @@
  * stay packed in device memory between kernels and are unpacked only when the host needs them.
  */
 import { makeConfig, sameHardware, type VtaConfig } from '../config/config.ts';
-import type { DeviceBuffer, Driver } from '../drivers/api.ts';
+import type { DeviceBuffer, Driver, StageSpan } from '../drivers/api.ts';
 import { getDriver } from '../drivers/registry.ts';
 import { decodeInsn, encodeInsn, memElemBytes } from '../isa/index.ts';
 import type { Counters, SimObserver } from '../sim/api.ts';
@@ -26,6 +26,8 @@ export interface RunOptions {
   keepAll?: boolean;
   /** Called before each step (a VTA kernel or a host op) runs: for progress display. */
   onStep?: (done: number, total: number, label: string) => void;
+  /** Record each kernel's timeline (drivers that record one: see DriverInfo.timeline). */
+  timeline?: boolean;
 }
 
 export interface RunOutcome {
@@ -34,6 +36,8 @@ export interface RunOutcome {
   tensors: Record<string, Tensor>;
   /** Counters of each kernel run, by kernel name. */
   counters: Record<string, Counters>;
+  /** With `timeline`: each kernel's stage spans, by kernel name. */
+  spans?: Map<string, StageSpan[]>;
 }
 
 /** A model loaded on a device: segment buffers and relocated code. */
@@ -123,6 +127,7 @@ export async function execute(
   const onDevice = new Set<string>();
   const all: Record<string, Tensor> = {};
   const counters: Record<string, Counters> = {};
+  const spans = options.timeline ? new Map<string, StageSpan[]>() : undefined;
   const { driver } = lm;
 
   for (const i of g.inputs) {
@@ -173,8 +178,13 @@ export async function execute(
     // drivers count cycles: allow generously for DMA at a few bytes per cycle on top.
     const budget =
       options.budget ?? (clocked === false ? 2 * k.work + 1000 : clocked ? 16 * (k.work + k.dramBytes) + 100_000 : undefined);
-    const r = await driver.run(insnPhys, k.insnCount, { ...(budget !== undefined ? { budget } : {}), ...(observer ? { observer } : {}) });
+    const r = await driver.run(insnPhys, k.insnCount, {
+      ...(budget !== undefined ? { budget } : {}),
+      ...(observer ? { observer } : {}),
+      ...(spans ? { timeline: true } : {}),
+    });
     counters[k.name] = r.counters;
+    if (spans && r.spans) spans.set(k.name, r.spans);
     onDevice.add(k.output);
     host.delete(k.output);
   }
@@ -186,5 +196,5 @@ export async function execute(
       if (host.has(n.output) || onDevice.has(n.output)) all[n.output] = fetch(n.output);
     }
   }
-  return { outputs, tensors: all, counters };
+  return { outputs, tensors: all, counters, ...(spans ? { spans } : {}) };
 }

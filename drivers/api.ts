@@ -4,7 +4,7 @@
  * implements `Driver` in one file under drivers/backends/ and is found by name in the registry.
  */
 import type { VtaConfig } from '../config/config.ts';
-import type { Counters, SimObserver } from '../sim/api.ts';
+import type { Counters, SimObserver, StageName } from '../sim/api.ts';
 
 /** A device buffer: physically contiguous, page-aligned device memory (VTAMemAlloc). */
 export interface DeviceBuffer {
@@ -24,10 +24,45 @@ export interface RunOptions {
   observer?: SimObserver;
   /** Waveform file for RTL drivers (tsim writes VCD). */
   trace?: string;
+  /** Record each instruction's span in each stage (drivers whose DriverInfo says `timeline`). */
+  timeline?: boolean;
+}
+
+/** The pipeline stages a timeline has a track for: fetch, then the three of isa/pipeline.ts. */
+export type TimelineStage = 'fetch' | StageName;
+export const TIMELINE_STAGES: readonly TimelineStage[] = ['fetch', 'load', 'compute', 'store'];
+
+/**
+ * One instruction in one stage, in cycles since launch: [start, end). Fetch spans run from the
+ * previous dispatch to this instruction's dispatch into its stage's queue; a stage's span from
+ * the cycle it starts the instruction to the one after it retires it.
+ */
+export interface StageSpan {
+  stage: TimelineStage;
+  /** Index of the instruction in the stream. */
+  insn: number;
+  start: number;
+  end: number;
 }
 
 export interface RunResult {
   counters: Counters;
+  /** With RunOptions.timeline on a driver that records one: every span, by stage then time. */
+  spans?: StageSpan[];
+}
+
+/** The DRAM model behind a clocked driver, as a report states it. */
+export interface MemoryModel {
+  /** Short name, e.g. 'ideal'. */
+  name: string;
+  /** One line for reports, e.g. 'ideal: 1-cycle latency, 64-bit bus'. */
+  description: string;
+  /** Cycles from a read request to its first data beat. */
+  readLatency: number;
+  /** Data bus width in bytes (one beat per cycle at most). */
+  busBytes: number;
+  /** Peak bytes per cycle the memory delivers (the roofline's bandwidth). */
+  bytesPerCycle: number;
 }
 
 export interface Driver {
@@ -47,6 +82,8 @@ export interface Driver {
   copyToHost(dst: Uint8Array, src: DeviceBuffer, offset?: number): void;
   /** VTADeviceRun: run `count` instructions at `insnPhys` until FINISH. Rejects with a VtaError on bad programs. */
   run(insnPhys: number, count: number, options?: RunOptions): Promise<RunResult>;
+  /** The DRAM model of a clocked driver (what its cycle counts assume). */
+  readonly dram?: MemoryModel;
   /** VTADeviceFree. The driver is unusable afterwards. */
   close(): void;
 }
@@ -60,6 +97,8 @@ export interface DriverInfo {
   readonly clocked: boolean;
   /** Whether runs call RunOptions.observer for every instruction (needed by the race checker). */
   readonly observes: boolean;
+  /** Whether runs record a timeline (RunOptions.timeline gives RunResult.spans). */
+  readonly timeline?: boolean;
   /** Open a device context for a config (VTADeviceAlloc). */
   open(config: VtaConfig): Promise<Driver>;
   /**

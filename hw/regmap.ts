@@ -48,6 +48,16 @@ export const COUNTERS = [
   'alu_busy_cycles',
   'mem_read_beats',
   'mem_write_beats',
+  // Stall causes (docs/profiling.md): waiting for DRAM (a read client wants a beat that has not
+  // come, or a write beat/burst not taken); waiting for fetch (the stage's queue is empty while
+  // fetch still has instructions to dispatch). Token waits are the *_stall_cycles above.
+  'fetch_mem_wait_cycles',
+  'load_mem_wait_cycles',
+  'compute_mem_wait_cycles',
+  'store_mem_wait_cycles',
+  'load_insn_wait_cycles',
+  'compute_insn_wait_cycles',
+  'store_insn_wait_cycles',
 ] as const;
 export const COUNTER_BASE = 0x40;
 

@@ -18,7 +18,9 @@ import { type Program, type Routed, readStream, routeStream } from '../../sim/st
 import { VtaError } from '../../lib/errors.ts';
 import { SIM_CODES, SimError, insnError, insnLabel } from '../../sim/errors.ts';
 import { zeroCounters, type Counters } from '../../sim/api.ts';
-import type { Driver, DriverInfo, RunOptions, RunResult } from '../api.ts';
+import { OPCODE } from '../../isa/fields.ts';
+import type { Driver, DriverInfo, MemoryModel, RunOptions, RunResult } from '../api.ts';
+import { SpanBuilder } from '../stage-spans.ts';
 import { SimulatedDevice } from '../simulated-device.ts';
 
 const HW = join(packageRoot(), 'hw');
@@ -45,6 +47,10 @@ interface TsimModel {
     assertion?: string;
     assertScope?: string;
   };
+  /** Collect timeline events from now on (false: stop and drop them); drained at each chunk. */
+  eventsEnable(on: boolean): void;
+  /** Events since the last drain, four words each (see drivers/stage-spans.ts). */
+  eventsDrain(): Uint32Array;
   traceOpen(path: string): void;
   traceClose(): void;
   close(): void;
@@ -70,10 +76,20 @@ function loadModel(cfg: VtaConfig): TsimModel {
 export const RTL_ASSERT_CODE = 'E_RTL_ASSERT';
 
 const hex = (n: number) => '0x' + n.toString(16);
+
+/** What the bridge's memory does today: every read answered the next cycle, one 64-bit beat a cycle. */
+export const IDEAL_MEMORY: MemoryModel = {
+  name: 'ideal',
+  description: 'ideal: 1-cycle latency, 64-bit bus',
+  readLatency: 1,
+  busBytes: 8,
+  bytesPerCycle: 8,
+};
 const CLIENT_NAMES = ['fetch', 'load', 'compute', 'store'];
 
 class TsimDriver extends SimulatedDevice {
   readonly name = 'tsim';
+  readonly dram = IDEAL_MEMORY;
   private model: TsimModel | undefined;
 
   constructor(config: VtaConfig) {
@@ -160,11 +176,14 @@ class TsimDriver extends SimulatedDevice {
       model.regWrite(REG.insn_count, count);
       model.regWrite(REG.insn_addr, insnPhys);
       for (const r of [REG.uop_base, REG.inp_base, REG.wgt_base, REG.acc_base, REG.out_base]) model.regWrite(r, 0);
+      const spans = options.timeline ? new SpanBuilder() : undefined;
+      model.eventsEnable(!!spans);
       model.regWrite(REG.control, 1);
       let used = 0;
       for (;;) {
         const res = model.run(Math.min(CHUNK, budget - used));
         used += res.cycles;
+        spans?.add(model.eventsDrain());
         if (res.stop === 'finished') break;
         if (res.stop === 'assert') {
           throw new VtaError(
@@ -204,8 +223,12 @@ class TsimDriver extends SimulatedDevice {
       if (d.tokens_l2g || d.tokens_g2l || d.tokens_g2s || d.tokens_s2g) {
         throw new SimError(SIM_CODES.tokens, `FINISH completed with tokens left over: ${this.tokenSummary(d)} (every queue must end empty)`);
       }
-      return { counters: this.readCounters(model) };
+      const counters = this.readCounters(model);
+      if (!spans) return { counters };
+      const finish = [...program.routed].reverse().find((r) => r.insn.opcode === OPCODE.FINISH)?.index ?? count - 1;
+      return { counters, spans: spans.finish(counters.cycles!, finish) };
     } finally {
+      model.eventsEnable(false);
       if (options.trace) model.traceClose();
     }
   }
@@ -230,6 +253,7 @@ const tsim: DriverInfo = {
   description: 'SystemVerilog VTA under Verilator (cycle-accurate RTL, counters per module)',
   clocked: true,
   observes: false,
+  timeline: true,
   async open(config: VtaConfig): Promise<Driver> {
     return new TsimDriver(config);
   },

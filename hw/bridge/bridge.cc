@@ -79,6 +79,8 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
       InstanceMethod("regWrite", &Tsim::RegWrite),
       InstanceMethod("regRead", &Tsim::RegRead),
       InstanceMethod("run", &Tsim::Run),
+      InstanceMethod("eventsEnable", &Tsim::EventsEnable),
+      InstanceMethod("eventsDrain", &Tsim::EventsDrain),
       InstanceMethod("traceOpen", &Tsim::TraceOpen),
       InstanceMethod("traceClose", &Tsim::TraceClose),
       InstanceMethod("close", &Tsim::Close),
@@ -115,6 +117,10 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
   uint64_t fault_addr_ = 0;
   bool fault_write_ = false;
   uint32_t fault_client_ = 0;
+  // Timeline events (vta_top ev_*): collected each cycle in C++ and handed to JavaScript in bulk
+  // by eventsDrain, four words each: cycle, stage (0 fetch .. 3 store), kind (0 start, 1 end), insn.
+  bool events_on_ = false;
+  std::vector<uint32_t> events_;
 
   uint8_t* Lookup(uint64_t addr, size_t n) {
     if (last_ && addr >= last_->phys && addr + n <= last_->phys + last_->length) {
@@ -140,8 +146,22 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
     time_++;
   }
 
+  void CollectEvents() {
+    const Vvta_top& t = *top_;
+    const uint32_t starts = t.ev_start_o, ends = t.ev_end_o;
+    if (!(starts | ends)) return;
+    for (uint32_t stage = 0; stage < 4; stage++) {
+      // A one-cycle instruction starts and ends in the same cycle: the start goes first.
+      for (uint32_t kind = 0; kind < 2; kind++) {
+        if (!(((kind ? ends : starts) >> stage) & 1u)) continue;
+        events_.insert(events_.end(), {t.ev_cycle_o, stage, kind, t.ev_insn_o[stage]});
+      }
+    }
+  }
+
   void DoReset(int cycles) {
     g_assert = AssertFailure{};
+    events_.clear();
     reads_.clear();
     writes_.clear();
     b_pending_ = 0;
@@ -226,6 +246,7 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
     t.eval();
     if (trace_) trace_->dump(time_);
     time_++;
+    if (events_on_) CollectEvents();
     // Handshakes of this cycle
     if (t.ar_valid_o) reads_.push_back(ReadBurst{t.ar_addr_o, static_cast<uint32_t>(t.ar_len_o) + 1, t.ar_id_o});
     if (t.r_valid_i && t.r_ready_o) {
@@ -293,6 +314,21 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
       res.Set("assertScope", InstancePath(g_assert.scope, g_assert.name));
     }
     return res;
+  }
+
+  // eventsEnable(on): collect timeline events from now on (or stop, dropping those not drained).
+  Napi::Value EventsEnable(const Napi::CallbackInfo& info) {
+    events_on_ = info[0].As<Napi::Boolean>().Value();
+    if (!events_on_) events_.clear();
+    return info.Env().Undefined();
+  }
+
+  // eventsDrain() -> Uint32Array of the events collected since the last drain (see events_).
+  Napi::Value EventsDrain(const Napi::CallbackInfo& info) {
+    Napi::Uint32Array out = Napi::Uint32Array::New(info.Env(), events_.size());
+    if (!events_.empty()) std::memcpy(out.Data(), events_.data(), events_.size() * sizeof(uint32_t));
+    events_.clear();
+    return out;
   }
 
   Napi::Value TraceOpen(const Napi::CallbackInfo& info) {

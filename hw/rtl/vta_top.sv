@@ -40,11 +40,19 @@ module vta_top
   // Run status
   output logic                 finished_o,
   output logic                 deadlock_o,
-  output logic                 fault_o
+  output logic                 fault_o,
+  // Instruction events for the timeline, one bit / index per stage (0 fetch, 1 load, 2 compute,
+  // 3 store), valid while running: an instruction started or ended this cycle (fetch: was
+  // dispatched to its stage's queue, an end only), stamped with the cycle since launch.
+  output logic [3:0]           ev_start_o,
+  output logic [3:0]           ev_end_o,
+  output logic [3:0][31:0]     ev_insn_o,
+  output logic [31:0]          ev_cycle_o
 );
   localparam int unsigned QW = InsnBits + 32;
 
   logic        launch, running, finish, enable;
+  logic [31:0] cycles;
   logic [31:0] insn_count, insn_addr, uop_base, inp_base, wgt_base, acc_base, out_base;
 
   // Faults (first one wins in the VCR; in one cycle, load before compute before store)
@@ -276,6 +284,36 @@ module vta_top
   assign deadlock_o = running && !finish_seen_q && quiet_cycles_q == 3'd7;
   assign finished_o = !running && !launch && finish_seen_q;
 
+  // Stall causes: a read client that wants a beat which has not come waits for memory; fetch
+  // waits for memory while it has nothing to offer a stage.
+  logic [2:0] read_wait;
+  logic       dispatch_offered, dispatched_now;
+  for (genvar i = 0; i < 3; i++) begin : g_read_wait
+    assign read_wait[i] = c_req[i].r_ready && !c_rsp[i].r_valid;
+  end
+  assign dispatch_offered = ld_valid || co_valid || st_valid;
+  assign dispatched_now   = (ld_valid && ld_ready) || (co_valid && co_ready) || (st_valid && st_ready);
+
+  // Timeline events: a stage starts an instruction when it is busy in a cycle after one where it
+  // was idle or retired one (vta_stage_ctrl fires then).
+  logic [2:0] busy_prev_q, retire_prev_q, stage_busy, stage_retire;
+  assign stage_busy   = {st_status.busy, co_status.busy, ld_status.busy};
+  assign stage_retire = {st_status.retire, co_status.retire, ld_status.retire};
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      busy_prev_q   <= '0;
+      retire_prev_q <= '0;
+    end else begin
+      busy_prev_q   <= stage_busy;
+      retire_prev_q <= stage_retire;
+    end
+  end
+  assign ev_start_o = running ? {stage_busy & (~busy_prev_q | retire_prev_q), 1'b0} : '0;
+  assign ev_end_o   = running ? {stage_retire, dispatched_now} : '0;
+  assign ev_insn_o  = {st_status.insn_idx, co_status.insn_idx, ld_status.insn_idx,
+                       fetched[QW-1:InsnBits]};
+  assign ev_cycle_o = cycles;
+
   // Host registers, counters, debug view
   logic [NumCounters-1:0][31:0] cnt_inc;
   always_comb begin
@@ -304,6 +342,13 @@ module vta_top
     cnt_inc[CntAluBusyCycles]      = 32'(alu_busy);
     cnt_inc[CntMemReadBeats]       = 32'(r_valid_i && r_ready_o);
     cnt_inc[CntMemWriteBeats]      = 32'(w_valid_o && w_ready_i);
+    cnt_inc[CntFetchMemWaitCycles]   = 32'(fetch_busy && !dispatch_offered);
+    cnt_inc[CntLoadMemWaitCycles]    = 32'(read_wait[ClientLoad]);
+    cnt_inc[CntComputeMemWaitCycles] = 32'(read_wait[ClientCompute]);
+    cnt_inc[CntStoreMemWaitCycles]   = 32'((w_valid_o && !w_ready_i) || (aw_valid_o && !aw_ready_i));
+    cnt_inc[CntLoadInsnWaitCycles]    = 32'(fetch_busy && enable && !ld_status.busy && !ld_status.stall);
+    cnt_inc[CntComputeInsnWaitCycles] = 32'(fetch_busy && enable && !co_status.busy && !co_status.stall);
+    cnt_inc[CntStoreInsnWaitCycles]   = 32'(fetch_busy && enable && !st_status.busy && !st_status.stall);
   end
 
   logic [NumDebug-1:0][31:0] debug;
@@ -336,6 +381,7 @@ module vta_top
     .rdata_o        (host_rdata_o),
     .launch_o       (launch),
     .running_o      (running),
+    .cycles_o       (cycles),
     .finish_i       (finish_seen_q && run_end),
     .insn_count_o   (insn_count),
     .insn_addr_o    (insn_addr),

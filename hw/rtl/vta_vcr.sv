@@ -13,6 +13,7 @@ module vta_vcr
   output logic [31:0]                     rdata_o,
   output logic                            launch_o,
   output logic                            running_o,
+  output logic [31:0]                     cycles_o,     // cycles since launch (event time stamps)
   input  logic                            finish_i,
   output logic [31:0]                     insn_count_o,
   output logic [31:0]                     insn_addr_o,
@@ -122,6 +123,7 @@ module vta_vcr
     end
   end
 
+  assign cycles_o     = cycles_q;
   assign insn_count_o = count_q;
   assign insn_addr_o  = addr_q;
   assign uop_base_o   = ptr_q[0];
