@@ -6,7 +6,7 @@ BUNDLE_SOURCES := $(shell find api cli compiler config drivers frontend graph hw
   -path hw/build -prune -o -name '*.ts' -print 2>/dev/null)
 VTA := node bin/vta.mjs
 
-.PHONY: all deps demo test typecheck rtl lint bench clean verilator testdata
+.PHONY: all deps demo test typecheck rtl lint bench clean verilator testdata chromium
 
 all: test
 
@@ -30,6 +30,10 @@ verilator:
 testdata:
 	@test -d /usr/share/libonnx-testdata/data/node || { apt-get update && apt-get install -y libonnx-testdata; }
 
+# A headless browser for the profile page's test (test/viz/profile-browser.test.ts).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update && apt-get install -y chromium; }
+
 rtl: deps verilator
 	$(MAKE) -C hw rtl
 
@@ -45,7 +49,7 @@ demo: deps
 
 # Everything: typecheck, RTL lint and build, then the whole test suite (unit, conformance on every
 # available driver, end to end). Ends with the line `N passed, N failed`.
-test: deps testdata
+test: deps testdata chromium
 	@bash scripts/test.sh
 
 bench: deps rtl

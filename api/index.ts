@@ -13,7 +13,7 @@ export { describePlacement, placementOf } from './placement.ts';
 export type { HostStep, Placement } from './placement.ts';
 export { loadSession } from './session.ts';
 export type { LoadedSession } from './session.ts';
-export { checkRaceDriver, runModel } from './run.ts';
+export { checkRaceDriver, checkTimelineDriver, runModel } from './run.ts';
 export { readLabels, topOneAccuracy } from './accuracy.ts';
 export type { TopOne } from './accuracy.ts';
 export type { KernelReport, RunOptions, RunReport } from './run.ts';

@@ -74,6 +74,14 @@ export async function checkRaceDriver(driver: string): Promise<void> {
   throw new VtaError('E_USAGE', `--races needs a driver that reports each SRAM access (${observing.join(', ')}); the ${info.name} driver does not, so nothing would be checked`);
 }
 
+/** --timeline needs a driver that records one: refuse before running rather than give an empty trace. */
+export async function checkTimelineDriver(driver: string): Promise<void> {
+  const info = await getDriver(driver);
+  if (info.timeline) return;
+  const recording = (await listDrivers()).filter((d) => d.timeline).map((d) => d.name);
+  throw new VtaError('E_USAGE', `--timeline needs a driver that records one (${recording.join(', ')}); the ${info.name} driver does not`);
+}
+
 export function addCounters(a: Counters | undefined, b: Counters): Counters {
   if (!a) return { ...b };
   const sum: Counters = { ...a };
@@ -144,6 +152,7 @@ class RunTotals {
 export async function runModel(model: Model, inputs: ReadonlyMap<string, Tensor>, options: RunOptions = {}): Promise<RunReport> {
   const driver = options.driver ?? 'fsim';
   if (options.races) await checkRaceDriver(driver);
+  if (options.timeline) await checkTimelineDriver(driver);
   const k = countBatches(model.graph, inputs);
   const steps = model.compiled.steps.length;
   const checkers: RaceChecker[] = [];

@@ -7,7 +7,7 @@ import { type VtaConfig, makeConfig, sameHardware } from '../config/config.ts';
 import { VtaError } from '../lib/errors.ts';
 import { fileErrorReason, readFileCapped } from '../lib/files.ts';
 import type { Counters } from '../sim/api.ts';
-import type { DeviceBuffer, Driver, RunOptions } from './api.ts';
+import type { DeviceBuffer, Driver, RunOptions, StageSpan } from './api.ts';
 import { PAGE_BYTES, PHYS_LIMIT } from '../sim/memory.ts';
 
 export const BUNDLE_FORMAT = 'vta-bundle/1';
@@ -30,6 +30,8 @@ export interface Bundle {
 export interface ReplayResult {
   outputs: Record<string, Uint8Array>;
   counters: Counters;
+  /** With RunOptions.timeline on a driver that records one. */
+  spans?: StageSpan[];
 }
 
 export interface Mismatch {
@@ -180,7 +182,7 @@ export async function replayBundle(driver: Driver, bundle: Bundle, options: RunO
       const img = holding(base);
       driver.copyFromHost(img, data, base - img.phys);
     }
-    const { counters } = await driver.run(bundle.insn.addr, bundle.insn.count, options);
+    const { counters, spans } = await driver.run(bundle.insn.addr, bundle.insn.count, options);
     const outputs: Record<string, Uint8Array> = {};
     for (const o of bundle.outputs) {
       const buf = holding(o.addr);
@@ -188,7 +190,7 @@ export async function replayBundle(driver: Driver, bundle: Bundle, options: RunO
       driver.copyToHost(bytes, buf, o.addr - buf.phys);
       outputs[o.name] = bytes;
     }
-    return { outputs, counters };
+    return { outputs, counters, ...(spans ? { spans } : {}) };
   } finally {
     for (const b of buffers) driver.memFree(b);
   }

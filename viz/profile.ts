@@ -111,6 +111,15 @@ function roofline(report: ProfileReport, kernels: KernelProfile[]): string {
   const yMax = peak * 2;
   const sx = (x: number) => RL_M + ((Math.log10(x) - Math.log10(xMin)) / (Math.log10(xMax) - Math.log10(xMin))) * (RL_W - 2 * RL_M);
   const sy = (y: number) => RL_H - RL_M - ((Math.log10(y) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * (RL_H - 2 * RL_M);
+  const decades = (lo: number, hi: number) => {
+    const out: number[] = [];
+    for (let e = Math.ceil(Math.log10(lo)); e <= Math.floor(Math.log10(hi)); e++) out.push(10 ** e);
+    return out;
+  };
+  const tick = (v: number) => (v >= 1 ? String(v) : v.toPrecision(1));
+  const ticks =
+    decades(xMin, xMax).map((x) => `<text class="tick" x="${sx(x).toFixed(1)}" y="${RL_H - RL_M + 14}" text-anchor="middle" font-size="10">${tick(x)}</text>`).join('') +
+    decades(yMin, yMax).map((y) => `<text class="tick" x="${RL_M - 4}" y="${(sy(y) + 3).toFixed(1)}" text-anchor="end" font-size="10">${tick(y)}</text>`).join('');
   const roof = [xMin, ridge, xMax].map((x) => `${sx(x).toFixed(1)},${sy(Math.min(peak, x * bw)).toFixed(1)}`).join(' ');
   const points = kernels
     .filter((k) => k.intensity > 0 && (k.macsPerCycle ?? 0) > 0)
@@ -126,6 +135,7 @@ function roofline(report: ProfileReport, kernels: KernelProfile[]): string {
     `<rect x="${RL_M}" y="${RL_M}" width="${RL_W - 2 * RL_M}" height="${RL_H - 2 * RL_M}" fill="none" stroke="#ccc"/>` +
     `<polyline class="roof" points="${roof}" fill="none" stroke="#b91c1c" stroke-width="2"/>` +
     `<text x="${RL_W - RL_M}" y="${sy(peak) - 6}" text-anchor="end" fill="#b91c1c">peak ${peak} MACs/cycle; ${bw} B/cycle (${escapeXml(report.memory.name)})</text>` +
+    ticks +
     points.join('') +
     `<text x="${RL_W / 2}" y="${RL_H - 12}" text-anchor="middle">arithmetic intensity (MACs per DRAM byte, log)</text>` +
     `<text transform="translate(14,${RL_H / 2}) rotate(-90)" text-anchor="middle">MACs per cycle (log)</text></svg>`

@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { checkRaceDriver, countBatches, readLabels, topOneAccuracy, describeMismatch, formatOnnxComparison, modelInputs, openModel, runModel, type RunReport, type RoundingMode, type ScaleMode } from '../../api/index.ts';
+import { checkRaceDriver, checkTimelineDriver, countBatches, readLabels, topOneAccuracy, describeMismatch, formatOnnxComparison, modelInputs, openModel, reportOfRun, runModel, traceOfRun, type Model, type RunReport, type RoundingMode, type ScaleMode } from '../../api/index.ts';
 import { compileError } from '../../compiler/errors.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
@@ -29,6 +29,8 @@ interface Args {
   scales?: ScaleMode;
   rounding?: RoundingMode;
   labels?: string;
+  report?: string;
+  timeline?: string;
 }
 
 export const command = 'run <model>';
@@ -51,6 +53,8 @@ export function builder(y: Argv): Argv<Args> {
     .option('seed', { type: 'number', default: 0, describe: 'seed of the random input used when --input is not given' })
     .option('races', { type: 'boolean', describe: 'attach the race checker (fsim) and fail on any unordered SRAM access' })
     .option('rules', { type: 'string', describe: 'fusion rules JSON when compiling a model JSON' })
+    .option('report', { type: 'string', describe: 'write the run report (per-kernel cycles, utilisation, DRAM bytes, stalls by cause) as JSON (docs/profiling.md)' })
+    .option('timeline', { type: 'string', describe: "write each kernel's pipeline timeline in Chrome trace-event JSON (Perfetto, chrome://tracing); needs a driver that records one (tsim)" })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'print only errors and the check verdict' })
     .option('scales', SCALES_OPTION)
     .option('rounding', ROUNDING_OPTION) as unknown as Argv<Args>;
@@ -104,10 +108,24 @@ function printCheck(report: RunReport): void {
 
 const ms = (t: number) => `${t.toFixed(1)} ms`;
 
+/** --report and --timeline files, written after the run. */
+function writeProfileFiles(argv: Args, model: Model, report: RunReport): void {
+  if (argv.report) {
+    writeFileAtomic(argv.report, JSON.stringify(reportOfRun(model, report), null, 1) + '\n');
+    if (!argv.quiet) console.log(`${argv.report}: run report`);
+  }
+  if (argv.timeline) {
+    const trace = traceOfRun(model, report);
+    writeFileAtomic(argv.timeline, JSON.stringify(trace) + '\n');
+    if (!argv.quiet) console.log(`${argv.timeline}: timeline, ${trace.traceEvents.filter((e) => e.ph === 'X').length} spans`);
+  }
+}
+
 export async function handler(argv: Args): Promise<void> {
   const t0 = performance.now();
   const seed = checkSeed(argv.seed);
   if (argv.races) await checkRaceDriver(argv.driver);
+  if (argv.timeline) await checkTimelineDriver(argv.driver);
   // The notes state each approximation and its error bound.
   const model = openModel(argv.model, {
     ...(argv.config !== undefined ? { config: argv.config } : {}),
@@ -121,7 +139,9 @@ export async function handler(argv: Args): Promise<void> {
   const files = assignFiles(argv.input, g.inputs.map((i) => i.name), 'input');
   // Outputs are checked before the run: a bad name or a clash fails at once and writes nothing.
   const outFiles = assignFiles(argv.output, g.outputs, 'output');
-  refuseOutputClashes(outFiles, [argv.model, ...files.values(), ...(argv.rules ? [argv.rules] : []), ...(argv.config ? [argv.config] : [])]);
+  const ownInputs = [argv.model, ...files.values(), ...(argv.rules ? [argv.rules] : []), ...(argv.config ? [argv.config] : [])];
+  refuseOutputClashes(outFiles, ownInputs);
+  for (const [flag, f] of [['--report', argv.report], ['--timeline', argv.timeline]] as const) if (f) refuseOverwrite(f, ownInputs, flag);
   if (argv.labels && files.size === 0) throw new VtaError('E_USAGE', '--labels needs --input (the samples the labels belong to)');
   const labels = argv.labels ? await readLabels(argv.labels) : undefined;
   const inputs = await modelInputs(model, files, seed);
@@ -135,6 +155,7 @@ export async function handler(argv: Args): Promise<void> {
       driver: argv.driver,
       ...(argv.check ? { check: true } : {}),
       ...(argv.races ? { races: true } : {}),
+      ...(argv.timeline ? { timeline: true } : {}),
       ...(bar ? { onStep: bar.update } : {}),
     });
   } finally {
@@ -145,6 +166,7 @@ export async function handler(argv: Args): Promise<void> {
   const races = report.races ?? [];
   if (races.length) throw new VtaError('E_RACE', `${races.length} unordered SRAM access pair(s); first: ${races[0]}`);
   if (argv.races && !argv.quiet) console.log('races: none');
+  writeProfileFiles(argv, model, report);
   for (const [name, f] of outFiles) {
     const t = report.outputs.get(name)!;
     writeFileAtomic(f, writeNpy(t));

@@ -1,13 +1,18 @@
-/** `vta viz MODEL -o FILE.html|.svg|.dot`: draw a model graph with the compiler's partition. */
+/**
+ * `vta viz MODEL -o FILE.html|.svg|.dot`: draw a model graph with the compiler's partition.
+ * `vta viz --profile REPORT.json -o FILE.html`: the profile page of a `vta run --report` file.
+ */
+import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { compileModel, readModel, type RoundingMode, type ScaleMode, type SourceModel, type VtaConfig } from '../../api/index.ts';
+import { compileModel, parseProfileReport, profileToHtml, readModel, type RoundingMode, type ScaleMode, type SourceModel, type VtaConfig } from '../../api/index.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { graphToDot, graphToHtml, graphToSvg, type GraphPartition } from '../../viz/graph-view.ts';
 import { configFromArgs, refuseOverwrite, SCALES_OPTION, ROUNDING_OPTION } from '../options.ts';
 
 interface Args {
-  model: string;
+  model?: string;
+  profile?: string;
   output: string;
   partition: boolean;
   config?: string;
@@ -26,24 +31,47 @@ function partitionOf(source: SourceModel, config: VtaConfig): GraphPartition | s
   }
 }
 
+/** --profile: read the report, write the page. */
+function writeProfile(reportPath: string, output: string): void {
+  if (!/\.html$/i.test(output)) throw new VtaError('E_USAGE', `${output}: the profile page is HTML: the output must end in .html`);
+  refuseOverwrite(output, [reportPath]);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(reportPath, 'utf8'));
+  } catch (e) {
+    throw new VtaError('E_USAGE', `--profile ${reportPath}: cannot read it as JSON (${(e as Error).message.split('\n')[0]})`);
+  }
+  const report = parseProfileReport(raw, reportPath);
+  writeFileAtomic(output, profileToHtml(report));
+  console.log(`${output}: profile of ${report.kernels.length} kernels (${report.driver}, ${report.config.bitstream})`);
+}
+
 const command: CommandModule<object, Args> = {
-  command: 'viz <model>',
-  describe: 'Draw a model graph (.json or quantized .onnx) as HTML, SVG or Graphviz DOT, with its VTA kernels and host nodes',
+  command: 'viz [model]',
+  describe: 'Draw a model graph (.json or quantized .onnx) as HTML, SVG or Graphviz DOT, with its VTA kernels and host nodes; or, with --profile, the profile page of a run report',
   builder: (y) =>
     y
-      .positional('model', { type: 'string', demandOption: true, describe: 'vta-graph/1 JSON or quantized ONNX model' })
+      .positional('model', { type: 'string', describe: 'vta-graph/1 JSON or quantized ONNX model' })
+      .option('profile', { type: 'string', describe: 'a vta run --report JSON: draw its per-kernel bars and roofline as HTML instead of a graph' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'output file: .html, .svg or .dot' })
       .option('partition', { type: 'boolean', default: true, describe: 'show the compiler partition (--no-partition: graph only)' })
       .option('scales', SCALES_OPTION)
     .option('rounding', ROUNDING_OPTION),
   handler: async (argv) => {
+    if (argv.profile !== undefined) {
+      if (argv.model !== undefined) throw new VtaError('E_USAGE', `give a model or --profile REPORT.json, not both (model ${argv.model})`);
+      writeProfile(argv.profile, argv.output);
+      return;
+    }
+    if (argv.model === undefined) throw new VtaError('E_USAGE', 'vta viz needs a model to draw, or --profile REPORT.json');
+    const model = argv.model;
     const format = /\.(html|svg|dot)$/i.exec(argv.output)?.[1]?.toLowerCase();
     if (!format) throw new VtaError('E_USAGE', `${argv.output}: output must end in .html, .svg or .dot`);
-    refuseOverwrite(argv.output, [argv.model]);
+    refuseOverwrite(argv.output, [model]);
     // A bad --config is the user's error to fix, not a reason to draw the graph without its partition.
     const config = configFromArgs(argv);
     const scales = argv.scales as ScaleMode | undefined;
-    const source = readModel(argv.model, { ...(scales ? { scales } : {}), ...(argv.rounding ? { rounding: argv.rounding as RoundingMode } : {}) });
+    const source = readModel(model, { ...(scales ? { scales } : {}), ...(argv.rounding ? { rounding: argv.rounding as RoundingMode } : {}) });
     const graph = source.graph;
     const p = argv.partition ? partitionOf(source, config) : 'disabled with --no-partition';
     const partition = typeof p === 'string' ? undefined : p;
