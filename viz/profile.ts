@@ -68,13 +68,15 @@ export function parseProfileReport(raw: unknown, where: string): ProfileReport {
 
 const BAR_H = 18;
 const BAR_GAP = 6;
-const LABEL_W = 200;
+/** Room for the kernel names left of the bars: about 7 px per character at 12 px. */
+const labelWidth = (kernels: KernelProfile[]): number => Math.max(120, 10 + 7 * Math.max(0, ...kernels.map((k) => k.name.length)));
 const BAR_W = 420;
 const VALUE_W = 120;
 
 /** One horizontal bar chart: a row per kernel, bars scaled to `max`; class names let tests find them. */
 function barChart(title: string, kernels: KernelProfile[], value: (k: KernelProfile) => number, max: number, text: (v: number) => string, cls: string): string {
   const h = kernels.length * (BAR_H + BAR_GAP) + 30;
+  const LABEL_W = labelWidth(kernels);
   const rows = kernels.map((k, i) => {
     const v = value(k);
     const y = 24 + i * (BAR_H + BAR_GAP);
