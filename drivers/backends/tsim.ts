@@ -76,6 +76,7 @@ function loadModel(cfg: VtaConfig): TsimModel {
 export const RTL_ASSERT_CODE = 'E_RTL_ASSERT';
 
 const hex = (n: number) => '0x' + n.toString(16);
+const CLIENT_NAMES = ['fetch', 'load', 'compute', 'store'];
 
 /** What the bridge's memory does today: every read answered the next cycle, one 64-bit beat a cycle. */
 export const IDEAL_MEMORY: MemoryModel = {
@@ -85,7 +86,6 @@ export const IDEAL_MEMORY: MemoryModel = {
   busBytes: 8,
   bytesPerCycle: 8,
 };
-const CLIENT_NAMES = ['fetch', 'load', 'compute', 'store'];
 
 class TsimDriver extends SimulatedDevice {
   readonly name = 'tsim';
