@@ -28,6 +28,11 @@ export interface RunOptions {
 
 export interface RunResult {
   counters: Counters;
+  /**
+   * Wall time of the run where the device ran it, when the driver knows it apart from its own
+   * overhead (a remote driver reports the server's; the rest is transport).
+   */
+  deviceMs?: number;
 }
 
 export interface Driver {
@@ -67,4 +72,9 @@ export interface DriverInfo {
    * with a config, whether it can run that config (default: the default config).
    */
   unavailable?(config?: VtaConfig): string | undefined;
+  /**
+   * For drivers reached at an address (`remote://HOST:PORT`): the DriverInfo of the device at that
+   * address. The registry hands `--driver SCHEME://...` to the driver registered as SCHEME.
+   */
+  at?(address: string): DriverInfo;
 }

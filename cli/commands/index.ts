@@ -15,9 +15,10 @@ import importModel from './import.ts';
 import quantize from './quantize.ts';
 import replay from './replay.ts';
 import run from './run.ts';
+import serve from './serve.ts';
 import viz from './viz.ts';
 
 /** Each module types its own arguments (cli/main.ts hands them to yargs as plain command modules). */
 export const COMMANDS = [
-  asm, buildRtl, compile, config, conformance, disasm, drivers, errors, importModel, quantize, replay, run, viz,
+  asm, buildRtl, compile, config, conformance, disasm, drivers, errors, importModel, quantize, replay, run, serve, viz,
 ];
