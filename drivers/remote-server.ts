@@ -35,6 +35,9 @@ export const DEFAULT_LIMITS: ServeLimits = {
   maxSessions: 8,
 };
 
+/** Smallest frame limit: a copy-out frame carries at least one whole page. */
+export const MIN_FRAME = 2 * PAGE_BYTES;
+
 export interface ServeOptions {
   driver: DriverInfo;
   host: string;
@@ -312,6 +315,7 @@ export async function startServer(options: ServeOptions): Promise<RemoteServer> 
   }
   if (options.token === '') throw new VtaError('E_REMOTE_AUTH', 'VTA_REMOTE_TOKEN is set but empty');
   const limits: ServeLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  if (!(limits.maxFrame >= MIN_FRAME)) throw new VtaError('E_USAGE', `the frame limit must be at least ${MIN_FRAME} bytes (two pages), got ${limits.maxFrame}`);
   const sessions = new Set<Session>();
   const ended = new Set<Session>();
   let nextId = 1;

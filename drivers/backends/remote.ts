@@ -96,7 +96,8 @@ class RemoteDriver extends SimulatedDevice {
     const opened = new Promise<void>((resolve, reject) => (this.waiter = { resolve: () => resolve(), reject }));
     this.socket.on('error', (e: NodeJS.ErrnoException) => {
       const why = e.code === 'ECONNREFUSED' ? 'connection refused (is vta serve running there?)' : e.code ?? e.message;
-      this.lose(new VtaError('E_REMOTE', this.hello ? `${url}: connection lost (${why})` : `cannot reach ${url}: ${why}`));
+      const lost = `${url}: connection lost${this.running ? ' during a run' : ''} (${why})`;
+      this.lose(new VtaError('E_REMOTE', this.hello ? lost : `cannot reach ${url}: ${why}`));
     });
     this.socket.on('close', () => {
       const during = this.running ? ' during a run (server stopped or network lost)' : '';
@@ -149,7 +150,9 @@ class RemoteDriver extends SimulatedDevice {
   private greet(f: Frame, token: string | undefined): void {
     if (this.hello || f.payload.length < NONCE_BYTES) throw new ProtocolError('malformed hello frame');
     const nonce = f.payload.subarray(0, NONCE_BYTES);
-    this.hello = parseJson(f.payload.subarray(NONCE_BYTES), 'hello') as ServerHello;
+    const hello = parseJson(f.payload.subarray(NONCE_BYTES), 'hello') as ServerHello;
+    if (!(hello.maxFrame >= 2 * PAGE_BYTES) || !(hello.maxMemory > 0)) throw new ProtocolError('hello frame announces impossible limits');
+    this.hello = hello;
     this.reader.maxPayload = this.hello.maxFrame;
     this.send(FRAME.open, jsonPayload(this.config.json, tokenMac(token, nonce)));
   }
