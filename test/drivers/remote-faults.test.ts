@@ -188,7 +188,7 @@ describe('remote driver faults', { timeout: 20_000 }, () => {
     await new Promise((r) => setTimeout(r, 100));
     for (const l of links) l.resetAndDestroy();
     relay.close();
-    expect(await run).toMatch(/^E_REMOTE: remote:\/\/127\.0\.0\.1:\d+: (connection lost \(ECONNRESET\)|closed the connection during a run)/);
+    expect(await run).toMatch(/^E_REMOTE: remote:\/\/127\.0\.0\.1:\d+: (connection lost during a run \(ECONNRESET\)|closed the connection during a run)/);
     d.close();
     await s.logged(/ended: client disconnected mid-run/);
   });
