@@ -61,6 +61,7 @@ export interface ServerHello {
   maxMemory: number;
   maxBudget: number;
   idleSeconds: number;
+  maxSessions: number;
 }
 
 export interface RunDone {
