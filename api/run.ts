@@ -66,7 +66,8 @@ export async function checkRaceDriver(driver: string): Promise<void> {
   throw new VtaError('E_USAGE', `--races needs a driver that reports each SRAM access (${observing.join(', ')}); the ${info.name} driver does not, so nothing would be checked`);
 }
 
-function addCounters(a: Counters | undefined, b: Counters): Counters {
+/** Counters of several runs, field by field. */
+export function addCounters(a: Counters | undefined, b: Counters): Counters {
   if (!a) return { ...b };
   const sum: Counters = { ...a };
   for (const [key, v] of Object.entries(b)) sum[key] = (sum[key] ?? 0) + (v ?? 0);

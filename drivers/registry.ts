@@ -1,7 +1,8 @@
 /**
  * Driver registry. Every file in drivers/backends/ default-exports a DriverInfo, is listed in
  * drivers/backends/index.ts and is registered under its name: adding a driver is adding one file
- * and one line. Other packages may also call registerDriver.
+ * and one line. Other packages may also call registerDriver. A name `SCHEME://ADDRESS` (remote://HOST:PORT)
+ * is the device at ADDRESS of the driver registered as SCHEME (DriverInfo.at).
  */
 import { VtaError } from '../lib/errors.ts';
 import type { DriverInfo } from './api.ts';

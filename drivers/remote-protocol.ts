@@ -157,28 +157,44 @@ export function sameMac(a: Uint8Array, b: Uint8Array): boolean {
  * buffered. `pending` says whether a frame was cut off (for the message when the peer hangs up).
  */
 export class FrameReader {
-  private buffered: Buffer = Buffer.alloc(0);
+  /** Received bytes not yet returned as frames, kept as the chunks they came in (joined once per frame). */
+  private chunks: Buffer[] = [];
+  private buffered = 0;
 
   constructor(public maxPayload: number) {}
 
   push(chunk: Buffer): Frame[] {
-    this.buffered = this.buffered.length ? Buffer.concat([this.buffered, chunk]) : chunk;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
     const frames: Frame[] = [];
     for (;;) {
-      if (this.buffered.length < HEADER_BYTES) {
-        if (this.buffered.length >= 4 && this.buffered.readUInt32LE(0) !== MAGIC) throw this.badMagic();
+      if (this.buffered < HEADER_BYTES) {
+        if (this.buffered >= 4 && this.take(4, false).readUInt32LE(0) !== MAGIC) throw this.badMagic();
         return frames;
       }
-      const type = this.checkHeader(this.buffered);
-      const length = this.buffered.readUInt32LE(8);
-      if (this.buffered.length < HEADER_BYTES + length) return frames;
-      frames.push({ type, payload: this.buffered.subarray(HEADER_BYTES, HEADER_BYTES + length) });
-      this.buffered = this.buffered.subarray(HEADER_BYTES + length);
+      const header = this.take(HEADER_BYTES, false);
+      const type = this.checkHeader(header);
+      const total = HEADER_BYTES + header.readUInt32LE(8);
+      if (this.buffered < total) return frames;
+      frames.push({ type, payload: this.take(total, true).subarray(HEADER_BYTES) });
     }
   }
 
   get pending(): boolean {
-    return this.buffered.length > 0;
+    return this.buffered > 0;
+  }
+
+  /** The first `n` buffered bytes as one Buffer (joining chunks only when a frame spans them); `consume` drops them. */
+  private take(n: number, consume: boolean): Buffer {
+    if (this.chunks[0]!.length < n) this.chunks = [Buffer.concat(this.chunks)];
+    const first = this.chunks[0]!;
+    const out = first.subarray(0, n);
+    if (consume) {
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      this.buffered -= n;
+    }
+    return out;
   }
 
   private badMagic(): ProtocolError {

@@ -35,6 +35,9 @@ export const DEFAULT_LIMITS: ServeLimits = {
   maxSessions: 8,
 };
 
+/** Bytes of device memory read per copy-out step. */
+const COPY_OUT_WINDOW = 1 << 20;
+
 /** Smallest frame limit: a copy-out frame carries at least one whole page. */
 export const MIN_FRAME = 2 * PAGE_BYTES;
 
@@ -92,6 +95,8 @@ class Session {
   /** Frames are handled one after the other, a run included. */
   private chain: Promise<void> = Promise.resolve();
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Window through which copy-out reads device memory (allocated at the first run). */
+  private scratch: Buffer | undefined;
 
   constructor(
     readonly id: number,
@@ -280,30 +285,35 @@ class Session {
     this.armIdle();
   }
 
-  /** Copy out: every page-sized chunk the run changed, in frames within the frame limit. */
+  /**
+   * Copy out: every page-sized chunk the run changed, in frames within the frame limit. Device
+   * memory is read through the driver API a window at a time into one scratch buffer, so a run
+   * costs a copy and a compare of the session's memory but no allocation.
+   */
   private sendChanges(driver: Driver): void {
-    const chunk = PAGE_BYTES;
-    const maxData = Math.max(chunk, Math.floor((this.limits.maxFrame - 4) / chunk) * chunk);
+    const maxData = Math.max(PAGE_BYTES, Math.floor((this.limits.maxFrame - 4) / PAGE_BYTES) * PAGE_BYTES);
+    const window = Math.min(COPY_OUT_WINDOW, maxData);
+    this.scratch ??= Buffer.alloc(window);
     for (const h of this.held.values()) {
-      const now = new Uint8Array(h.buf.bytes);
-      driver.copyToHost(now, h.buf, 0);
-      const a = Buffer.from(now.buffer, now.byteOffset, now.byteLength);
-      const b = Buffer.from(h.shadow.buffer, h.shadow.byteOffset, h.shadow.byteLength);
-      let start = -1;
-      const flush = (end: number) => {
-        if (start < 0) return;
-        this.send(FRAME.data, u32Payload([h.buf.phys + start], now.subarray(start, end)));
-        start = -1;
-      };
-      for (let off = 0; off < now.length; off += chunk) {
-        const end = Math.min(off + chunk, now.length);
-        const changed = a.compare(b, off, end, off, end) !== 0;
-        if (changed && start < 0) start = off;
-        else if (!changed) flush(off);
-        if (start >= 0 && end - start >= maxData) flush(end);
+      const shadow = Buffer.from(h.shadow.buffer, h.shadow.byteOffset, h.shadow.byteLength);
+      for (let base = 0; base < shadow.length; base += window) {
+        const now = this.scratch.subarray(0, Math.min(window, shadow.length - base));
+        driver.copyToHost(now, h.buf, base);
+        let start = -1;
+        const flush = (end: number) => {
+          if (start < 0) return;
+          shadow.set(now.subarray(start, end), base + start);
+          this.send(FRAME.data, u32Payload([h.buf.phys + base + start], now.subarray(start, end)));
+          start = -1;
+        };
+        for (let off = 0; off < now.length; off += PAGE_BYTES) {
+          const end = Math.min(off + PAGE_BYTES, now.length);
+          const changed = now.compare(shadow, base + off, base + end, off, end) !== 0;
+          if (changed && start < 0) start = off;
+          else if (!changed) flush(off);
+        }
+        flush(now.length);
       }
-      flush(now.length);
-      h.shadow.set(now);
     }
   }
 }

@@ -9,6 +9,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { modelInputs, openModel } from '../../api/index.ts';
+import { addCounters } from '../../api/run.ts';
 import { execute, loadModel } from '../../compiler/execute.ts';
 import { makeConfig } from '../../config/config.ts';
 import type { Driver, RunOptions, RunResult } from '../../drivers/api.ts';
@@ -70,13 +71,6 @@ class TimedDriver implements Driver {
     await work();
     return { wallMs: performance.now() - t0, callMs: this.callMs, deviceMs: this.deviceMs, counters: this.counters! };
   }
-}
-
-function addCounters(a: Counters | undefined, b: Counters): Counters {
-  if (!a) return { ...b };
-  const sum = { ...a } as Record<string, number>;
-  for (const [k, v] of Object.entries(b)) sum[k] = (sum[k] ?? 0) + (v ?? 0);
-  return sum as unknown as Counters;
 }
 
 export function median(xs: number[]): number {

@@ -4,7 +4,7 @@
  * another address without VTA_REMOTE_TOKEN, logs one line per session event on stderr and prints
  * the bound address on stdout (port 0 picks a free port). docs/remote.md has the security model.
  */
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { getDriver } from '../../drivers/registry.ts';
 import { DEFAULT_LIMITS, startServer, type ServeLimits } from '../../drivers/remote-server.ts';
 import { DEFAULT_PORT } from '../../drivers/remote-protocol.ts';
@@ -46,7 +46,7 @@ const command: CommandModule<object, Args> = {
       .option('max-memory', { type: 'number', default: DEFAULT_LIMITS.maxMemory, describe: 'device memory one session may hold, in bytes' })
       .option('max-budget', { type: 'number', default: DEFAULT_LIMITS.maxBudget, describe: 'largest run budget a client may ask for' })
       .option('idle', { type: 'number', default: DEFAULT_LIMITS.idleSeconds, describe: 'end a session silent for this many seconds' })
-      .option('max-sessions', { type: 'number', default: DEFAULT_LIMITS.maxSessions, describe: 'sessions served at once' }) as never,
+      .option('max-sessions', { type: 'number', default: DEFAULT_LIMITS.maxSessions, describe: 'sessions served at once' }) as unknown as Argv<Args>,
   handler: async (argv) => {
     refuseConfig(argv, 'serve', 'each client opens the driver for its own config');
     const { host, port } = parseListen(argv.listen);
