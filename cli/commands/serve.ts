@@ -51,7 +51,6 @@ const command: CommandModule<object, Args> = {
     refuseConfig(argv, 'serve', 'each client opens the driver for its own config');
     const { host, port } = parseListen(argv.listen);
     const info = await getDriver(argv.driver);
-    if (info.at) throw new VtaError('E_USAGE', `--driver ${argv.driver}: serve a driver of this machine, not a remote one`);
     const limits: ServeLimits = {
       maxFrame: positive('max-frame', argv.maxFrame),
       maxMemory: positive('max-memory', argv.maxMemory),
