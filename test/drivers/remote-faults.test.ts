@@ -18,6 +18,8 @@ const KIT = join(import.meta.dirname, '..', '..', 'conformance');
 const bundle = (name: string) => loadBundle(join(KIT, `${name}.bundle.json`));
 const expected = (name: string) => loadExpected(join(KIT, `${name}.expected.json`));
 const ALU = 'alu-s0-blocked-b1000';
+/** How long a slowed run lasts: far longer than the 100 ms the tests wait before acting mid-run. */
+const SLOW_RUN_MS = 1500;
 const GEMM = 'gemm-s0-blocked-b1000';
 
 const servers: TestServer[] = [];
@@ -148,7 +150,7 @@ describe('remote driver faults', { timeout: 20_000 }, () => {
   });
 
   it('a client killed mid-run ends its session; the run is not reported to anyone', async () => {
-    const s = await serve(await slowFsim(300));
+    const s = await serve(await slowFsim(SLOW_RUN_MS));
     const raw = new RawClient(s.port);
     rawStartRun(raw, bundle(ALU));
     await s.logged(/open, driver slow-fsim/);
@@ -159,7 +161,7 @@ describe('remote driver faults', { timeout: 20_000 }, () => {
   });
 
   it('a server stopped mid-run: the client fails with one line (E_REMOTE)', async () => {
-    const s = await serveForTest(await slowFsim(300));
+    const s = await serveForTest(await slowFsim(SLOW_RUN_MS));
     const b = bundle(ALU);
     const d = await open(s.url, b);
     const run = codeOf(replayBundle(d, b));
@@ -171,7 +173,7 @@ describe('remote driver faults', { timeout: 20_000 }, () => {
   });
 
   it('a server gone mid-run without a word (killed, network lost): the client fails with one line', async () => {
-    const s = await serve(await slowFsim(300));
+    const s = await serve(await slowFsim(SLOW_RUN_MS));
     // A loopback relay stands for the network: cutting it is the server vanishing.
     const links: Socket[] = [];
     const relay = createServer((c) => {
@@ -232,8 +234,8 @@ describe('remote driver faults', { timeout: 20_000 }, () => {
     }
   });
 
-  it('session bounds: memory, run budget, sessions, idle time', async () => {
-    const s = await serve('fsim', { limits: { maxMemory: 1 << 16, maxBudget: 1e6, maxSessions: 2, idleSeconds: 0.3 } });
+  it('session bounds: memory, run budget, sessions', async () => {
+    const s = await serve('fsim', { limits: { maxMemory: 1 << 16, maxBudget: 1e6, maxSessions: 2 } });
     const b = bundle(ALU);
     const d = await open(s.url, b);
     expect(() => d.memAlloc(1 << 20)).toThrow(/a session may hold 65536/);
@@ -250,9 +252,24 @@ describe('remote driver faults', { timeout: 20_000 }, () => {
     const d2 = await open(s.url, b);
     expect(await codeOf(open(s.url, b))).toMatch(/^E_REMOTE_LIMIT: .*already serves 2 sessions/);
     d2.close();
-    // d has been silent for longer than 0.3 s by now, or will be.
+    d.close();
+  });
+
+  it('an idle session is ended; its client learns why at its next call', async () => {
+    const s = await serve('fsim', { limits: { idleSeconds: 0.3 } });
+    const b = bundle(ALU);
+    const d = await open(s.url, b);
     await s.logged(/ended: E_REMOTE: idle for 0.3 s/);
-    expect(await codeOf(d.run(insn, 1))).toMatch(/^E_REMOTE: .*idle for 0.3 s/);
+    // The server's error frame follows its log line: wait for it, within bounds.
+    let error: unknown;
+    for (const until = Date.now() + 5000; error === undefined && Date.now() < until; await new Promise((r) => setTimeout(r, 20))) {
+      try {
+        d.memFree(d.memAlloc(4096));
+      } catch (e) {
+        error = e;
+      }
+    }
+    expect(String(error)).toMatch(/ended the session: idle for 0.3 s/);
     d.close();
   });
 
