@@ -82,6 +82,7 @@ export async function checkTimelineDriver(driver: string): Promise<void> {
   throw new VtaError('E_USAGE', `--timeline needs a driver that records one (${recording.join(', ')}); the ${info.name} driver does not`);
 }
 
+/** Counters of several runs, field by field. */
 export function addCounters(a: Counters | undefined, b: Counters): Counters {
   if (!a) return { ...b };
   const sum: Counters = { ...a };

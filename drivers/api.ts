@@ -49,6 +49,11 @@ export interface RunResult {
   counters: Counters;
   /** With RunOptions.timeline on a driver that records one: every span, by stage then time. */
   spans?: StageSpan[];
+  /**
+   * Wall time of the run where the device ran it, when the driver knows it apart from its own
+   * overhead (a remote driver reports the server's; the rest is transport).
+   */
+  deviceMs?: number;
 }
 
 /** The DRAM model behind a clocked driver, as a report states it. */
@@ -106,4 +111,9 @@ export interface DriverInfo {
    * with a config, whether it can run that config (default: the default config).
    */
   unavailable?(config?: VtaConfig): string | undefined;
+  /**
+   * For drivers reached at an address (`remote://HOST:PORT`): the DriverInfo of the device at that
+   * address. The registry hands `--driver SCHEME://...` to the driver registered as SCHEME.
+   */
+  at?(address: string): DriverInfo;
 }

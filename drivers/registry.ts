@@ -1,7 +1,8 @@
 /**
  * Driver registry. Every file in drivers/backends/ default-exports a DriverInfo, is listed in
  * drivers/backends/index.ts and is registered under its name: adding a driver is adding one file
- * and one line. Other packages may also call registerDriver.
+ * and one line. Other packages may also call registerDriver. A name `SCHEME://ADDRESS` (remote://HOST:PORT)
+ * is the device at ADDRESS of the driver registered as SCHEME (DriverInfo.at).
  */
 import { VtaError } from '../lib/errors.ts';
 import type { DriverInfo } from './api.ts';
@@ -27,6 +28,15 @@ function registerBackends(): void {
   for (const info of BACKENDS) if (!drivers.has(info.name)) drivers.set(info.name, info);
 }
 
+/** `SCHEME://ADDRESS` names the device at ADDRESS of the driver registered as SCHEME (remote://HOST:PORT). */
+function addressed(name: string): DriverInfo | undefined {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(name)?.[1];
+  if (scheme === undefined) return undefined;
+  const info = drivers.get(scheme);
+  if (!info?.at) throw new DriverError(`unknown driver '${name}': no registered driver reaches devices at ${scheme}:// addresses`);
+  return info.at(name);
+}
+
 /** All registered drivers, sorted by name. */
 export async function listDrivers(): Promise<DriverInfo[]> {
   if (!backendsRegistered) {
@@ -43,7 +53,7 @@ export async function listDrivers(): Promise<DriverInfo[]> {
  */
 export async function getDriver(name: string, config?: VtaConfig): Promise<DriverInfo> {
   const all = await listDrivers();
-  const info = drivers.get(name);
+  const info = addressed(name) ?? drivers.get(name);
   if (!info) throw new DriverError(`unknown driver '${name}' (known: ${all.map((d) => d.name).join(', ') || 'none'})`);
   const why = info.unavailable?.(config);
   if (why) throw new DriverError(`driver '${name}' is not available: ${why}`);

@@ -26,6 +26,11 @@ export const ERROR_CODES = {
   E_DRIVER: 'a driver is unknown, not built, closed, or was handed a buffer it does not own',
   E_BUNDLE: 'a run bundle (conformance kit format) is malformed',
   E_RACE: 'the race checker found two SRAM accesses that no dependency token orders',
+  // Remote drivers (vta serve, --driver remote://HOST:PORT)
+  E_REMOTE: 'a remote driver server cannot be reached, or the connection ended (server stopped, idle timeout, session ended)',
+  E_REMOTE_AUTH: 'the server refused the token: VTA_REMOTE_TOKEN differs between client and server, or is missing on the client',
+  E_REMOTE_PROTOCOL: 'a remote-driver frame is malformed, truncated, oversized, or speaks another protocol version',
+  E_REMOTE_LIMIT: "a remote session exceeded one of the server's bounds (device memory, run budget, sessions)",
   // Runtime (command building)
   E_RUNTIME_ARG: 'a runtime call argument is out of range, not an integer, or does not fit its instruction field',
   E_RUNTIME_RANGE: 'a DMA would read or write outside its device buffer or SRAM',

@@ -4,6 +4,7 @@
  * line below; test/cli/commands-index.test.ts fails when a file of this folder is missing here.
  */
 import asm from './asm.ts';
+import bench from './bench.ts';
 import buildRtl from './build-rtl.ts';
 import compile from './compile.ts';
 import config from './config.ts';
@@ -15,9 +16,10 @@ import importModel from './import.ts';
 import quantize from './quantize.ts';
 import replay from './replay.ts';
 import run from './run.ts';
+import serve from './serve.ts';
 import viz from './viz.ts';
 
 /** Each module types its own arguments (cli/main.ts hands them to yargs as plain command modules). */
 export const COMMANDS = [
-  asm, buildRtl, compile, config, conformance, disasm, drivers, errors, importModel, quantize, replay, run, viz,
+  asm, bench, buildRtl, compile, config, conformance, disasm, drivers, errors, importModel, quantize, replay, run, serve, viz,
 ];

@@ -5,6 +5,7 @@
  */
 import type { DriverInfo } from '../api.ts';
 import fsim from './fsim.ts';
+import remote from './remote.ts';
 import tsim from './tsim.ts';
 
-export const BACKENDS: readonly DriverInfo[] = [fsim, tsim];
+export const BACKENDS: readonly DriverInfo[] = [fsim, remote, tsim];
