@@ -36,14 +36,45 @@ type Translator = (t: Translation) => Value;
 
 const floatValue = (e: Emitted): FloatTensor => ({ kind: 'float', ...e });
 
-/** stride / pad for conv and pools, refusing what the IR cannot express. */
+/**
+ * stride / pad for conv and pools (`kernel`: the weight's spatial dims, or the pool's kernel_shape),
+ * refusing attributes that do not fit the kernel as onnxruntime does, and what the IR cannot express.
+ */
 function window(a: Attributes, where: string, kernel: number[]): { stride: number[]; pad: number[] } {
   const autoPad = a.string('auto_pad');
   if (autoPad && autoPad !== 'NOTSET' && autoPad !== 'VALID') fail(`${where}: auto_pad ${autoPad} is not supported: export with explicit pads`);
-  if (kernel.length !== 2) fail(`${where}: only 2-D kernels are supported, got ${fmt(kernel)}`);
-  if (a.ints('dilations', [1, 1]).some((d) => d !== 1)) fail(`${where}: dilations are not supported`);
+  const given = a.ints('kernel_shape', kernel);
+  if (fmt(given) !== fmt(kernel)) fail(`${where}: kernel_shape ${fmt(given)} does not match the weight's kernel ${fmt(kernel)}`);
+  const rank = kernel.length;
+  const stride = a.ints('strides', kernel.map(() => 1));
+  const pad = a.ints('pads', [...kernel, ...kernel].map(() => 0));
+  const dilations = a.ints('dilations', kernel.map(() => 1));
+  for (const [name, v, n] of [['strides', stride, rank], ['pads', pad, 2 * rank], ['dilations', dilations, rank]] as const) {
+    if (v.length !== n) fail(`${where}: ${name} ${fmt(v)} has ${v.length} values but the ${rank}-D kernel needs ${n}`);
+  }
+  if (stride.some((s) => s < 1)) fail(`${where}: strides ${fmt(stride)} must be positive`);
+  if (dilations.some((d) => d < 1)) fail(`${where}: dilations ${fmt(dilations)} must be positive`);
+  if (pad.some((p) => p < 0)) fail(`${where}: pads ${fmt(pad)} must not be negative`);
+  if (kernel.some((k) => k < 1)) fail(`${where}: kernel_shape ${fmt(kernel)} must be positive`);
+  if (rank !== 2) fail(`${where}: only 2-D kernels are supported, got ${fmt(kernel)}`);
+  if (dilations.some((d) => d !== 1)) fail(`${where}: dilations are not supported`);
   if (a.int('ceil_mode', 0) !== 0) fail(`${where}: ceil_mode=1 is not supported`);
-  return { stride: a.ints('strides', [1, 1]), pad: a.ints('pads', [0, 0, 0, 0]) };
+  return { stride, pad };
+}
+
+/** Conv's group against its input [N, C, …] and weight [M, C / group, …], checked as onnxruntime does. */
+function checkGroups(t: Translation, x: number[], w: number[]): number {
+  const group = t.attrs.int('group', 1);
+  if (group < 1) fail(`${t.where}: group ${group} must be positive`);
+  if (w[0]! % group !== 0) fail(`${t.where}: the weight's ${w[0]} output channels are not divisible by group ${group}`);
+  if (x[1] !== w[1]! * group) fail(`${t.where}: the input has ${x[1]} channels but the weight ${fmt(w)} with group ${group} takes ${w[1]! * group}`);
+  return group;
+}
+
+/** A pool's kernel_shape, which ONNX requires. */
+function poolKernel(t: Translation): number[] {
+  if (!t.attrs.has('kernel_shape')) fail(`${t.where}: kernel_shape is missing (required)`);
+  return t.attrs.ints('kernel_shape', []);
 }
 
 // --- weights ----------------------------------------------------------------------------------------
@@ -156,8 +187,9 @@ function conv(t: Translation, x: QTensor, wq: QConst, bias: Value | undefined): 
     input = b.emit('pad', [x.ir], `${base}.pad`, { pads: [0, 0, pad[0]!, pad[1]!, 0, 0, pad[2]!, pad[3]!], value: x.zp });
     convPad = [0, 0, 0, 0];
   }
+  const groups = checkGroups(t, x.shape, w.dims);
   const wt = b.constant(w, `${base}.weight`);
-  const out = b.emit('conv2d', [input.ir, wt.ir], base, { stride, pad: convPad, groups: t.attrs.int('group', 1) });
+  const out = b.emit('conv2d', [input.ir, wt.ir], base, { stride, pad: convPad, groups });
   const acc = accumulator(out, x.scale[0]!, w);
   return withBias(t, acc, accumulatorBias(t, bias, acc.scale, w, x.zp));
 }
@@ -216,7 +248,7 @@ function floatConv(t: Translation): Value {
   const x = fl(t, 0);
   const w = fl(t, 1, 'weight');
   const { stride, pad } = window(t.attrs, t.where, w.shape.slice(2));
-  let out = t.b.emit('conv2d', [x.ir, w.ir], t.base, { stride, pad, groups: t.attrs.int('group', 1) });
+  let out = t.b.emit('conv2d', [x.ir, w.ir], t.base, { stride, pad, groups: checkGroups(t, x.shape, w.shape) });
   if (t.ins[2]) out = t.b.emit('bias_add', [out.ir, fl(t, 2, 'bias').ir], `${t.base}.add_bias`, {});
   return floatValue(out);
 }
@@ -241,7 +273,7 @@ function floatGemm(t: Translation): Value {
 
 function floatPool(op: 'max_pool' | 'avg_pool'): Translator {
   return (t) => {
-    const kernel = t.attrs.ints('kernel_shape', []);
+    const kernel = poolKernel(t);
     const w = window(t.attrs, t.where, kernel);
     if (op === 'avg_pool' && t.attrs.int('count_include_pad', 0) === 1 && w.pad.some((p) => p !== 0)) fail(`${t.where}: count_include_pad=1 with padding is not supported`);
     return floatValue(t.b.emit(op, [fl(t, 0).ir], t.base, { kernel, ...w }));
@@ -524,7 +556,7 @@ const maxPoolOp: Translator = (t) => {
   if (t.node.outputs.length > 1 && t.node.outputs[1]) fail(`${t.where}: the Indices output is not supported`);
   // uint8 → int8 by − 128 keeps the order, so an integer max pool is the same in either domain.
   if ((v?.kind !== 'q' || v.scale.length !== 1) && v?.kind !== 'int') return floatFallback(t);
-  const kernel = t.attrs.ints('kernel_shape', []);
+  const kernel = poolKernel(t);
   return { ...v, ...t.b.emit('max_pool', [v.ir], t.base, { kernel, ...window(t.attrs, t.where, kernel) }) };
 };
 

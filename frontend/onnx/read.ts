@@ -7,6 +7,7 @@
 import { unpackSigned } from '../../isa/elements.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { onnx } from '../onnx-builder.ts';
+import { checkModelWire } from './wire.ts';
 import type { onnx as OnnxNs } from 'onnx-proto';
 
 export const ONNX_ERROR = 'E_ONNX';
@@ -176,6 +177,7 @@ function nibbles(t: OnnxNs.ITensorProto, elem: number, n: number, where: string)
 
 /** The protobuf decoded, refusing bytes that are not a model with a graph of at least one node. */
 export function decodeModelProto(bytes: Uint8Array, label: string): OnnxNs.ModelProto & { graph: OnnxNs.GraphProto } {
+  checkModelWire(bytes, (why) => fail(`${label}: not a valid ONNX model (${why})`));
   let model: OnnxNs.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
