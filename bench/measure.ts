@@ -3,6 +3,9 @@
  * samples, and each sample repeats the work until it lasts long enough to time reliably.
  */
 
+import { spawnSync } from 'node:child_process';
+import { VtaError } from '../lib/errors.ts';
+
 export interface MeasureOptions {
   /** Number of samples; the median is reported (default 7). */
   samples?: number;
@@ -47,4 +50,34 @@ export async function medianCpuSeconds(work: () => unknown, options: { samples?:
   perCall.sort((a, b) => a - b);
   const mid = perCall.length >> 1;
   return perCall.length % 2 ? perCall[mid]! : (perCall[mid - 1]! + perCall[mid]!) / 2;
+}
+
+/** The median of `xs`. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/**
+ * A whole process, `args` run `samples` times under /usr/bin/time: median wall and CPU (user +
+ * system, children included) seconds. A failed run throws, naming the command.
+ */
+export function medianWholeProcess(args: string[], options: { cwd?: string; samples?: number; env?: NodeJS.ProcessEnv } = {}): { wall: number; cpu: number } {
+  const walls: number[] = [];
+  const cpus: number[] = [];
+  for (let s = 0; s < (options.samples ?? 5); s++) {
+    const t0 = performance.now();
+    const r = spawnSync('/usr/bin/time', ['-f', 'cpu %U %S', ...args], { cwd: options.cwd, env: options.env ?? process.env, encoding: 'utf8', maxBuffer: 1 << 26 });
+    walls.push((performance.now() - t0) / 1000);
+    const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr ?? '');
+    if (r.status !== 0 || !m) throw new VtaError('E_DRIVER', `bench: ${args.join(' ')} failed: ${(r.stderr ?? '').trim().split('\n').at(-2) ?? r.status}`);
+    cpus.push(Number(m[1]) + Number(m[2]));
+  }
+  return { wall: median(walls), cpu: median(cpus) };
+}
+
+/** The anchor of every whole-process figure: `node -e 1`, CPU seconds (median). */
+export function nodeStartupCpuSeconds(samples = 5): number {
+  return medianWholeProcess([process.execPath, '-e', '1'], { samples }).cpu;
 }

@@ -8,28 +8,20 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { writeFileAtomic } from '../lib/files.ts';
 import { describeError } from '../lib/errors.ts';
+import { figuresJson, formatTable, type Figures } from './table.ts';
 
-type Figures = Record<string, number | string>;
 const HERE = dirname(fileURLToPath(import.meta.url));
 
 const AREAS: { name: string; file: string; fn: string }[] = [
+  { name: 'startup', file: 'startup-bench.ts', fn: 'runStartupBench' },
   { name: 'fsim', file: 'fsim-throughput.ts', fn: 'runFsimBench' },
   { name: 'tsim', file: 'tsim-throughput.ts', fn: 'runTsimBench' },
   { name: 'compiler', file: 'compiler-bench.ts', fn: 'runCompilerBench' },
   { name: 'quantize', file: 'quantize-bench.ts', fn: 'runQuantizeBench' },
 ];
 
-function show(name: string, figures: Figures): void {
-  const w = Math.max(...Object.keys(figures).map((k) => k.length));
-  console.log(`\n${name}`);
-  for (const [k, v] of Object.entries(figures)) {
-    const text = typeof v === 'number' ? (Number.isInteger(v) ? v.toLocaleString('en-US') : v.toPrecision(4)) : v;
-    console.log(`  ${k.padEnd(w)}  ${text}`);
-  }
-}
-
 const only = process.argv.slice(2);
-const results: Record<string, Figures | { error: string }> = {};
+const results: Record<string, ReturnType<typeof figuresJson> | { error: string }> = {};
 for (const area of AREAS) {
   if (only.length && !only.includes(area.name)) continue;
   const path = join(HERE, area.file);
@@ -37,8 +29,8 @@ for (const area of AREAS) {
   try {
     const mod = (await import(pathToFileURL(path).href)) as Record<string, () => Promise<Figures>>;
     const figures = await mod[area.fn]!();
-    results[area.name] = figures;
-    show(area.name, figures);
+    results[area.name] = figuresJson(figures);
+    console.log(formatTable(area.name, figures));
   } catch (e) {
     results[area.name] = { error: describeError(e) };
     console.log(`\n${area.name}: ${describeError(e)}`);

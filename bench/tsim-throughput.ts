@@ -14,12 +14,12 @@
  *   anchor: TVM's Chisel tsim, ResNet-18     227.73 s                           now 12x faster
  * Run directly for the table: npx tsx bench/tsim-throughput.ts  (`--gemm-child` is the child run).
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { medianSeconds } from './measure.ts';
+import { median, medianSeconds, medianWholeProcess, nodeStartupCpuSeconds } from './measure.ts';
+import { figure, formatTable, type Figures } from './table.ts';
 import { defaultVtaConfig, type VtaConfig } from '../config/config.ts';
 import type { Driver } from '../drivers/api.ts';
 import tsim from '../drivers/backends/tsim.ts';
@@ -71,12 +71,6 @@ function largeGemm(cfg: VtaConfig, d: Driver): GemmRun {
   };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
 /** Median CPU seconds (user + system) of one call of `work`, over SAMPLES calls. */
 async function medianCpuSeconds(work: () => Promise<unknown>): Promise<number> {
   const per: number[] = [];
@@ -89,20 +83,8 @@ async function medianCpuSeconds(work: () => Promise<unknown>): Promise<number> {
   return median(per);
 }
 
-/** Runs `args` under /usr/bin/time SAMPLES times: median wall and CPU (user + system) seconds. */
-function wholeProcess(args: string[]): { wall: number; cpu: number } {
-  const walls: number[] = [];
-  const cpus: number[] = [];
-  for (let s = 0; s < SAMPLES; s++) {
-    const t0 = performance.now();
-    const r = spawnSync('/usr/bin/time', ['-f', 'cpu %U %S', ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 26 });
-    walls.push((performance.now() - t0) / 1000);
-    const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr ?? '');
-    if (r.status !== 0 || !m) throw new VtaError('E_DRIVER', `tsim bench: ${args.join(' ')} failed: ${(r.stderr ?? '').trim().split('\n').at(-2) ?? r.status}`);
-    cpus.push(Number(m[1]) + Number(m[2]));
-  }
-  return { wall: median(walls), cpu: median(cpus) };
-}
+/** `args` as a whole process, SAMPLES times: median wall and CPU seconds. */
+const wholeProcess = (args: string[]) => medianWholeProcess(args, { cwd: ROOT, samples: SAMPLES });
 
 /** The first sample of the ResNet input, as a one-sample .npy in a temporary directory. */
 function oneSampleInput(dir: string): string {
@@ -135,26 +117,28 @@ async function inProcessGemm(cfg: VtaConfig): Promise<Record<string, number>> {
   }
 }
 
-export async function runTsimBench(): Promise<Record<string, number>> {
+export async function runTsimBench(): Promise<Figures> {
   const cfg = defaultVtaConfig();
   const why = tsim.unavailable?.();
   if (why) throw new VtaError('E_DRIVER', `tsim bench: ${why}`);
-  const figures = await inProcessGemm(cfg);
+  const gemm = await inProcessGemm(cfg);
+  const figures: Figures = { ...gemm };
+  figures.simulated_cycles_per_cpu_second = figure(gemm.simulated_cycles_per_cpu_second!, 'cycles/CPU-s', undefined, '≥ 2.5 M whole process');
   // Whole process: node start-up, tsx, opening the addon and one run of the same GEMM.
+  const node = nodeStartupCpuSeconds(SAMPLES);
   const child = wholeProcess([process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), '--gemm-child']);
-  figures.whole_process_gemm_seconds = child.wall;
-  figures.whole_process_gemm_cpu_seconds = child.cpu;
-  figures.whole_process_cycles_per_second = figures.gemm_cycles! / child.wall;
-  figures.whole_process_cycles_per_cpu_second = figures.gemm_cycles! / child.cpu;
+  figures.whole_process_gemm_seconds = figure(child.wall, 's');
+  figures.whole_process_gemm_cpu_seconds = figure(child.cpu, 'CPU s', { name: 'node -e 1', value: node });
+  figures.whole_process_cycles_per_second = figure(gemm.gemm_cycles! / child.wall, 'cycles/s');
+  figures.whole_process_cycles_per_cpu_second = figure(gemm.gemm_cycles! / child.cpu, 'cycles/CPU-s', undefined, '≥ 2.5 M');
   if (existsSync(RESNET) && existsSync(RESNET_INPUT)) {
     const dir = mkdtempSync(join(tmpdir(), 'vta-tsim-bench-'));
     try {
       const input = oneSampleInput(dir);
       const run = wholeProcess([process.execPath, join(ROOT, 'bin', 'vta.mjs'), 'run', RESNET, '--driver', 'tsim', '--input', input, '-q']);
-      figures.resnet18_inference_seconds = run.wall;
-      figures.resnet18_inference_cpu_seconds = run.cpu;
-      figures.chisel_tsim_resnet18_seconds = CHISEL_TSIM_RESNET18_SECONDS;
-      figures.resnet18_speedup_over_chisel_tsim = CHISEL_TSIM_RESNET18_SECONDS / run.wall;
+      const chisel = { name: "TVM's Chisel tsim, ResNet-18", value: CHISEL_TSIM_RESNET18_SECONDS };
+      figures.resnet18_inference_seconds = figure(run.wall, 's', chisel, '≤ 5 s whole process');
+      figures.resnet18_inference_cpu_seconds = figure(run.cpu, 'CPU s', chisel);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -175,5 +159,5 @@ async function gemmChild(): Promise<void> {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (process.argv.includes('--gemm-child')) await gemmChild();
-  else for (const [k, v] of Object.entries(await runTsimBench())) console.log(`${k.padEnd(40)} ${v.toPrecision(4)}`);
+  else console.log(formatTable('tsim', await runTsimBench()));
 }

@@ -1,13 +1,17 @@
 /**
  * The .vtapkg artifact: a compiled model that runs at any DRAM base on any driver.
  *
- *   bytes 0..7    magic "VTAPKG01"
+ *   bytes 0..7    magic "VTAPKG02"
  *   bytes 8..11   u32 LE: length J of the JSON header
  *   bytes 12..    JSON header (UTF-8): { "format": "vtapkg/1", "model": <CompiledModel without the
- *                 two images, its `types` as [tensor, {shape, dtype}] pairs>,
- *                 "sections": { "code": [offset, bytes], "const": [offset, bytes] } }
- *   sections      the code image (instructions, then uop images) and the constant image, each
- *                 starting at a 64-byte aligned file offset
+ *                 two images, its `types` as [tensor, {shape, dtype}] pairs, each graph constant's
+ *                 `data` as {offset, bytes} in the tensors section>,
+ *                 "sections": { "code": [offset, bytes], "tensors": [offset, bytes], "const": [offset, bytes] } }
+ *   sections      the code image (instructions, then uop images), the graph's constants (each one's
+ *                 little-endian bytes, 8-byte aligned in the section) and the constant image, each
+ *                 section starting at a 64-byte aligned file offset
+ * Container VTAPKG01 (before constants were binary) held each graph constant as base64 in the
+ * header and had no tensors section; it is still read.
  * Instruction dram_base fields are relative to their segment; `model.relocs` lists, per
  * instruction index, the segment to add (segment base / element size of the memory type).
  * docs/compiler.md describes every field. A package without `types` (written before models
@@ -25,26 +29,70 @@ import { VtaError } from '../lib/errors.ts';
 import type { CompiledModel, KernelInfo, ModelStep } from './model.ts';
 import { compileError } from './errors.ts';
 import type { Graph, TensorType, TensorTypes } from '../graph/ir.ts';
-import { inferNodeType, inferShapes, validateGraph } from '../graph/load.ts';
+import { decodeConst, inferNodeType, inferShapes, makeConst, validateGraph } from '../graph/load.ts';
+import { DTYPE_INFO } from '../lib/dtype.ts';
 import { SEGMENTS, type SegmentName } from './memplan.ts';
 import { gridTiles, tileGrid } from './pack.ts';
 
-const MAGIC = 'VTAPKG01';
+const MAGIC = 'VTAPKG02';
+/** The previous container: graph constants inline in the header as base64. */
+const MAGIC_BASE64 = 'VTAPKG01';
 const FORMATS = ['vtapkg/1', 'vtapkg/2'];
 
 /** vtapkg/2 for a model whose constants are packed below 8 bits, vtapkg/1 otherwise. */
 const formatFor = (config: VtaConfigJson): string => (config.LOG_INP_WIDTH < 3 || config.LOG_WGT_WIDTH < 3 ? 'vtapkg/2' : 'vtapkg/1');
 const ALIGN = 64;
 
-/** The header's model section: the model without its images, types as a list (names are data). */
-function headerModel(model: CompiledModel): Json {
-  const { code: _code, constImage: _constImage, types, ...meta } = model;
-  return { ...meta, types: [...types] };
+/**
+ * The header's model section (the model without its images, types as a list: names are data), its
+ * graph's constants as {offset, bytes} in `tensors`, their bytes one after another.
+ */
+function headerModel(model: CompiledModel): { meta: Json; tensors: Uint8Array } {
+  const { code: _code, constImage: _constImage, types, graph, ...meta } = model;
+  const entries = Object.entries(graph.tensors).map(([name, t]) => [name, t, decodeConst(name, t)] as const);
+  let size = 0;
+  const placed = entries.map(([name, t, values]) => {
+    const offset = size;
+    size = Math.ceil((offset + values.byteLength) / TENSOR_ALIGN) * TENSOR_ALIGN;
+    return [name, { shape: t.shape, dtype: t.dtype, data: { offset, bytes: values.byteLength } }] as const;
+  });
+  const tensors = new Uint8Array(size);
+  entries.forEach(([, , values], k) => tensors.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), placed[k]![1].data.offset));
+  return { meta: { ...meta, graph: { ...graph, tensors: Object.fromEntries(placed) }, types: [...types] }, tensors };
+}
+
+/** Alignment of each constant in the tensors section: every element type reads as a typed view. */
+const TENSOR_ALIGN = 8;
+
+/**
+ * The header's graph with each constant's {offset, bytes} replaced by its values, typed views on
+ * `tensors` (the reader's own copy). A reference that does not fit is refused, naming the tensor;
+ * anything else wrong is left for the graph's check to refuse.
+ */
+function withTensorData(graph: unknown, tensors: Uint8Array, bad: (why: string) => Error): unknown {
+  if (!isObject(graph) || !isObject(graph.tensors)) return graph;
+  const resolved = Object.entries(graph.tensors).map(([name, t]) => {
+    if (!isObject(t) || typeof t.dtype !== 'string' || !isDType(t.dtype) || !Array.isArray(t.shape) || !t.shape.every(isCount)) return [name, t];
+    const at = `model.graph.tensors[${JSON.stringify(name)}].data`;
+    const ref = t.data;
+    if (!isObject(ref) || !isCount(ref.offset) || !isCount(ref.bytes)) throw bad(`${at} must be {offset, bytes} in the tensors section`);
+    const size = DTYPE_INFO[t.dtype].bytes;
+    const want = (t.shape as number[]).reduce((a, b) => a * b, 1) * size;
+    if (ref.bytes !== want) throw bad(`${at} holds ${ref.bytes} bytes but ${t.dtype}[${t.shape.join(',')}] needs ${want}`);
+    if (ref.offset % size !== 0 || ref.offset + ref.bytes > tensors.length) throw bad(`${at} lies outside the tensors section or is not aligned`);
+    const bytes = tensors.subarray(ref.offset, ref.offset + ref.bytes);
+    const values = t.dtype === 'int8' ? new Int8Array(bytes.buffer, bytes.byteOffset, ref.bytes)
+      : t.dtype === 'uint8' ? bytes
+      : t.dtype === 'int32' ? new Int32Array(bytes.buffer, bytes.byteOffset, ref.bytes / 4)
+      : new Float32Array(bytes.buffer, bytes.byteOffset, ref.bytes / 4);
+    return [name, makeConst(t.shape as number[], t.dtype, values)];
+  });
+  return { ...graph, tensors: Object.fromEntries(resolved) };
 }
 
 export function writePackage(model: CompiledModel): Uint8Array {
   const { code, constImage } = model;
-  const meta = headerModel(model);
+  const { meta, tensors } = headerModel(model);
   const sections: Record<string, [number, number]> = {};
   // Two passes: section offsets depend on the header length, which depends on the offsets.
   let header = '';
@@ -52,8 +100,10 @@ export function writePackage(model: CompiledModel): Uint8Array {
   for (let pass = 0; pass < 3; pass++) {
     start = Math.ceil((12 + Buffer.byteLength(header)) / ALIGN) * ALIGN;
     const codeAt = start;
-    const constAt = Math.ceil((codeAt + code.length) / ALIGN) * ALIGN;
+    const tensorsAt = Math.ceil((codeAt + code.length) / ALIGN) * ALIGN;
+    const constAt = Math.ceil((tensorsAt + tensors.length) / ALIGN) * ALIGN;
     sections.code = [codeAt, code.length];
+    sections.tensors = [tensorsAt, tensors.length];
     sections.const = [constAt, constImage.length];
     header = JSON.stringify({ format: formatFor(model.config), model: meta, sections });
   }
@@ -65,6 +115,7 @@ export function writePackage(model: CompiledModel): Uint8Array {
   new DataView(out.buffer).setUint32(8, headerBytes.length, true);
   out.set(headerBytes, 12);
   out.set(code, sections.code![0]);
+  out.set(tensors, sections.tensors![0]);
   out.set(constImage, sections.const![0]);
   return out;
 }
@@ -81,7 +132,9 @@ const isName = (v: unknown): v is string => typeof v === 'string' && v.length > 
  */
 export function readPackage(bytes: Uint8Array, where = 'package'): CompiledModel {
   const bad = (why: string) => compileError('E_PACKAGE', where, why);
-  if (bytes.length < 12 || Buffer.from(bytes.subarray(0, 8)).toString('latin1') !== MAGIC) throw bad('not a .vtapkg file (bad magic)');
+  const magic = bytes.length < 12 ? '' : Buffer.from(bytes.subarray(0, 8)).toString('latin1');
+  if (/^VTAPKG\d\d$/.test(magic) && magic !== MAGIC && magic !== MAGIC_BASE64) throw bad(`container ${magic} is not supported (this reader takes ${MAGIC} and ${MAGIC_BASE64}: use a newer vta)`);
+  if (magic !== MAGIC && magic !== MAGIC_BASE64) throw bad('not a .vtapkg file (bad magic)');
   const hlen = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
   if (12 + hlen > bytes.length) throw bad('header runs past the end of the file');
   let h: unknown;
@@ -106,7 +159,8 @@ export function readPackage(bytes: Uint8Array, where = 'package'): CompiledModel
   const constImage = section('const');
   const cfg = makeConfig(m.config as VtaConfigJson, `${where}: config`);
   if (h.format !== formatFor(cfg.json)) throw bad(`format is ${JSON.stringify(h.format)} but its config (${cfg.bitstream}) needs "${formatFor(cfg.json)}"`);
-  const model = checkModel(m, cfg, code, constImage, bad);
+  const graph = magic === MAGIC_BASE64 ? m.graph : withTensorData(m.graph, section('tensors'), bad);
+  const model = checkModel({ ...m, graph }, cfg, code, constImage, bad);
   return { ...model, code, constImage };
 }
 
@@ -142,7 +196,10 @@ function readTypes(raw: unknown, graph: Graph, bad: (why: string) => Error): Ten
 export function checkPackagedModel(model: CompiledModel): string | undefined {
   try {
     const cfg = makeConfig(model.config, 'compiled model');
-    checkModel(JSON.parse(JSON.stringify(headerModel(model))) as Json, cfg, model.code, model.constImage, (why) => new Error(why));
+    const { meta, tensors } = headerModel(model);
+    const bad = (why: string) => new Error(why);
+    const m = JSON.parse(JSON.stringify(meta)) as Json;
+    checkModel({ ...m, graph: withTensorData(m.graph, tensors, bad) }, cfg, model.code, model.constImage, bad);
     return undefined;
   } catch (e) {
     return (e as Error).message;

@@ -126,6 +126,8 @@ export function chooseRequantization(ratios: number[], accBounds: number[]): Req
     const scaled = ratios.map((r) => r * 2 ** k);
     const bounds = k === 0 ? accBounds : accBounds.map((a) => Math.ceil(a / 2 ** k) + 1);
     const pre = k === 0 ? 0 : Math.max(...ratios) * 2 ** (k - 1);
+    // The pre-shift's own error grows with k: once it alone reaches the best bound, no larger k wins.
+    if (best && pre >= best.errorBound) break;
     let fp: { multipliers: number[]; shift: number; relError: number; errorBound: number } | string;
     if (ratios.length === 1) {
       const one = chooseFixedPoint(scaled[0]!, bounds[0]!);

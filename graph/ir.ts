@@ -38,9 +38,12 @@ export interface TensorType {
   dtype: DType;
 }
 
-/** A constant (weights, biases). `data` is base64 of little-endian bytes, or a plain number list. */
+/**
+ * A constant (weights, biases). `data` is base64 of little-endian bytes or a plain number list (the
+ * JSON file format), or, in memory, the dtype's typed array (written as base64 by JSON.stringify).
+ */
 export interface ConstTensor extends TensorType {
-  data: string | number[];
+  data: string | number[] | TypedData;
 }
 
 export type OpName =

@@ -6,7 +6,7 @@
  * VtaError with code E_MODEL and one line that names the node (or tensor) and the field at fault.
  * `inferShapes` gives the type of every tensor; it is the single place where shape rules live.
  */
-import { DTYPE_INFO, DTYPES, fromLittleEndianBytes, isDType, toLittleEndianBytes, type TypedData } from '../lib/dtype.ts';
+import { DTYPE_INFO, DTYPES, fromLittleEndianBytes, holdsDType, isDType, toLittleEndianBytes, type TypedData } from '../lib/dtype.ts';
 import { VtaError } from '../lib/errors.ts';
 import { readTextOrFail } from '../lib/files.ts';
 import type { ConstTensor, DType, Graph, GraphNode, OpName, Tensor, TensorType, TensorTypes } from './ir.ts';
@@ -500,11 +500,19 @@ const decoded = new WeakMap<ConstTensor, { from: string; dtype: DType; values: T
 
 /** The values of a constant as a typed array (checks length and range; `name` is used in errors). */
 export function decodeConst(name: string, t: ConstTensor): TypedData {
+  if (ArrayBuffer.isView(t.data)) return checkedTyped(name, t, t.data);
   const known = decoded.get(t);
   if (known && known.from === t.data && known.dtype === t.dtype && known.values.length === product(t.shape)) return known.values;
   const values = decodeConstData(name, t);
   if (typeof t.data === 'string') decoded.set(t, { from: t.data, dtype: t.dtype, values });
   return values;
+}
+
+/** Typed data held in memory (the importer's, a package's): its class and length must fit. */
+function checkedTyped(name: string, t: ConstTensor, data: TypedData): TypedData {
+  if (!holdsDType(data, t.dtype)) fail(`tensor '${name}': data is a ${data.constructor.name}, not ${t.dtype}`);
+  if (data.length !== product(t.shape)) fail(`tensor '${name}': data has ${data.length} values but ${fmtShape(t.shape)} needs ${product(t.shape)}`);
+  return data;
 }
 
 /** A copy of `from`'s data with its decoded values (when known), for a checked copy of a constant. */
@@ -546,11 +554,13 @@ export function constTensor(name: string, t: ConstTensor): Tensor {
   return { shape: [...t.shape], dtype: t.dtype, data: decodeConst(name, t) };
 }
 
-/** A constant of `values` (base64 in the file format) whose decoded values are known already. */
+/**
+ * A constant holding `values` themselves (binary from the importer to the package); JSON.stringify
+ * writes them as base64, the file format's compact form, through the array's own toJSON.
+ */
 export function makeConst(shape: number[], dtype: DType, values: TypedData): ConstTensor {
-  const t: ConstTensor = { shape, dtype, data: encodeConstData(values) };
-  decoded.set(t, { from: t.data as string, dtype, values });
-  return t;
+  if (!Object.hasOwn(values, 'toJSON')) Object.defineProperty(values, 'toJSON', { value: () => encodeConstData(values) });
+  return { shape, dtype, data: values };
 }
 
 /** Base64 of the little-endian bytes of `data` (the compact form writers should use). */
@@ -614,7 +624,7 @@ export function validateGraph(raw: unknown): Graph {
     define(n, `constant '${n}'`);
     const type = checkType(where, t.shape, t.dtype);
     if (!('data' in t)) fail(`${where}: missing 'data'`);
-    const c = copyConst(t, { ...type, data: Array.isArray(t.data) ? [...(t.data as number[])] : (t.data as string) });
+    const c = copyConst(t, { ...type, data: Array.isArray(t.data) ? [...(t.data as number[])] : (t.data as string | TypedData) });
     decodeConst(n, c);
     tensors[n] = c;
   }

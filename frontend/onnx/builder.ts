@@ -13,11 +13,11 @@ export interface Emitted {
   shape: number[];
 }
 
-/** Constant data for the graph. */
+/** Constant data for the graph: the dtype's typed array is kept as is, other values converted. */
 export interface ConstData {
   dtype: DType;
   dims: number[];
-  data: number[];
+  data: ArrayLike<number>;
 }
 
 export class GraphBuilder {
@@ -85,10 +85,11 @@ export class GraphBuilder {
 
   constant(c: ConstData, base: string): Emitted {
     const name = this.fresh(base);
-    const data = c.dtype === 'int8' ? Int8Array.from(c.data)
-      : c.dtype === 'uint8' ? Uint8Array.from(c.data)
-      : c.dtype === 'float32' ? Float32Array.from(c.data)
-      : Int32Array.from(c.data);
+    // Other data is converted by the constructor (natively; TypedArray.from walks an iterator).
+    const data = c.dtype === 'int8' ? (c.data instanceof Int8Array ? c.data : new Int8Array(c.data))
+      : c.dtype === 'uint8' ? (c.data instanceof Uint8Array ? c.data : new Uint8Array(c.data))
+      : c.dtype === 'float32' ? (c.data instanceof Float32Array ? c.data : new Float32Array(c.data))
+      : (c.data instanceof Int32Array ? c.data : new Int32Array(c.data));
     const shape = c.dims.length ? [...c.dims] : [1];
     this.tensors[name] = makeConst(shape, c.dtype, data);
     this.types.set(name, { shape, dtype: c.dtype });

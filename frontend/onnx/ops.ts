@@ -36,20 +36,51 @@ type Translator = (t: Translation) => Value;
 
 const floatValue = (e: Emitted): FloatTensor => ({ kind: 'float', ...e });
 
-/** stride / pad for conv and pools, refusing what the IR cannot express. */
+/**
+ * stride / pad for conv and pools (`kernel`: the weight's spatial dims, or the pool's kernel_shape),
+ * refusing attributes that do not fit the kernel as onnxruntime does, and what the IR cannot express.
+ */
 function window(a: Attributes, where: string, kernel: number[]): { stride: number[]; pad: number[] } {
   const autoPad = a.string('auto_pad');
   if (autoPad && autoPad !== 'NOTSET' && autoPad !== 'VALID') fail(`${where}: auto_pad ${autoPad} is not supported: export with explicit pads`);
-  if (kernel.length !== 2) fail(`${where}: only 2-D kernels are supported, got ${fmt(kernel)}`);
-  if (a.ints('dilations', [1, 1]).some((d) => d !== 1)) fail(`${where}: dilations are not supported`);
+  const given = a.ints('kernel_shape', kernel);
+  if (fmt(given) !== fmt(kernel)) fail(`${where}: kernel_shape ${fmt(given)} does not match the weight's kernel ${fmt(kernel)}`);
+  const rank = kernel.length;
+  const stride = a.ints('strides', kernel.map(() => 1));
+  const pad = a.ints('pads', [...kernel, ...kernel].map(() => 0));
+  const dilations = a.ints('dilations', kernel.map(() => 1));
+  for (const [name, v, n] of [['strides', stride, rank], ['pads', pad, 2 * rank], ['dilations', dilations, rank]] as const) {
+    if (v.length !== n) fail(`${where}: ${name} ${fmt(v)} has ${v.length} values but the ${rank}-D kernel needs ${n}`);
+  }
+  if (stride.some((s) => s < 1)) fail(`${where}: strides ${fmt(stride)} must be positive`);
+  if (dilations.some((d) => d < 1)) fail(`${where}: dilations ${fmt(dilations)} must be positive`);
+  if (pad.some((p) => p < 0)) fail(`${where}: pads ${fmt(pad)} must not be negative`);
+  if (kernel.some((k) => k < 1)) fail(`${where}: kernel_shape ${fmt(kernel)} must be positive`);
+  if (rank !== 2) fail(`${where}: only 2-D kernels are supported, got ${fmt(kernel)}`);
+  if (dilations.some((d) => d !== 1)) fail(`${where}: dilations are not supported`);
   if (a.int('ceil_mode', 0) !== 0) fail(`${where}: ceil_mode=1 is not supported`);
-  return { stride: a.ints('strides', [1, 1]), pad: a.ints('pads', [0, 0, 0, 0]) };
+  return { stride, pad };
+}
+
+/** Conv's group against its input [N, C, …] and weight [M, C / group, …], checked as onnxruntime does. */
+function checkGroups(t: Translation, x: number[], w: number[]): number {
+  const group = t.attrs.int('group', 1);
+  if (group < 1) fail(`${t.where}: group ${group} must be positive`);
+  if (w[0]! % group !== 0) fail(`${t.where}: the weight's ${w[0]} output channels are not divisible by group ${group}`);
+  if (x[1] !== w[1]! * group) fail(`${t.where}: the input has ${x[1]} channels but the weight ${fmt(w)} with group ${group} takes ${w[1]! * group}`);
+  return group;
+}
+
+/** A pool's kernel_shape, which ONNX requires. */
+function poolKernel(t: Translation): number[] {
+  if (!t.attrs.has('kernel_shape')) fail(`${t.where}: kernel_shape is missing (required)`);
+  return t.attrs.ints('kernel_shape', []);
 }
 
 // --- weights ----------------------------------------------------------------------------------------
 
 /** Weights as integers (w − zw) laid out [out, rest…], with one scale per output channel (or one). */
-interface IntWeights { dims: number[]; data: number[]; scale: number[]; dtype: 'int8' | 'int32' }
+interface IntWeights { dims: number[]; data: Int8Array | Int32Array; scale: number[]; dtype: 'int8' | 'int32' }
 
 /** A weight operand for an integer GEMM whose output channels run along `outAxis`, or undefined (float path). */
 function intWeights(v: Value | undefined, outAxis: number): QConst | undefined {
@@ -69,11 +100,14 @@ function weightMatrix(w: QConst, outAxis: number): IntWeights {
   const dims = w.dims;
   const channels = dims[outAxis]!;
   const zpOf = (c: number) => w.zp[w.zp.length === 1 ? 0 : c]!;
-  let data: number[];
+  const scale = w.scale.length === 1 ? [w.scale[0]!] : [...w.scale];
+  // int8 weights without zero points (the usual export) are the matrix already: no copy.
+  if (outAxis === 0 && w.data instanceof Int8Array && w.zp.every((z) => z === 0)) return { dims: [...dims], data: w.data, dtype: 'int8', scale };
+  let data: Int32Array;
   let outDims: number[];
   if (outAxis === 0) {
     const per = count(dims) / channels;
-    data = new Array<number>(w.data.length).fill(0);
+    data = new Int32Array(w.data.length);
     for (let c = 0; c < channels; c++) {
       const zp = zpOf(c);
       for (let i = c * per; i < (c + 1) * per; i++) data[i] = w.data[i]! - zp;
@@ -81,14 +115,17 @@ function weightMatrix(w: QConst, outAxis: number): IntWeights {
     outDims = [...dims];
   } else {
     const [k, m] = dims as [number, number];
-    data = new Array<number>(k * m);
+    data = new Int32Array(k * m);
     for (let i = 0; i < k; i++) for (let j = 0; j < m; j++) data[j * k + i] = w.data[i * m + j]! - zpOf(j);
     outDims = [m, k];
   }
-  let int8 = true;
-  for (let i = 0; i < data.length && int8; i++) int8 = data[i]! >= -128 && data[i]! <= 127;
-  const dtype = int8 ? 'int8' : 'int32';
-  return { dims: outDims, data, dtype, scale: w.scale.length === 1 ? [w.scale[0]!] : [...w.scale] };
+  // new Int8Array(typed) copies natively; Int8Array.from walks an iterator per element.
+  return fitsInt8(data) ? { dims: outDims, data: new Int8Array(data), dtype: 'int8', scale } : { dims: outDims, data, dtype: 'int32', scale };
+}
+
+function fitsInt8(data: Int32Array): boolean {
+  for (let i = 0; i < data.length; i++) if (data[i]! < -128 || data[i]! > 127) return false;
+  return true;
 }
 
 /** Σ_k w[oc][k] per output channel. */
@@ -107,17 +144,17 @@ function rowSums(w: IntWeights): number[] {
  */
 function accumulatorBias(t: Translation, bias: Value | undefined, accScale: number[], w: IntWeights, zx: number): Emitted | undefined {
   const channels = w.dims[0]!;
-  let data = new Array<number>(channels).fill(0);
+  let data: number[] = new Array<number>(channels).fill(0);
   if (bias) {
     const scaleOf = (c: number) => accScale[accScale.length === 1 ? 0 : c]!;
     if (bias.kind === 'qconst' && bias.elem === ELEM.int32 && bias.zp.every((z) => z === 0) &&
       bias.data.every((_, c) => sameScale(bias.scale[bias.scale.length === 1 ? 0 : c]!, scaleOf(c)))) {
-      data = [...bias.data];
+      data = Array.from(bias.data);
     } else if (bias.kind === 'qconst' || (bias.kind === 'const' && bias.elem === ELEM.float)) {
       const real = bias.kind === 'qconst' ? realValues(bias) : bias.data;
-      data = real.map((r, c) => roundHalfEven(r / scaleOf(c)));
+      data = Array.from(real, (r, c) => roundHalfEven(r / scaleOf(c)));
       t.q.notes.push(`${t.where}: bias rounded to multiples of the accumulator scale`);
-    } else if (bias.kind === 'const' && bias.elem === ELEM.int32) data = [...bias.data];
+    } else if (bias.kind === 'const' && bias.elem === ELEM.int32) data = Array.from(bias.data);
     else fail(`${t.where}: bias must be a constant`);
     if (data.length !== channels) fail(`${t.where}: bias has ${data.length} values but there are ${channels} channels`);
   }
@@ -150,8 +187,9 @@ function conv(t: Translation, x: QTensor, wq: QConst, bias: Value | undefined): 
     input = b.emit('pad', [x.ir], `${base}.pad`, { pads: [0, 0, pad[0]!, pad[1]!, 0, 0, pad[2]!, pad[3]!], value: x.zp });
     convPad = [0, 0, 0, 0];
   }
+  const groups = checkGroups(t, x.shape, w.dims);
   const wt = b.constant(w, `${base}.weight`);
-  const out = b.emit('conv2d', [input.ir, wt.ir], base, { stride, pad: convPad, groups: t.attrs.int('group', 1) });
+  const out = b.emit('conv2d', [input.ir, wt.ir], base, { stride, pad: convPad, groups });
   const acc = accumulator(out, x.scale[0]!, w);
   return withBias(t, acc, accumulatorBias(t, bias, acc.scale, w, x.zp));
 }
@@ -169,9 +207,8 @@ function dense(t: Translation, x: QTensor, wq: QConst, transposed: boolean, bias
 function batchedMatmul(t: Translation, x: QTensor, wq: QConst): QTensor {
   if (wq.scale.length > 1) return floatFallback(t) as never;
   const zpb = wq.zp[0]!;
-  const data = wq.data.map((v) => v - zpb);
-  const dtype = data.every((v) => v >= -128 && v <= 127) ? 'int8' : 'int32';
-  const wt = t.b.constant({ dtype, dims: wq.dims, data }, `${t.base}.weight`);
+  const data = Int32Array.from(wq.data, (v) => v - zpb);
+  const wt = t.b.constant(fitsInt8(data) ? { dtype: 'int8', dims: wq.dims, data: new Int8Array(data) } : { dtype: 'int32', dims: wq.dims, data }, `${t.base}.weight`);
   let out = t.b.emit('matmul', [x.ir, wt.ir], t.base, {});
   if (x.zp !== 0) {
     const [kk, n] = wq.dims.slice(-2) as [number, number];
@@ -211,7 +248,7 @@ function floatConv(t: Translation): Value {
   const x = fl(t, 0);
   const w = fl(t, 1, 'weight');
   const { stride, pad } = window(t.attrs, t.where, w.shape.slice(2));
-  let out = t.b.emit('conv2d', [x.ir, w.ir], t.base, { stride, pad, groups: t.attrs.int('group', 1) });
+  let out = t.b.emit('conv2d', [x.ir, w.ir], t.base, { stride, pad, groups: checkGroups(t, x.shape, w.shape) });
   if (t.ins[2]) out = t.b.emit('bias_add', [out.ir, fl(t, 2, 'bias').ir], `${t.base}.add_bias`, {});
   return floatValue(out);
 }
@@ -224,11 +261,11 @@ function floatGemm(t: Translation): Value {
   if (attrs.int('transB', 0) === 0) w = floatValue(b.emit('transpose', [w.ir], `${base}.transpose_b`, { perm: [1, 0] }));
   let out = b.emit('dense', [a.ir, w.ir], base, {});
   const alpha = attrs.float('alpha') ?? 1;
-  if (alpha !== 1) out = b.emit('mul', [out.ir, fl({ ...t, ins: [{ kind: 'const', elem: ELEM.float, dims: [], data: [alpha] }] }, 0, 'alpha').ir], `${base}.alpha`, {});
+  if (alpha !== 1) out = b.emit('mul', [out.ir, fl({ ...t, ins: [{ kind: 'const', elem: ELEM.float, dims: [], data: Float32Array.of(alpha) }] }, 0, 'alpha').ir], `${base}.alpha`, {});
   if (t.ins[2]) {
     const beta = attrs.float('beta') ?? 1;
     let c: Emitted = fl(t, 2, 'bias');
-    if (beta !== 1) c = b.emit('mul', [c.ir, fl({ ...t, ins: [{ kind: 'const', elem: ELEM.float, dims: [], data: [beta] }] }, 0, 'beta').ir], `${base}.beta`, {});
+    if (beta !== 1) c = b.emit('mul', [c.ir, fl({ ...t, ins: [{ kind: 'const', elem: ELEM.float, dims: [], data: Float32Array.of(beta) }] }, 0, 'beta').ir], `${base}.beta`, {});
     out = b.emit('add', [out.ir, c.ir], `${base}.add_bias`, {});
   }
   return floatValue(out);
@@ -236,7 +273,7 @@ function floatGemm(t: Translation): Value {
 
 function floatPool(op: 'max_pool' | 'avg_pool'): Translator {
   return (t) => {
-    const kernel = t.attrs.ints('kernel_shape', []);
+    const kernel = poolKernel(t);
     const w = window(t.attrs, t.where, kernel);
     if (op === 'avg_pool' && t.attrs.int('count_include_pad', 0) === 1 && w.pad.some((p) => p !== 0)) fail(`${t.where}: count_include_pad=1 with padding is not supported`);
     return floatValue(t.b.emit(op, [fl(t, 0).ir], t.base, { kernel, ...w }));
@@ -248,8 +285,8 @@ function floatBatchNorm(t: Translation): Value {
   const eps = t.attrs.float('epsilon') ?? 1e-5;
   const [scale, bias, mean, variance] = [1, 2, 3, 4].map((k) => constant(t.ins[k], t.where, ['scale', 'B', 'mean', 'var'][k - 1]!).data);
   const c = scale!.length;
-  const mul = scale!.map((s, k) => Math.fround(s / Math.sqrt(variance![k]! + eps)));
-  const add = bias!.map((bb, k) => Math.fround(bb - mean![k]! * mul[k]!));
+  const mul = Array.from(scale!, (s, k) => Math.fround(s / Math.sqrt(variance![k]! + eps)));
+  const add = Array.from(bias!, (bb, k) => Math.fround(bb - mean![k]! * mul[k]!));
   const dims = [c, ...x.shape.slice(2).map(() => 1)];
   const m = t.b.constant({ dtype: 'float32', dims, data: mul }, `${t.base}.scale`);
   const a = t.b.constant({ dtype: 'float32', dims, data: add }, `${t.base}.shift`);
@@ -272,7 +309,7 @@ function clipBounds({ ins, where, attrs, opset }: Translation): [number, number]
 function axesOf(t: Translation, inputIndex: number): number[] | undefined {
   if (t.attrs.has('axes')) return t.attrs.ints('axes', []);
   const v = t.ins[inputIndex];
-  return v ? constant(v, t.where, 'axes').data : undefined;
+  return v ? Array.from(constant(v, t.where, 'axes').data) : undefined;
 }
 
 /** Squeeze / Unsqueeze / Flatten / Reshape target shapes (pure layout). */
@@ -297,9 +334,9 @@ function layoutShape(t: Translation, shape: number[]): number[] {
       return out;
     }
     default: {
-      const y = t.opset < 5 ? { data: t.attrs.ints('shape', []) } : constant(t.ins[1], t.where, 'shape');
+      const y = t.opset < 5 ? t.attrs.ints('shape', []) : constant(t.ins[1], t.where, 'shape').data;
       const allowZero = t.attrs.int('allowzero', 0) === 1;
-      return y.data.map((d, k) => (d === 0 && !allowZero ? shape[k] ?? fail(`${t.where}: shape[${k}] = 0 has no input dimension to copy`) : d));
+      return Array.from(y, (d, k) => (d === 0 && !allowZero ? shape[k] ?? fail(`${t.where}: shape[${k}] = 0 has no input dimension to copy`) : d));
     }
   }
 }
@@ -348,7 +385,7 @@ const FLOAT_OPS: ReadonlyMap<string, Translator> = new Map(Object.entries<Transl
   },
   Concat: (t) => floatValue(t.b.emit('concat', t.ins.map((_, k) => fl(t, k).ir), t.base, { axis: t.attrs.int('axis', 0) })),
   Pad: (t) => {
-    const pads = t.opset >= 11 ? constant(t.ins[1], t.where, 'pads').data : t.attrs.ints('pads', []);
+    const pads = t.opset >= 11 ? Array.from(constant(t.ins[1], t.where, 'pads').data) : t.attrs.ints('pads', []);
     const value = t.opset >= 11 ? (t.ins[2] ? scalar(t.ins[2], t.where, 'constant_value') : 0) : (t.attrs.float('value') ?? 0);
     const mode = t.attrs.string('mode');
     if (mode && mode !== 'constant') fail(`${t.where}: pad mode ${mode} is not supported (constant only)`);
@@ -475,7 +512,7 @@ const addOp: Translator = (t) => {
       const channels = acc.shape[1];
       if (channels !== undefined && count(c.dims) === channels && c.dims.every((d, k) => d === 1 || k === c.dims.length - (acc.shape.length - 1))) {
         const flat = { ...c, dims: [channels], axis: 0 } as Value;
-        const w: IntWeights = { dims: [channels, 1], data: new Array<number>(channels).fill(0), scale: acc.scale, dtype: 'int8' };
+        const w: IntWeights = { dims: [channels, 1], data: new Int8Array(channels), scale: acc.scale, dtype: 'int8' };
         const bias = accumulatorBias(t, flat, acc.scale, w, 0)!;
         return withBias(t, acc, bias);
       }
@@ -519,7 +556,7 @@ const maxPoolOp: Translator = (t) => {
   if (t.node.outputs.length > 1 && t.node.outputs[1]) fail(`${t.where}: the Indices output is not supported`);
   // uint8 → int8 by − 128 keeps the order, so an integer max pool is the same in either domain.
   if ((v?.kind !== 'q' || v.scale.length !== 1) && v?.kind !== 'int') return floatFallback(t);
-  const kernel = t.attrs.ints('kernel_shape', []);
+  const kernel = poolKernel(t);
   return { ...v, ...t.b.emit('max_pool', [v.ir], t.base, { kernel, ...window(t.attrs, t.where, kernel) }) };
 };
 
@@ -528,7 +565,7 @@ const castOp: Translator = (t) => {
   const to = t.attrs.int('to', 0);
   if (!v) fail(`${t.where}: input is missing`);
   if (v.kind === 'const') {
-    const data = to === ELEM.float ? v.data.map(Math.fround) : v.data.map((x) => Math.trunc(x));
+    const data = to === ELEM.float ? Float32Array.from(v.data) : Float64Array.from(v.data, Math.trunc);
     return { ...v, elem: to, data };
   }
   if (v.kind === 'int') {
@@ -544,9 +581,9 @@ const castOp: Translator = (t) => {
 };
 
 const constantOfShape: Translator = (t) => {
-  const shape = constant(t.ins[0], t.where, 'shape').data;
-  const value = t.attrs.tensor('value', t.where) ?? { elem: ELEM.float, dims: [1], data: [0] };
-  return { kind: 'const', elem: value.elem, dims: shape, data: new Array<number>(count(shape)).fill(value.data[0] ?? 0) };
+  const shape = Array.from(constant(t.ins[0], t.where, 'shape').data);
+  const value = t.attrs.tensor('value', t.where) ?? { elem: ELEM.float, dims: [1], data: Float32Array.of(0) };
+  return { kind: 'const', elem: value.elem, dims: shape, data: new Float64Array(count(shape)).fill(value.data[0] ?? 0) };
 };
 
 /** Shape of a tensor whose shape is static (every shape here is): an int64 constant. */
@@ -554,7 +591,7 @@ const shapeOp: Translator = (t) => {
   const v = t.ins[0];
   if (!v) fail(`${t.where}: input is missing`);
   const dims = v.kind === 'const' || v.kind === 'qconst' ? v.dims : v.shape;
-  return { kind: 'const', elem: ELEM.int64, dims: [dims.length], data: [...dims] };
+  return { kind: 'const', elem: ELEM.int64, dims: [dims.length], data: Float64Array.from(dims) };
 };
 
 /** Gather on constants (shape arithmetic, as exporters write it): folded. */
@@ -563,7 +600,7 @@ const gatherOp: Translator = (t) => {
   const indices = constant(t.ins[1], t.where, 'indices');
   if (data.dims.length !== 1 || t.attrs.int('axis', 0) !== 0) fail(`${t.where}: Gather is supported on 1-D constants (shape arithmetic) only`);
   const n = data.data.length;
-  const picked = indices.data.map((i) => {
+  const picked = Float64Array.from(indices.data, (i) => {
     const k = i < 0 ? i + n : i;
     if (k < 0 || k >= n) fail(`${t.where}: index ${i} is out of range for ${n} values`);
     return data.data[k]!;
@@ -576,7 +613,7 @@ const concatOp: Translator = (t) => {
   if (!t.ins.every((v) => v?.kind === 'const')) return floatFallback(t);
   const parts = t.ins.map((v) => v as Extract<Value, { kind: 'const' }>);
   if (parts.some((p) => p.dims.length > 1)) return floatFallback(t);
-  const data = parts.flatMap((p) => p.data);
+  const data = Float64Array.from(parts.flatMap((p) => Array.from(p.data)));
   return { kind: 'const', elem: parts[0]!.elem, dims: [data.length], data };
 };
 

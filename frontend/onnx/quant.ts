@@ -18,7 +18,7 @@ import { roundHalfEven } from '../../graph/semantics/rounding.ts';
 import type { DType } from '../../graph/ir.ts';
 import { chooseRequantization } from '../fixed-point.ts';
 import type { Emitted, GraphBuilder } from './builder.ts';
-import { ELEM, elemName, fail } from './read.ts';
+import { ELEM, elemName, fail, type Numbers } from './read.ts';
 
 /**
  * Requantization ratios: 'vta' (default) fixed-point m/2^s on VTA's ALU, error bound stated;
@@ -31,9 +31,9 @@ export type ScaleMode = (typeof SCALE_MODES)[number];
 export const ROUNDING_MODES = ['half_even', 'half_up'] as const;
 export type RoundingMode = (typeof ROUNDING_MODES)[number];
 
-export interface ConstValue { kind: 'const'; elem: number; dims: number[]; data: number[] }
+export interface ConstValue { kind: 'const'; elem: number; dims: number[]; data: Numbers }
 /** Integer data dequantized: real = scale[i] · (data − zp[i]), i the index along `axis` (or 0). */
-export interface QConst { kind: 'qconst'; elem: number; dims: number[]; data: number[]; scale: number[]; zp: number[]; axis: number }
+export interface QConst { kind: 'qconst'; elem: number; dims: number[]; data: Numbers; scale: number[]; zp: number[]; axis: number }
 export interface IntTensor extends Emitted { kind: 'int'; elem: number; offset: number }
 export interface QTensor extends Emitted { kind: 'q'; scale: number[]; zp: number }
 export interface FloatTensor extends Emitted { kind: 'float' }
@@ -90,9 +90,9 @@ export function scalar(v: Value | undefined, where: string, role: string): numbe
 }
 
 export function positiveScales(v: Value | undefined, where: string, role: string): number[] {
-  const c = constant(v, where, role);
-  if (c.data.length === 0 || c.data.some((s) => !(s > 0) || !Number.isFinite(s))) fail(`${where}: ${role} must be positive`);
-  return c.data;
+  const scales = Array.from(constant(v, where, role).data);
+  if (scales.length === 0 || scales.some((s) => !(s > 0) || !Number.isFinite(s))) fail(`${where}: ${role} must be positive`);
+  return scales;
 }
 
 /** A zero point (absent: 0 of `dflt`), with its element type. */
@@ -100,17 +100,19 @@ export function zeroPoints(v: Value | undefined, where: string, dflt: number): {
   if (!v) return { elem: dflt, zp: [0] };
   const c = constant(v, where, 'zero point');
   if (![ELEM.int8, ELEM.uint8, ELEM.int32, ELEM.int4, ELEM.uint4].includes(c.elem as 2)) fail(`${where}: zero point type ${elemName(c.elem)} is not supported`);
-  return { elem: c.elem, zp: c.data.length ? c.data : [0] };
+  return { elem: c.elem, zp: c.data.length ? Array.from(c.data) : [0] };
 }
 
 /** The real values of a dequantized constant, each rounded to float32 as DequantizeLinear does. */
-export function realValues(c: QConst): number[] {
+export function realValues(c: QConst): Float32Array {
   const inner = c.dims.slice(c.axis + 1).reduce((a, b) => a * b, 1);
   const n = c.scale.length;
-  return c.data.map((q, i) => {
+  const out = new Float32Array(c.data.length);
+  for (let i = 0; i < out.length; i++) {
     const k = n === 1 ? 0 : Math.floor(i / inner) % n;
-    return Math.fround((q - c.zp[c.zp.length === 1 ? 0 : k]!) * c.scale[k]!);
-  });
+    out[i] = (c.data[i]! - c.zp[c.zp.length === 1 ? 0 : k]!) * c.scale[k]!;
+  }
+  return out;
 }
 
 /** Requantizations, float conversions and constants of the graph being built, with the notes they leave. */
@@ -177,7 +179,7 @@ export class Quantization {
     const range = irRange(elem);
     if (elem === ELEM.int32) fail(`${where}: quantizing to int32 is not supported`);
     if (v.kind === 'const') {
-      const data = v.data.map((x) => Math.max(range.min + offset, Math.min(range.max + offset, roundHalfEven(x / scale[0]!) + zp[0]!)));
+      const data = Int32Array.from(v.data, (x) => Math.max(range.min + offset, Math.min(range.max + offset, roundHalfEven(x / scale[0]!) + zp[0]!)));
       return { kind: 'const', elem, dims: v.dims, data };
     }
     const irZp = zp.map((z) => z - offset);

@@ -7,6 +7,7 @@
 import { unpackSigned } from '../../isa/elements.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { onnx } from '../onnx-builder.ts';
+import { checkModelWire } from './wire.ts';
 import type { onnx as OnnxNs } from 'onnx-proto';
 
 export const ONNX_ERROR = 'E_ONNX';
@@ -28,11 +29,17 @@ export const num = (v: number | Long | null | undefined): number => (v == null ?
 export const fmt = (s: number[]): string => `[${s.join(',')}]`;
 export const count = (s: number[]): number => s.reduce((a, b) => a * b, 1);
 
-/** An initializer or Constant tensor: its element type, dimensions and values as plain numbers. */
+/**
+ * A constant's values: the typed array of its element type, read straight from the protobuf's bytes
+ * (int8 and uint8 as themselves; int64 and double as Float64Array, int4 / uint4 as Int32Array).
+ */
+export type Numbers = Int8Array | Uint8Array | Int32Array | Float32Array | Float64Array;
+
+/** An initializer or Constant tensor: its element type, dimensions and values. */
 export interface OnnxConst {
   elem: number;
   dims: number[];
-  data: number[];
+  data: Numbers;
 }
 
 /** A node's attributes by name, read on demand (a Constant's tensor is decoded when asked for). */
@@ -100,13 +107,13 @@ export interface OnnxModel {
   graph: OnnxNs.IGraphProto;
 }
 
-/** The values of an initializer or Constant tensor as plain numbers. */
+/** The values of an initializer or Constant tensor. */
 export function tensorData(t: OnnxNs.ITensorProto, where: string): OnnxConst {
   const elem = t.dataType ?? 0;
   const dims = (t.dims ?? []).map(num);
   const n = count(dims);
   if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) fail(`${where}: external tensor data is not supported (save the model with data inline)`);
-  let data: number[];
+  let data: Numbers;
   const raw = t.rawData;
   if (elem === ELEM.int4 || elem === ELEM.uint4) return { elem, dims, data: nibbles(t, elem, n, where) };
   if (raw && raw.length > 0) {
@@ -114,20 +121,21 @@ export function tensorData(t: OnnxNs.ITensorProto, where: string): OnnxConst {
     if (!size) fail(`${where}: element type ${elemName(elem)} is not supported`);
     if (raw.length !== n * size) fail(`${where}: holds ${raw.length} bytes but ${elemName(elem)} ${fmt(dims)} needs ${n * size}`);
     data = rawValues(raw, elem);
-  } else if (elem === ELEM.float) data = [...(t.floatData ?? [])];
-  else if (elem === ELEM.double) data = [...(t.doubleData ?? [])];
-  else if (elem === ELEM.int64) data = (t.int64Data ?? []).map(num);
-  else if (elem === ELEM.int8 || elem === ELEM.uint8 || elem === ELEM.int32) data = [...(t.int32Data ?? [])];
+  } else if (elem === ELEM.float) data = Float32Array.from(t.floatData ?? []);
+  else if (elem === ELEM.double) data = Float64Array.from(t.doubleData ?? []);
+  else if (elem === ELEM.int64) data = Float64Array.from(t.int64Data ?? [], num);
+  // int32_data holds int8 / uint8 values unchecked: kept as int32 so that none wraps.
+  else if (elem === ELEM.int8 || elem === ELEM.uint8 || elem === ELEM.int32) data = Int32Array.from(t.int32Data ?? []);
   else fail(`${where}: element type ${elemName(elem)} is not supported`);
   if (data.length !== n) fail(`${where}: holds ${data.length} values but ${fmt(dims)} needs ${n}`);
   return { elem, dims, data };
 }
 
 /**
- * The values of little-endian raw_data, read through a typed array over an aligned copy (a plain
- * loop per element is the importer's largest cost on a network's weights).
+ * The values of little-endian raw_data as a typed array over an aligned copy of the bytes (the
+ * protobuf's bytes are a view into the file, at any offset).
  */
-function rawValues(raw: Uint8Array, elem: number): number[] {
+function rawValues(raw: Uint8Array, elem: number): Numbers {
   const bytes = new Uint8Array(raw).buffer;
   if (!LITTLE_ENDIAN) {
     const v = new DataView(bytes);
@@ -139,18 +147,16 @@ function rawValues(raw: Uint8Array, elem: number): number[] {
       : elem === ELEM.int32 ? v.getInt32(size * k, true)
       : elem === ELEM.double ? v.getFloat64(size * k, true)
       : Number(v.getBigInt64(size * k, true));
-    return Array.from({ length: bytes.byteLength / size }, (_, k) => get(k));
+    const out = elem === ELEM.float ? new Float32Array(bytes.byteLength / size) : new Float64Array(bytes.byteLength / size);
+    for (let k = 0; k < out.length; k++) out[k] = get(k);
+    return out;
   }
-  if (elem === ELEM.int64) return Array.from(new BigInt64Array(bytes), Number);
-  const typed = elem === ELEM.float ? new Float32Array(bytes)
+  if (elem === ELEM.int64) return Float64Array.from(new BigInt64Array(bytes), Number);
+  return elem === ELEM.float ? new Float32Array(bytes)
     : elem === ELEM.uint8 ? new Uint8Array(bytes)
     : elem === ELEM.int8 ? new Int8Array(bytes)
     : elem === ELEM.int32 ? new Int32Array(bytes)
     : new Float64Array(bytes);
-  // A loop into a sized list: Array.from walks a typed array through its iterator, and push grows.
-  const out = new Array<number>(typed.length).fill(0);
-  for (let k = 0; k < typed.length; k++) out[k] = typed[k]!;
-  return out;
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -159,16 +165,19 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * INT4 / UINT4 (opset 21): two values per byte, the first in the low nibble, in raw_data or one
  * byte per int32_data entry. INT4 is the 4-bit case of isa/elements.ts's layout.
  */
-function nibbles(t: OnnxNs.ITensorProto, elem: number, n: number, where: string): number[] {
+function nibbles(t: OnnxNs.ITensorProto, elem: number, n: number, where: string): Int32Array {
   const raw = t.rawData && t.rawData.length > 0 ? t.rawData : Uint8Array.from(t.int32Data ?? [], (v) => v & 0xff);
   const need = Math.ceil(n / 2);
   if (raw.length !== need) fail(`${where}: holds ${raw.length} bytes but ${elemName(elem)} ${fmt((t.dims ?? []).map(num))} needs ${need}`);
-  const values = Array.from(unpackSigned(raw, 4, n, new Int32Array(n)));
-  return elem === ELEM.int4 ? values : values.map((v) => v & 0xf);
+  const values = new Int32Array(n);
+  unpackSigned(raw, 4, n, values);
+  if (elem === ELEM.uint4) for (let k = 0; k < n; k++) values[k] = values[k]! & 0xf;
+  return values;
 }
 
 /** The protobuf decoded, refusing bytes that are not a model with a graph of at least one node. */
 export function decodeModelProto(bytes: Uint8Array, label: string): OnnxNs.ModelProto & { graph: OnnxNs.GraphProto } {
+  checkModelWire(bytes, (why) => fail(`${label}: not a valid ONNX model (${why})`));
   let model: OnnxNs.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);

@@ -12,25 +12,30 @@ export function pool(x: Tensor, out: Tensor, a: Required<OpAttrs['max_pool']>, k
   const [sh, sw] = a.stride;
   const [pt, pl] = a.pad;
   const float = x.dtype === 'float32';
+  const src = x.data;
+  const dst = out.data;
+  // Each window clipped to the input once (padded positions are not part of it), not per element:
+  // max pooling runs on the host on every inference of a network.
   for (let p = 0; p < n * c; p++) {
+    const plane = p * h * w;
     for (let y = 0; y < oh; y++) {
+      const y0 = Math.max(0, y * sh - pt);
+      const y1 = Math.min(h, y * sh - pt + kh);
       for (let xo = 0; xo < ow; xo++) {
+        const x0 = Math.max(0, xo * sw - pl);
+        const x1 = Math.min(w, xo * sw - pl + kw);
         let best = -Infinity;
         let sum = 0;
-        let count = 0;
-        for (let ky = 0; ky < kh; ky++) {
-          const iy = y * sh + ky - pt;
-          if (iy < 0 || iy >= h) continue;
-          for (let kx = 0; kx < kw; kx++) {
-            const ix = xo * sw + kx - pl;
-            if (ix < 0 || ix >= w) continue;
-            const v = x.data[(p * h + iy) * w + ix]!;
-            best = Math.max(best, v);
-            sum = float ? sum + v : (sum + v) | 0;
-            count++;
+        for (let iy = y0; iy < y1; iy++) {
+          const row = plane + iy * w;
+          for (let ix = x0; ix < x1; ix++) {
+            const v = src[row + ix]!;
+            if (kind === 'max') best = Math.max(best, v);
+            else sum = float ? sum + v : (sum + v) | 0;
           }
         }
-        out.data[(p * oh + y) * ow + xo] = kind === 'max' ? best : float ? sum / count : divRoundHalfAway(sum, count);
+        const count = Math.max(0, y1 - y0) * Math.max(0, x1 - x0);
+        dst[(p * oh + y) * ow + xo] = kind === 'max' ? best : float ? sum / count : divRoundHalfAway(sum, count);
       }
     }
   }

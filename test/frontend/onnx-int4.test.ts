@@ -49,9 +49,9 @@ function int4Model(elem: number): Uint8Array {
 
 describe('INT4 and UINT4 (opset 21)', () => {
   it('initializers: two per byte, low nibble first, signed for INT4; raw_data or int32_data', () => {
-    expect(tensorData({ dataType: ELEM.int4, dims: [3], rawData: Uint8Array.from([0x8f, 0x07]) }, 't').data).toEqual([-1, -8, 7]);
-    expect(tensorData({ dataType: ELEM.uint4, dims: [3], rawData: Uint8Array.from([0x8f, 0x07]) }, 't').data).toEqual([15, 8, 7]);
-    expect(tensorData({ dataType: ELEM.int4, dims: [2, 2], int32Data: [0x21, 0xe9] }, 't').data).toEqual([1, 2, -7, -2]);
+    expect(Array.from(tensorData({ dataType: ELEM.int4, dims: [3], rawData: Uint8Array.from([0x8f, 0x07]) }, 't').data)).toEqual([-1, -8, 7]);
+    expect(Array.from(tensorData({ dataType: ELEM.uint4, dims: [3], rawData: Uint8Array.from([0x8f, 0x07]) }, 't').data)).toEqual([15, 8, 7]);
+    expect(Array.from(tensorData({ dataType: ELEM.int4, dims: [2, 2], int32Data: [0x21, 0xe9] }, 't').data)).toEqual([1, 2, -7, -2]);
     expect(() => tensorData({ dataType: ELEM.int4, dims: [5], rawData: Uint8Array.from([0, 0]) }, 'w')).toThrow(/w: holds 2 bytes but int4 \[5\] needs 3/);
   });
 
