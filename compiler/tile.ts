@@ -9,6 +9,7 @@
  * channel tiles per step.
  */
 import type { VtaConfig } from '../config/config.ts';
+import type { ConvWindow } from './pack.ts';
 
 export interface ConvProblem {
   NB: number;
@@ -28,6 +29,8 @@ export interface ConvProblem {
   OW: number;
   /** Accumulator tiles per output-channel tile reserved for channel vectors (biases, per-channel multipliers). */
   biasCount: number;
+  /** The input is the im2col image cut with this window (the problem is the 1×1 convolution over it). */
+  im2col?: ConvWindow;
   /** The epilogue needs a scratch region as large as the accumulator tile (epilogue.ts needsScratch). */
   scratch?: boolean;
 }

@@ -7,7 +7,7 @@ import type { VtaConfig } from '../../config/config.ts';
 import type { Graph } from '../../graph/ir.ts';
 import { channelVectorOf } from '../epilogue.ts';
 import type { VtaGroup } from '../fuse.ts';
-import { actBuffer, biasBuffer, constBuffer, isConstant, placementOrder, type KernelBuffers } from '../lower/buffers.ts';
+import { actBuffer, biasBuffer, constBuffer, isActivationBuffer, isConstant, placementOrder, type KernelBuffers } from '../lower/buffers.ts';
 import { loweringOf, type KernelKind } from '../lower/table.ts';
 import { constData, gridTiles, packActivation, packBias, tileGrid } from '../pack.ts';
 import { lowerContext, type Posed, type PosedKernel } from './build-problems.ts';
@@ -41,7 +41,7 @@ function kernelBuffers(k: PosedKernel, s: Posed, constants: Map<string, Uint8Arr
   const w = lowering.weight?.(k.group, k.problem, lowerContext(s));
   const [input, input2] = lowering.operands(k.group).map((t) => operandBuffer(t, graph, cfg, once));
   return {
-    input: input!,
+    input: lowering.packedInput?.(k.group, k.problem, cfg)?.buffer ?? input!,
     ...(input2 !== undefined ? { input2 } : {}),
     ...(w ? { weight: once(w.buffer, w.pack) } : {}),
     bias,
@@ -66,7 +66,7 @@ export function checkConstants(s: Packed): string | undefined {
   const used = new Set<string>();
   for (const k of s.kernels) {
     for (const b of placementOrder(k.buffers)) {
-      if (b.startsWith('act:')) continue;
+      if (isActivationBuffer(b)) continue;
       if (!s.constants.has(b)) return `kernel ${k.name} reads ${b}, which holds no packed constant`;
       used.add(b);
     }
