@@ -31,6 +31,8 @@ export interface ConvProblem {
   biasCount: number;
   /** The input is the im2col image cut with this window (the problem is the 1×1 convolution over it). */
   im2col?: ConvWindow;
+  /** Accumulator tiles reserved for resident epilogue constants (epilogue.ts residentConstants). */
+  constants?: number;
   /** The epilogue needs a scratch region as large as the accumulator tile (epilogue.ts needsScratch). */
   scratch?: boolean;
 }
@@ -82,7 +84,7 @@ export function checkConvTiling(p: ConvProblem, t: Omit<ConvTiling, 'bytes' | 'i
   const inpSlot = Math.floor(cfg.inpDepth / t.slots);
   const wgtSlot = Math.floor(cfg.wgtDepth / t.slots);
   const accTiles = t.tOC * t.tOH * t.tOW;
-  const accSlot = Math.floor((cfg.accDepth - p.biasCount * t.tOC - (p.scratch ? accTiles : 0)) / t.slots);
+  const accSlot = Math.floor((cfg.accDepth - (p.constants ?? 0) - p.biasCount * t.tOC - (p.scratch ? accTiles : 0)) / t.slots);
   const gemmUops = t.tIC * p.KH * p.KW * t.tOW;
   if (t.tIC * IHt * IWt > inpSlot) return { ok: false, why: `input window ${t.tIC}x${IHt}x${IWt} tiles exceeds the ${inpSlot}-tile INP slot` };
   if (t.tOC * t.tIC * p.KH * p.KW > wgtSlot) return { ok: false, why: `weights ${t.tOC}x${t.tIC}x${p.KH}x${p.KW} tiles exceed the ${wgtSlot}-tile WGT slot` };
@@ -152,9 +154,9 @@ export function chooseConvTiling(p: ConvProblem, cfg: VtaConfig): ConvTiling | {
   return best;
 }
 
-/** Element-wise kernels process contiguous runs of tiles: two operands per slot. */
-export function chooseEltwiseChunk(tiles: number, cfg: VtaConfig): { chunk: number; slots: number } {
+/** Element-wise kernels process contiguous runs of tiles: two operands per slot (below `reserved` constant tiles). */
+export function chooseEltwiseChunk(tiles: number, cfg: VtaConfig, reserved = 0): { chunk: number; slots: number } {
   const slots = 2;
-  const perSlot = Math.floor(cfg.accDepth / slots / 2);
+  const perSlot = Math.floor((cfg.accDepth - reserved) / slots / 2);
   return { chunk: Math.max(1, Math.min(tiles, perSlot, MAX_ITER, MAX_XFER_FIELD)), slots };
 }

@@ -1,7 +1,7 @@
 /** Kernel kind `conv`: a dense or an ungrouped conv2d anchor, lowered as one convolution in tiles. */
 import type { VtaConfig } from '../../config/config.ts';
 import type { OpAttrs } from '../../graph/ir.ts';
-import { channelVectorOf, needsScratch } from '../epilogue.ts';
+import { channelVectorOf, needsScratch, residentConstants } from '../epilogue.ts';
 import { compileError } from '../errors.ts';
 import type { VtaGroup } from '../fuse.ts';
 import type { MemoryPlan } from '../memplan.ts';
@@ -53,7 +53,8 @@ function plainConvProblem(g: VtaGroup, cx: LowerContext): ConvProblem {
   const KW = w.shape.length === 4 ? w.shape[3]! : 1;
   const biasCount = g.epilogue.filter((e) => channelVectorOf(e) !== undefined).length;
   const scratch = needsScratch(g.epilogue);
-  return { NB: ig.NB, CT: ig.CT, H: ig.H, W: ig.W, OT: og.CT, KH, KW, sh, sw, pt, pl, pb, pr, OH: og.H, OW: og.W, biasCount, ...(scratch ? { scratch } : {}) };
+  const constants = residentConstants(g.epilogue).length;
+  return { NB: ig.NB, CT: ig.CT, H: ig.H, W: ig.W, OT: og.CT, KH, KW, sh, sw, pt, pl, pb, pr, OH: og.H, OW: og.W, biasCount, ...(constants ? { constants } : {}), ...(scratch ? { scratch } : {}) };
 }
 
 /** The problem's tile counts against the tile grids of its tensors. */
@@ -86,7 +87,7 @@ export function convMinDramBytes(g: VtaGroup, b: KernelBuffers, plan: MemoryPlan
 }
 
 export const describeConvProblem = (p: ConvProblem) =>
-  `${p.im2col ? `im2col ${p.im2col.KH}x${p.im2col.KW} stride ${p.im2col.sh},${p.im2col.sw} pad ${p.im2col.pad.join(',')}: ` : ''}NB${p.NB} CT${p.CT} ${p.H}x${p.W} -> OT${p.OT} ${p.OH}x${p.OW}, kernel ${p.KH}x${p.KW} stride ${p.sh},${p.sw} pad ${p.pt},${p.pl},${p.pb},${p.pr}, ${p.biasCount} bias${p.scratch ? ', scratch' : ''}`;
+  `${p.im2col ? `im2col ${p.im2col.KH}x${p.im2col.KW} stride ${p.im2col.sh},${p.im2col.sw} pad ${p.im2col.pad.join(',')}: ` : ''}NB${p.NB} CT${p.CT} ${p.H}x${p.W} -> OT${p.OT} ${p.OH}x${p.OW}, kernel ${p.KH}x${p.KW} stride ${p.sh},${p.sw} pad ${p.pt},${p.pl},${p.pb},${p.pr}, ${p.biasCount} bias${p.constants ? `, ${p.constants} constant` : ''}${p.scratch ? ', scratch' : ''}`;
 export const describeConvTiling = (t: ConvTiling) => `oc${t.tOC} ic${t.tIC} h${t.tOH} w${t.tOW} x${t.slots}${t.weightsResident ? ' weights resident' : ''}`;
 export const tilingInfo = (t: ConvTiling) => ({ tOC: t.tOC, tIC: t.tIC, tOH: t.tOH, tOW: t.tOW, slots: t.slots });
 
