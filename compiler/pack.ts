@@ -177,6 +177,13 @@ export interface ConvWindow {
   pad: [number, number, number, number];
 }
 
+/** The shape of an NCHW input's im2col image: [N, C·KH·KW, OH, OW]. */
+export function im2colShape(shape: number[], win: ConvWindow): [number, number, number, number] {
+  const [N, C, H, W] = shape as [number, number, number, number];
+  const [pt, pl, pb, pr] = win.pad;
+  return [N, C * win.KH * win.KW, Math.floor((H + pt + pb - win.KH) / win.sh) + 1, Math.floor((W + pl + pr - win.KW) / win.sw) + 1];
+}
+
 /**
  * The im2col image of an NCHW int8 input: [N, C·KH·KW, OH, OW], channel (c·KH + kh)·KW + kw at
  * output pixel (oh, ow) holding x[c][oh·sh + kh − pt][ow·sw + kw − pl] (zero outside). An OIHW
@@ -186,9 +193,8 @@ export interface ConvWindow {
 export function im2colActivation(x: Tensor, win: ConvWindow): Tensor {
   const [N, C, H, W] = x.shape as [number, number, number, number];
   const { KH, KW, sh, sw } = win;
-  const [pt, pl, pb, pr] = win.pad;
-  const OH = Math.floor((H + pt + pb - KH) / sh) + 1;
-  const OW = Math.floor((W + pl + pr - KW) / sw) + 1;
+  const [pt, pl] = win.pad;
+  const [, , OH, OW] = im2colShape(x.shape, win);
   const out = new Int8Array(N * C * KH * KW * OH * OW);
   const src = x.data;
   let o = 0;

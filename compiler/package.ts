@@ -27,7 +27,7 @@ import { compileError } from './errors.ts';
 import type { Graph, TensorType, TensorTypes } from '../graph/ir.ts';
 import { inferNodeType, inferShapes, validateGraph } from '../graph/load.ts';
 import { SEGMENTS, type SegmentName } from './memplan.ts';
-import { gridTiles, tileGrid } from './pack.ts';
+import { gridTiles, im2colShape, tileGrid } from './pack.ts';
 
 const MAGIC = 'VTAPKG01';
 const FORMATS = ['vtapkg/1', 'vtapkg/2'];
@@ -233,6 +233,14 @@ function checkModel(m: Json, cfg: VtaConfig, code: Uint8Array, constImage: Uint8
     return { buffer: v.buffer, window: { KH: positive('KH', w.KH), KW: positive('KW', w.KW), sh: positive('sh', w.sh), sw: positive('sw', w.sw), pad } };
   };
 
+  // The executor writes the whole image into the buffer: it must hold it.
+  const checkIm2colBuffer = (im2col: NonNullable<KernelInfo['im2col']>, input: string | undefined, at: string) => {
+    const shape = input === undefined ? undefined : types.get(input)?.shape;
+    if (!shape || shape.length !== 4) throw bad(`${at}.im2col: the kernel's first input is not a 4-D tensor`);
+    const image = im2colShape(shape, im2col.window);
+    if (image.some((d) => d < 1) || buffers[im2col.buffer]!.bytes < gridTiles(tileGrid(image, cfg)) * cfg.inpElemBytes) throw bad(`${at}.im2col: buffer ${im2col.buffer} is too small for the image of ${input}`);
+  };
+
   const kernels = list('kernels').map((k, n): KernelInfo => {
     const at = `model.kernels[${n}]`;
     if (!isObject(k)) throw bad(`${at} must be an object`);
@@ -246,7 +254,7 @@ function checkModel(m: Json, cfg: VtaConfig, code: Uint8Array, constImage: Uint8
     const im2col = k.im2col === undefined ? undefined : readIm2col(k.im2col, `${at}.im2col`);
     // An im2col kernel's first input lives only in the kernel's own image of it.
     const inputs = names('inputs', (x) => x in activations || (im2col !== undefined && Array.isArray(k.inputs) && x === k.inputs[0]), 'tensors with a buffer in model.activations');
-    if (im2col && (inputs.length === 0 || types.get(inputs[0]!)?.shape.length !== 4)) throw bad(`${at}.im2col: the kernel's first input is not a 4-D tensor`);
+    if (im2col) checkIm2colBuffer(im2col, inputs[0], at);
     if (typeof k.output !== 'string' || !(k.output in activations)) throw bad(`${at}.output must be a tensor with a buffer in model.activations`);
     if (typeof k.rule !== 'string') throw bad(`${at}.rule must be a string`);
     const insnStart = count(`${at}.insnStart`, k.insnStart);

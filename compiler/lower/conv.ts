@@ -118,4 +118,3 @@ export const convLowering: KindLowering<ConvProblem, ConvTiling> = {
 function im2colInput(tensor: string, p: ConvProblem, cfg: VtaConfig): PackedInput {
   return { buffer: im2colBuffer(tensor), bytes: p.NB * p.CT * p.H * p.W * cfg.inpElemBytes, window: p.im2col! };
 }
-

@@ -95,5 +95,8 @@ describe('im2col first convolution', () => {
     expect(Array.from(b.outputs[g.outputs[0]!]!.data)).toEqual(Array.from(a.outputs[g.outputs[0]!]!.data));
     const bad = { ...m, kernels: m.kernels.map((k, i) => (i === 0 ? { ...k, im2col: { ...k.im2col!, window: { ...k.im2col!.window, sh: 0 } } } : k)) };
     expect(() => readPackage(writePackage(bad))).toThrow(/bad .vtapkg artifact: model.kernels\[0\].im2col.window.sh must be positive/);
+    // A window whose image outgrows the buffer (padding 10 all round: 30x30 pixels, not 12x12) is refused too.
+    const big = { ...m, kernels: m.kernels.map((k, i) => (i === 0 ? { ...k, im2col: { ...k.im2col!, window: { ...k.im2col!.window, pad: [10, 10, 10, 10] as [number, number, number, number] } } } : k)) };
+    expect(() => readPackage(writePackage(big))).toThrow(/model.kernels\[0\].im2col: buffer im2col:x is too small for the image of x/);
   });
 });
