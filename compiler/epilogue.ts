@@ -12,13 +12,16 @@ import { MAX_ITER } from './tile.ts';
 
 export const uopLoop = (p: Partial<UopLoop>): UopLoop => ({ iterOut: 1, iterIn: 1, dstOut: 0, dstIn: 0, srcOut: 0, srcIn: 0, wgtOut: 0, wgtIn: 0, ...p });
 
-/** Ops over `n` contiguous ACC tiles from `base`: one uop, loops split to fit 14 bits. */
-export function contiguous(n: number, make: (uops: KUop[], l: UopLoop) => KOp, base: number, src = base): KOp[] {
+/**
+ * Ops over `n` contiguous ACC tiles from `base`: one uop, loops split to fit 14 bits. The source
+ * moves `srcStep` tiles per tile (0: one constant tile applied to all of them).
+ */
+export function contiguous(n: number, make: (uops: KUop[], l: UopLoop) => KOp, base: number, src = base, srcStep = 1): KOp[] {
   const out: KOp[] = [];
   let done = 0;
   while (done < n) {
     const len = Math.min(n - done, MAX_ITER);
-    out.push(make([{ dst: base + done, src: src + done, wgt: 0 }], uopLoop({ iterIn: len, dstIn: 1, srcIn: 1 })));
+    out.push(make([{ dst: base + done, src: src + done * srcStep, wgt: 0 }], uopLoop({ iterIn: len, dstIn: 1, srcIn: srcStep })));
     done += len;
   }
   return out;
@@ -55,15 +58,29 @@ function mergeBounds(ep: EpilogueOp[]): EpilogueOp[] {
 
 /**
  * Whether the epilogue needs a scratch ACC region as large as the tile: half-even rounding copies
- * the product there to extract its rounding bit, and a wide constant is built there.
+ * the product there to extract its rounding bit. (Wide constants are resident tiles instead:
+ * residentConstants.)
  */
 export function needsScratch(ep: EpilogueOp[]): boolean {
-  return ep.some(
-    (e) =>
-      (e.kind === 'requantize' && (e.halfEven || e.perChannel !== undefined)) ||
-      (e.kind === 'addConst' && signedParts(e.value) === undefined) ||
-      ((e.kind === 'max' || e.kind === 'min') && !fitsImmediate(e.value)),
-  );
+  return ep.some((e) => e.kind === 'requantize' && e.halfEven);
+}
+
+/** The constant an exact requantization adds before its shift (2^(n−1), less one for half even). */
+const roundingTerm = (e: Extract<EpilogueOp, { kind: 'requantize' }>) => 2 ** (e.shift - 1) - (e.halfEven ? 1 : 0);
+
+/**
+ * Constants the epilogue applies wider than its immediates (a saturating clip's bounds, a rounding
+ * term of 2^19, a wide zero point): each is one ACC tile of that value, loaded once per kernel and
+ * applied with a source factor of 0 — one ALU pass where building it in scratch took five.
+ */
+export function residentConstants(ep: EpilogueOp[]): number[] {
+  const values = new Set<number>();
+  for (const e of mergeBounds(ep)) {
+    if (e.kind === 'addConst' && signedParts(e.value) === undefined) values.add(e.value);
+    if ((e.kind === 'max' || e.kind === 'min') && !fitsImmediate(e.value)) values.add(e.value);
+    if (e.kind === 'requantize' && (e.halfEven || e.perChannel) && e.shift > 0 && signedParts(roundingTerm(e)) === undefined) values.add(roundingTerm(e));
+  }
+  return [...values];
 }
 
 /** Whether a value is one signed 16-bit ALU immediate. */
@@ -84,11 +101,12 @@ export const channelVectorOf = (e: EpilogueOp): string | undefined => (e.kind ==
 
 /**
  * The epilogue on an accumulator region [base, base+n) laid out [oc][rows] (rows = n / oc);
- * `channelBase` gives where a step's channel vector sits, `scratch` the region needsScratch asks for.
+ * `channelBase` gives where a step's channel vector sits, `scratch` the region needsScratch asks for,
+ * `constantAt` the tile of each residentConstants value.
  */
-export function aluEpilogue(ep: EpilogueOp[], base: number, oc: number, n: number, channelBase: (op: EpilogueOp) => number, scratch?: number): KOp[] {
+export function aluEpilogue(ep: EpilogueOp[], base: number, oc: number, n: number, channelBase: (op: EpilogueOp) => number, scratch: number | undefined, constantAt: (value: number) => number): KOp[] {
   const ops: KOp[] = [];
-  const alu = new AluOn(base, oc, n, scratch);
+  const alu = new AluOn(base, oc, n, scratch, constantAt);
   for (const e of mergeBounds(ep)) {
     switch (e.kind) {
       case 'bias':
@@ -116,7 +134,13 @@ class AluOn {
     private readonly oc: number,
     private readonly n: number,
     private readonly scratch: number | undefined,
+    private readonly constantAt: (value: number) => number,
   ) {}
+
+  /** dst ∘= the resident tile of `value`, on every tile. */
+  private withConstant(aluOp: number, value: number): KOp[] {
+    return contiguous(this.n, (uops, l) => ({ kind: 'alu', aluOp, imm: undefined, uops, loop: l }), this.base, this.constantAt(value), 0);
+  }
 
   imm(dst: number, aluOp: number, value: number): KOp[] {
     return contiguous(this.n, (uops, l) => ({ kind: 'alu', aluOp, imm: value, uops, loop: l }), dst);
@@ -140,50 +164,41 @@ class AluOn {
     return this.scratch;
   }
 
-  /** Add a constant: up to two immediates, else built in the scratch region and added. */
+  /** Add a constant: up to two immediates, else its resident tile. */
   addConstant(value: number): KOp[] {
     const parts = signedParts(value);
     if (parts) return parts.flatMap((p) => this.imm(this.base, ALU_OP.ADD, p));
-    return [...this.constantInScratch(value), ...this.tensor(this.base, ALU_OP.ADD, this.t)];
+    return this.withConstant(ALU_OP.ADD, value);
   }
 
-  /** MAX or MIN with a bound: an immediate, or a wider bound built in the scratch region. */
+  /** MAX or MIN with a bound: an immediate, or a wider bound's resident tile. */
   bound(aluOp: number, value: number): KOp[] {
     if (fitsImmediate(value)) return this.imm(this.base, aluOp, value);
-    return [...this.constantInScratch(value), ...this.tensor(this.base, aluOp, this.t)];
-  }
-
-  /** The scratch region filled with `value`: MUL 0, ADD hi, SHR −16, ADD lo. */
-  private constantInScratch(value: number): KOp[] {
-    // value = hi·2^16 + lo with both halves signed 16-bit, mod 2^32 (hi wraps for values near 2^31).
-    const lo = (value << 16) >> 16;
-    const hi = ((((value - lo) / 0x10000) << 16) >> 16);
-    return [...this.imm(this.t, ALU_OP.MUL, 0), ...this.imm(this.t, ALU_OP.ADD, hi), ...this.imm(this.t, ALU_OP.SHR, -16), ...this.imm(this.t, ALU_OP.ADD, lo)];
+    return this.withConstant(aluOp, value);
   }
 
   /**
    * p = x·m (MUL imm, or MUL by the channel vector), then the IR's rounding shift exactly: half up
    * adds 2^(n−1); half even adds 2^(n−1) − 1 plus bit n of p, which the scratch region extracts:
-   * copy p (MUL 0, ADD), SHR n, SHR −31, SHR 31 (the bit as 0 / −1), MUL −1, ADD into p.
+   * copy p (MUL 0, ADD), SHR −(31 − n) (bit n to the sign bit), SHR 31 (the bit as 0 / −1), MUL −1,
+   * ADD into p.
    */
   requantizeExact(e: Extract<EpilogueOp, { kind: 'requantize' }>, channelBase: number): KOp[] {
     const ops: KOp[] = [];
     if (e.perChannel) ops.push(this.broadcast(ALU_OP.MUL, channelBase));
     else if (e.multiplier !== 1) ops.push(...this.imm(this.base, ALU_OP.MUL, e.multiplier));
     if (e.shift === 0) return ops;
-    const half = 2 ** (e.shift - 1);
     if (e.halfEven) {
       ops.push(
         ...this.imm(this.t, ALU_OP.MUL, 0),
         ...this.tensor(this.t, ALU_OP.ADD, this.base),
-        ...this.imm(this.t, ALU_OP.SHR, e.shift),
-        ...this.imm(this.t, ALU_OP.SHR, -31),
+        ...(e.shift < 31 ? this.imm(this.t, ALU_OP.SHR, -(31 - e.shift)) : []),
         ...this.imm(this.t, ALU_OP.SHR, 31),
         ...this.imm(this.t, ALU_OP.MUL, -1),
         ...this.tensor(this.base, ALU_OP.ADD, this.t),
       );
     }
-    ops.push(...this.addConstant(e.halfEven ? half - 1 : half), ...this.imm(this.base, ALU_OP.SHR, e.shift));
+    ops.push(...this.addConstant(roundingTerm(e)), ...this.imm(this.base, ALU_OP.SHR, e.shift));
     return ops;
   }
 }

@@ -13,7 +13,7 @@ import { compileError } from './errors.ts';
 import type { Tensor } from '../graph/ir.ts';
 import { evaluateNode } from '../graph/reference.ts';
 import { SEGMENTS, type SegmentName } from './memplan.ts';
-import { constData, gridTiles, packActivation, tileGrid, unpackActivation } from './pack.ts';
+import { constData, gridTiles, im2colActivation, packActivation, tileGrid, unpackActivation } from './pack.ts';
 
 export interface RunOptions {
   /** A driver name from the registry (default fsim) or an open driver with the model's config. */
@@ -166,8 +166,13 @@ export async function execute(
       continue;
     }
     const k = model.kernels[step.kernel]!;
+    if (k.im2col) {
+      // Rearranged on every run: its buffer holds this kernel's image of the input, nothing else.
+      const b = model.buffers[k.im2col.buffer]!;
+      driver.copyFromHost(lm.segments[b.segment], packActivation(im2colActivation(fetch(k.inputs[0]!), k.im2col.window), cfg), b.offset);
+    }
     for (const t of k.inputs) {
-      if (onDevice.has(t)) continue;
+      if (onDevice.has(t) || (k.im2col && t === k.inputs[0])) continue;
       const b = buf(t);
       driver.copyFromHost(b.seg, packActivation(fetch(t), cfg), b.offset);
       onDevice.add(t);

@@ -2,6 +2,7 @@
 import type { VtaConfigJson } from '../config/config.ts';
 import type { Graph, TensorTypes } from '../graph/ir.ts';
 import type { SegmentName } from './memplan.ts';
+import type { ConvWindow } from './pack.ts';
 
 export interface KernelInfo {
   name: string;
@@ -16,6 +17,8 @@ export interface KernelInfo {
   /** Exact simulator work of the stream: instructions plus uop-iterations (bounds each run). */
   work: number;
   tiling?: { tOC: number; tIC: number; tOH: number; tOW: number; slots: number };
+  /** packed-conv: the executor packs inputs[0] as im2col (pack.ts im2colActivation) into this buffer. */
+  im2col?: { buffer: string; window: ConvWindow };
   /** Grouped convolutions: how many channel bands the kernel runs (tiling is the first band's). */
   bands?: number;
   /** Bytes the kernel's loads and stores move, and the minimum (each operand read once). */

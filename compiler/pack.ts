@@ -167,3 +167,48 @@ export function packBias(data: Int32Array, cfg: VtaConfig): Uint8Array {
 export function constData(name: string, t: ConstTensor): TypedData {
   return decodeConst(name, t);
 }
+
+/** Where a convolution's taps read its input: kernel, stride and zero padding [top, left, bottom, right]. */
+export interface ConvWindow {
+  KH: number;
+  KW: number;
+  sh: number;
+  sw: number;
+  pad: [number, number, number, number];
+}
+
+/** The shape of an NCHW input's im2col image: [N, C·KH·KW, OH, OW]. */
+export function im2colShape(shape: number[], win: ConvWindow): [number, number, number, number] {
+  const [N, C, H, W] = shape as [number, number, number, number];
+  const [pt, pl, pb, pr] = win.pad;
+  return [N, C * win.KH * win.KW, Math.floor((H + pt + pb - win.KH) / win.sh) + 1, Math.floor((W + pl + pr - win.KW) / win.sw) + 1];
+}
+
+/**
+ * The im2col image of an NCHW int8 input: [N, C·KH·KW, OH, OW], channel (c·KH + kh)·KW + kw at
+ * output pixel (oh, ow) holding x[c][oh·sh + kh − pt][ow·sw + kw − pl] (zero outside). An OIHW
+ * weight reshaped to [O, C·KH·KW, 1, 1] without moving a byte is then the same convolution as a
+ * 1×1 one, so a few input channels fill the GEMM's reduction instead of being padded to BLOCK_IN.
+ */
+export function im2colActivation(x: Tensor, win: ConvWindow): Tensor {
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const { KH, KW, sh, sw } = win;
+  const [pt, pl] = win.pad;
+  const [, , OH, OW] = im2colShape(x.shape, win);
+  const out = new Int8Array(N * C * KH * KW * OH * OW);
+  const src = x.data;
+  let o = 0;
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++)
+      for (let kh = 0; kh < KH; kh++)
+        for (let kw = 0; kw < KW; kw++)
+          for (let oh = 0; oh < OH; oh++) {
+            const ih = oh * sh + kh - pt;
+            const row = ((n * C + c) * H + ih) * W;
+            for (let ow = 0; ow < OW; ow++, o++) {
+              const iw = ow * sw + kw - pl;
+              if (ih >= 0 && ih < H && iw >= 0 && iw < W) out[o] = src[row + iw]!;
+            }
+          }
+  return { shape: [N, C * KH * KW, OH, OW], dtype: 'int8', data: out };
+}

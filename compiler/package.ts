@@ -32,7 +32,7 @@ import type { Graph, TensorType, TensorTypes } from '../graph/ir.ts';
 import { decodeConst, inferNodeType, inferShapes, makeConst, validateGraph } from '../graph/load.ts';
 import { DTYPE_INFO } from '../lib/dtype.ts';
 import { SEGMENTS, type SegmentName } from './memplan.ts';
-import { gridTiles, tileGrid } from './pack.ts';
+import { gridTiles, im2colShape, tileGrid } from './pack.ts';
 
 const MAGIC = 'VTAPKG02';
 /** The previous container: graph constants inline in the header as base64. */
@@ -278,6 +278,26 @@ function checkModel(m: Json, cfg: VtaConfig, code: Uint8Array, constImage: Uint8
     return [r[0], r[1]];
   });
 
+  const readIm2col = (v: unknown, at: string): NonNullable<KernelInfo['im2col']> => {
+    if (!isObject(v) || typeof v.buffer !== 'string' || !(v.buffer in buffers) || !isObject(v.window)) throw bad(`${at} must be {buffer: a buffer of model.buffers, window}`);
+    const w = v.window;
+    const positive = (f: string, x: unknown) => {
+      if (count(`${at}.window.${f}`, x) === 0) throw bad(`${at}.window.${f} must be positive`);
+      return x as number;
+    };
+    if (!Array.isArray(w.pad) || w.pad.length !== 4) throw bad(`${at}.window.pad must be [top, left, bottom, right]`);
+    const pad = w.pad.map((p, i) => count(`${at}.window.pad[${i}]`, p)) as [number, number, number, number];
+    return { buffer: v.buffer, window: { KH: positive('KH', w.KH), KW: positive('KW', w.KW), sh: positive('sh', w.sh), sw: positive('sw', w.sw), pad } };
+  };
+
+  // The executor writes the whole image into the buffer: it must hold it.
+  const checkIm2colBuffer = (im2col: NonNullable<KernelInfo['im2col']>, input: string | undefined, at: string) => {
+    const shape = input === undefined ? undefined : types.get(input)?.shape;
+    if (!shape || shape.length !== 4) throw bad(`${at}.im2col: the kernel's first input is not a 4-D tensor`);
+    const image = im2colShape(shape, im2col.window);
+    if (image.some((d) => d < 1) || buffers[im2col.buffer]!.bytes < gridTiles(tileGrid(image, cfg)) * cfg.inpElemBytes) throw bad(`${at}.im2col: buffer ${im2col.buffer} is too small for the image of ${input}`);
+  };
+
   const kernels = list('kernels').map((k, n): KernelInfo => {
     const at = `model.kernels[${n}]`;
     if (!isObject(k)) throw bad(`${at} must be an object`);
@@ -288,7 +308,10 @@ function checkModel(m: Json, cfg: VtaConfig, code: Uint8Array, constImage: Uint8
       return v as string[];
     };
     const nodes = names('nodes', (x) => nodeNames.has(x), 'graph node names');
-    const inputs = names('inputs', (x) => x in activations, 'tensors with a buffer in model.activations');
+    const im2col = k.im2col === undefined ? undefined : readIm2col(k.im2col, `${at}.im2col`);
+    // An im2col kernel's first input lives only in the kernel's own image of it.
+    const inputs = names('inputs', (x) => x in activations || (im2col !== undefined && Array.isArray(k.inputs) && x === k.inputs[0]), 'tensors with a buffer in model.activations');
+    if (im2col) checkIm2colBuffer(im2col, inputs[0], at);
     if (typeof k.output !== 'string' || !(k.output in activations)) throw bad(`${at}.output must be a tensor with a buffer in model.activations`);
     if (typeof k.rule !== 'string') throw bad(`${at}.rule must be a string`);
     const insnStart = count(`${at}.insnStart`, k.insnStart);
@@ -314,6 +337,7 @@ function checkModel(m: Json, cfg: VtaConfig, code: Uint8Array, constImage: Uint8
       work,
       ...(tiling ? { tiling } : {}),
       ...(k.bands !== undefined ? { bands: count(`${at}.bands`, k.bands) } : {}),
+      ...(im2col ? { im2col } : {}),
       dramBytes: count(`${at}.dramBytes`, k.dramBytes),
       minDramBytes: count(`${at}.minDramBytes`, k.minDramBytes),
     };

@@ -14,7 +14,7 @@
  */
 import type { VtaConfig } from '../config/config.ts';
 import { MEM_TYPE } from '../isa/index.ts';
-import { aluEpilogue, channelVectorOf, contiguous, needsScratch, storePlanes, uopLoop } from './epilogue.ts';
+import { aluEpilogue, channelVectorOf, contiguous, needsScratch, residentConstants, storePlanes, uopLoop } from './epilogue.ts';
 import type { EpilogueOp } from './fuse.ts';
 import type { ConvBand } from './group-bands.ts';
 import type { KOp, KUop } from './kernel-ir.ts';
@@ -42,6 +42,8 @@ interface SramLayout {
   wgtSlot: number;
   accSlot: number;
   biasRegion: number;
+  /** The resident epilogue constants: one tile each at the top of ACC, by value. */
+  constantAt: Map<number, number>;
   /** Index of each channel vector's tiles (bias_add, per-channel multiplier) in the bias region. */
   biasIndex: Map<EpilogueOp, number>;
   /** The epilogue's scratch region (one accumulator tile's worth, below the bias region). */
@@ -50,13 +52,16 @@ interface SramLayout {
 
 function sramLayout(t: ConvTiling, ep: EpilogueOp[], cfg: VtaConfig): SramLayout {
   const vectors = ep.filter((e) => channelVectorOf(e) !== undefined);
-  const biasRegion = cfg.accDepth - vectors.length * t.tOC;
+  const constants = residentConstants(ep);
+  const constRegion = cfg.accDepth - constants.length;
+  const biasRegion = constRegion - vectors.length * t.tOC;
   const scratch = needsScratch(ep) ? biasRegion - t.tOC * t.tOH * t.tOW : undefined;
   return {
     inpSlot: Math.floor(cfg.inpDepth / t.slots),
     wgtSlot: Math.floor(cfg.wgtDepth / t.slots),
     accSlot: Math.floor((scratch ?? biasRegion) / t.slots),
     biasRegion,
+    constantAt: new Map(constants.map((v, i) => [v, constRegion + i])),
     biasIndex: new Map(vectors.map((e, i) => [e, i])),
     ...(scratch !== undefined ? { scratch } : {}),
   };
@@ -130,6 +135,13 @@ function loadBiases(b: ChannelBlock, at: ConvPlacement, bufs: KernelBuffers, t: 
     x: b.ocs,
     stride: b.ocs,
     pad: [0, 0, 0, 0],
+  }));
+}
+
+/** Load each resident epilogue constant's tile (once per kernel, or per band of a grouped one). */
+export function loadConstants(bufs: KernelBuffers, sram: { constantAt: Map<number, number> }): KOp[] {
+  return [...sram.constantAt].map(([v, tile]): KOp => ({
+    kind: 'load', memType: MEM_TYPE.ACC, sram: tile, dram: { buffer: bufs.constants!.get(v)!, offset: 0 }, y: 1, x: 1, stride: 1, pad: [0, 0, 0, 0],
   }));
 }
 
@@ -212,6 +224,7 @@ export function tensorizeConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers
   const ops: KOp[] = [];
   const sram = sramLayout(t, ep, cfg);
   const nextSlot = (counter: keyof SlotCounters) => counters[counter]++ % t.slots;
+  ops.push(...loadConstants(bufs, sram));
   for (const b of channelBlocks(p, t)) {
     ops.push(...loadBiases(b, at, bufs, t, sram));
     let residentWgt: number | undefined;
@@ -234,7 +247,7 @@ export function tensorizeConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers
         }
         ops.push(gemmStep(p, s, b.ocs, ics, accBase, inpBase, wgtBase, w));
       }
-      ops.push(...aluEpilogue(ep, accBase, b.ocs, nAcc, (e) => sram.biasRegion + sram.biasIndex.get(e)! * t.tOC, sram.scratch));
+      ops.push(...aluEpilogue(ep, accBase, b.ocs, nAcc, (e) => sram.biasRegion + sram.biasIndex.get(e)! * t.tOC, sram.scratch, (v) => sram.constantAt.get(v)!));
       ops.push(...storeTile(p, at, bufs, b, s, accBase));
     }
   }

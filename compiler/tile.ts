@@ -9,6 +9,7 @@
  * channel tiles per step.
  */
 import type { VtaConfig } from '../config/config.ts';
+import type { ConvWindow } from './pack.ts';
 
 export interface ConvProblem {
   NB: number;
@@ -28,6 +29,10 @@ export interface ConvProblem {
   OW: number;
   /** Accumulator tiles per output-channel tile reserved for channel vectors (biases, per-channel multipliers). */
   biasCount: number;
+  /** The input is the im2col image cut with this window (the problem is the 1×1 convolution over it). */
+  im2col?: ConvWindow;
+  /** Accumulator tiles reserved for resident epilogue constants (epilogue.ts residentConstants). */
+  constants?: number;
   /** The epilogue needs a scratch region as large as the accumulator tile (epilogue.ts needsScratch). */
   scratch?: boolean;
 }
@@ -50,8 +55,10 @@ export interface ConvTiling {
 export const MAX_ITER = (1 << 14) - 1;
 /** DMA sizes and strides are 16 bits. */
 export const MAX_XFER_FIELD = (1 << 16) - 1;
-/** Per-instruction overhead in the cost model, in bytes-equivalent (fetch + issue). */
-const INSN_COST = 64;
+/** Per-instruction overhead in the cost model, in cycles (fetch + issue: 64 bytes' worth of DMA). */
+const INSN_CYCLES = 8;
+/** DRAM bytes per cycle the cost model assumes: the default 64-bit bus. */
+const DMA_BYTES_PER_CYCLE = 8;
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 
@@ -79,7 +86,7 @@ export function checkConvTiling(p: ConvProblem, t: Omit<ConvTiling, 'bytes' | 'i
   const inpSlot = Math.floor(cfg.inpDepth / t.slots);
   const wgtSlot = Math.floor(cfg.wgtDepth / t.slots);
   const accTiles = t.tOC * t.tOH * t.tOW;
-  const accSlot = Math.floor((cfg.accDepth - p.biasCount * t.tOC - (p.scratch ? accTiles : 0)) / t.slots);
+  const accSlot = Math.floor((cfg.accDepth - (p.constants ?? 0) - p.biasCount * t.tOC - (p.scratch ? accTiles : 0)) / t.slots);
   const gemmUops = t.tIC * p.KH * p.KW * t.tOW;
   if (t.tIC * IHt * IWt > inpSlot) return { ok: false, why: `input window ${t.tIC}x${IHt}x${IWt} tiles exceeds the ${inpSlot}-tile INP slot` };
   if (t.tOC * t.tIC * p.KH * p.KW > wgtSlot) return { ok: false, why: `weights ${t.tOC}x${t.tIC}x${p.KH}x${p.KW} tiles exceed the ${wgtSlot}-tile WGT slot` };
@@ -111,6 +118,18 @@ function cost(p: ConvProblem, t: Omit<ConvTiling, 'bytes' | 'insns'>, cfg: VtaCo
   return { bytes: inpBytes + wgtBytes + outBytes, insns };
 }
 
+/**
+ * Cycles a tiling should take: the GEMM's uop-iterations (the same for every tiling) and the DMA
+ * overlap with double buffering (two slots: the slower of the two), add up without it; each
+ * instruction costs its issue. Less traffic breaks ties between tilings whose DMA is hidden.
+ */
+function estimatedCycles(p: ConvProblem, slots: number, c: { bytes: number; insns: number }): number {
+  const gemm = p.NB * p.OT * p.OH * p.OW * p.CT * p.KH * p.KW;
+  const dma = c.bytes / DMA_BYTES_PER_CYCLE;
+  const overlapped = slots === 2 ? Math.max(gemm, dma) : gemm + dma;
+  return overlapped + INSN_CYCLES * c.insns + dma / 8;
+}
+
 /** The cheapest tiling that fits, or the reason none does (from the smallest candidate). */
 export function chooseConvTiling(p: ConvProblem, cfg: VtaConfig): ConvTiling | { why: string } {
   let best: ConvTiling | undefined;
@@ -130,8 +149,7 @@ export function chooseConvTiling(p: ConvProblem, cfg: VtaConfig): ConvTiling | {
             }
             const t = { ...base, weightsResident: tIC === p.CT };
             const c = cost(p, t, cfg);
-            // Double buffering hides load latency: prefer it unless it costs much more traffic.
-            const total = (c.bytes + INSN_COST * c.insns) * (slots === 2 ? 1 : 1.25);
+            const total = estimatedCycles(p, slots, c);
             if (total < bestCost) {
               bestCost = total;
               best = { ...t, ...c };
@@ -149,9 +167,9 @@ export function chooseConvTiling(p: ConvProblem, cfg: VtaConfig): ConvTiling | {
   return best;
 }
 
-/** Element-wise kernels process contiguous runs of tiles: two operands per slot. */
-export function chooseEltwiseChunk(tiles: number, cfg: VtaConfig): { chunk: number; slots: number } {
+/** Element-wise kernels process contiguous runs of tiles: two operands per slot (below `reserved` constant tiles). */
+export function chooseEltwiseChunk(tiles: number, cfg: VtaConfig, reserved = 0): { chunk: number; slots: number } {
   const slots = 2;
-  const perSlot = Math.floor(cfg.accDepth / slots / 2);
+  const perSlot = Math.floor((cfg.accDepth - reserved) / slots / 2);
   return { chunk: Math.max(1, Math.min(tiles, perSlot, MAX_ITER, MAX_XFER_FIELD)), slots };
 }

@@ -6,7 +6,8 @@
  */
 import type { VtaConfig } from '../../config/config.ts';
 import { ALU_OP, MEM_TYPE } from '../../isa/index.ts';
-import { aluEpilogue, contiguous, storePlanes } from '../epilogue.ts';
+import { aluEpilogue, contiguous, residentConstants, storePlanes } from '../epilogue.ts';
+import { loadConstants } from '../tensorize.ts';
 import type { EpilogueOp } from '../fuse.ts';
 import type { KOp } from '../kernel-ir.ts';
 import { gridTiles, tileGrid } from '../pack.ts';
@@ -42,8 +43,11 @@ function termsOf(buffer: string, scale: number): Term[] {
 
 /** Ops of an element-wise add of two int8 tile images of `tiles` tiles, `chunk` tiles at a time. */
 export function tensorizeAdd(tiles: number, chunk: number, slots: number, bufs: KernelBuffers, ep: EpilogueOp[], cfg: VtaConfig, scales: [number, number] = [1, 1]): KOp[] {
-  const ops: KOp[] = [];
-  const slotSize = Math.floor(cfg.accDepth / slots);
+  const constants = residentConstants(ep);
+  const constRegion = cfg.accDepth - constants.length;
+  const constantAt = new Map(constants.map((v, i) => [v, constRegion + i]));
+  const ops: KOp[] = loadConstants(bufs, { constantAt });
+  const slotSize = Math.floor(constRegion / slots);
   const terms = [...termsOf(bufs.input, scales[0]), ...termsOf(bufs.input2!, scales[1])];
   let n = 0;
   for (let t0 = 0; t0 < tiles; t0 += chunk) {
@@ -59,7 +63,7 @@ export function tensorizeAdd(tiles: number, chunk: number, slots: number, bufs: 
       if (term.shl !== 0) ops.push(...imm(base, ALU_OP.SHR, -term.shl));
       if (i > 0) ops.push(...contiguous(len, (uops, l) => ({ kind: 'alu', aluOp: ALU_OP.ADD, imm: undefined, uops, loop: l }), a, b));
     }
-    ops.push(...aluEpilogue(ep, a, 1, len, () => 0, b));
+    ops.push(...aluEpilogue(ep, a, 1, len, () => 0, b, (v) => constantAt.get(v)!));
     ops.push(...storePlanes([{ kind: 'store', sram: a, dram: { buffer: bufs.output, offset: t0 }, y: 1, x: len, stride: len }], a, len, bufs));
   }
   ops.push({ kind: 'finish' });
@@ -70,7 +74,7 @@ export const eltwiseAddLowering: KindLowering<EltwiseProblem, EltwiseChunking> =
   matches: (g) => g.anchor.op === 'add',
   operands: (g) => (g.scaled ? g.scaled.map((o) => o.input) : [g.anchor.inputs[0]!, g.anchor.inputs[1]!]),
   problem: (g, cx) => ({ tiles: gridTiles(tileGrid(cx.types.get(g.output)!.shape, cx.cfg)) }),
-  tile: (_g, p, cfg) => chooseEltwiseChunk(p.tiles, cfg),
+  tile: (g, p, cfg) => chooseEltwiseChunk(p.tiles, cfg, residentConstants(g.epilogue).length),
   tensorize: (g, p, t, bufs, cfg) => tensorizeAdd(p.tiles, t.chunk, t.slots, bufs, g.epilogue, cfg, g.scaled ? [g.scaled[0].scale, g.scaled[1].scale] : undefined),
   minDramBytes: (_g, b, plan) => plan.get(b.input).bytes + plan.get(b.input2!).bytes + plan.get(b.output).bytes,
   info: () => ({}),

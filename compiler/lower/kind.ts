@@ -10,12 +10,23 @@ import type { KOp } from '../kernel-ir.ts';
 import type { MemoryPlan } from '../memplan.ts';
 import type { KernelInfo } from '../model.ts';
 import type { KernelBuffers } from './buffers.ts';
+import type { ConvWindow } from '../pack.ts';
 
 /** What the lowering of one group may read: the validated graph, every tensor's type, the config. */
 export interface LowerContext {
   graph: Graph;
   types: TensorTypes;
   cfg: VtaConfig;
+  /** Activations the host provides to kernels (graph inputs, host-step outputs), once partitioned. */
+  fromHost?: ReadonlySet<string>;
+}
+
+/** An input the executor rearranges on its way to the device, into a buffer of the kernel's own. */
+export interface PackedInput {
+  buffer: string;
+  bytes: number;
+  /** The im2col window the image is cut with (pack.ts im2colActivation). */
+  window: ConvWindow;
 }
 
 /** A constant's buffer, and how to pack it (called once per buffer: weights may be shared). */
@@ -47,4 +58,6 @@ export interface KindLowering<P, T> {
   /** One line each for --dump-after. */
   describeProblem(problem: P): string;
   describeTiling(tiling: T): string;
+  /** When the kernel reads its input rearranged (a conv over an im2col image): that buffer. */
+  packedInput?(group: VtaGroup, problem: P, cfg: VtaConfig): PackedInput | undefined;
 }

@@ -2,6 +2,7 @@
 import { loweringOf, type KernelKind, type ProblemOf } from '../lower/table.ts';
 import type { LowerContext } from '../lower/kind.ts';
 import type { KernelSpec, Named } from './name-kernels.ts';
+import type { Partitioned } from './partition.ts';
 import { firstProblem, type Pass } from './pass.ts';
 import type { Shaped } from './shapes.ts';
 
@@ -13,7 +14,12 @@ export interface Posed extends Named {
   kernels: PosedKernel[];
 }
 
-export const lowerContext = (s: Shaped): LowerContext => ({ graph: s.graph, types: s.types, cfg: s.cfg });
+export const lowerContext = (s: Shaped): LowerContext => ({ graph: s.graph, types: s.types, cfg: s.cfg, ...('partition' in s ? { fromHost: hostProvided(s as Partitioned) } : {}) });
+
+/** Graph inputs and host-step outputs: the activations the executor packs for kernels. */
+function hostProvided(s: Partitioned): Set<string> {
+  return new Set([...s.graph.inputs.map((i) => i.name), ...s.partition.steps.flatMap((step) => (step.kind === 'host' ? [step.node.output] : []))]);
+}
 
 export function checkProblems(s: Posed): string | undefined {
   const cx = lowerContext(s);

@@ -6,6 +6,7 @@
 import type { VtaConfig } from '../../config/config.ts';
 import { encodeInsn, encodeUop, type Insn, memElemBytes, OPCODE } from '../../isa/index.ts';
 import { describePartition } from '../fuse.ts';
+import type { PackedInput } from '../lower/kind.ts';
 import { loweringOf } from '../lower/table.ts';
 import type { MemoryPlan, SegmentName } from '../memplan.ts';
 import { SEGMENTS } from '../memplan.ts';
@@ -52,6 +53,8 @@ function resolve(k: EmittedKernelPlan, plan: MemoryPlan, at: number, relocs: [nu
   return insns;
 }
 
+const im2colInfo = (p: PackedInput | undefined): Pick<KernelInfo, 'im2col'> => (p ? { im2col: { buffer: p.buffer, window: p.window } } : {});
+
 function link(s: Emitted): Linked {
   const { cfg } = s;
   const plan = s.plan.clone();
@@ -80,6 +83,7 @@ function link(s: Emitted): Linked {
       uopCount: k.emitted.uops.length,
       work: streamWork(insns),
       ...lowering.info(k.tiling),
+      ...im2colInfo(lowering.packedInput?.(k.group, k.problem, cfg)),
       dramBytes: dramBytes(insns, cfg),
       minDramBytes: lowering.minDramBytes(k.group, k.buffers, plan, lowerContext(s)),
     });

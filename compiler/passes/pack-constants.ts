@@ -5,9 +5,9 @@
  */
 import type { VtaConfig } from '../../config/config.ts';
 import type { Graph } from '../../graph/ir.ts';
-import { channelVectorOf } from '../epilogue.ts';
+import { channelVectorOf, residentConstants } from '../epilogue.ts';
 import type { VtaGroup } from '../fuse.ts';
-import { actBuffer, biasBuffer, constBuffer, isConstant, placementOrder, type KernelBuffers } from '../lower/buffers.ts';
+import { actBuffer, biasBuffer, constBuffer, isActivationBuffer, isConstant, placementOrder, uniformBuffer, type KernelBuffers } from '../lower/buffers.ts';
 import { loweringOf, type KernelKind } from '../lower/table.ts';
 import { constData, gridTiles, packActivation, packBias, tileGrid } from '../pack.ts';
 import { lowerContext, type Posed, type PosedKernel } from './build-problems.ts';
@@ -37,14 +37,16 @@ function kernelBuffers(k: PosedKernel, s: Posed, constants: Map<string, Uint8Arr
     const v = channelVectorOf(e);
     if (v !== undefined) bias.set(e.node.name, once(biasBuffer(v), () => packBias(constData(v, graph.tensors[v]!) as Int32Array, cfg)));
   }
+  const uniform = new Map(residentConstants(k.group.epilogue).map((v) => [v, once(uniformBuffer(v), () => packBias(new Int32Array(cfg.blockOut).fill(v), cfg))]));
   const lowering = loweringOf(k.kind);
   const w = lowering.weight?.(k.group, k.problem, lowerContext(s));
   const [input, input2] = lowering.operands(k.group).map((t) => operandBuffer(t, graph, cfg, once));
   return {
-    input: input!,
+    input: lowering.packedInput?.(k.group, k.problem, cfg)?.buffer ?? input!,
     ...(input2 !== undefined ? { input2 } : {}),
     ...(w ? { weight: once(w.buffer, w.pack) } : {}),
     bias,
+    ...(uniform.size ? { constants: uniform } : {}),
     output: actBuffer(k.output),
     ...int32Planes(k.group, s),
   };
@@ -66,7 +68,7 @@ export function checkConstants(s: Packed): string | undefined {
   const used = new Set<string>();
   for (const k of s.kernels) {
     for (const b of placementOrder(k.buffers)) {
-      if (b.startsWith('act:')) continue;
+      if (isActivationBuffer(b)) continue;
       if (!s.constants.has(b)) return `kernel ${k.name} reads ${b}, which holds no packed constant`;
       used.add(b);
     }

@@ -3,6 +3,7 @@
  * (memplan.ts), kernel by kernel in placementOrder, so offsets are the same on every compile.
  */
 import { placementOrder } from '../lower/buffers.ts';
+import { loweringOf } from '../lower/table.ts';
 import { MemoryPlan, SEGMENTS } from '../memplan.ts';
 import { gridTiles, tileGrid } from '../pack.ts';
 import type { Packed, PackedKernel } from './pack-constants.ts';
@@ -14,6 +15,8 @@ export interface Placed extends Packed {
 
 /** Bytes of an activation buffer: its packed tiles, four 8-bit planes for an int32 output. */
 function activationBytes(s: Packed, k: PackedKernel, buffer: string): number {
+  const packed = loweringOf(k.kind).packedInput?.(k.group, k.problem, s.cfg);
+  if (packed && buffer === packed.buffer) return packed.bytes;
   const tensor = buffer.slice('act:'.length);
   const tiles = gridTiles(tileGrid(s.types.get(tensor)!.shape, s.cfg));
   if (buffer === k.buffers.output) return tiles * s.cfg.outElemBytes * (k.buffers.int32PlaneTiles !== undefined ? 4 : 1);
