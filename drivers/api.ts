@@ -5,6 +5,7 @@
  */
 import type { VtaConfig } from '../config/config.ts';
 import type { Counters, SimObserver } from '../sim/api.ts';
+import type { MemoryModel } from './memory-model.ts';
 
 /** A device buffer: physically contiguous, page-aligned device memory (VTAMemAlloc). */
 export interface DeviceBuffer {
@@ -28,6 +29,14 @@ export interface RunOptions {
 
 export interface RunResult {
   counters: Counters;
+  /** The DRAM model the run was clocked against (drivers whose DriverInfo says `modelsMemory`). */
+  memory?: MemoryModel;
+}
+
+/** How to open a device context. */
+export interface OpenOptions {
+  /** DRAM timing and bus width (drivers whose DriverInfo says `modelsMemory`; default ideal). */
+  memory?: MemoryModel;
 }
 
 export interface Driver {
@@ -60,8 +69,10 @@ export interface DriverInfo {
   readonly clocked: boolean;
   /** Whether runs call RunOptions.observer for every instruction (needed by the race checker). */
   readonly observes: boolean;
+  /** Whether the driver models DRAM timing, i.e. takes OpenOptions.memory (tsim). */
+  readonly modelsMemory?: boolean;
   /** Open a device context for a config (VTADeviceAlloc). */
-  open(config: VtaConfig): Promise<Driver>;
+  open(config: VtaConfig, options?: OpenOptions): Promise<Driver>;
   /**
    * Why the driver cannot be used on this machine (e.g. RTL not built), or undefined when it can;
    * with a config, whether it can run that config (default: the default config).

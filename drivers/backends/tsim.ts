@@ -18,7 +18,8 @@ import { type Program, type Routed, readStream, routeStream } from '../../sim/st
 import { VtaError } from '../../lib/errors.ts';
 import { SIM_CODES, SimError, insnError, insnLabel } from '../../sim/errors.ts';
 import { zeroCounters, type Counters } from '../../sim/api.ts';
-import type { Driver, DriverInfo, RunOptions, RunResult } from '../api.ts';
+import type { Driver, DriverInfo, OpenOptions, RunOptions, RunResult } from '../api.ts';
+import { IDEAL_MEMORY, configForMemory, type MemoryModel } from '../memory-model.ts';
 import { SimulatedDevice } from '../simulated-device.ts';
 
 const HW = join(packageRoot(), 'hw');
@@ -35,6 +36,7 @@ interface TsimModel {
   setRegions(regions: { phys: number; bytes: Uint8Array }[]): void;
   regWrite(addr: number, value: number): void;
   regRead(addr: number): number;
+  setMemory(timing: { readLatency: number; outstanding: number; writeLatency: number }): void;
   run(maxCycles: number): {
     stop: 'budget' | 'finished' | 'deadlock' | 'fault' | 'memfault' | 'assert';
     cycles: number;
@@ -76,9 +78,17 @@ class TsimDriver extends SimulatedDevice {
   readonly name = 'tsim';
   private model: TsimModel | undefined;
 
-  constructor(config: VtaConfig) {
+  /**
+   * The program's config stays `config`; the model is the build with the memory's bus width (the
+   * bus changes no instruction, only how many bytes a beat carries).
+   */
+  constructor(
+    config: VtaConfig,
+    readonly dram: MemoryModel,
+  ) {
     super(config);
-    this.model = loadModel(config);
+    this.model = loadModel(configForMemory(config, dram));
+    this.model.setMemory(dram);
   }
 
   private live(): TsimModel {
@@ -204,7 +214,7 @@ class TsimDriver extends SimulatedDevice {
       if (d.tokens_l2g || d.tokens_g2l || d.tokens_g2s || d.tokens_s2g) {
         throw new SimError(SIM_CODES.tokens, `FINISH completed with tokens left over: ${this.tokenSummary(d)} (every queue must end empty)`);
       }
-      return { counters: this.readCounters(model) };
+      return { counters: this.readCounters(model), memory: this.dram };
     } finally {
       if (options.trace) model.traceClose();
     }
@@ -230,8 +240,9 @@ const tsim: DriverInfo = {
   description: 'SystemVerilog VTA under Verilator (cycle-accurate RTL, counters per module)',
   clocked: true,
   observes: false,
-  async open(config: VtaConfig): Promise<Driver> {
-    return new TsimDriver(config);
+  modelsMemory: true,
+  async open(config: VtaConfig, options: OpenOptions = {}): Promise<Driver> {
+    return new TsimDriver(config, options.memory ?? IDEAL_MEMORY);
   },
   unavailable(config?: VtaConfig): string | undefined {
     const cfg = config ?? defaultVtaConfig();
