@@ -4,7 +4,7 @@
  * each stage by cause, from the counters the driver returned. docs/profiling.md lists the fields.
  */
 import type { VtaConfig } from '../config/config.ts';
-import type { MemoryModel } from '../drivers/api.ts';
+import { describeMemory, type MemoryModel } from '../drivers/memory-model.ts';
 import type { Counters } from '../sim/api.ts';
 import type { KernelProfile, ProfileReport, StageStalls } from '../viz/profile.ts';
 import type { Model } from './open.ts';
@@ -13,7 +13,7 @@ import { addCounters, type KernelReport, type RunReport } from './run.ts';
 export const REPORT_FORMAT = 'vta-report/1';
 
 /** What an unclocked driver's report says instead of a memory model. */
-export const NO_CLOCK: MemoryModel & { note: string } = {
+export const NO_CLOCK: ProfileReport['memory'] & { note: string } = {
   name: 'none',
   description: 'no DRAM timing: the driver has no clock',
   readLatency: 0,
@@ -21,6 +21,15 @@ export const NO_CLOCK: MemoryModel & { note: string } = {
   bytesPerCycle: 0,
   note: 'cycles, utilisation and stalls are unavailable: this driver does not count cycles',
 };
+
+/** The DRAM model as the report states it: one beat of the bus per cycle at most. */
+function reportedMemory(m: MemoryModel): ProfileReport['memory'] {
+  return { name: m.name, description: describeMemory(m), readLatency: m.readLatency, busBytes: m.busBytes, bytesPerCycle: m.busBytes };
+}
+
+function withoutNote({ note: _note, ...memory }: typeof NO_CLOCK): ProfileReport['memory'] {
+  return memory;
+}
 
 const LOADED = ['uop_load_nbytes', 'inp_load_nbytes', 'wgt_load_nbytes', 'acc_load_nbytes', 'acc8_load_nbytes'] as const;
 
@@ -98,13 +107,12 @@ export function buildReport(input: ReportInput): ProfileReport {
   const sum = ran.reduce<Counters | undefined>((a, k) => addCounters(a, k.counters!), undefined);
   const minTotal = ran.reduce((a, k) => a + k.minDramBytes * input.batches, 0);
   const total = sum ? profileOf('total', sum, minTotal, cfg, { insns: ran.reduce((a, k) => a + k.insnCount * input.batches, 0) }) : undefined;
-  const memory = input.memory ?? NO_CLOCK;
   return {
     format: REPORT_FORMAT,
     driver: input.driver,
     config: { bitstream: cfg.bitstream, batch: cfg.batch, blockIn: cfg.blockIn, blockOut: cfg.blockOut, json: { ...cfg.json } },
-    memory: { name: memory.name, description: memory.description, readLatency: memory.readLatency, busBytes: memory.busBytes, bytesPerCycle: memory.bytesPerCycle },
-    peak: { macsPerCycle: cfg.macsPerUop, ...(input.memory ? { bytesPerCycle: input.memory.bytesPerCycle } : {}) },
+    memory: input.memory ? reportedMemory(input.memory) : withoutNote(NO_CLOCK),
+    peak: { macsPerCycle: cfg.macsPerUop, ...(input.memory ? { bytesPerCycle: input.memory.busBytes } : {}) },
     ...(input.memory ? {} : { note: NO_CLOCK.note }),
     batches: input.batches,
     kernels,

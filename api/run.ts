@@ -7,7 +7,7 @@
 import { checkAgainstReference, type CheckResult } from '../compiler/check.ts';
 import type { KernelInfo } from '../compiler/compile.ts';
 import type { RunOutcome } from '../compiler/execute.ts';
-import type { MemoryModel } from '../drivers/api.ts';
+import type { MemoryModel } from '../drivers/memory-model.ts';
 import { getDriver, listDrivers } from '../drivers/registry.ts';
 import { compareWithOnnxruntime, type OnnxComparison } from '../frontend/ort-check.ts';
 import type { Tensor } from '../graph/ir.ts';
@@ -27,6 +27,8 @@ export interface RunOptions {
   check?: boolean;
   /** Watch every SRAM access with the race checker (needs a driver that reports them, e.g. fsim). */
   races?: boolean;
+  /** DRAM model (drivers that model DRAM timing, i.e. tsim; default the ideal memory). */
+  memory?: MemoryModel;
   /**
    * Called before each step (a VTA kernel or a host op) of each batch runs, counting over all
    * batches (`total` = batches × steps): for progress display.
@@ -43,6 +45,8 @@ export type KernelReport = Pick<KernelInfo, 'name' | 'nodes' | 'insnCount' | 'uo
 
 export interface RunReport {
   driver: string;
+  /** The DRAM model the driver ran with, when it models one (tsim). */
+  memory?: MemoryModel;
   /** How many batches the inputs held (k): each ran through the same loaded program. */
   batches: number;
   /** Output tensors by name: the graph's dtypes, the k batches joined along axis 0. */
@@ -60,8 +64,6 @@ export interface RunReport {
    */
   check?: { reference: CheckResult & { batch?: number }; onnxruntime?: OnnxComparison };
   timings: { runMs: number; checkMs?: number };
-  /** The DRAM model of a clocked driver (what its cycles assume). */
-  memory?: MemoryModel;
   /** With `timeline`: each kernel run of the first batch, in run order. */
   timeline?: TimelineRun[];
 }
@@ -159,7 +161,7 @@ export async function runModel(model: Model, inputs: ReadonlyMap<string, Tensor>
   const checkers: RaceChecker[] = [];
   const totals = new RunTotals();
   const t0 = performance.now();
-  const session = await loadSession(model.compiled, driver);
+  const session = await loadSession(model.compiled, driver, options.memory);
   try {
     for (let b = 0; b < k; b++) {
       const batch = new Map([...inputs].map(([name, t]) => [name, sliceBatch(t, b, k)]));
@@ -185,10 +187,10 @@ export async function runModel(model: Model, inputs: ReadonlyMap<string, Tensor>
   } finally {
     session.close();
   }
-  const memory = session.memory;
   const kernels = model.compiled.kernels;
   const report: RunReport = {
     driver,
+    ...(session.memory ? { memory: session.memory } : {}),
     batches: k,
     outputs: totals.joinedOutputs(model),
     kernels: kernelReports(model, totals.counters),
@@ -201,7 +203,6 @@ export async function runModel(model: Model, inputs: ReadonlyMap<string, Tensor>
     },
     ...(options.races ? { races: checkers.flatMap((c) => c.report()) } : {}),
     timings: { runMs: performance.now() - t0 - totals.checkMs },
-    ...(memory ? { memory } : {}),
     ...(totals.timeline ? { timeline: totals.timeline } : {}),
   };
   if (options.check) {

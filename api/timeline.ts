@@ -6,6 +6,7 @@
  */
 import type { VtaConfig } from '../config/config.ts';
 import { TIMELINE_STAGES, type StageSpan } from '../drivers/api.ts';
+import { describeMemory } from '../drivers/memory-model.ts';
 import { disasmInsn } from '../isa/index.ts';
 import type { Model } from './open.ts';
 import type { RunReport } from './run.ts';
@@ -65,5 +66,5 @@ export function buildTrace(cfg: VtaConfig, runs: TimelineRun[], about: Record<st
 
 /** The timeline of a runModel run with `timeline` (the api equivalent of `vta run --timeline`). */
 export function traceOfRun(model: Model, run: RunReport): Trace {
-  return buildTrace(model.config, run.timeline ?? [], { driver: run.driver, config: model.config.bitstream, memory: run.memory?.description ?? 'no clock' });
+  return buildTrace(model.config, run.timeline ?? [], { driver: run.driver, config: model.config.bitstream, memory: run.memory ? describeMemory(run.memory) : 'no clock' });
 }

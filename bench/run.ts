@@ -18,6 +18,7 @@ const AREAS: { name: string; file: string; fn: string }[] = [
   { name: 'tsim', file: 'tsim-throughput.ts', fn: 'runTsimBench' },
   { name: 'compiler', file: 'compiler-bench.ts', fn: 'runCompilerBench' },
   { name: 'quantize', file: 'quantize-bench.ts', fn: 'runQuantizeBench' },
+  { name: 'memory', file: 'memory-sweep.ts', fn: 'runMemorySweep' },
 ];
 
 const only = process.argv.slice(2);

@@ -4,6 +4,7 @@ import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { VtaError } from '../lib/errors.ts';
 import { ROUNDING_MODES, SCALE_MODES } from '../api/index.ts';
+import { MEMORY_PRESETS, memoryModel, type MemoryModel } from '../drivers/memory-model.ts';
 
 /** --scales for .onnx models: how requantization ratios that are not powers of two are handled. */
 export const SCALES_OPTION = {
@@ -93,4 +94,37 @@ export function assignFiles(specs: string[] | undefined, names: string[], what: 
     out.set(name, file);
   }
   return out;
+}
+
+/** --memory and its overrides: the DRAM model of clocked drivers (tsim); hw/README.md "Memory model". */
+export const MEMORY_OPTIONS = {
+  memory: {
+    type: 'string',
+    choices: [...MEMORY_PRESETS.keys()],
+    describe: 'tsim only: DRAM model named for a board (ideal: 1-cycle 64-bit memory as TVM\'s tsim, the default; pynq; ultra96; zcu104)',
+  },
+  'memory-latency': { type: 'number', describe: 'tsim only: cycles from a read request to its first beat (overrides the preset)' },
+  'memory-outstanding': { type: 'number', describe: 'tsim only: read bursts in flight at once, 0 for no limit (overrides the preset)' },
+  'memory-bus': { type: 'number', describe: 'tsim only: data bus bits, 64 or 128 (overrides the preset; each width is its own build)' },
+  'memory-write-latency': { type: 'number', describe: 'tsim only: cycles from a write burst to its response (overrides the preset)' },
+} as const;
+
+export interface MemoryArgs {
+  memory?: string;
+  memoryLatency?: number;
+  memoryOutstanding?: number;
+  memoryBus?: number;
+  memoryWriteLatency?: number;
+}
+
+/** The memory model the flags ask for, or undefined when none was given (the driver's default). */
+export function memoryFromArgs(argv: MemoryArgs): MemoryModel | undefined {
+  const overrides = {
+    ...(argv.memoryLatency !== undefined ? { readLatency: argv.memoryLatency } : {}),
+    ...(argv.memoryOutstanding !== undefined ? { outstanding: argv.memoryOutstanding } : {}),
+    ...(argv.memoryBus !== undefined ? { busBits: argv.memoryBus } : {}),
+    ...(argv.memoryWriteLatency !== undefined ? { writeLatency: argv.memoryWriteLatency } : {}),
+  };
+  if (argv.memory === undefined && Object.keys(overrides).length === 0) return undefined;
+  return memoryModel(argv.memory ?? 'ideal', overrides);
 }

@@ -22,13 +22,19 @@ export interface VtaConfigJson {
   LOG_INP_BUFF_SIZE: number;
   LOG_WGT_BUFF_SIZE: number;
   LOG_ACC_BUFF_SIZE: number;
+  /**
+   * log2 of the memory data bus in bits: 6 (64-bit, TVM's pkg_config default and the Zynq-7000 HP
+   * port) or 7 (128-bit, the Zynq UltraScale+ HP ports). Not a TVM key: optional, default 6, so
+   * TVM's configs mean what they meant. A synthesis parameter: it names its own build (bitstream).
+   */
+  LOG_BUS_WIDTH?: number;
 }
 
 /**
  * Allowed values per key. Inputs and weights may be 2, 4 or 8 bits (packed in DRAM as
  * isa/elements.ts defines); the accumulator stays 32 bits.
  */
-const INTEGER_KEYS: Record<Exclude<keyof VtaConfigJson, 'TARGET' | 'HW_VER'>, [number, number]> = {
+const INTEGER_KEYS: Record<Exclude<keyof VtaConfigJson, 'TARGET' | 'HW_VER' | 'LOG_BUS_WIDTH'>, [number, number]> = {
   LOG_INP_WIDTH: [1, 3],
   LOG_WGT_WIDTH: [1, 3],
   LOG_ACC_WIDTH: [5, 5],
@@ -39,6 +45,10 @@ const INTEGER_KEYS: Record<Exclude<keyof VtaConfigJson, 'TARGET' | 'HW_VER'>, [n
   LOG_WGT_BUFF_SIZE: [12, 22],
   LOG_ACC_BUFF_SIZE: [12, 22],
 };
+/** The optional bus-width key (not in TVM's vta_config.json): allowed values and default. */
+const BUS_KEY = 'LOG_BUS_WIDTH';
+const BUS_RANGE: [number, number] = [6, 7];
+const DEFAULT_LOG_BUS_WIDTH = 6;
 const TARGETS = ['sim', 'tsim', 'pynq', 'ultra96', 'zcu104', 'de10nano', 'intelfocl'];
 const HW_VERSIONS = ['0.0.2'];
 
@@ -79,7 +89,7 @@ export interface VtaConfig {
   readonly wgtBuffBytes: number;
   readonly accBuffBytes: number;
   readonly outBuffBytes: number;
-  /** Memory bus of the RTL (pkg_config default: 64 bits). */
+  /** Memory bus of the RTL in bits (LOG_BUS_WIDTH; default 64, pkg_config's). */
   readonly logBusWidth: number;
   readonly busWidth: number;
   /** Largest single DMA transfer the runtime builds (driver.h VTA_MAX_XFER). */
@@ -101,7 +111,7 @@ function checkKeys(raw: unknown, where: string): VtaConfigJson {
     throw new ConfigError(`${where}: a VTA config must be a JSON object with vta_config.json keys`);
   }
   const obj = raw as Record<string, unknown>;
-  const known = new Set<string>(['TARGET', 'HW_VER', ...Object.keys(INTEGER_KEYS)]);
+  const known = new Set<string>(['TARGET', 'HW_VER', ...Object.keys(INTEGER_KEYS), BUS_KEY]);
   for (const key of Object.keys(obj)) {
     if (!known.has(key)) {
       throw new ConfigError(`${where}: unknown key ${key} (known keys: ${[...known].join(', ')})`);
@@ -124,6 +134,14 @@ function checkKeys(raw: unknown, where: string): VtaConfigJson {
     }
     out[key] = v;
   }
+  const bus = obj[BUS_KEY];
+  if (bus !== undefined) {
+    const [lo, hi] = BUS_RANGE;
+    if (typeof bus !== 'number' || !Number.isInteger(bus) || bus < lo || bus > hi) {
+      throw new ConfigError(`${where}: ${BUS_KEY} is ${JSON.stringify(bus)}; allowed range ${lo}..${hi} (64- or 128-bit bus)`);
+    }
+    out[BUS_KEY] = bus;
+  }
   return out as unknown as VtaConfigJson;
 }
 
@@ -142,6 +160,14 @@ function checkWholeByteTiles(j: VtaConfigJson, where: string): void {
       throw new ConfigError(`${where}: a ${t.name} tile of 2^${t.bits} bits is not a whole number of bytes (${t.keys} must be at least 3)`);
     }
   }
+}
+
+/**
+ * TVM's bitstream names have no bus width: a 64-bit build keeps TVM's name, a wider one gets
+ * `_bus128` appended so each bus width has its own tsim build directory.
+ */
+function busSuffix(logBusWidth: number): string {
+  return logBusWidth === DEFAULT_LOG_BUS_WIDTH ? '' : `_bus${1 << logBusWidth}`;
 }
 
 /**
@@ -173,7 +199,7 @@ export function makeConfig(raw: unknown, where = 'config'): VtaConfig {
   const logWgtDepth = logDepth('LOG_WGT_BUFF_SIZE', j.LOG_WGT_BUFF_SIZE, 2 * j.LOG_BLOCK + j.LOG_WGT_WIDTH);
   const logAccDepth = logDepth('LOG_ACC_BUFF_SIZE', j.LOG_ACC_BUFF_SIZE, j.LOG_BATCH + j.LOG_BLOCK + j.LOG_ACC_WIDTH);
   const logOutBuffSize = j.LOG_ACC_BUFF_SIZE + j.LOG_INP_WIDTH - j.LOG_ACC_WIDTH;
-  const logBusWidth = ['ultra96', 'zcu104'].includes(j.TARGET) ? 7 : 6;
+  const logBusWidth = j.LOG_BUS_WIDTH ?? DEFAULT_LOG_BUS_WIDTH;
   const cfg: VtaConfig = {
     json: Object.freeze({ ...j }),
     target: j.TARGET,
@@ -212,7 +238,8 @@ export function makeConfig(raw: unknown, where = 'config'): VtaConfig {
     lanesPerUop: batch * block,
     bitstream:
       `${batch}x${block}_i${inpWidth}w${wgtWidth}a${accWidth}_` +
-      `${j.LOG_UOP_BUFF_SIZE}_${j.LOG_INP_BUFF_SIZE}_${j.LOG_WGT_BUFF_SIZE}_${j.LOG_ACC_BUFF_SIZE}`,
+      `${j.LOG_UOP_BUFF_SIZE}_${j.LOG_INP_BUFF_SIZE}_${j.LOG_WGT_BUFF_SIZE}_${j.LOG_ACC_BUFF_SIZE}` +
+      busSuffix(logBusWidth),
   };
   Object.freeze(cfg);
   SOURCES.set(cfg, where);
@@ -253,7 +280,7 @@ export function defaultVtaConfig(): VtaConfig {
 /** True when two configs describe the same hardware (TARGET aside). */
 export function sameHardware(a: VtaConfig, b: VtaConfig): boolean {
   const keys = Object.keys(INTEGER_KEYS) as (keyof VtaConfigJson)[];
-  return a.hwVer === b.hwVer && keys.every((k) => a.json[k] === b.json[k]);
+  return a.hwVer === b.hwVer && a.busWidth === b.busWidth && keys.every((k) => a.json[k] === b.json[k]);
 }
 
 /** The derived quantities as a flat table, for `vta config`. */

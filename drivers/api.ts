@@ -5,6 +5,7 @@
  */
 import type { VtaConfig } from '../config/config.ts';
 import type { Counters, SimObserver, StageName } from '../sim/api.ts';
+import type { MemoryModel } from './memory-model.ts';
 
 /** A device buffer: physically contiguous, page-aligned device memory (VTAMemAlloc). */
 export interface DeviceBuffer {
@@ -54,20 +55,14 @@ export interface RunResult {
    * overhead (a remote driver reports the server's; the rest is transport).
    */
   deviceMs?: number;
+  /** The DRAM model the run was clocked against (drivers whose DriverInfo says `modelsMemory`). */
+  memory?: MemoryModel;
 }
 
-/** The DRAM model behind a clocked driver, as a report states it. */
-export interface MemoryModel {
-  /** Short name, e.g. 'ideal'. */
-  name: string;
-  /** One line for reports, e.g. 'ideal: 1-cycle latency, 64-bit bus'. */
-  description: string;
-  /** Cycles from a read request to its first data beat. */
-  readLatency: number;
-  /** Data bus width in bytes (one beat per cycle at most). */
-  busBytes: number;
-  /** Peak bytes per cycle the memory delivers (the roofline's bandwidth). */
-  bytesPerCycle: number;
+/** How to open a device context. */
+export interface OpenOptions {
+  /** DRAM timing and bus width (drivers whose DriverInfo says `modelsMemory`; default ideal). */
+  memory?: MemoryModel;
 }
 
 export interface Driver {
@@ -104,8 +99,10 @@ export interface DriverInfo {
   readonly observes: boolean;
   /** Whether runs record a timeline (RunOptions.timeline gives RunResult.spans). */
   readonly timeline?: boolean;
+  /** Whether the driver models DRAM timing, i.e. takes OpenOptions.memory (tsim). */
+  readonly modelsMemory?: boolean;
   /** Open a device context for a config (VTADeviceAlloc). */
-  open(config: VtaConfig): Promise<Driver>;
+  open(config: VtaConfig, options?: OpenOptions): Promise<Driver>;
   /**
    * Why the driver cannot be used on this machine (e.g. RTL not built), or undefined when it can;
    * with a config, whether it can run that config (default: the default config).

@@ -8,6 +8,7 @@ import { VtaError } from '../lib/errors.ts';
 import { fileErrorReason, readFileCapped } from '../lib/files.ts';
 import type { Counters } from '../sim/api.ts';
 import type { DeviceBuffer, Driver, RunOptions, StageSpan } from './api.ts';
+import type { MemoryModel } from './memory-model.ts';
 import { PAGE_BYTES, PHYS_LIMIT } from '../sim/memory.ts';
 
 export const BUNDLE_FORMAT = 'vta-bundle/1';
@@ -32,6 +33,8 @@ export interface ReplayResult {
   counters: Counters;
   /** With RunOptions.timeline on a driver that records one. */
   spans?: StageSpan[];
+  /** The DRAM model of a driver that has one (tsim). */
+  memory?: MemoryModel;
 }
 
 export interface Mismatch {
@@ -182,7 +185,7 @@ export async function replayBundle(driver: Driver, bundle: Bundle, options: RunO
       const img = holding(base);
       driver.copyFromHost(img, data, base - img.phys);
     }
-    const { counters, spans } = await driver.run(bundle.insn.addr, bundle.insn.count, options);
+    const { counters, spans, memory } = await driver.run(bundle.insn.addr, bundle.insn.count, options);
     const outputs: Record<string, Uint8Array> = {};
     for (const o of bundle.outputs) {
       const buf = holding(o.addr);
@@ -190,7 +193,7 @@ export async function replayBundle(driver: Driver, bundle: Bundle, options: RunO
       driver.copyToHost(bytes, buf, o.addr - buf.phys);
       outputs[o.name] = bytes;
     }
-    return { outputs, counters, ...(spans ? { spans } : {}) };
+    return { outputs, counters, ...(spans ? { spans } : {}), ...(memory ? { memory } : {}) };
   } finally {
     for (const b of buffers) driver.memFree(b);
   }
@@ -221,8 +224,8 @@ export function compareOutputs(actual: Record<string, Uint8Array>, expected: Rec
 }
 
 /** The replay result as written by the CLI: outputs in base64 plus the counters. */
-export function resultJson(result: ReplayResult): { outputs: Record<string, string>; counters: Counters } {
+export function resultJson(result: ReplayResult): { outputs: Record<string, string>; counters: Counters; memory?: MemoryModel } {
   const outputs: Record<string, string> = {};
   for (const [name, bytes] of Object.entries(result.outputs)) outputs[name] = Buffer.from(bytes).toString('base64');
-  return { outputs, counters: result.counters };
+  return { outputs, counters: result.counters, ...(result.memory ? { memory: result.memory } : {}) };
 }

@@ -76,9 +76,9 @@ export function vtaPackage(cfg: VtaConfig): string {
   param('WgtWidth', cfg.wgtWidth);
   param('AccWidth', cfg.accWidth);
   param('OutWidth', cfg.outWidth);
-  // The RTL memory bus is 64 bits (pkg_config's default); wider buses are not built.
-  param('BusWidth', 64);
-  param('BusBytes', 8);
+  // The memory data bus: 64 bits (pkg_config's default) or 128 (LOG_BUS_WIDTH 7, ZynqMP HP ports).
+  param('BusWidth', cfg.busWidth);
+  param('BusBytes', cfg.busWidth / 8);
   p.push('  // Tiles hold packed lanes of their element width, lane k at bits [k*w, (k+1)*w) (isa/elements.ts)');
   param('InpTileBits', cfg.inpElemBytes * 8);
   param('WgtTileBits', cfg.wgtElemBytes * 8);

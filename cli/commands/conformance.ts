@@ -8,11 +8,12 @@ import { fileErrorReason } from '../../lib/files.ts';
 import { packagePath } from '../../lib/paths.ts';
 import { DriverPool } from '../drivers.ts';
 import { progressBar } from '../progress.ts';
-import { refuseConfig } from '../options.ts';
+import { MEMORY_OPTIONS, memoryFromArgs, refuseConfig, type MemoryArgs } from '../options.ts';
+import { IDEAL_MEMORY, describeMemory, memoryOpenOptions } from '../../drivers/memory-model.ts';
 
 const KIT = packagePath('conformance');
 
-interface Args {
+interface Args extends MemoryArgs {
   dir?: string;
   config?: string;
   driver: string;
@@ -26,11 +27,14 @@ const command: CommandModule<object, Args> = {
     y
       .positional('dir', { type: 'string', describe: 'folder of NAME.bundle.json + NAME.expected.json (default: the kit in the package)' })
       .option('driver', { alias: 'd', type: 'string', default: 'fsim', describe: 'driver to prove' })
-      .option('filter', { type: 'string', describe: 'only bundles whose name contains this text' }),
+      .option('filter', { type: 'string', describe: 'only bundles whose name contains this text' })
+      .options(MEMORY_OPTIONS),
   handler: async (argv) => {
     refuseConfig(argv, 'conformance', 'each bundle carries its own config');
     // A driver that does not exist or cannot run is one error, not one failure per bundle.
-    await getDriver(argv.driver);
+    const info = await getDriver(argv.driver);
+    const memory = memoryFromArgs(argv);
+    memoryOpenOptions(info, memory);
     const dir = argv.dir ?? KIT;
     let files: string[];
     try {
@@ -44,7 +48,7 @@ const command: CommandModule<object, Args> = {
       .filter((n) => !argv.filter || n.includes(argv.filter))
       .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
     if (names.length === 0) throw new VtaError('E_READ', `${dir}: no *.bundle.json files${argv.filter ? ` matching '${argv.filter}'` : ''}`);
-    const pool = new DriverPool(argv.driver);
+    const pool = new DriverPool(argv.driver, memory);
     const bar = process.stderr.isTTY ? progressBar({ format: '{bar} {value}/{total} {name}', hideCursor: true, clearOnComplete: true }) : undefined;
     bar?.start(names.length, 0, { name: '' });
     let passed = 0;
@@ -71,7 +75,8 @@ const command: CommandModule<object, Args> = {
     }
     for (const f of failures) console.log(f);
     const secs = ((performance.now() - started) / 1000).toFixed(1);
-    console.log(`driver ${argv.driver}, ${names.length} bundles from ${dir}, ${secs} s`);
+    const dram = info.modelsMemory ? `, memory ${describeMemory(memory ?? IDEAL_MEMORY)}` : '';
+    console.log(`driver ${argv.driver}${dram}, ${names.length} bundles from ${dir}, ${secs} s`);
     console.log(`${passed} passed, ${failures.length} failed`);
     if (failures.length) process.exitCode = 1;
   },

@@ -5,9 +5,10 @@ import { getDriver } from '../../drivers/registry.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { DriverPool } from '../drivers.ts';
-import { checkBudget, refuseConfig, refuseOverwrite } from '../options.ts';
+import { MEMORY_OPTIONS, checkBudget, memoryFromArgs, refuseConfig, refuseOverwrite, type MemoryArgs } from '../options.ts';
+import { describeMemory, memoryOpenOptions } from '../../drivers/memory-model.ts';
 
-interface Args {
+interface Args extends MemoryArgs {
   bundles: string[];
   driver: string;
   output?: string;
@@ -28,6 +29,7 @@ const command: CommandModule<object, Args> = {
       .option('out-dir', { type: 'string', describe: 'write DIR/NAME.result.json for each NAME.bundle.json' })
       .option('budget', { type: 'number', describe: 'bound on the work of one run (cycles on clocked drivers)' })
       .option('trace', { type: 'string', describe: 'waveform file (.vcd) for RTL drivers' })
+      .options(MEMORY_OPTIONS)
       .conflicts('output', 'out-dir'),
   handler: async (argv) => {
     refuseConfig(argv, 'replay', 'each bundle carries its own config');
@@ -38,6 +40,8 @@ const command: CommandModule<object, Args> = {
     refuseOverwrite(argv.trace, argv.bundles, '--trace');
     const budget = checkBudget(argv.budget);
     const info = await getDriver(argv.driver);
+    const memory = memoryFromArgs(argv);
+    memoryOpenOptions(info, memory);
     if (argv.trace !== undefined) {
       if (!info.clocked) throw new VtaError('E_USAGE', `--trace ${argv.trace}: the ${info.name} driver has no clock, so no waveform (use an RTL driver such as tsim)`);
       // The RTL bridge writes VCD only: a .fst name would hold VCD text that FST viewers reject.
@@ -46,7 +50,7 @@ const command: CommandModule<object, Args> = {
     }
     // Every bundle is checked before any runs, so a typo in the last one costs no work and leaves no results.
     const bundles: Bundle[] = argv.bundles.map((path) => loadBundle(path));
-    const pool = new DriverPool(argv.driver);
+    const pool = new DriverPool(argv.driver, memory);
     try {
       for (const bundle of bundles) {
         const path = bundle.source;
@@ -59,8 +63,9 @@ const command: CommandModule<object, Args> = {
         const c = result.counters;
         const outs = Object.entries(result.outputs).map(([n, b]) => `${n} ${b.length} B`).join(', ');
         const cycles = c.cycles !== undefined ? `, ${c.cycles.toLocaleString('en-US')} cycles` : '';
+        const dram = result.memory ? `, memory ${describeMemory(result.memory)}` : '';
         console.log(
-          `${name}: ${outs}; ${c.load_insns + c.compute_insns + c.store_insns} insns, ${c.gemm_counter} gemm + ${c.alu_counter} alu uop-iterations${cycles}${target ? ` -> ${target}` : ''}`,
+          `${name}: ${outs}; ${c.load_insns + c.compute_insns + c.store_insns} insns, ${c.gemm_counter} gemm + ${c.alu_counter} alu uop-iterations${cycles}${dram}${target ? ` -> ${target}` : ''}`,
         );
       }
     } finally {

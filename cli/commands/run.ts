@@ -11,11 +11,13 @@ import { compileError } from '../../compiler/errors.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { writeNpy } from '../../lib/npy.ts';
-import { assignFiles, refuseOverwrite, SCALES_OPTION, ROUNDING_OPTION } from '../options.ts';
+import { assignFiles, memoryFromArgs, refuseOverwrite, MEMORY_OPTIONS, SCALES_OPTION, ROUNDING_OPTION, type MemoryArgs } from '../options.ts';
+import { describeMemory, memoryOpenOptions } from '../../drivers/memory-model.ts';
+import { getDriver } from '../../drivers/registry.ts';
 import { runProgress } from '../progress.ts';
 import { printNote, summarize } from '../summary.ts';
 
-interface Args {
+interface Args extends MemoryArgs {
   model: string;
   driver: string;
   input?: string[];
@@ -57,7 +59,8 @@ export function builder(y: Argv): Argv<Args> {
     .option('timeline', { type: 'string', describe: "write each kernel's pipeline timeline in Chrome trace-event JSON (Perfetto, chrome://tracing); needs a driver that records one (tsim)" })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'print only errors and the check verdict' })
     .option('scales', SCALES_OPTION)
-    .option('rounding', ROUNDING_OPTION) as unknown as Argv<Args>;
+    .option('rounding', ROUNDING_OPTION)
+    .options(MEMORY_OPTIONS) as unknown as Argv<Args>;
 }
 
 /** --seed: a non-negative whole number (NaN from `--seed abc` would make every input the same). */
@@ -84,6 +87,7 @@ function printFigures(report: RunReport, lines: string[]): void {
   const t = report.totals;
   console.log(lines.join('\n'));
   console.log(`program: ${t.insns} instructions, ${t.uops} uops, DRAM ${t.dramBytes} B moved (minimum ${t.minDramBytes} B)`);
+  if (report.memory) console.log(`memory: ${describeMemory(report.memory)}`);
   console.log(`counters (${report.driver}${report.batches > 1 ? `, summed over ${report.batches} batches` : ''}):`);
   for (const k of report.kernels) {
     const c = k.counters;
@@ -126,6 +130,9 @@ export async function handler(argv: Args): Promise<void> {
   const seed = checkSeed(argv.seed);
   if (argv.races) await checkRaceDriver(argv.driver);
   if (argv.timeline) await checkTimelineDriver(argv.driver);
+  const memory = memoryFromArgs(argv);
+  // A driver without a DRAM model refuses --memory before anything is compiled.
+  if (memory) memoryOpenOptions(await getDriver(argv.driver), memory);
   // The notes state each approximation and its error bound.
   const model = openModel(argv.model, {
     ...(argv.config !== undefined ? { config: argv.config } : {}),
@@ -153,6 +160,7 @@ export async function handler(argv: Args): Promise<void> {
   try {
     report = await runModel(model, inputs, {
       driver: argv.driver,
+      ...(memory ? { memory } : {}),
       ...(argv.check ? { check: true } : {}),
       ...(argv.races ? { races: true } : {}),
       ...(argv.timeline ? { timeline: true } : {}),

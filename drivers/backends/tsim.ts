@@ -19,7 +19,8 @@ import { VtaError } from '../../lib/errors.ts';
 import { SIM_CODES, SimError, insnError, insnLabel } from '../../sim/errors.ts';
 import { zeroCounters, type Counters } from '../../sim/api.ts';
 import { OPCODE } from '../../isa/fields.ts';
-import type { Driver, DriverInfo, MemoryModel, RunOptions, RunResult } from '../api.ts';
+import type { Driver, DriverInfo, OpenOptions, RunOptions, RunResult } from '../api.ts';
+import { IDEAL_MEMORY, configForMemory, type MemoryModel } from '../memory-model.ts';
 import { SpanBuilder } from '../stage-spans.ts';
 import { SimulatedDevice } from '../simulated-device.ts';
 
@@ -37,6 +38,7 @@ interface TsimModel {
   setRegions(regions: { phys: number; bytes: Uint8Array }[]): void;
   regWrite(addr: number, value: number): void;
   regRead(addr: number): number;
+  setMemory(timing: { readLatency: number; outstanding: number; writeLatency: number }): void;
   run(maxCycles: number): {
     stop: 'budget' | 'finished' | 'deadlock' | 'fault' | 'memfault' | 'assert';
     cycles: number;
@@ -78,23 +80,21 @@ export const RTL_ASSERT_CODE = 'E_RTL_ASSERT';
 const hex = (n: number) => '0x' + n.toString(16);
 const CLIENT_NAMES = ['fetch', 'load', 'compute', 'store'];
 
-/** What the bridge's memory does today: every read answered the next cycle, one 64-bit beat a cycle. */
-export const IDEAL_MEMORY: MemoryModel = {
-  name: 'ideal',
-  description: 'ideal: 1-cycle latency, 64-bit bus',
-  readLatency: 1,
-  busBytes: 8,
-  bytesPerCycle: 8,
-};
-
 class TsimDriver extends SimulatedDevice {
   readonly name = 'tsim';
-  readonly dram = IDEAL_MEMORY;
   private model: TsimModel | undefined;
 
-  constructor(config: VtaConfig) {
+  /**
+   * The program's config stays `config`; the model is the build with the memory's bus width (the
+   * bus changes no instruction, only how many bytes a beat carries).
+   */
+  constructor(
+    config: VtaConfig,
+    readonly dram: MemoryModel,
+  ) {
     super(config);
-    this.model = loadModel(config);
+    this.model = loadModel(configForMemory(config, dram));
+    this.model.setMemory(dram);
   }
 
   private live(): TsimModel {
@@ -224,9 +224,9 @@ class TsimDriver extends SimulatedDevice {
         throw new SimError(SIM_CODES.tokens, `FINISH completed with tokens left over: ${this.tokenSummary(d)} (every queue must end empty)`);
       }
       const counters = this.readCounters(model);
-      if (!spans) return { counters };
+      if (!spans) return { counters, memory: this.dram };
       const finish = [...program.routed].reverse().find((r) => r.insn.opcode === OPCODE.FINISH)?.index ?? count - 1;
-      return { counters, spans: spans.finish(counters.cycles!, finish) };
+      return { counters, memory: this.dram, spans: spans.finish(counters.cycles!, finish) };
     } finally {
       model.eventsEnable(false);
       if (options.trace) model.traceClose();
@@ -254,8 +254,9 @@ const tsim: DriverInfo = {
   clocked: true,
   observes: false,
   timeline: true,
-  async open(config: VtaConfig): Promise<Driver> {
-    return new TsimDriver(config);
+  modelsMemory: true,
+  async open(config: VtaConfig, options: OpenOptions = {}): Promise<Driver> {
+    return new TsimDriver(config, options.memory ?? IDEAL_MEMORY);
   },
   unavailable(config?: VtaConfig): string | undefined {
     const cfg = config ?? defaultVtaConfig();

@@ -28,6 +28,26 @@ struct ReadBurst {
   uint64_t addr;
   uint32_t beats_left;
   uint32_t id;
+  uint64_t ready_at;  // bridge cycle at which its first beat may be sent
+};
+
+// The data bus width is a synthesis parameter (LOG_BUS_WIDTH in the config): Verilator gives a
+// 64-bit port as a uint64_t and a wider one as a VlWide array of 32-bit words, least significant
+// first. Both hold the beat's bytes in memory order on a little-endian host.
+constexpr size_t kBusBytes = sizeof(Vvta_top::r_data_i);
+static_assert(kBusBytes == 8 || kBusBytes == 16, "the bridge serves 64- and 128-bit buses");
+inline void* BeatBytes(uint64_t& beat) { return &beat; }
+template <std::size_t N> void* BeatBytes(VlWide<N>& beat) { return beat.data(); }
+inline const void* BeatBytes(const uint64_t& beat) { return &beat; }
+template <std::size_t N> const void* BeatBytes(const VlWide<N>& beat) { return beat.data(); }
+
+// DRAM timing, a run-time setting (hw/README.md, "Memory model"): cycles from an accepted read
+// request to its first beat, read bursts in flight (0: no limit), and cycles from a write burst's
+// last beat to its response. {1, 0, 1} is the ideal memory the bridge has always modelled.
+struct MemoryTiming {
+  uint32_t read_latency = 1;
+  uint32_t outstanding = 0;
+  uint32_t write_latency = 1;
 };
 
 struct WriteBurst {
@@ -81,6 +101,7 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
       InstanceMethod("run", &Tsim::Run),
       InstanceMethod("eventsEnable", &Tsim::EventsEnable),
       InstanceMethod("eventsDrain", &Tsim::EventsDrain),
+      InstanceMethod("setMemory", &Tsim::SetMemory),
       InstanceMethod("traceOpen", &Tsim::TraceOpen),
       InstanceMethod("traceClose", &Tsim::TraceClose),
       InstanceMethod("close", &Tsim::Close),
@@ -112,7 +133,9 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
   const Region* last_ = nullptr;
   std::deque<ReadBurst> reads_;
   std::deque<WriteBurst> writes_;
-  uint32_t b_pending_ = 0;
+  std::deque<uint64_t> b_ready_at_;  // one write response per finished burst, in order
+  MemoryTiming timing_;
+  uint64_t now_ = 0;  // memory-model cycles since reset
   uint64_t time_ = 0;
   uint64_t fault_addr_ = 0;
   bool fault_write_ = false;
@@ -164,7 +187,8 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
     events_.clear();
     reads_.clear();
     writes_.clear();
-    b_pending_ = 0;
+    b_ready_at_.clear();
+    now_ = 0;
     top_->host_req_i = 0;
     top_->ar_ready_i = 0;
     top_->r_valid_i = 0;
@@ -216,67 +240,83 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
     return Napi::Number::New(info.Env(), top_->host_rdata_o);
   }
 
-  // One clock cycle of the memory model around the RTL. Returns false on a bad access.
+  // setMemory({ readLatency, outstanding, writeLatency }): the DRAM timing of later runs.
+  Napi::Value SetMemory(const Napi::CallbackInfo& info) {
+    Napi::Object o = info[0].As<Napi::Object>();
+    timing_.read_latency = o.Get("readLatency").As<Napi::Number>().Uint32Value();
+    timing_.outstanding = o.Get("outstanding").As<Napi::Number>().Uint32Value();
+    timing_.write_latency = o.Get("writeLatency").As<Napi::Number>().Uint32Value();
+    if (timing_.read_latency < 1) timing_.read_latency = 1;
+    if (timing_.write_latency < 1) timing_.write_latency = 1;
+    return info.Env().Undefined();
+  }
+
+  // One clock cycle of the memory model around the RTL. Returns false on a bad access. Read
+  // bursts are answered in the order they were accepted, one beat per cycle once the front one's
+  // latency has passed (the next burst's latency runs meanwhile, so bursts in flight overlap).
   bool Cycle() {
     Vvta_top& t = *top_;
-    t.ar_ready_i = 1;
+    t.ar_ready_i = timing_.outstanding == 0 || reads_.size() < timing_.outstanding;
     t.aw_ready_i = 1;
     t.w_ready_i = 1;
-    if (!reads_.empty()) {
+    if (!reads_.empty() && reads_.front().ready_at <= now_) {
       ReadBurst& r = reads_.front();
-      const uint8_t* p = Lookup(r.addr, 8);
+      const uint8_t* p = Lookup(r.addr, kBusBytes);
       if (!p) {
         fault_addr_ = r.addr;
         fault_write_ = false;
         fault_client_ = r.id;
         return false;
       }
-      uint64_t beat;
-      std::memcpy(&beat, p, 8);
+      std::memcpy(BeatBytes(t.r_data_i), p, kBusBytes);
       t.r_valid_i = 1;
-      t.r_data_i = beat;
       t.r_id_i = r.id;
       t.r_last_i = r.beats_left == 1;
     } else {
       t.r_valid_i = 0;
       t.r_last_i = 0;
     }
-    t.b_valid_i = b_pending_ > 0;
+    t.b_valid_i = !b_ready_at_.empty() && b_ready_at_.front() <= now_;
     t.clk_i = 0;
     t.eval();
     if (trace_) trace_->dump(time_);
     time_++;
     if (events_on_) CollectEvents();
     // Handshakes of this cycle
-    if (t.ar_valid_o) reads_.push_back(ReadBurst{t.ar_addr_o, static_cast<uint32_t>(t.ar_len_o) + 1, t.ar_id_o});
+    if (t.ar_valid_o && t.ar_ready_i) {
+      reads_.push_back(ReadBurst{t.ar_addr_o, static_cast<uint32_t>(t.ar_len_o) + 1, t.ar_id_o,
+                                 now_ + timing_.read_latency});
+    }
     if (t.r_valid_i && t.r_ready_o) {
       ReadBurst& r = reads_.front();
-      r.addr += 8;
+      r.addr += kBusBytes;
       if (--r.beats_left == 0) reads_.pop_front();
     }
     if (t.aw_valid_o) writes_.push_back(WriteBurst{t.aw_addr_o, static_cast<uint32_t>(t.aw_len_o) + 1});
     if (t.w_valid_o) {
       if (writes_.empty()) return false;
       WriteBurst& w = writes_.front();
-      uint8_t* p = Lookup(w.addr, 8);
+      uint8_t* p = Lookup(w.addr, kBusBytes);
       if (!p) {
         fault_addr_ = w.addr;
         fault_write_ = true;
         fault_client_ = 3;
         return false;
       }
-      uint64_t data = t.w_data_o;
-      uint32_t strb = t.w_strb_o;
-      for (int i = 0; i < 8; i++) {
-        if (strb & (1u << i)) p[i] = static_cast<uint8_t>(data >> (8 * i));
+      uint8_t data[kBusBytes];
+      std::memcpy(data, BeatBytes(t.w_data_o), kBusBytes);
+      const uint32_t strb = t.w_strb_o;
+      for (size_t i = 0; i < kBusBytes; i++) {
+        if (strb & (1u << i)) p[i] = data[i];
       }
-      w.addr += 8;
+      w.addr += kBusBytes;
       if (--w.beats_left == 0) {
         writes_.pop_front();
-        b_pending_++;
+        b_ready_at_.push_back(now_ + timing_.write_latency);
       }
     }
-    if (t.b_valid_i && t.b_ready_o) b_pending_--;
+    if (t.b_valid_i && t.b_ready_o) b_ready_at_.pop_front();
+    now_++;
     t.clk_i = 1;
     t.eval();
     if (trace_) trace_->dump(time_);

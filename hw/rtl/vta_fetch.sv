@@ -8,7 +8,13 @@ module vta_fetch
   import vta_pkg::*;
 #(
   localparam int unsigned QW = InsnBits + 32,
-  localparam int unsigned BufDepth = 16
+  localparam int unsigned LogBusBytes = $clog2(BusBytes),
+  // Beats per instruction (2 on a 64-bit bus, 1 on a 128-bit one).
+  localparam int unsigned InsnBeats = InsnBits / BusWidth,
+  // Instructions one burst can complete: its beats' worth plus one begun in the burst before.
+  localparam int unsigned BurstInsns = MaxBurstBeats / InsnBeats + 1,
+  localparam int unsigned BufDepth = (BurstInsns > 16) ? 32 : 16,
+  localparam int unsigned BufCountW = $clog2(BufDepth + 1)
 ) (
   input  logic          clk_i,
   input  logic          rst_ni,
@@ -32,7 +38,7 @@ module vta_fetch
   output logic          busy_o,
   output logic          stall_o
 );
-  logic [2:0]  off_q;
+  logic [LogBusBytes-1:0] off_q;
   logic [31:0] beat_idx_q, fetched_q, dispatched_q, count_q;
   logic        active_q, burst_open_q;
   logic [BusWidth-1:0] prev1_q, prev2_q;
@@ -40,16 +46,18 @@ module vta_fetch
   // Read bursts over the beat-aligned span of the stream
   logic        cmd_valid, cmd_ready, credit_ok;
   logic [31:0] total_beats;
-  logic [4:0]  buf_count;
-  assign total_beats = (insn_count_i << 1) + ((insn_addr_i[2:0] != 3'd0) ? 32'd1 : 32'd0);
-  assign credit_ok   = !burst_open_q && (32'(buf_count) + 32'd9 <= 32'(BufDepth));
+  logic [BufCountW-1:0] buf_count;
+  logic [LogBusBytes-1:0] addr_off;
+  assign addr_off    = insn_addr_i[LogBusBytes-1:0];
+  assign total_beats = insn_count_i * InsnBeats + ((addr_off != '0) ? 32'd1 : 32'd0);
+  assign credit_ok   = !burst_open_q && (32'(buf_count) + BurstInsns <= 32'(BufDepth));
   vta_dma_cmd u_cmd (
     .clk_i      (clk_i),
     .rst_ni     (rst_ni),
     .start_i    (launch_i && enable_i && insn_count_i != '0),
-    .base_i     (AddrWidth'({insn_addr_i[31:3], 3'b000})),
+    .base_i     (AddrWidth'({insn_addr_i[31:LogBusBytes], LogBusBytes'(0)})),
     .rows_i     (16'd1),
-    .row_bytes_i(total_beats << 3),
+    .row_bytes_i(total_beats << LogBusBytes),
     .stride_i   (32'd0),
     .ar_valid_o (cmd_valid),
     .ar_ready_i (cmd_ready),
@@ -60,14 +68,20 @@ module vta_fetch
   assign mem_req_o.ar_valid = cmd_valid && credit_ok;
   assign cmd_ready          = mem_rsp_i.ar_ready && credit_ok;
 
-  // Reassembly: instruction n is 16 bytes from byte off + 16n of the aligned span
+  // Reassembly: instruction n is 16 bytes from byte off + 16n of the aligned span. Aligned, it
+  // ends with every InsnBeats-th beat and is the last InsnBeats beats; unaligned, it ends in the
+  // beat after that and starts at byte off of the beat InsnBeats before the current one.
   logic [3*BusWidth-1:0] window;
-  logic                  emit;
+  logic                  emit, ends_insn;
   logic [InsnBits-1:0]   assembled;
+  logic [31:0]           shift;
   assign window    = {mem_rsp_i.r_data, prev1_q, prev2_q};
-  assign emit      = mem_rsp_i.r_valid && ((off_q == 3'd0) ? beat_idx_q[0] :
-                                           (!beat_idx_q[0] && beat_idx_q != 32'd0));
-  assign assembled = InsnBits'(window >> ((off_q == 3'd0) ? 9'd64 : {3'd0, off_q, 3'd0}));
+  assign ends_insn = (off_q == '0) ? ((beat_idx_q + 32'd1) % InsnBeats == 0) :
+                                     (beat_idx_q % InsnBeats == 0 && beat_idx_q != 32'd0);
+  assign emit      = mem_rsp_i.r_valid && ends_insn;
+  assign shift     = (off_q == '0) ? (3 - InsnBeats) * BusWidth :
+                                     (2 - InsnBeats) * BusWidth + 32'(off_q) * 8;
+  assign assembled = InsnBits'(window >> shift);
   assign mem_req_o.r_ready = 1'b1;
 
   logic          buf_valid, buf_pop;
@@ -101,7 +115,7 @@ module vta_fetch
       prev2_q      <= '0;
     end else begin
       if (launch_i && enable_i) begin
-        off_q        <= insn_addr_i[2:0];
+        off_q        <= addr_off;
         beat_idx_q   <= '0;
         fetched_q    <= '0;
         dispatched_q <= '0;

@@ -10,8 +10,8 @@ module vta_mem_arb
   parameter int unsigned NumClients = 3,
   localparam int unsigned IdW = $clog2(NumClients)
 ) (
-  input  logic                         clk_i,   // for the assertions only
-  input  logic                         rst_ni,  // for the assertions only
+  input  logic                         clk_i,   // for the assertions (and their bookkeeping) only
+  input  logic                         rst_ni,  // for the assertions (and their bookkeeping) only
   input  mem_rd_req_t [NumClients-1:0] c_req_i,
   output mem_rd_rsp_t [NumClients-1:0] c_rsp_o,
   output logic                         ar_valid_o,
@@ -55,5 +55,22 @@ module vta_mem_arb
 
   // Memory answers only the ids it was given.
   `VTA_ASSERT_NEVER(ReadIdInRange, r_valid_i && 32'(r_id_i) >= NumClients)
+
+  // A client takes R beats as the answers to its requests in the order it made them (AXI orders
+  // responses per id): with a memory that has latency and several bursts in flight, a beat must
+  // still answer a burst its client was granted and has not yet seen the last beat of.
+  logic [NumClients-1:0][15:0] open_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      open_q <= '0;
+    end else begin
+      for (int i = 0; i < NumClients; i++) begin
+        open_q[i] <= open_q[i] + 16'(grant[i]) -
+                     16'(c_rsp_o[i].r_valid && c_req_i[i].r_ready && r_last_i);
+      end
+    end
+  end
+  `VTA_ASSERT_NEVER(ReadResponseExpected,
+                    r_valid_i && 32'(r_id_i) < NumClients && open_q[r_id_i] == '0)
   `VTA_ASSERT_ONEHOT0(OneGrant, grant)
 endmodule

@@ -34,7 +34,7 @@ async function runOn(driver: Driver, cfg: VtaConfig, seed: number) {
   }
 }
 
-const configs = process.env.VTA_DIFF_CONFIG ? [process.env.VTA_DIFF_CONFIG] : ['config/vta_config.json', 'config/b2x8.json', 'config/int4.json', 'config/int2.json'];
+const configs = process.env.VTA_DIFF_CONFIG ? [process.env.VTA_DIFF_CONFIG] : ['config/vta_config.json', 'config/b2x8.json', 'config/int4.json', 'config/int2.json', 'config/bus128.json'];
 const seeds = process.env.VTA_DIFF_SEED ? [Number(process.env.VTA_DIFF_SEED)] : Array.from({ length: 150 }, (_, i) => 1000 + i);
 
 for (const path of configs) {

@@ -5,7 +5,7 @@
 import { buildReport } from '../../api/report.ts';
 import type { KernelReport } from '../../api/run.ts';
 import { defaultVtaConfig } from '../../config/config.ts';
-import { IDEAL_MEMORY } from '../../drivers/backends/tsim.ts';
+import { IDEAL_MEMORY } from '../../drivers/memory-model.ts';
 import { zeroCounters, type Counters } from '../../sim/api.ts';
 import type { ProfileReport } from '../../viz/profile.ts';
 
