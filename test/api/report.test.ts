@@ -38,7 +38,7 @@ describe('run report', () => {
 
   it('on a clocked driver: utilisation per cycle, stalls by cause, the memory model and the peaks', () => {
     const report = clockedReport();
-    expect(report.memory.description).toBe('ideal: 1-cycle latency, 64-bit bus');
+    expect(report.memory.description).toBe('ideal (read latency 1, no limit on outstanding reads, 64-bit bus, write latency 1)');
     expect(report.peak).toEqual({ macsPerCycle: cfg.batch * cfg.blockIn * cfg.blockOut, bytesPerCycle: 8 });
     for (const [i, k] of report.kernels.entries()) {
       const c = KERNELS[i]!.counters!;

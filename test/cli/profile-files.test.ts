@@ -65,7 +65,7 @@ describe('vta run --report / --timeline, vta viz --profile', () => {
     const r = await vta('run', MODEL, '--driver', 'tsim', '--report', report, '--timeline', timeline);
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(readFileSync(report, 'utf8'));
-    expect(json.memory.description).toBe('ideal: 1-cycle latency, 64-bit bus');
+    expect(json.memory.description).toBe('ideal (read latency 1, no limit on outstanding reads, 64-bit bus, write latency 1)');
     const trace = JSON.parse(readFileSync(timeline, 'utf8'));
     for (const [i, k] of (json.kernels as { cycles: number; stalls: object }[]).entries()) {
       expect(k.stalls).toHaveProperty('compute.memory');

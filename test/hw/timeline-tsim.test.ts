@@ -110,7 +110,7 @@ describe.skipIf(!existsSync(addonPath(cfg)))('tsim timeline', () => {
     expect(new Set(trace.traceEvents.map((e) => e.pid)).size).toBe(model.compiled.kernels.length);
 
     const report = reportOfRun(model, run);
-    expect(report.memory.description).toBe('ideal: 1-cycle latency, 64-bit bus');
+    expect(report.memory.description).toBe('ideal (read latency 1, no limit on outstanding reads, 64-bit bus, write latency 1)');
     expect(report.peak).toEqual({ macsPerCycle: cfg.batch * cfg.blockIn * cfg.blockOut, bytesPerCycle: 8 });
     const sumCycles = run.kernels.reduce((a, k) => a + k.counters!.cycles!, 0);
     expect(report.total!.cycles).toBe(sumCycles);

@@ -25,7 +25,7 @@ describe('profile page', () => {
     expect(points).toEqual(report.kernels.filter((k) => k.macs > 0).map((k) => k.name.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')));
     expect(html).toContain('<polyline class="roof"');
     expect(html).not.toContain('conv<1>');
-    expect(html).toContain('ideal: 1-cycle latency, 64-bit bus');
+    expect(html).toContain('ideal (read latency 1, no limit on outstanding reads, 64-bit bus, write latency 1)');
   });
 
   it('without cycles: a note, DRAM bars, no cycle bars and no roofline', () => {
