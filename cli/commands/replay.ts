@@ -5,7 +5,7 @@ import { getDriver } from '../../drivers/registry.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { DriverPool } from '../drivers.ts';
-import { checkBudget, refuseConfig, refuseOverwrite } from '../options.ts';
+import { checkBudget, refuseClashes, refuseConfig } from '../options.ts';
 
 interface Args {
   bundles: string[];
@@ -34,8 +34,7 @@ const command: CommandModule<object, Args> = {
     if (argv.output && argv.bundles.length > 1) {
       throw new VtaError('E_USAGE', `-o names one result file but ${argv.bundles.length} bundles were given: use --out-dir`);
     }
-    refuseOverwrite(argv.output, argv.bundles);
-    refuseOverwrite(argv.trace, argv.bundles, '--trace');
+    refuseClashes([['-o', argv.output], ['--trace', argv.trace]], argv.bundles);
     const budget = checkBudget(argv.budget);
     const info = await getDriver(argv.driver);
     if (argv.trace !== undefined) {

@@ -4,14 +4,13 @@
  * batch), .npy outputs of the graph outputs' dtypes, a seeded random input when none is given, and
  * `--check` against the reference executor and, for .onnx models, onnxruntime.
  */
-import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { checkRaceDriver, countBatches, readLabels, topOneAccuracy, describeMismatch, formatOnnxComparison, modelInputs, openModel, runModel, type RunReport, type RoundingMode, type ScaleMode } from '../../api/index.ts';
 import { compileError } from '../../compiler/errors.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { writeNpy } from '../../lib/npy.ts';
-import { assignFiles, refuseOverwrite, SCALES_OPTION, ROUNDING_OPTION } from '../options.ts';
+import { assignFiles, refuseClashes, SCALES_OPTION, ROUNDING_OPTION } from '../options.ts';
 import { runProgress } from '../progress.ts';
 import { printNote, summarize } from '../summary.ts';
 
@@ -64,17 +63,6 @@ function checkSeed(seed: number): number {
   return seed;
 }
 
-/** --output files: none is one of the command's inputs, no two outputs share a file. */
-function refuseOutputClashes(outFiles: Map<string, string>, ownInputs: string[]): void {
-  const written = new Map<string, string>();
-  for (const [name, f] of outFiles) {
-    refuseOverwrite(f, ownInputs, '--output');
-    const other = written.get(resolve(f));
-    if (other !== undefined) throw new VtaError('E_USAGE', `--output ${f}: outputs ${other} and ${name} would both be written there`);
-    written.set(resolve(f), name);
-  }
-}
-
 /** The program's figures and each kernel's counters. */
 function printFigures(report: RunReport, lines: string[]): void {
   const t = report.totals;
@@ -121,7 +109,7 @@ export async function handler(argv: Args): Promise<void> {
   const files = assignFiles(argv.input, g.inputs.map((i) => i.name), 'input');
   // Outputs are checked before the run: a bad name or a clash fails at once and writes nothing.
   const outFiles = assignFiles(argv.output, g.outputs, 'output');
-  refuseOutputClashes(outFiles, [argv.model, ...files.values(), ...(argv.rules ? [argv.rules] : []), ...(argv.config ? [argv.config] : [])]);
+  refuseClashes([...outFiles.values()].map((f) => ['--output', f] as const), [argv.model, ...files.values(), ...(argv.rules ? [argv.rules] : []), ...(argv.config ? [argv.config] : [])]);
   if (argv.labels && files.size === 0) throw new VtaError('E_USAGE', '--labels needs --input (the samples the labels belong to)');
   const labels = argv.labels ? await readLabels(argv.labels) : undefined;
   const inputs = await modelInputs(model, files, seed);

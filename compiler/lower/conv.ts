@@ -10,6 +10,7 @@ import { freshCounters, tensorizeConv, wholeTensors } from '../tensorize.ts';
 import { checkConvTiling, chooseConvTiling, type ConvProblem, type ConvTiling } from '../tile.ts';
 import { constBuffer, type KernelBuffers } from './buffers.ts';
 import type { KindLowering, LowerContext } from './kind.ts';
+import { byName } from '../../lib/named.ts';
 
 export const convAttrs = (g: VtaGroup): OpAttrs['conv2d'] => (g.anchor.op === 'conv2d' ? g.anchor.attrs ?? {} : {}) as OpAttrs['conv2d'];
 export const groupsOf = (g: VtaGroup): number => convAttrs(g).groups ?? 1;
@@ -17,7 +18,7 @@ export const groupsOf = (g: VtaGroup): number => convAttrs(g).groups ?? 1;
 /** The convolution of a dense or conv2d anchor in tiles (dense is 1x1 over rows of BATCH samples). */
 export function convProblem(g: VtaGroup, cx: LowerContext): ConvProblem {
   const a = g.anchor;
-  const w = cx.graph.tensors[a.inputs[1]!]!;
+  const w = byName(cx.graph.tensors, a.inputs[1]!)!;
   const at = convAttrs(g);
   const ig = tileGrid(cx.types.get(a.inputs[0]!)!.shape, cx.cfg);
   const og = tileGrid(cx.types.get(g.output)!.shape, cx.cfg);
@@ -68,7 +69,7 @@ export const convLowering: KindLowering<ConvProblem, ConvTiling> = {
   problem: convProblem,
   weight(g, _p, cx) {
     const name = g.anchor.inputs[1]!;
-    const w = cx.graph.tensors[name]!;
+    const w = byName(cx.graph.tensors, name)!;
     return { buffer: constBuffer(name), pack: () => packWeight(w.shape, constData(name, w) as Int8Array, cx.cfg).bytes };
   },
   tile: (g, p, cfg) => chooseTilingOrFail(g, p, cfg),
