@@ -20,6 +20,7 @@ import { assembleInsn } from '../../isa/asm.ts';
 import { MAX_NPY_HEADER_BYTES } from '../../lib/limits.ts';
 import { parseNpy } from '../../lib/npy.ts';
 import { graphToDot, graphToHtml, graphToSvg } from '../../viz/graph-view.ts';
+import { TINY_MODEL } from './tiny-model.ts';
 
 /** A .npy v1.0 file with this header text (no data). */
 function npyWithHeader(header: string): Uint8Array {
@@ -42,17 +43,7 @@ function refusal(f: () => unknown): { code: string; message: string } {
   throw new Error('expected a refusal');
 }
 
-const TINY = {
-  format: 'vta-graph/1',
-  name: 'tiny',
-  inputs: [{ name: 'x', shape: [1, 4], dtype: 'int8' }],
-  outputs: ['y'],
-  tensors: { w: { shape: [3, 4], dtype: 'int8', data: [1, 2, 3, 4, -1, -2, -3, -4, 10, 0, -10, 127] } },
-  nodes: [
-    { name: 'fc', op: 'dense', inputs: ['x', 'w'], output: 'acc' },
-    { name: 'narrow', op: 'cast', inputs: ['acc'], output: 'y', attrs: { dtype: 'int8' } },
-  ],
-};
+const TINY = TINY_MODEL;
 
 /** `depth` arrays, one inside the other. */
 const nested = (depth: number): unknown => JSON.parse('['.repeat(depth) + ']'.repeat(depth));

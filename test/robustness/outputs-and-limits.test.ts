@@ -22,6 +22,7 @@ import { DEFAULT_WORK_BUDGET, FILE_LIMITS, MAX_BUNDLE_OUTPUT_BYTES, MAX_TENSOR_E
 import { PHYS_LIMIT } from '../../sim/memory.ts';
 import { parseNpy } from '../../lib/npy.ts';
 import { vta } from './vta-process.ts';
+import { TINY_MODEL } from './tiny-model.ts';
 
 let dir = '';
 const f = (name: string) => join(dir, name);
@@ -45,17 +46,8 @@ function sparseFile(name: string, bytes: number): string {
   return f(name);
 }
 
-const TINY = {
-  format: 'vta-graph/1',
-  name: 'tiny',
-  inputs: [{ name: 'x', shape: [1, 4], dtype: 'int8' }],
-  outputs: ['y', 'acc'],
-  tensors: { w: { shape: [3, 4], dtype: 'int8', data: [1, 2, 3, 4, -1, -2, -3, -4, 10, 0, -10, 127] } },
-  nodes: [
-    { name: 'fc', op: 'dense', inputs: ['x', 'w'], output: 'acc' },
-    { name: 'narrow', op: 'cast', inputs: ['acc'], output: 'y', attrs: { dtype: 'int8' } },
-  ],
-};
+/** Two outputs, so two --output files can be given. */
+const TINY = { ...TINY_MODEL, outputs: ['y', 'acc'] };
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'vta-limits-'));
