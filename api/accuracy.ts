@@ -4,10 +4,11 @@ import { VtaError } from '../lib/errors.ts';
 import { readFileOrFail } from '../lib/files.ts';
 import { parseNpy, type NpyArray } from '../lib/npy.ts';
 import type { Tensor } from '../graph/ir.ts';
+import { FILE_LIMITS } from '../lib/limits.ts';
 
 /** Class labels: a 1-D integer .npy (int8, uint8, int32, or NumPy's default int64), one per sample. */
 export async function readLabels(file: string): Promise<NpyArray> {
-  const a = parseNpy(await readFileOrFail(file), file, { int64AsInt32: true });
+  const a = parseNpy(await readFileOrFail(file, FILE_LIMITS.tensor), file, { int64AsInt32: true });
   if (a.dtype === 'float32' || a.shape.length !== 1) throw new VtaError('E_USAGE', `${file}: labels must be a 1-D integer array (one class per sample), got ${a.dtype}[${a.shape.join(',')}]`);
   return a;
 }

@@ -9,6 +9,7 @@ import { parseNpy } from '../lib/npy.ts';
 import { mulberry32 } from '../lib/random.ts';
 import { batchesOf, countBatches } from './batches.ts';
 import type { Model } from './open.ts';
+import { FILE_LIMITS } from '../lib/limits.ts';
 
 /** Seeded random tensor: 8-bit types over their full range, int32 within ±2^10, float32 in [-1, 1). */
 export function randomInput(shape: number[], dtype: DType, seed: number): Tensor {
@@ -38,7 +39,7 @@ export async function modelInputs(model: Pick<Model, 'graph'>, files: ReadonlyMa
       inputs.set(i.name, randomInput(i.shape, i.dtype, seed + n));
       continue;
     }
-    const a = parseNpy(await readFileOrFail(f), f);
+    const a = parseNpy(await readFileOrFail(f, FILE_LIMITS.tensor), f);
     batchesOf(i, a, f);
     inputs.set(i.name, a);
   }

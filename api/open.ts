@@ -13,6 +13,7 @@ import type { Graph } from '../graph/ir.ts';
 import { loadGraph } from '../graph/load.ts';
 import { VtaError } from '../lib/errors.ts';
 import { readFileCapped, fileErrorReason } from '../lib/files.ts';
+import { FILE_LIMITS } from '../lib/limits.ts';
 
 export type ModelFormat = 'onnx' | 'graph' | 'package';
 
@@ -95,7 +96,7 @@ function openPackage(path: string, options: OpenOptions, t0: number): Model {
   refuseScales(path, options);
   let bytes: Uint8Array;
   try {
-    bytes = readFileCapped(path);
+    bytes = readFileCapped(path, FILE_LIMITS.package);
   } catch (e) {
     throw new VtaError('E_READ', `cannot read ${path}: ${fileErrorReason(e)}`);
   }

@@ -8,6 +8,7 @@ import { parseNpy, type NpyArray } from '../lib/npy.ts';
 import { FloatModel } from '../frontend/quantize/float-model.ts';
 import { evaluateQuantized, type Evaluation } from '../frontend/quantize/evaluate.ts';
 import { quantizeModel, type QuantizeOptions, type QuantizeReport } from '../frontend/quantize/quantize.ts';
+import { FILE_LIMITS } from '../lib/limits.ts';
 
 export { readLabels } from './accuracy.ts';
 export { CALIBRATION_METHODS } from '../frontend/quantize/ranges.ts';
@@ -18,13 +19,13 @@ export const SCALE_CHOICES = ['auto', 'float', 'pow2'] as const;
 
 /** The names of a float model's inputs (for assigning sample files to them). */
 export async function floatModelInputs(path: string): Promise<string[]> {
-  return new FloatModel(await readFileOrFail(path), path).inputs.map((i) => i.name);
+  return new FloatModel(await readFileOrFail(path, FILE_LIMITS.model), path).inputs.map((i) => i.name);
 }
 
 /** .npy files by model input name. */
 export async function readSamples(files: ReadonlyMap<string, string>): Promise<Map<string, NpyArray>> {
   const out = new Map<string, NpyArray>();
-  for (const [name, file] of files) out.set(name, parseNpy(await readFileOrFail(file), file));
+  for (const [name, file] of files) out.set(name, parseNpy(await readFileOrFail(file, FILE_LIMITS.tensor), file));
   return out;
 }
 
@@ -40,7 +41,7 @@ export async function quantizeFile(
   options: QuantizeOptions,
   evaluation?: { samples: ReadonlyMap<string, NpyArray>; labels?: NpyArray },
 ): Promise<QuantizeFileResult> {
-  const bytes = await readFileOrFail(path);
+  const bytes = await readFileOrFail(path, FILE_LIMITS.model);
   const result = await quantizeModel(bytes, path, calibration, options);
   if (!evaluation) return result;
   const layers = new Map(result.report.values.map((v) => [v.value, v.dequantized]));

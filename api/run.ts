@@ -12,6 +12,7 @@ import { getDriver, listDrivers } from '../drivers/registry.ts';
 import { compareWithOnnxruntime, type OnnxComparison } from '../frontend/ort-check.ts';
 import type { Tensor } from '../graph/ir.ts';
 import { VtaError } from '../lib/errors.ts';
+import { nameRecord } from '../lib/named.ts';
 import type { Counters } from '../sim/api.ts';
 import { RaceChecker } from '../sim/race-checker.ts';
 import { concatBatches, countBatches, sliceBatch } from './batches.ts';
@@ -165,7 +166,7 @@ export async function runModel(model: Model, inputs: ReadonlyMap<string, Tensor>
   try {
     for (let b = 0; b < k; b++) {
       const batch = new Map([...inputs].map(([name, t]) => [name, sliceBatch(t, b, k)]));
-      const byName = Object.fromEntries(batch);
+      const byName = nameRecord(batch);
       const outcome = await session.run(byName, {
         keepAll: !!options.check,
         ...(options.timeline && b === 0 ? { timeline: true } : {}),

@@ -3,15 +3,38 @@
  * in cli/commands/index.ts and registered here, so a new verb is one new file and one line. Errors a user can cause print one line and exit
  * non-zero; a stack trace appears only with VTA_DEBUG=1.
  */
+import { writeSync } from 'node:fs';
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { describeError } from '../lib/errors.ts';
 import { COMMANDS } from './commands/index.ts';
 
+/**
+ * Write `text` to stderr whole before the process exits. A pipe takes 64 KiB at a time: the
+ * stream's asynchronous write would be cut off by process.exit, so write synchronously, waiting
+ * while the pipe is full (EAGAIN). A closed stderr ends the attempt.
+ */
+function writeStderrSync(text: string): void {
+  const bytes = Buffer.from(text);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let at = 0; at < bytes.length; ) {
+    try {
+      at += writeSync(2, bytes, at);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') return;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
+
+/** Print one error line (and the stack with VTA_DEBUG=1), all of it, and exit with `code`. */
+function exitWithError(line: string, code: number, stack?: string): never {
+  writeStderrSync(`${process.env.VTA_DEBUG && stack ? `${stack}\n` : ''}${line}\n`);
+  process.exit(code);
+}
+
 function fail(e: unknown): never {
-  if (process.env.VTA_DEBUG && e instanceof Error) console.error(e.stack);
-  console.error(describeError(e));
-  process.exit(1);
+  exitWithError(describeError(e), 1, e instanceof Error ? e.stack : undefined);
 }
 
 async function main(): Promise<void> {
@@ -40,8 +63,7 @@ async function main(): Promise<void> {
     .fail((msg, err) => {
       if (err) fail(err);
       // yargs puts some messages (invalid choices) on several lines: the standard is one.
-      console.error(`error[E_USAGE]: ${String(msg).replace(/\s*\n\s*/g, ' ')} (see vta --help)`);
-      process.exit(2);
+      exitWithError(`error[E_USAGE]: ${String(msg).replace(/\s*\n\s*/g, ' ')} (see vta --help)`, 2);
     });
   for (const m of COMMANDS) cli = cli.command(m as CommandModule);
   await cli.parseAsync();

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { VtaError } from '../lib/errors.ts';
 import { ROUNDING_MODES, SCALE_MODES } from '../api/index.ts';
 import { MEMORY_PRESETS, memoryModel, type MemoryModel } from '../drivers/memory-model.ts';
+import { maxOf } from '../lib/array-loops.ts';
 
 /** --scales for .onnx models: how requantization ratios that are not powers of two are handled. */
 export const SCALES_OPTION = {
@@ -29,7 +30,7 @@ export function configFromArgs(argv: { config?: string }): VtaConfig {
 
 /** Right-align numbers in a two-column table. */
 export function formatTable(rows: [string, string | number][]): string {
-  const w = Math.max(...rows.map(([k]) => k.length));
+  const w = maxOf(rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `  ${k.padEnd(w)}  ${typeof v === 'number' ? v.toLocaleString('en-US') : v}`).join('\n');
 }
 
@@ -47,19 +48,37 @@ export function refuseConfig(argv: { config?: string }, verb: string, why: strin
   if (argv.config !== undefined) throw new VtaError('E_USAGE', `--config does not apply to vta ${verb}: ${why}`);
 }
 
+/** A path as the file system resolves it (symbolic links followed where the file exists). */
+function realPath(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return resolve(p);
+  }
+}
+
+/**
+ * Every command with outputs calls this before doing any work: an output that is one of the
+ * command's own inputs would destroy it, and two outputs naming one file would leave only the one
+ * written last. `outputs` are [option, path] pairs (undefined when the option is not given),
+ * compared by resolved path.
+ */
+export function refuseClashes(outputs: readonly (readonly [string, string | undefined])[], inputs: readonly string[]): void {
+  const written = new Map<string, string>();
+  for (const [option, output] of outputs) {
+    if (output === undefined) continue;
+    const target = realPath(output);
+    const clash = inputs.find((i) => realPath(i) === target);
+    if (clash !== undefined) throw new VtaError('E_USAGE', `${option} ${output} is also an input (${clash}): writing it would destroy the input`);
+    const other = written.get(target);
+    if (other !== undefined) throw new VtaError('E_USAGE', `${option} ${output} and ${other} name the same file: one output would replace the other`);
+    written.set(target, `${option} ${output}`);
+  }
+}
+
 /** `-o` naming one of the command's own inputs would destroy it: refuse before doing any work. */
 export function refuseOverwrite(output: string | undefined, inputs: string[], option = '-o'): void {
-  if (output === undefined) return;
-  const real = (p: string) => {
-    try {
-      return realpathSync(p);
-    } catch {
-      return resolve(p);
-    }
-  };
-  const target = real(output);
-  const clash = inputs.find((i) => real(i) === target);
-  if (clash !== undefined) throw new VtaError('E_USAGE', `${option} ${output} is also an input (${clash}): writing it would destroy the input`);
+  refuseClashes([[option, output]], inputs);
 }
 
 /**

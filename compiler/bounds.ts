@@ -7,6 +7,7 @@
 import type { Graph, GraphNode, TensorTypes } from '../graph/ir.ts';
 import type { EpilogueOp, ScaledOperand } from './fuse.ts';
 import { constData } from './pack.ts';
+import { byName } from '../lib/named.ts';
 
 /** Largest |v| per output channel (one entry: the same for every channel). */
 export type Bound = number[];
@@ -22,7 +23,7 @@ const at = (b: Bound, c: number) => (b.length === 1 ? b[0]! : b[c]!);
 export function anchorBound(n: GraphNode, scaled: ScaledOperand[] | undefined, graph: Graph, types: TensorTypes, inputAbsMax = INT8_ABS_MAX): Bound {
   if (n.op === 'add') return [(scaled ?? [{ scale: 1 }, { scale: 1 }]).reduce((s, o) => s + INT8_ABS_MAX * Math.abs(o.scale), 0)];
   const name = n.inputs[1]!;
-  const w = constData(name, graph.tensors[name]!);
+  const w = constData(name, byName(graph.tensors, name)!);
   const channels = types.get(name)!.shape[0]!;
   const per = w.length / channels;
   const bound: Bound = [];
@@ -36,7 +37,7 @@ export function anchorBound(n: GraphNode, scaled: ScaledOperand[] | undefined, g
 
 /** The multiplier of each channel of a requantize step. */
 function multipliers(e: Extract<EpilogueOp, { kind: 'requantize' }>, graph: Graph): number[] {
-  return e.perChannel ? Array.from(constData(e.perChannel, graph.tensors[e.perChannel]!)) : [e.multiplier];
+  return e.perChannel ? Array.from(constData(e.perChannel, byName(graph.tensors, e.perChannel)!)) : [e.multiplier];
 }
 
 /** Why the step may overflow int32 on the bound, or undefined (checked for the new ALU requantizations only). */
@@ -58,7 +59,7 @@ export function overflowProblem(b: Bound, e: EpilogueOp, graph: Graph): string |
 export function boundAfter(b: Bound, e: EpilogueOp, graph: Graph): Bound {
   switch (e.kind) {
     case 'bias': {
-      const bias = constData(e.bias, graph.tensors[e.bias]!);
+      const bias = constData(e.bias, byName(graph.tensors, e.bias)!);
       return Array.from(bias, (v, c) => at(b, c) + Math.abs(v));
     }
     case 'addConst':

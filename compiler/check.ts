@@ -11,6 +11,7 @@ import { compileError } from './errors.ts';
 import type { Tensor } from '../graph/ir.ts';
 import { packedOffsetOf } from './pack.ts';
 import { runReference } from '../graph/reference.ts';
+import { byName } from '../lib/named.ts';
 
 export interface Mismatch {
   layer: string;
@@ -41,7 +42,7 @@ function coordsOf(shape: number[], flat: number): number[] {
 function findWriter(model: CompiledModel, tensor: string, flat: number, shape: number[]): Mismatch['writer'] {
   const cfg = makeConfig(model.config, 'compiled model');
   const kIndex = model.kernels.findIndex((k) => k.output === tensor);
-  const buf = model.buffers[model.activations[tensor] ?? ''];
+  const buf = byName(model.buffers, byName(model.activations, tensor) ?? '');
   if (kIndex < 0 || !buf) return undefined;
   const k = model.kernels[kIndex]!;
   const tile = (buf.offset + packedOffsetOf(shape, flat, cfg)) / cfg.outElemBytes;
@@ -62,9 +63,9 @@ export function checkAgainstReference(model: CompiledModel, inputs: Record<strin
   const want = runReference(model.graph, inputs);
   let compared = 0;
   for (const node of model.graph.nodes) {
-    const got = tensors[node.output];
+    const got = byName(tensors, node.output);
     if (!got) continue; // fused intermediate: never materialised
-    const ref = want[node.output]!;
+    const ref = byName(want, node.output)!;
     // The compiled model's own type of the tensor: what the run produced must have it.
     const type = model.types.get(node.output)!;
     compared++;

@@ -9,6 +9,7 @@ import type { EpilogueOp } from './fuse.ts';
 import type { KernelBuffers } from './lower/buffers.ts';
 import type { KOp, KUop, UopLoop } from './kernel-ir.ts';
 import { MAX_ITER } from './tile.ts';
+import { appendAll } from '../lib/array-loops.ts';
 
 export const uopLoop = (p: Partial<UopLoop>): UopLoop => ({ iterOut: 1, iterIn: 1, dstOut: 0, dstIn: 0, srcOut: 0, srcIn: 0, wgtOut: 0, wgtIn: 0, ...p });
 
@@ -36,7 +37,7 @@ export function storePlanes(stores: KOp[], base: number, n: number, bufs: Kernel
   if (bufs.int32PlaneTiles === undefined) return stores;
   const ops: KOp[] = [];
   for (let plane = 0; plane < 4; plane++) {
-    if (plane > 0) ops.push(...contiguous(n, (uops, l) => ({ kind: 'alu', aluOp: ALU_OP.SHR, imm: 8, uops, loop: l }), base));
+    if (plane > 0) appendAll(ops, contiguous(n, (uops, l) => ({ kind: 'alu', aluOp: ALU_OP.SHR, imm: 8, uops, loop: l }), base));
     for (const st of stores) {
       if (st.kind === 'store') ops.push({ ...st, dram: { ...st.dram, offset: st.dram.offset + plane * bufs.int32PlaneTiles } });
     }
@@ -113,14 +114,14 @@ export function aluEpilogue(ep: EpilogueOp[], base: number, oc: number, n: numbe
         ops.push(alu.broadcast(ALU_OP.ADD, channelBase(e)));
         break;
       case 'addConst':
-        ops.push(...alu.addConstant(e.value));
+        appendAll(ops, alu.addConstant(e.value));
         break;
       case 'requantize':
-        ops.push(...(e.halfEven || e.perChannel ? alu.requantizeExact(e, e.perChannel ? channelBase(e) : 0) : requantizeOps(e, (op, v) => alu.imm(base, op, v))));
+        appendAll(ops, e.halfEven || e.perChannel ? alu.requantizeExact(e, e.perChannel ? channelBase(e) : 0) : requantizeOps(e, (op, v) => alu.imm(base, op, v)));
         break;
       case 'max':
       case 'min':
-        ops.push(...alu.bound(e.kind === 'max' ? ALU_OP.MAX : ALU_OP.MIN, e.value));
+        appendAll(ops, alu.bound(e.kind === 'max' ? ALU_OP.MAX : ALU_OP.MIN, e.value));
         break;
     }
   }
@@ -186,7 +187,7 @@ class AluOn {
   requantizeExact(e: Extract<EpilogueOp, { kind: 'requantize' }>, channelBase: number): KOp[] {
     const ops: KOp[] = [];
     if (e.perChannel) ops.push(this.broadcast(ALU_OP.MUL, channelBase));
-    else if (e.multiplier !== 1) ops.push(...this.imm(this.base, ALU_OP.MUL, e.multiplier));
+    else if (e.multiplier !== 1) appendAll(ops, this.imm(this.base, ALU_OP.MUL, e.multiplier));
     if (e.shift === 0) return ops;
     if (e.halfEven) {
       ops.push(
@@ -208,10 +209,10 @@ function requantizeOps(e: Extract<EpilogueOp, { kind: 'requantize' }>, imm: (alu
   if (e.multiplier !== 1) {
     // x·m + 2^(s−1) as ADD pre, MUL m, ADD post (lib/rounding.ts roundingSplit), then SHR s.
     const { pre, post } = roundingSplit(e.shift, e.multiplier);
-    for (const part of immediateParts(pre)) ops.push(...imm(ALU_OP.ADD, part));
-    ops.push(...imm(ALU_OP.MUL, e.multiplier));
-    for (const part of immediateParts(post)) ops.push(...imm(ALU_OP.ADD, part));
-    if (e.shift > 0) ops.push(...imm(ALU_OP.SHR, e.shift));
+    for (const part of immediateParts(pre)) appendAll(ops, imm(ALU_OP.ADD, part));
+    appendAll(ops, imm(ALU_OP.MUL, e.multiplier));
+    for (const part of immediateParts(post)) appendAll(ops, imm(ALU_OP.ADD, part));
+    if (e.shift > 0) appendAll(ops, imm(ALU_OP.SHR, e.shift));
     return ops;
   }
   if (e.shift === 0) return ops;
@@ -219,9 +220,9 @@ function requantizeOps(e: Extract<EpilogueOp, { kind: 'requantize' }>, imm: (alu
   let rest = 2 ** (e.shift - 1);
   while (rest > 0) {
     const part = Math.min(rest, 16384);
-    ops.push(...imm(ALU_OP.ADD, part));
+    appendAll(ops, imm(ALU_OP.ADD, part));
     rest -= part;
   }
-  ops.push(...imm(ALU_OP.SHR, e.shift));
+  appendAll(ops, imm(ALU_OP.SHR, e.shift));
   return ops;
 }

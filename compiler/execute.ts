@@ -6,6 +6,7 @@
 import { makeConfig, sameHardware, type VtaConfig } from '../config/config.ts';
 import type { DeviceBuffer, Driver, StageSpan } from '../drivers/api.ts';
 import { getDriver } from '../drivers/registry.ts';
+import { byName, nameRecord, setName } from '../lib/named.ts';
 import { decodeInsn, encodeInsn, memElemBytes } from '../isa/index.ts';
 import type { Counters, SimObserver } from '../sim/api.ts';
 import type { CompiledModel } from './model.ts';
@@ -125,13 +126,13 @@ export async function execute(
   const { types } = model;
   const host = new Map<string, Tensor>();
   const onDevice = new Set<string>();
-  const all: Record<string, Tensor> = {};
-  const counters: Record<string, Counters> = {};
+  const all = nameRecord<Tensor>();
+  const counters = nameRecord<Counters>();
   const spans = options.timeline ? new Map<string, StageSpan[]>() : undefined;
   const { driver } = lm;
 
   for (const i of g.inputs) {
-    const t = inputs[i.name];
+    const t = byName(inputs, i.name);
     if (!t) throw compileError('E_INPUT', undefined, `graph input ${i.name} is missing`);
     if (t.dtype !== i.dtype || t.shape.join(',') !== i.shape.join(',')) {
       throw compileError('E_INPUT', undefined, `input ${i.name} is ${t.dtype}[${t.shape.join(',')}], the model expects ${i.dtype}[${i.shape.join(',')}]`);
@@ -141,7 +142,7 @@ export async function execute(
   for (const [name, c] of Object.entries(g.tensors)) host.set(name, { shape: c.shape, dtype: c.dtype, data: constData(name, c) });
 
   const buf = (tensor: string) => {
-    const b = model.buffers[model.activations[tensor]!]!;
+    const b = byName(model.buffers, byName(model.activations, tensor)!)!;
     return { seg: lm.segments[b.segment], offset: b.offset, bytes: b.bytes };
   };
   const fetch = (name: string): Tensor => {
@@ -157,10 +158,12 @@ export async function execute(
     return t;
   };
 
+  // By name, once: finding each host step's node by a scan made a long chain of host ops quadratic.
+  const nodes = new Map(g.nodes.map((n) => [n.name, n]));
   for (const [index, step] of model.steps.entries()) {
     options.onStep?.(index, model.steps.length, step.kind === 'host' ? `host ${step.node}` : `vta ${model.kernels[step.kernel]!.name}`);
     if (step.kind === 'host') {
-      const node = g.nodes.find((n) => n.name === step.node)!;
+      const node = nodes.get(step.node)!;
       const out = evaluateNode(node, node.inputs.map(fetch), types.get(node.output)!);
       host.set(node.output, out);
       continue;
@@ -188,17 +191,16 @@ export async function execute(
       ...(observer ? { observer } : {}),
       ...(spans ? { timeline: true } : {}),
     });
-    counters[k.name] = r.counters;
+    setName(counters, k.name, r.counters);
     if (spans && r.spans) spans.set(k.name, r.spans);
     onDevice.add(k.output);
     host.delete(k.output);
   }
 
-  const outputs: Record<string, Tensor> = {};
-  for (const o of g.outputs) outputs[o] = fetch(o);
+  const outputs = nameRecord(g.outputs.map((o) => [o, fetch(o)] as const));
   if (options.keepAll) {
     for (const n of g.nodes) {
-      if (host.has(n.output) || onDevice.has(n.output)) all[n.output] = fetch(n.output);
+      if (host.has(n.output) || onDevice.has(n.output)) setName(all, n.output, fetch(n.output));
     }
   }
   return { outputs, tensors: all, counters, ...(spans ? { spans } : {}) };

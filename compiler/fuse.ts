@@ -16,6 +16,9 @@ import type { Graph, GraphNode, OpAttrs, OpName } from '../graph/ir.ts';
 import type { TensorTypes } from '../graph/ir.ts';
 import { signedRange } from '../isa/elements.ts';
 import { fitsWidth, valueRanges, type ValueRange } from './value-ranges.ts';
+import { byName } from '../lib/named.ts';
+import { describeValue } from '../lib/describe-value.ts';
+import { FILE_LIMITS } from '../lib/limits.ts';
 
 export interface FusionRule {
   name: string;
@@ -92,7 +95,7 @@ export function parseFusionRules(raw: unknown, where = 'fusion rules'): FusionRu
   const bad = (why: string) => compileError('E_RULES', where, why);
   if (typeof raw !== 'object' || raw === null) throw bad('must be a JSON object');
   const r = raw as Record<string, unknown>;
-  if (r.format !== 'vta-fusion-rules/1') throw bad(`format must be "vta-fusion-rules/1" (got ${JSON.stringify(r.format)})`);
+  if (r.format !== 'vta-fusion-rules/1') throw bad(`format must be "vta-fusion-rules/1" (got ${describeValue(r.format)})`);
   if (!Array.isArray(r.rules)) throw bad('rules must be an array');
   const rules = r.rules.map((x, i): FusionRule => {
     const rule = x as Record<string, unknown>;
@@ -117,7 +120,7 @@ export function parseFusionRules(raw: unknown, where = 'fusion rules'): FusionRu
 export function loadFusionRules(path: string = DEFAULT_RULES_PATH): FusionRules {
   let text: string;
   try {
-    text = Buffer.from(readFileCapped(path)).toString('utf8');
+    text = Buffer.from(readFileCapped(path, FILE_LIMITS.settings)).toString('utf8');
   } catch (e) {
     throw compileError('E_RULES', path, `cannot read the rules file: ${fileErrorReason(e)}`);
   }
@@ -138,7 +141,7 @@ function anchorProblem(n: GraphNode, graph: Graph, types: TensorTypes, scaled: S
   const t = (i: number) => types.get(n.inputs[i]!)!;
   if (n.op === 'dense' || n.op === 'conv2d') {
     if (t(0).dtype !== 'int8') return `input ${n.inputs[0]} is ${t(0).dtype}; the GEMM core multiplies int8`;
-    if (!graph.tensors[n.inputs[1]!]) return `weight ${n.inputs[1]} is not a constant`;
+    if (!byName(graph.tensors, n.inputs[1]!)) return `weight ${n.inputs[1]} is not a constant`;
     if (t(1).dtype !== 'int8') return `weight ${n.inputs[1]} is ${t(1).dtype}; the GEMM core multiplies int8`;
     if (n.op === 'conv2d') {
       const a = (n.attrs ?? {}) as OpAttrs['conv2d'];
@@ -165,7 +168,7 @@ type ScaledOperands = [ScaledOperand, ScaledOperand] | string;
 
 /** The value of an int32 constant whose entries are all equal, or undefined. */
 function uniformInt32(graph: Graph, types: TensorTypes, name: string): number | undefined {
-  const c = graph.tensors[name];
+  const c = byName(graph.tensors, name);
   if (!c || types.get(name)!.dtype !== 'int32') return undefined;
   const data = constData(name, c);
   const v = data[0];
@@ -187,7 +190,7 @@ function scaledOperands(n: GraphNode, graph: Graph, types: TensorTypes, producer
     }
     const m = producer.get(input);
     if (!m || m.op !== 'mul' || soleConsumer(input) !== n) return plain;
-    const xi = m.inputs.findIndex((t) => types.get(t)!.dtype === 'int8' && !graph.tensors[t]);
+    const xi = m.inputs.findIndex((t) => types.get(t)!.dtype === 'int8' && !byName(graph.tensors, t));
     const x = m.inputs[xi];
     const scale = xi < 0 ? undefined : uniformInt32(graph, types, m.inputs[1 - xi]!);
     if (x === undefined || scale === undefined) return `operand ${input} (${m.name}) is not an int8 tensor times a uniform int32 constant`;
@@ -205,7 +208,7 @@ function epilogueOf(n: GraphNode, chain: string, anchor: GraphNode, graph: Graph
   switch (n.op) {
     case 'bias_add': {
       const b = n.inputs[1]!;
-      if (!graph.tensors[b]) return `bias ${b} is not a constant`;
+      if (!byName(graph.tensors, b)) return `bias ${b} is not a constant`;
       if (types.get(b)!.dtype !== 'int32') return `bias ${b} must be int32`;
       if (anchor.op === 'add') {
         // An element-wise kernel has no channel vectors: a uniform bias (a zero point) is a constant add.
@@ -215,7 +218,7 @@ function epilogueOf(n: GraphNode, chain: string, anchor: GraphNode, graph: Graph
       return { kind: 'bias', node: n, bias: b };
     }
     case 'add': {
-      if (!graph.tensors[other]) return `operand ${other} is not a constant`;
+      if (!byName(graph.tensors, other)) return `operand ${other} is not a constant`;
       const v = uniformInt32(graph, types, other);
       if (v === undefined) return `operand ${other} is not a uniform int32 constant`;
       if (types.get(n.output)!.shape.join(',') !== types.get(chain)!.shape.join(',')) return `constant ${other} broadcasts ${chain} to a larger shape`;
@@ -226,7 +229,7 @@ function epilogueOf(n: GraphNode, chain: string, anchor: GraphNode, graph: Graph
       const halfEven = rounding === 'half_even';
       if (n.inputs.length > 1) {
         const m = n.inputs[1]!;
-        if (!graph.tensors[m] || types.get(m)!.dtype !== 'int32') return `per-channel multiplier ${m} must be an int32 constant`;
+        if (!byName(graph.tensors, m) || types.get(m)!.dtype !== 'int32') return `per-channel multiplier ${m} must be an int32 constant`;
         if (anchor.op === 'add') return 'per-channel multipliers on an element-wise add have no VTA lowering (no channel vectors)';
         const channels = types.get(chain)!.shape[1];
         if (types.get(m)!.shape.join(',') !== String(channels)) return `per-channel multiplier ${m} is not a [${channels}] vector`;
@@ -312,7 +315,14 @@ function clipsAfterCast(cast: GraphNode, beforeCast: string, ranges: Map<string,
 export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRules, cfg: VtaConfig): Partition {
   const ranges = isNarrow(cfg) ? valueRanges(graph, types) : undefined;
   const consumers = new Map<string, GraphNode[]>();
-  for (const n of graph.nodes) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  // Appended in place: copying the list per consumer was quadratic for a tensor many nodes read.
+  for (const n of graph.nodes) {
+    for (const i of n.inputs) {
+      const list = consumers.get(i);
+      if (list) list.push(n);
+      else consumers.set(i, [n]);
+    }
+  }
   const outputs = new Set(graph.outputs);
   const soleConsumer = (tensor: string): GraphNode | undefined => {
     const c = consumers.get(tensor) ?? [];
@@ -373,7 +383,7 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
         break;
       }
       // An add of two computed tensors (a residual) is not an epilogue step: it ends the chain.
-      if (!rule.epilogue.includes(next.op) || (next.op === 'add' && !graph.tensors[otherInput(next, cur.output)])) {
+      if (!rule.epilogue.includes(next.op) || (next.op === 'add' && !byName(graph.tensors, otherInput(next, cur.output)))) {
         why = `${next.name} (${next.op}) follows it and rule ${rule.name} does not fuse ${next.op}`;
         break;
       }

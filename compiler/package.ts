@@ -26,6 +26,7 @@ import { DTYPES, isDType } from '../lib/dtype.ts';
 import { makeConfig, type VtaConfig, type VtaConfigJson } from '../config/config.ts';
 import { OPCODE } from '../isa/index.ts';
 import { VtaError } from '../lib/errors.ts';
+import { byName, hasName, nameRecord, setName } from '../lib/named.ts';
 import type { CompiledModel, KernelInfo, ModelStep } from './model.ts';
 import { compileError } from './errors.ts';
 import type { Graph, TensorType, TensorTypes } from '../graph/ir.ts';
@@ -33,6 +34,7 @@ import { decodeConst, inferNodeType, inferShapes, makeConst, validateGraph } fro
 import { DTYPE_INFO } from '../lib/dtype.ts';
 import { SEGMENTS, type SegmentName } from './memplan.ts';
 import { gridTiles, im2colShape, tileGrid } from './pack.ts';
+import { describeValue } from '../lib/describe-value.ts';
 
 const MAGIC = 'VTAPKG02';
 /** The previous container: graph constants inline in the header as base64. */
@@ -144,7 +146,7 @@ export function readPackage(bytes: Uint8Array, where = 'package'): CompiledModel
     throw bad(`header is not valid JSON (${(e as Error).message})`);
   }
   if (!isObject(h)) throw bad('header must be a JSON object');
-  if (!FORMATS.includes(h.format as string)) throw bad(`format must be one of ${FORMATS.map((f) => `"${f}"`).join(', ')} (got ${JSON.stringify(h.format)})`);
+  if (!FORMATS.includes(h.format as string)) throw bad(`format must be one of ${FORMATS.map((f) => `"${f}"`).join(', ')} (got ${describeValue(h.format)})`);
   const m = h.model;
   if (!isObject(m) || m.format !== 'vta-compiled/1') throw bad('model section is missing or not vta-compiled/1');
   const section = (name: string): Uint8Array => {
@@ -158,7 +160,7 @@ export function readPackage(bytes: Uint8Array, where = 'package'): CompiledModel
   const code = section('code');
   const constImage = section('const');
   const cfg = makeConfig(m.config as VtaConfigJson, `${where}: config`);
-  if (h.format !== formatFor(cfg.json)) throw bad(`format is ${JSON.stringify(h.format)} but its config (${cfg.bitstream}) needs "${formatFor(cfg.json)}"`);
+  if (h.format !== formatFor(cfg.json)) throw bad(`format is ${describeValue(h.format)} but its config (${cfg.bitstream}) needs "${formatFor(cfg.json)}"`);
   const graph = magic === MAGIC_BASE64 ? m.graph : withTensorData(m.graph, section('tensors'), bad);
   const model = checkModel({ ...m, graph }, cfg, code, constImage, bad);
   return { ...model, code, constImage };
@@ -174,7 +176,7 @@ function readTypes(raw: unknown, graph: Graph, bad: (why: string) => Error): Ten
   for (const [n, entry] of raw.entries()) {
     const [name, t] = Array.isArray(entry) && entry.length === 2 ? entry : [];
     const ok = isName(name) && isObject(t) && isDType(t.dtype) && Array.isArray(t.shape) && t.shape.every((d) => isCount(d) && d > 0);
-    if (!ok) throw bad(`model.types[${n}] must be [tensor, {shape: [positive integers], dtype: ${DTYPES.map((d) => `"${d}"`).join(' | ')}}] (got ${JSON.stringify(entry)})`);
+    if (!ok) throw bad(`model.types[${n}] must be [tensor, {shape: [positive integers], dtype: ${DTYPES.map((d) => `"${d}"`).join(' | ')}}] (got ${describeValue(entry)})`);
     given.set(name, { shape: t.shape as number[], dtype: t.dtype as TensorType['dtype'] });
   }
   const same = (a: TensorType, b: TensorType) => a.dtype === b.dtype && a.shape.join(',') === b.shape.join(',');
@@ -219,7 +221,7 @@ function checkModel(m: Json, cfg: VtaConfig, code: Uint8Array, constImage: Uint8
     return v;
   };
   const count = (field: string, v: unknown): number => {
-    if (!isCount(v)) throw bad(`${field} must be a non-negative integer (got ${JSON.stringify(v)})`);
+    if (!isCount(v)) throw bad(`${field} must be a non-negative integer (got ${describeValue(v)})`);
     return v;
   };
 
@@ -241,7 +243,7 @@ function checkModel(m: Json, cfg: VtaConfig, code: Uint8Array, constImage: Uint8
   for (const s of SEGMENTS) segments[s] = count(`model.segments.${s}`, rawSegments[s]);
   if (constImage.length > segments.const || code.length > segments.code) throw bad('an image is larger than its segment');
 
-  const buffers: CompiledModel['buffers'] = {};
+  const buffers: CompiledModel['buffers'] = nameRecord();
   for (const [name, b] of Object.entries(record('buffers'))) {
     const at = `model.buffers[${JSON.stringify(name)}]`;
     if (!isObject(b) || !SEGMENTS.includes(b.segment as SegmentName)) throw bad(`${at}.segment must be one of ${SEGMENTS.join(', ')}`);
@@ -249,28 +251,28 @@ function checkModel(m: Json, cfg: VtaConfig, code: Uint8Array, constImage: Uint8
     const offset = count(`${at}.offset`, b.offset);
     const size = count(`${at}.bytes`, b.bytes);
     if (offset + size > segments[segment]) throw bad(`${at} lies outside the ${segment} segment`);
-    buffers[name] = { segment, offset, bytes: size };
+    setName(buffers, name, { segment, offset, bytes: size });
   }
 
   // Activations move between host and device packed: the buffer must hold the packed tensor.
-  const activations: Record<string, string> = {};
+  const activations = nameRecord<string>();
   for (const [tensor, buffer] of Object.entries(record('activations'))) {
     const at = `model.activations[${JSON.stringify(tensor)}]`;
     const type = types.get(tensor);
     if (!type) throw bad(`${at}: ${tensor} is not a tensor of the graph`);
-    const placed = typeof buffer === 'string' ? buffers[buffer] : undefined;
-    if (!placed) throw bad(`${at} must name a buffer of model.buffers (got ${JSON.stringify(buffer)})`);
+    const placed = typeof buffer === 'string' ? byName(buffers, buffer) : undefined;
+    if (!placed) throw bad(`${at} must name a buffer of model.buffers (got ${describeValue(buffer)})`);
     if (type.shape.length !== 2 && type.shape.length !== 4) throw bad(`${at}: ${tensor} is not a 2-D or 4-D tensor`);
     // An int32 activation is four 8-bit planes (VTA stores int8 only).
     const planes = type.dtype === 'int32' ? 4 : 1;
     if (placed.bytes < gridTiles(tileGrid(type.shape, cfg)) * cfg.inpElemBytes * planes) throw bad(`${at}: buffer ${buffer} is too small for ${tensor}`);
-    activations[tensor] = buffer as string;
+    setName(activations, tensor, buffer as string);
   }
 
   const relocs = list('relocs').map((r, n): [number, SegmentName] => {
     const at = `model.relocs[${n}]`;
     if (!Array.isArray(r) || r.length !== 2 || !isCount(r[0]) || r[0] >= insnCount || !SEGMENTS.includes(r[1])) {
-      throw bad(`${at} must be [instruction index below ${insnCount}, segment] (got ${JSON.stringify(r)})`);
+      throw bad(`${at} must be [instruction index below ${insnCount}, segment] (got ${describeValue(r)})`);
     }
     // Relocation adds a segment base to dram_base: only loads and stores have one.
     const opcode = code[r[0] * cfg.insnBytes]! & 7;
@@ -310,9 +312,9 @@ function checkModel(m: Json, cfg: VtaConfig, code: Uint8Array, constImage: Uint8
     const nodes = names('nodes', (x) => nodeNames.has(x), 'graph node names');
     const im2col = k.im2col === undefined ? undefined : readIm2col(k.im2col, `${at}.im2col`);
     // An im2col kernel's first input lives only in the kernel's own image of it.
-    const inputs = names('inputs', (x) => x in activations || (im2col !== undefined && Array.isArray(k.inputs) && x === k.inputs[0]), 'tensors with a buffer in model.activations');
+    const inputs = names('inputs', (x) => hasName(activations, x) || (im2col !== undefined && Array.isArray(k.inputs) && x === k.inputs[0]), 'tensors with a buffer in model.activations');
     if (im2col) checkIm2colBuffer(im2col, inputs[0], at);
-    if (typeof k.output !== 'string' || !(k.output in activations)) throw bad(`${at}.output must be a tensor with a buffer in model.activations`);
+    if (typeof k.output !== 'string' || !hasName(activations, k.output)) throw bad(`${at}.output must be a tensor with a buffer in model.activations`);
     if (typeof k.rule !== 'string') throw bad(`${at}.rule must be a string`);
     const insnStart = count(`${at}.insnStart`, k.insnStart);
     const kInsns = count(`${at}.insnCount`, k.insnCount);
@@ -344,6 +346,8 @@ function checkModel(m: Json, cfg: VtaConfig, code: Uint8Array, constImage: Uint8
   });
 
   // Replay the step order: every step must find its inputs computed, and the outputs must be.
+  // Nodes by name, once: a scan per host step was quadratic in a long chain of host ops.
+  const nodeByName = new Map(graph.nodes.map((x) => [x.name, x]));
   const ready = new Set<string>([...graph.inputs.map((i) => i.name), ...Object.keys(graph.tensors)]);
   const steps = list('steps').map((s, n): ModelStep => {
     const at = `model.steps[${n}]`;
@@ -354,14 +358,14 @@ function checkModel(m: Json, cfg: VtaConfig, code: Uint8Array, constImage: Uint8
       ready.add(k.output);
       return { kind: 'vta', kernel: s.kernel };
     }
-    if (isObject(s) && s.kind === 'host' && typeof s.node === 'string' && nodeNames.has(s.node) && typeof s.reason === 'string') {
-      const node = graph.nodes.find((x) => x.name === s.node)!;
+    const node = isObject(s) && typeof s.node === 'string' ? nodeByName.get(s.node) : undefined;
+    if (isObject(s) && s.kind === 'host' && node && typeof s.reason === 'string') {
       const missing = node.inputs.find((t) => !ready.has(t));
       if (missing !== undefined) throw bad(`${at}: node ${node.name} reads ${missing} before any step computes it`);
       ready.add(node.output);
-      return { kind: 'host', node: s.node, reason: s.reason };
+      return { kind: 'host', node: node.name, reason: s.reason };
     }
-    throw bad(`${at} must be {kind: "vta", kernel: index below ${kernels.length}} or {kind: "host", node: a graph node, reason} (got ${JSON.stringify(s)})`);
+    throw bad(`${at} must be {kind: "vta", kernel: index below ${kernels.length}} or {kind: "host", node: a graph node, reason} (got ${describeValue(s)})`);
   });
   const uncomputed = graph.outputs.find((o) => !ready.has(o));
   if (uncomputed !== undefined) throw bad(`model.steps never compute the output ${uncomputed}`);

@@ -20,6 +20,7 @@ import type { ConvBand } from './group-bands.ts';
 import type { KOp, KUop } from './kernel-ir.ts';
 import type { KernelBuffers } from './lower/buffers.ts';
 import type { ConvProblem, ConvTiling } from './tile.ts';
+import { appendAll } from '../lib/array-loops.ts';
 
 /** Where a (band of a) convolution sits in its tensors, which have totalCT / totalOT channel tiles. */
 export type ConvPlacement = ConvBand & { totalCT: number; totalOT: number };
@@ -224,9 +225,9 @@ export function tensorizeConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers
   const ops: KOp[] = [];
   const sram = sramLayout(t, ep, cfg);
   const nextSlot = (counter: keyof SlotCounters) => counters[counter]++ % t.slots;
-  ops.push(...loadConstants(bufs, sram));
+  appendAll(ops, loadConstants(bufs, sram));
   for (const b of channelBlocks(p, t)) {
-    ops.push(...loadBiases(b, at, bufs, t, sram));
+    appendAll(ops, loadBiases(b, at, bufs, t, sram));
     let residentWgt: number | undefined;
     if (t.weightsResident) {
       residentWgt = nextSlot('wgt') * sram.wgtSlot;
@@ -235,11 +236,11 @@ export function tensorizeConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers
     for (const s of spatialTiles(p, t)) {
       const accBase = nextSlot('tile') * sram.accSlot;
       const nAcc = b.ocs * s.ohs * s.ows;
-      ops.push(...contiguous(nAcc, (uops, l) => ({ kind: 'gemm', reset: true, uops, loop: l }), accBase));
+      appendAll(ops, contiguous(nAcc, (uops, l) => ({ kind: 'gemm', reset: true, uops, loop: l }), accBase));
       const w = inputWindow(p, s);
       for (const { ic0, ics } of reductionSteps(p, t)) {
         const inpBase = nextSlot('chunk') * sram.inpSlot;
-        ops.push(...loadInputTile(p, at, bufs, inpBase, b.nb, ic0, ics, w));
+        appendAll(ops, loadInputTile(p, at, bufs, inpBase, b.nb, ic0, ics, w));
         let wgtBase = residentWgt;
         if (wgtBase === undefined) {
           wgtBase = nextSlot('wgt') * sram.wgtSlot;
@@ -247,8 +248,8 @@ export function tensorizeConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers
         }
         ops.push(gemmStep(p, s, b.ocs, ics, accBase, inpBase, wgtBase, w));
       }
-      ops.push(...aluEpilogue(ep, accBase, b.ocs, nAcc, (e) => sram.biasRegion + sram.biasIndex.get(e)! * t.tOC, sram.scratch, (v) => sram.constantAt.get(v)!));
-      ops.push(...storeTile(p, at, bufs, b, s, accBase));
+      appendAll(ops, aluEpilogue(ep, accBase, b.ocs, nAcc, (e) => sram.biasRegion + sram.biasIndex.get(e)! * t.tOC, sram.scratch, (v) => sram.constantAt.get(v)!));
+      appendAll(ops, storeTile(p, at, bufs, b, s, accBase));
     }
   }
   return ops;

@@ -11,6 +11,7 @@ import { DTYPE_INFO } from '../lib/dtype.ts';
 import type { Graph, GraphNode, OpAttrs, TensorTypes } from '../graph/ir.ts';
 import { roundHalfEven, roundingShift } from '../graph/semantics/rounding.ts';
 import { constData } from './pack.ts';
+import { maxOf, minOf } from '../lib/array-loops.ts';
 
 export interface ValueRange {
   min: number;
@@ -19,7 +20,7 @@ export interface ValueRange {
 
 const INT32: ValueRange = { min: -(2 ** 31), max: 2 ** 31 - 1 };
 
-const union = (rs: ValueRange[]): ValueRange => ({ min: Math.min(...rs.map((r) => r.min)), max: Math.max(...rs.map((r) => r.max)) });
+const union = (rs: ValueRange[]): ValueRange => ({ min: minOf(rs.map((r) => r.min)), max: maxOf(rs.map((r) => r.max)) });
 const within = (r: ValueRange, outer: ValueRange): boolean => r.min >= outer.min && r.max <= outer.max;
 /** A sum or product that may leave int32 wraps: then nothing is known. */
 const int32OrAll = (r: ValueRange): ValueRange => (within(r, INT32) ? r : INT32);
@@ -101,14 +102,14 @@ function requantizeRange(n: GraphNode, x: ValueRange, perChannel: ValueRange | u
       ends.push(roundingShift(p, shift, rounding === 'half_even'));
     }
   }
-  return { min: Math.min(...ends), max: Math.max(...ends) };
+  return { min: minOf(ends), max: maxOf(ends) };
 }
 
 /** quantize rounds x / scale + zero point, monotone per channel (positive scales), then saturates. */
 function quantizeRange(a: OpAttrs['quantize'], x: ValueRange): ValueRange | undefined {
   if (!Number.isFinite(x.min) || !Number.isFinite(x.max)) return undefined;
   const ends = a.scale.flatMap((s, i) => [x.min, x.max].map((v) => roundHalfEven(Math.fround(v / Math.fround(s))) + a.zero_point[i]!));
-  return { min: Math.min(...ends), max: Math.max(...ends) };
+  return { min: minOf(ends), max: maxOf(ends) };
 }
 
 /** Whether a tensor's bound fits `width`-bit two's complement. */

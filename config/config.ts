@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { packageRoot } from '../lib/paths.ts';
 import { ConfigError, VtaError } from '../lib/errors.ts';
 import { fileErrorReason, readFileCapped } from '../lib/files.ts';
+import { describeValue } from '../lib/describe-value.ts';
+import { FILE_LIMITS } from '../lib/limits.ts';
 
 /** The keys of `vta_config.json`. */
 export interface VtaConfigJson {
@@ -119,18 +121,18 @@ function checkKeys(raw: unknown, where: string): VtaConfigJson {
   }
   const target = obj.TARGET ?? 'sim';
   if (typeof target !== 'string' || !TARGETS.includes(target)) {
-    throw new ConfigError(`${where}: TARGET is ${JSON.stringify(target)}; allowed: ${TARGETS.join(', ')}`);
+    throw new ConfigError(`${where}: TARGET is ${describeValue(target)}; allowed: ${TARGETS.join(', ')}`);
   }
   const hwVer = obj.HW_VER ?? '0.0.2';
   if (typeof hwVer !== 'string' || !HW_VERSIONS.includes(hwVer)) {
-    throw new ConfigError(`${where}: HW_VER is ${JSON.stringify(hwVer)}; allowed: ${HW_VERSIONS.join(', ')}`);
+    throw new ConfigError(`${where}: HW_VER is ${describeValue(hwVer)}; allowed: ${HW_VERSIONS.join(', ')}`);
   }
   const out: Record<string, unknown> = { TARGET: target, HW_VER: hwVer };
   for (const [key, [lo, hi]] of Object.entries(INTEGER_KEYS)) {
     const v = obj[key];
     if (v === undefined) throw new ConfigError(`${where}: missing key ${key} (allowed range ${lo}..${hi})`);
     if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-      throw new ConfigError(`${where}: ${key} is ${JSON.stringify(v)}; allowed range ${lo}..${hi}`);
+      throw new ConfigError(`${where}: ${key} is ${describeValue(v)}; allowed range ${lo}..${hi}`);
     }
     out[key] = v;
   }
@@ -257,7 +259,7 @@ export function loadConfig(path?: string): VtaConfig {
   const file = path ?? DEFAULT_CONFIG_PATH;
   let text: string;
   try {
-    text = Buffer.from(readFileCapped(file)).toString('utf8');
+    text = Buffer.from(readFileCapped(file, FILE_LIMITS.settings)).toString('utf8');
   } catch (e) {
     throw new ConfigError(`${file}: cannot read the config file (${fileErrorReason(e)})`);
   }

@@ -5,11 +5,14 @@
  */
 import { type VtaConfig, makeConfig, sameHardware } from '../config/config.ts';
 import { VtaError } from '../lib/errors.ts';
+import { byName, hasName, nameRecord, setName } from '../lib/named.ts';
 import { fileErrorReason, readFileCapped } from '../lib/files.ts';
 import type { Counters } from '../sim/api.ts';
 import type { DeviceBuffer, Driver, RunOptions, StageSpan } from './api.ts';
 import type { MemoryModel } from './memory-model.ts';
 import { PAGE_BYTES, PHYS_LIMIT } from '../sim/memory.ts';
+import { describeValue } from '../lib/describe-value.ts';
+import { FILE_LIMITS, MAX_BUNDLE_OUTPUT_BYTES } from '../lib/limits.ts';
 
 export const BUNDLE_FORMAT = 'vta-bundle/1';
 
@@ -58,12 +61,12 @@ const hex = (n: number) => '0x' + n.toString(16);
  * Bound on the bytes a bundle reads back: each output is allocated, copied and written as base64
  * in the result, so a typo such as 2^31 would otherwise take gigabytes and end in a crash.
  */
-export const MAX_OUTPUT_BYTES = 2 ** 26;
+export { MAX_BUNDLE_OUTPUT_BYTES as MAX_OUTPUT_BYTES };
 
 function readJson(path: string): unknown {
   let text: string;
   try {
-    text = Buffer.from(readFileCapped(path)).toString('utf8');
+    text = Buffer.from(readFileCapped(path, FILE_LIMITS.bundle)).toString('utf8');
   } catch (e) {
     throw new BundleError(`${path}: cannot read (${fileErrorReason(e)})`);
   }
@@ -91,7 +94,7 @@ function object(where: string, field: string, v: unknown): Record<string, unknow
 
 function integer(where: string, field: string, v: unknown, lo: number, hi: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-    throw new BundleError(`${where}: ${field} is ${JSON.stringify(v)}; expected an integer in [${lo}, ${hi}]`);
+    throw new BundleError(`${where}: ${field} is ${describeValue(v)}; expected an integer in [${lo}, ${hi}]`);
   }
   return v;
 }
@@ -99,7 +102,7 @@ function integer(where: string, field: string, v: unknown, lo: number, hi: numbe
 /** Validate a parsed bundle; `where` (the file) prefixes every message. */
 export function parseBundle(raw: unknown, where: string): Bundle {
   const top = object(where, 'the bundle', raw);
-  if (top.format !== BUNDLE_FORMAT) throw new BundleError(`${where}: format is ${JSON.stringify(top.format)}; expected "${BUNDLE_FORMAT}"`);
+  if (top.format !== BUNDLE_FORMAT) throw new BundleError(`${where}: format is ${describeValue(top.format)}; expected "${BUNDLE_FORMAT}"`);
   const config = makeConfig(top.config, `${where}: config`);
   const mem = object(where, 'memory', top.memory);
   const base = integer(where, 'memory.base', mem.base, PAGE_BYTES, PHYS_LIMIT - 1);
@@ -125,8 +128,8 @@ export function parseBundle(raw: unknown, where: string): Bundle {
     const oAddr = integer(where, `${f}.addr`, out.addr, PAGE_BYTES, PHYS_LIMIT - 1);
     const bytes = integer(where, `${f}.bytes`, out.bytes, 1, PHYS_LIMIT - oAddr);
     outputBytes += bytes;
-    if (outputBytes > MAX_OUTPUT_BYTES) {
-      throw new BundleError(`${where}: ${f}.bytes is ${bytes}; the outputs of a bundle may total at most ${MAX_OUTPUT_BYTES} bytes (64 MiB)`);
+    if (outputBytes > MAX_BUNDLE_OUTPUT_BYTES) {
+      throw new BundleError(`${where}: ${f}.bytes is ${bytes}; the outputs of a bundle may total at most ${MAX_BUNDLE_OUTPUT_BYTES} bytes (64 MiB, docs/limits.md)`);
     }
     return { name: out.name, addr: oAddr, bytes };
   });
@@ -141,9 +144,7 @@ export function loadBundle(path: string): Bundle {
 export function parseExpected(raw: unknown, where: string): Record<string, Uint8Array> {
   const top = object(where, 'the expected result', raw);
   const outs = object(where, 'outputs', top.outputs);
-  const result: Record<string, Uint8Array> = {};
-  for (const [name, v] of Object.entries(outs)) result[name] = base64(where, `outputs.${name}`, v);
-  return result;
+  return nameRecord(Object.entries(outs).map(([name, v]) => [name, base64(where, `outputs.${name}`, v)] as const));
 }
 
 export function loadExpected(path: string): Record<string, Uint8Array> {
@@ -186,12 +187,12 @@ export async function replayBundle(driver: Driver, bundle: Bundle, options: RunO
       driver.copyFromHost(img, data, base - img.phys);
     }
     const { counters, spans, memory } = await driver.run(bundle.insn.addr, bundle.insn.count, options);
-    const outputs: Record<string, Uint8Array> = {};
+    const outputs = nameRecord<Uint8Array>();
     for (const o of bundle.outputs) {
       const buf = holding(o.addr);
       const bytes = new Uint8Array(o.bytes);
       driver.copyToHost(bytes, buf, o.addr - buf.phys);
-      outputs[o.name] = bytes;
+      setName(outputs, o.name, bytes);
     }
     return { outputs, counters, ...(spans ? { spans } : {}), ...(memory ? { memory } : {}) };
   } finally {
@@ -203,7 +204,7 @@ export async function replayBundle(driver: Driver, bundle: Bundle, options: RunO
 export function compareOutputs(actual: Record<string, Uint8Array>, expected: Record<string, Uint8Array>): Mismatch[] {
   const out: Mismatch[] = [];
   for (const [name, exp] of Object.entries(expected)) {
-    const act = actual[name];
+    const act = byName(actual, name);
     if (!act) {
       out.push({ name, offset: -1, actual: undefined, expected: undefined, message: `output ${name} is missing` });
       continue;
@@ -218,14 +219,13 @@ export function compareOutputs(actual: Record<string, Uint8Array>, expected: Rec
     }
   }
   for (const name of Object.keys(actual)) {
-    if (!(name in expected)) out.push({ name, offset: -1, actual: undefined, expected: undefined, message: `output ${name} is not in the expected result` });
+    if (!hasName(expected, name)) out.push({ name, offset: -1, actual: undefined, expected: undefined, message: `output ${name} is not in the expected result` });
   }
   return out;
 }
 
 /** The replay result as written by the CLI: outputs in base64 plus the counters. */
 export function resultJson(result: ReplayResult): { outputs: Record<string, string>; counters: Counters; memory?: MemoryModel } {
-  const outputs: Record<string, string> = {};
-  for (const [name, bytes] of Object.entries(result.outputs)) outputs[name] = Buffer.from(bytes).toString('base64');
+  const outputs = nameRecord(Object.entries(result.outputs).map(([name, bytes]) => [name, Buffer.from(bytes).toString('base64')] as const));
   return { outputs, counters: result.counters, ...(result.memory ? { memory: result.memory } : {}) };
 }

@@ -12,6 +12,7 @@
  * differ by at most 1, and only for values within E + 1/2 of a rounding boundary.
  */
 import { immediateParts, MAX_ROUNDING_ADDS, roundingSplit } from '../lib/rounding.ts';
+import { maxOf } from '../lib/array-loops.ts';
 
 export const MAX_MULTIPLIER = 32767;
 const INT32_MAX = 2 ** 31 - 1;
@@ -96,7 +97,7 @@ export function chooseChannelFixedPoint(ratios: number[], accBounds: number[]): 
     });
     return { multipliers, shift, relError, errorBound, outputBound: Math.floor(errorBound) + 1 };
   }
-  return `no common shift keeps every channel's accumulator times its multiplier within int32 (bounds up to ${Math.max(...accBounds)})`;
+  return `no common shift keeps every channel's accumulator times its multiplier within int32 (bounds up to ${maxOf(accBounds)})`;
 }
 
 /** A requantization as an optional rounding pre-shift k, then m[c]/2^s (one multiplier when scalar). */
@@ -125,7 +126,7 @@ export function chooseRequantization(ratios: number[], accBounds: number[]): Req
   for (let k = 0; k <= 24; k++) {
     const scaled = ratios.map((r) => r * 2 ** k);
     const bounds = k === 0 ? accBounds : accBounds.map((a) => Math.ceil(a / 2 ** k) + 1);
-    const pre = k === 0 ? 0 : Math.max(...ratios) * 2 ** (k - 1);
+    const pre = k === 0 ? 0 : maxOf(ratios) * 2 ** (k - 1);
     // The pre-shift's own error grows with k: once it alone reaches the best bound, no larger k wins.
     if (best && pre >= best.errorBound) break;
     let fp: { multipliers: number[]; shift: number; relError: number; errorBound: number } | string;

@@ -7,9 +7,14 @@
  */
 import { VtaError } from '../lib/errors.ts';
 import { argmaxRows } from '../lib/argmax.ts';
-import { loadOrt, type Ort } from './onnxruntime.ts';
+import { loadOrt } from './onnxruntime.ts';
 import type { Graph, Tensor } from '../graph/ir.ts';
 import { inferShapes } from '../graph/load.ts';
+import { byName, nameRecord } from '../lib/named.ts';
+import { readFileCapped } from '../lib/files.ts';
+import { onnx } from './onnx-builder.ts';
+import { decodeModelProto } from './onnx/read.ts';
+import { FILE_LIMITS } from '../lib/limits.ts';
 
 /** Largest step count reported separately: within 0, 1 and 2 steps. */
 const STEP_BANDS = [0, 1, 2] as const;
@@ -60,11 +65,43 @@ export interface OnnxComparison {
 }
 
 /** The ONNX names onnxruntime reports, each checked to be a graph input or output of the same name. */
-function checkInterface(graph: Graph, ortInputs: readonly string[], ortOutputs: readonly string[]): void {
-  const graphInputs = new Set(graph.inputs.map((i) => i.name));
-  const graphOutputs = new Set(graph.outputs);
-  const missing = ortInputs.find((n) => !graphInputs.has(n)) ?? ortOutputs.find((n) => !graphOutputs.has(n));
+function checkInterface(graph: Graph, ortInputs: readonly string[], ortOutputs: readonly string[], ortName: (name: string) => string): void {
+  const graphInputs = new Set(graph.inputs.map((i) => ortName(i.name)));
+  const graphOutputs = new Set(graph.outputs.map(ortName));
+  const missing = ortInputs.find((n) => !graphInputs.has(n)) ?? ortOutputs.find((n) => !graphOutputs.has(n))
+    ?? [...graphInputs].find((n) => !ortInputs.includes(n)) ?? [...graphOutputs].find((n) => !ortOutputs.includes(n));
   if (missing !== undefined) throw new VtaError('E_ORT', `onnxruntime's ${missing} is not an input or output of the imported graph ${graph.name}`);
+}
+
+/**
+ * onnxruntime's JavaScript API passes tensors in plain objects, where a tensor named `__proto__`
+ * (or another Object.prototype key) is lost. Such models go to it with those tensors renamed:
+ * the model's bytes and the new name of each renamed tensor; undefined when no name needs it.
+ */
+function ortSafeNames(onnxPath: string): { bytes: Uint8Array; renamed: Map<string, string> } | undefined {
+  const bytes = readFileCapped(onnxPath, FILE_LIMITS.model);
+  const model = decodeModelProto(bytes, onnxPath);
+  const g = model.graph;
+  const nodes = g.node ?? [];
+  const all = new Set<string>([
+    ...(g.input ?? []).map((v) => v.name ?? ''), ...(g.output ?? []).map((v) => v.name ?? ''), ...(g.initializer ?? []).map((t) => t.name ?? ''),
+    ...nodes.flatMap((n) => [...(n.input ?? []), ...(n.output ?? [])]),
+  ]);
+  const renamed = new Map<string, string>();
+  for (const name of all) {
+    if (!(name in Object.prototype)) continue;
+    let fresh = `vta_ort_${renamed.size}`;
+    while (all.has(fresh)) fresh += '_';
+    renamed.set(name, fresh);
+  }
+  if (renamed.size === 0) return undefined;
+  const rename = (name: string | null | undefined) => renamed.get(name ?? '') ?? name;
+  for (const list of [g.input, g.output, g.valueInfo, g.initializer]) for (const v of list ?? []) v.name = rename(v.name);
+  for (const n of nodes) {
+    n.input = (n.input ?? []).map((x) => rename(x)!);
+    n.output = (n.output ?? []).map((x) => rename(x)!);
+  }
+  return { bytes: onnx.ModelProto.encode(model).finish(), renamed };
 }
 
 /** Running totals of one output over the batches. */
@@ -124,23 +161,27 @@ export async function compareWithOnnxruntime(
 ): Promise<OnnxComparison> {
   const ort = loadOrt();
   let session;
+  let ortName = (name: string) => name;
   try {
-    session = await ort.InferenceSession.create(onnxPath, { graphOptimizationLevel: 'disabled', executionProviders: ['cpu'] });
+    const safe = ortSafeNames(onnxPath);
+    if (safe) ortName = (name) => safe.renamed.get(name) ?? name;
+    const options = { graphOptimizationLevel: 'disabled', executionProviders: ['cpu'] } as const;
+    session = safe ? await ort.InferenceSession.create(safe.bytes, options) : await ort.InferenceSession.create(onnxPath, options);
   } catch (e) {
     throw new VtaError('E_ORT', `onnxruntime refused ${onnxPath}: ${(e as Error).message.split('\n')[0]}`);
   }
   try {
-    checkInterface(graph, session.inputNames, session.outputNames);
-    const totals = session.outputNames.map((name) => new Agreement(name, outputStep(graph, name)));
+    const inputNames = graph.inputs.map((i) => i.name);
+    checkInterface(graph, session.inputNames, session.outputNames, ortName);
+    const totals = graph.outputs.map((name) => new Agreement(name, outputStep(graph, name)));
     for (const batch of batches) {
-      const feeds: Record<string, InstanceType<Ort['Tensor']>> = {};
-      for (const name of session.inputNames) {
+      const feeds = nameRecord(inputNames.map((name) => {
         const t = batch.inputs.get(name)!;
-        feeds[name] = new ort.Tensor(t.dtype, t.data, t.shape);
-      }
+        return [ortName(name), new ort.Tensor(t.dtype, t.data, t.shape)] as const;
+      }));
       const results = await session.run(feeds);
-      session.outputNames.forEach((name, n) => {
-        totals[n]!.add(batch.outputs.get(name)!, Array.from(results[name]!.data as ArrayLike<number>, Number));
+      graph.outputs.forEach((name, n) => {
+        totals[n]!.add(batch.outputs.get(name)!, Array.from(byName(results, ortName(name))!.data as ArrayLike<number>, Number));
       });
     }
     const approximations = (imported as { approximations?: unknown[] }).approximations;

@@ -9,14 +9,16 @@
 import { DTYPE_INFO, DTYPES, fromLittleEndianBytes, holdsDType, isDType, toLittleEndianBytes, type TypedData } from '../lib/dtype.ts';
 import { VtaError } from '../lib/errors.ts';
 import { readTextOrFail } from '../lib/files.ts';
+import { nameRecord, setName } from '../lib/named.ts';
+import { describeValue } from '../lib/describe-value.ts';
 import type { ConstTensor, DType, Graph, GraphNode, OpName, Tensor, TensorType, TensorTypes } from './ir.ts';
+import { FILE_LIMITS, MAX_TENSOR_ELEMENTS } from '../lib/limits.ts';
 
 export const MODEL_ERROR = 'E_MODEL';
 
 const FORMAT = 'vta-graph/1';
 const range = (d: DType): [number, number] => [DTYPE_INFO[d].min, DTYPE_INFO[d].max];
 /** Guards against models whose tensors could not fit in memory anyway (and against shape typos). */
-const MAX_ELEMENTS = 2 ** 28;
 
 function fail(message: string): never {
   throw new VtaError(MODEL_ERROR, message);
@@ -37,24 +39,24 @@ export function elementCount(shape: readonly number[]): number {
 type AttrChecker = (where: string, attrs: Record<string, unknown>) => Record<string, unknown>;
 
 function intIn(where: string, key: string, v: unknown, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) fail(`${where}: attribute '${key}' must be an integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v)) fail(`${where}: attribute '${key}' must be an integer, got ${describeValue(v)}`);
   if (v < min || v > max) fail(`${where}: attribute '${key}' = ${v} is out of range [${min}, ${max}]`);
   return v;
 }
 
 function intList(where: string, key: string, v: unknown, length: number, min: number): number[] {
-  if (!Array.isArray(v) || v.length !== length) fail(`${where}: attribute '${key}' must be a list of ${length} integers, got ${JSON.stringify(v)}`);
+  if (!Array.isArray(v) || v.length !== length) fail(`${where}: attribute '${key}' must be a list of ${length} integers, got ${describeValue(v)}`);
   return v.map((x, i) => intIn(where, `${key}[${i}]`, x, min, 1 << 20));
 }
 
 function finite(where: string, key: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${where}: attribute '${key}' must be a finite number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${where}: attribute '${key}' must be a finite number, got ${describeValue(v)}`);
   return v;
 }
 
 /** A list of 1..max integers (any sign) within ±2^20, e.g. axes or a permutation. */
 function intListAny(where: string, key: string, v: unknown, max = 16): number[] {
-  if (!Array.isArray(v) || v.length === 0 || v.length > max) fail(`${where}: attribute '${key}' must be a list of 1 to ${max} integers, got ${JSON.stringify(v)}`);
+  if (!Array.isArray(v) || v.length === 0 || v.length > max) fail(`${where}: attribute '${key}' must be a list of 1 to ${max} integers, got ${describeValue(v)}`);
   return v.map((x, i) => intIn(where, `${key}[${i}]`, x, -(1 << 20), 1 << 20));
 }
 
@@ -63,7 +65,7 @@ function quantParams(where: string, a: Record<string, unknown>, zeroRange: [numb
   const scale = required(where, a, 'scale');
   if (!Array.isArray(scale) || scale.length === 0) fail(`${where}: attribute 'scale' must be a non-empty list of positive numbers`);
   scale.forEach((v, i) => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || !(v > 0)) fail(`${where}: attribute 'scale[${i}]' must be a positive finite number, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || !(v > 0)) fail(`${where}: attribute 'scale[${i}]' must be a positive finite number, got ${describeValue(v)}`);
   });
   const zp = a.zero_point === undefined ? scale.map(() => 0) : a.zero_point;
   if (!Array.isArray(zp) || zp.length !== scale.length) fail(`${where}: attribute 'zero_point' must be a list of ${scale.length} integers (one per scale)`);
@@ -106,7 +108,7 @@ const ATTRS: Record<OpName, AttrChecker> = {
   quantize: (where, a) => {
     onlyKeys(where, a, ['scale', 'zero_point', 'axis', 'dtype']);
     const dtype = required(where, a, 'dtype');
-    if (dtype !== 'int8' && dtype !== 'uint8' && dtype !== 'int32') fail(`${where}: attribute 'dtype' must be int8, uint8 or int32, got ${JSON.stringify(dtype)}`);
+    if (dtype !== 'int8' && dtype !== 'uint8' && dtype !== 'int32') fail(`${where}: attribute 'dtype' must be int8, uint8 or int32, got ${describeValue(dtype)}`);
     return { ...quantParams(where, a, range(dtype)), dtype };
   },
   dequantize: (where, a) => {
@@ -131,13 +133,13 @@ const ATTRS: Record<OpName, AttrChecker> = {
     const shift = intIn(where, 'shift', required(where, a, 'shift'), 0, 31);
     const multiplier = a.multiplier === undefined ? 1 : intIn(where, 'multiplier', a.multiplier, 1, 32767);
     const rounding = a.rounding ?? 'half_up';
-    if (rounding !== 'half_up' && rounding !== 'half_even') fail(`${where}: attribute 'rounding' must be "half_up" or "half_even", got ${JSON.stringify(rounding)}`);
+    if (rounding !== 'half_up' && rounding !== 'half_even') fail(`${where}: attribute 'rounding' must be "half_up" or "half_even", got ${describeValue(rounding)}`);
     return { shift, ...(multiplier === 1 ? {} : { multiplier }), ...(rounding === 'half_up' ? {} : { rounding }) };
   },
   requantize_float: (where, a) => {
     onlyKeys(where, a, ['scale']);
     const scale = required(where, a, 'scale');
-    if (typeof scale !== 'number' || !Number.isFinite(scale) || !(scale > 0)) fail(`${where}: attribute 'scale' must be a positive finite number, got ${JSON.stringify(scale)}`);
+    if (typeof scale !== 'number' || !Number.isFinite(scale) || !(scale > 0)) fail(`${where}: attribute 'scale' must be a positive finite number, got ${describeValue(scale)}`);
     return { scale };
   },
   relu: noAttrs,
@@ -152,7 +154,7 @@ const ATTRS: Record<OpName, AttrChecker> = {
   cast: (where, a) => {
     onlyKeys(where, a, ['dtype']);
     const dtype = required(where, a, 'dtype');
-    if (!isDType(dtype)) fail(`${where}: attribute 'dtype' must be one of ${DTYPES.join(', ')}, got ${JSON.stringify(dtype)}`);
+    if (!isDType(dtype)) fail(`${where}: attribute 'dtype' must be one of ${DTYPES.join(', ')}, got ${describeValue(dtype)}`);
     return { dtype };
   },
   add: noAttrs,
@@ -163,7 +165,7 @@ const ATTRS: Record<OpName, AttrChecker> = {
     onlyKeys(where, a, ['shape']);
     const shape = required(where, a, 'shape');
     if (!Array.isArray(shape) || shape.length === 0) fail(`${where}: attribute 'shape' must be a non-empty list of integers`);
-    const dims = shape.map((d, i) => intIn(where, `shape[${i}]`, d, -1, MAX_ELEMENTS));
+    const dims = shape.map((d, i) => intIn(where, `shape[${i}]`, d, -1, MAX_TENSOR_ELEMENTS));
     if (dims.includes(0)) fail(`${where}: attribute 'shape' ${fmtShape(dims)} has a zero dimension`);
     if (dims.filter((d) => d === -1).length > 1) fail(`${where}: attribute 'shape' ${fmtShape(dims)} has more than one -1`);
     return { shape: dims };
@@ -483,7 +485,7 @@ export function inferNodeType(node: GraphNode, types: ReadonlyMap<string, Tensor
   const normalized = { ...node, attrs: check(where, (node.attrs ?? {}) as Record<string, unknown>) } as GraphNode;
   const out = inferNode(normalized, types);
   const count = product(out.shape);
-  if (count < 1 || count > MAX_ELEMENTS) fail(`${where}: output '${node.output}' would have ${count} elements`);
+  if (count < 1 || count > MAX_TENSOR_ELEMENTS) fail(`${where}: output '${node.output}' would have ${count} elements`);
   return out;
 }
 
@@ -543,7 +545,7 @@ function decodeConstData(name: string, t: ConstTensor): TypedData {
   for (let k = 0; k < count; k++) {
     const v = values[k];
     const ok = typeof v === 'number' && (integer ? Number.isInteger(v) && v >= min && v <= max : Number.isFinite(v));
-    if (!ok) fail(`${where}: data[${k}] = ${JSON.stringify(v)} is not ${integer ? `an ${t.dtype} integer` : 'a finite float32 number'}`);
+    if (!ok) fail(`${where}: data[${k}] = ${describeValue(v)} is not ${integer ? `an ${t.dtype} integer` : 'a finite float32 number'}`);
     out[k] = v;
   }
   return out;
@@ -572,19 +574,19 @@ export function encodeConstData(data: TypedData): string {
 // Structure.
 
 function checkName(where: string, v: unknown): string {
-  if (typeof v !== 'string' || v.length === 0) fail(`${where} must be a non-empty string, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string' || v.length === 0) fail(`${where} must be a non-empty string, got ${describeValue(v)}`);
   return v;
 }
 
 function checkType(where: string, shape: unknown, dtype: unknown): TensorType {
-  if (!Array.isArray(shape) || shape.length === 0 || shape.length > 8) fail(`${where}: 'shape' must be a list of 1 to 8 dimensions, got ${JSON.stringify(shape)}`);
+  if (!Array.isArray(shape) || shape.length === 0 || shape.length > 8) fail(`${where}: 'shape' must be a list of 1 to 8 dimensions, got ${describeValue(shape)}`);
   for (const d of shape) {
     if (typeof d !== 'number' || !Number.isInteger(d) || d < 1) {
-      fail(`${where}: 'shape' ${JSON.stringify(shape)} must hold positive integers (dynamic shapes are not supported)`);
+      fail(`${where}: 'shape' ${describeValue(shape)} must hold positive integers (dynamic shapes are not supported)`);
     }
   }
-  if (product(shape) > MAX_ELEMENTS) fail(`${where}: shape ${fmtShape(shape)} has more than ${MAX_ELEMENTS} elements`);
-  if (!isDType(dtype)) fail(`${where}: 'dtype' must be one of ${DTYPES.join(', ')}, got ${JSON.stringify(dtype)}`);
+  if (product(shape) > MAX_TENSOR_ELEMENTS) fail(`${where}: shape ${fmtShape(shape)} has more than ${MAX_TENSOR_ELEMENTS} elements`);
+  if (!isDType(dtype)) fail(`${where}: 'dtype' must be one of ${DTYPES.join(', ')}, got ${describeValue(dtype)}`);
   return { shape: [...shape], dtype };
 }
 
@@ -596,7 +598,7 @@ function checkKeys(where: string, obj: Record<string, unknown>, allowed: string[
 export function validateGraph(raw: unknown): Graph {
   if (!isObject(raw)) fail('model must be a JSON object');
   checkKeys('model', raw, ['format', 'name', 'inputs', 'outputs', 'tensors', 'nodes']);
-  if (raw.format !== FORMAT) fail(`model: 'format' must be "${FORMAT}", got ${JSON.stringify(raw.format)}`);
+  if (raw.format !== FORMAT) fail(`model: 'format' must be "${FORMAT}", got ${describeValue(raw.format)}`);
   const name = checkName("model: 'name'", raw.name);
   const defined = new Map<string, string>(); // tensor name -> what defines it, for duplicate messages
   const define = (tensor: string, by: string): void => {
@@ -616,7 +618,7 @@ export function validateGraph(raw: unknown): Graph {
 
   const rawTensors = raw.tensors ?? {};
   if (!isObject(rawTensors)) fail("model: 'tensors' must be an object of named constants");
-  const tensors: Record<string, ConstTensor> = {};
+  const tensors = nameRecord<ConstTensor>();
   for (const [n, t] of Object.entries(rawTensors)) {
     const where = `tensor '${n}'`;
     if (!isObject(t)) fail(`${where} must be an object with shape, dtype and data`);
@@ -626,7 +628,7 @@ export function validateGraph(raw: unknown): Graph {
     if (!('data' in t)) fail(`${where}: missing 'data'`);
     const c = copyConst(t, { ...type, data: Array.isArray(t.data) ? [...(t.data as number[])] : (t.data as string | TypedData) });
     decodeConst(n, c);
-    tensors[n] = c;
+    setName(tensors, n, c);
   }
 
   if (!Array.isArray(raw.nodes)) fail("model: 'nodes' must be a list");
@@ -638,7 +640,7 @@ export function validateGraph(raw: unknown): Graph {
     if (nodeNames.has(n)) fail(`${where}: node name is used twice`);
     nodeNames.add(n);
     checkKeys(where, nd, ['name', 'op', 'inputs', 'output', 'attrs']);
-    if (typeof nd.op !== 'string' || !(nd.op in ATTRS)) fail(`${where}: unknown op ${JSON.stringify(nd.op)} (known: ${OP_NAMES.join(', ')})`);
+    if (typeof nd.op !== 'string' || !Object.hasOwn(ATTRS, nd.op)) fail(`${where}: unknown op ${describeValue(nd.op)} (known: ${OP_NAMES.join(', ')})`);
     if (!Array.isArray(nd.inputs)) fail(`${where} (${nd.op}): 'inputs' must be a list of tensor names`);
     const ins = nd.inputs.map((v, j) => checkName(`${where} (${nd.op}): inputs[${j}]`, v));
     const output = checkName(`${where} (${nd.op}): 'output'`, nd.output);
@@ -671,7 +673,7 @@ export function validateGraph(raw: unknown): Graph {
 export function loadGraph(source: string | object): Graph {
   if (typeof source !== 'string') return validateGraph(source);
   // Capped: an endless device such as /dev/zero is refused instead of read forever.
-  const text = readTextOrFail(source);
+  const text = readTextOrFail(source, FILE_LIMITS.model);
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -7,6 +7,7 @@
  */
 import { holdsDType } from '../lib/dtype.ts';
 import { VtaError } from '../lib/errors.ts';
+import { byName, nameRecord } from '../lib/named.ts';
 import type { Graph, GraphNode, OpAttrs, OpName, Tensor, TensorType } from './ir.ts';
 import { constTensor, elementCount, inferShapes } from './load.ts';
 import { hardSigmoid, hardSwish, reduceMean, sigmoid, softmax } from './semantics/activation.ts';
@@ -87,17 +88,15 @@ export function runReference(graph: Graph, inputs: Record<string, Tensor>): Reco
   }
   const values = new Map<string, Tensor>();
   for (const i of graph.inputs) {
-    checkInput(i.name, i, inputs[i.name]);
-    values.set(i.name, inputs[i.name]!);
+    const t = byName(inputs, i.name);
+    checkInput(i.name, i, t);
+    values.set(i.name, t!);
   }
   for (const [name, t] of Object.entries(graph.tensors)) values.set(name, constTensor(name, t));
   for (const node of graph.nodes) {
     values.set(node.output, evaluateNode(node, node.inputs.map((n) => values.get(n)!), types.get(node.output)!));
   }
-  const result: Record<string, Tensor> = {};
-  for (const i of graph.inputs) result[i.name] = values.get(i.name)!;
-  for (const node of graph.nodes) result[node.output] = values.get(node.output)!;
-  return result;
+  return nameRecord([...graph.inputs.map((i) => i.name), ...graph.nodes.map((n) => n.output)].map((name) => [name, values.get(name)!] as const));
 }
 
 /** Hand-built graphs may omit attribute defaults; fill them the way the loader does. */

@@ -7,6 +7,7 @@ import type { VtaConfig } from '../config/config.ts';
 import { VtaError } from '../lib/errors.ts';
 import { type Insn, type Uop, EncodingError, encodeInsn, encodeUop, insnFromWords } from './encoding.ts';
 import { ALU_OP_NAMES, type Format, MEM_TYPE_NAMES, OPCODE, OPCODE_NAMES, formatOfOpcode, layouts } from './fields.ts';
+import { byName } from '../lib/named.ts';
 
 export class AsmError extends VtaError {
   constructor(message: string) {
@@ -50,7 +51,7 @@ function parseOperands(tokens: string[], format: Format, cfg: VtaConfig, fixed: 
   for (const tok of tokens) {
     const eq = tok.indexOf('=');
     const name = eq < 0 ? tok : tok.slice(0, eq);
-    const fl = layout.byName[name];
+    const fl = byName(layout.byName, name);
     if (!fl || fl.def.inMnemonic) {
       const known = layout.fields.filter((x) => !x.def.inMnemonic).map((x) => x.name);
       throw new AsmError(`${where}: unknown ${format} field '${name}' (fields: ${known.join(', ')})`);

@@ -3,6 +3,8 @@
  * `VtaError` takes an `ErrorCode`, so a code that is not in this table does not compile;
  * `vta errors` prints the table and docs/errors.md is generated from it (a test keeps them equal).
  */
+import { maxOf } from './array-loops.ts';
+
 export const ERROR_CODES = {
   // Command line and files
   E_USAGE: 'a command-line argument or option is missing, malformed, or clashes with another',
@@ -59,7 +61,7 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 
 /** The catalogue as text: one `CODE  meaning` line per code (what `vta errors` prints). */
 export function errorCatalogueText(): string {
-  const width = Math.max(...Object.keys(ERROR_CODES).map((c) => c.length));
+  const width = maxOf(Object.keys(ERROR_CODES).map((c) => c.length));
   return Object.entries(ERROR_CODES)
     .map(([code, meaning]) => `${code.padEnd(width)}  ${meaning}`)
     .join('\n');

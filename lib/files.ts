@@ -18,12 +18,8 @@ import {
 } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import { VtaError } from './errors.ts';
+import { FILE_LIMITS, type FileLimit } from './limits.ts';
 
-/**
- * Largest input file read: more than any model, bundle or tensor this toolchain handles, and about
- * what a JavaScript string can hold. It also ends reading an endless device (`/dev/zero`) quickly.
- */
-export const MAX_INPUT_BYTES = 2 ** 29;
 
 const REASONS: Record<string, string> = {
   ENOENT: 'no such file',
@@ -38,12 +34,15 @@ const REASONS: Record<string, string> = {
   ENAMETOOLONG: 'the name is too long',
   ELOOP: 'too many symbolic links',
   EMFILE: 'too many open files',
-  EFBIG: `larger than ${MAX_INPUT_BYTES / 2 ** 20} MiB, the most an input may be`,
 };
+
+/** Why a file over `limit` is refused, in words (docs/limits.md lists the limits). */
+const tooLargeReason = (limit: FileLimit) => `larger than ${limit.bytes / 2 ** 20} MiB, the most ${limit.what} may be (docs/limits.md)`;
 
 /** What a file-system error means, in words (the errno code when it is an unusual one). */
 export function fileErrorReason(e: unknown): string {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (e instanceof FileTooLarge) return tooLargeReason(e.limit);
   if (code) return REASONS[code] ?? code;
   return e instanceof Error ? e.message.split('\n')[0]! : String(e);
 }
@@ -84,15 +83,26 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   }
 }
 
+/** A file over its size limit (code EFBIG, as the file system says it). */
+class FileTooLarge extends Error {
+  readonly code = 'EFBIG';
+  constructor(path: string, readonly limit: FileLimit) {
+    super(`${path}: ${tooLargeReason(limit)}`);
+  }
+}
+
 /**
- * Read a whole file, refusing one larger than `max` bytes. Throws the file-system error (with its
- * errno code, EFBIG when too large) so that callers word it their way, e.g. with fileErrorReason.
+ * Read a whole file of a kind (`limit`, from lib/limits.ts), refusing it once it is larger: a
+ * regular file by its size before reading, a device or pipe as soon as the limit is passed. Throws
+ * the file-system error (with its errno code, EFBIG when too large) so that callers word it their
+ * way, e.g. with fileErrorReason.
  */
-export function readFileCapped(path: string, max = MAX_INPUT_BYTES): Uint8Array {
+export function readFileCapped(path: string, limit: FileLimit = FILE_LIMITS.model): Uint8Array {
+  const max = limit.bytes;
   const fd = openSync(path, 'r');
   try {
     const st = fstatSync(fd);
-    const tooLarge = () => Object.assign(new Error(`${path} is larger than ${max} bytes`), { code: 'EFBIG' });
+    const tooLarge = () => new FileTooLarge(path, limit);
     if (st.isFile() && st.size > max) throw tooLarge();
     // Devices and pipes report no size: read in chunks up to the cap.
     const chunks: Uint8Array[] = [];
@@ -118,19 +128,19 @@ export function readFileCapped(path: string, max = MAX_INPUT_BYTES): Uint8Array 
   }
 }
 
-/** Read a file, with a one-line error naming it when it cannot be read. */
-export async function readFileOrFail(path: string): Promise<Uint8Array> {
+/** Read a file of a kind, with a one-line error naming it when it cannot be read. */
+export async function readFileOrFail(path: string, limit: FileLimit): Promise<Uint8Array> {
   try {
-    return readFileCapped(path);
+    return readFileCapped(path, limit);
   } catch (e) {
     throw new VtaError('E_READ', `cannot read ${path}: ${fileErrorReason(e)}`);
   }
 }
 
-/** Read a text file synchronously, with the same one-line error. */
-export function readTextOrFail(path: string): string {
+/** Read a text file of a kind synchronously, with the same one-line error. */
+export function readTextOrFail(path: string, limit: FileLimit): string {
   try {
-    return Buffer.from(readFileCapped(path)).toString('utf8');
+    return Buffer.from(readFileCapped(path, limit)).toString('utf8');
   } catch (e) {
     throw new VtaError('E_READ', `cannot read ${path}: ${fileErrorReason(e)}`);
   }

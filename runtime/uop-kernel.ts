@@ -9,6 +9,7 @@ import type { LoopNest } from '../isa/pipeline.ts';
 import { VtaError } from '../lib/errors.ts';
 import { RUNTIME_ERROR, RuntimeError, checkInt } from './errors.ts';
 import type { UopRange } from './uop-cache.ts';
+import { maxOf } from '../lib/array-loops.ts';
 
 /** Hardware loops have 14-bit iteration counts. */
 export const MAX_LOOP_EXTENT = (1 << 14) - 1;
@@ -152,7 +153,7 @@ export function buildUopKernel(
 export function maxKernelIndex(kernel: UopKernel, field: 'dst' | 'src' | 'wgt'): number {
   const of = (u: Uop) => (field === 'dst' ? u.dst_idx : field === 'src' ? u.src_idx : u.wgt_idx);
   const factor = (l: UopLoop) => (field === 'dst' ? l.dstFactor : field === 'src' ? l.srcFactor : l.wgtFactor);
-  const base = Math.max(...kernel.uops.map(of));
+  const base = maxOf(kernel.uops.map(of));
   return kernel.loops.reduce((acc, l) => acc + (l.extent - 1) * factor(l), base);
 }
 

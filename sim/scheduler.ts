@@ -19,6 +19,7 @@ import { execFinish } from './semantics/finish.ts';
 import { execGemm } from './semantics/gemm.ts';
 import { execLoad } from './semantics/load.ts';
 import { execStore } from './semantics/store.ts';
+import { DEFAULT_WORK_BUDGET } from '../lib/limits.ts';
 
 export interface SimulateOptions {
   /** Bound on executed instructions plus uop-iterations (default DEFAULT_BUDGET). */
@@ -27,7 +28,7 @@ export interface SimulateOptions {
 }
 
 /** Large enough for a ResNet-18 inference many times over, small enough that a runaway loop nest ends. */
-export const DEFAULT_BUDGET = 1e9;
+export const DEFAULT_BUDGET = DEFAULT_WORK_BUDGET;
 
 function execute(ctx: ExecContext, insn: Insn): void {
   switch (insn.opcode) {

@@ -7,6 +7,8 @@
  */
 import type { Graph } from '../graph/ir.ts';
 import { inferShapes } from '../graph/load.ts';
+import { byName, hasName } from '../lib/named.ts';
+import { maxOf, minOf } from '../lib/array-loops.ts';
 
 /** What the compiler decided: fused VTA kernels (node names) and the nodes left on the host. */
 export interface GraphPartition {
@@ -55,9 +57,9 @@ function layout(graph: Graph): { boxes: Box[]; edges: [string, string, string][]
     boxes.push({ id: `in:${i.name}`, label: i.name, detail: `input ${fmtType(i)}`, kind: 'input', row: 0, col: 0, x: 0, y: 0 });
   }
   for (const n of graph.nodes) {
-    const dataIns = n.inputs.filter((t) => !(t in graph.tensors));
-    const row = 1 + Math.max(0, ...dataIns.map((t) => rowOf.get(t) ?? 0));
-    const consts = n.inputs.filter((t) => t in graph.tensors).map((t) => `${t}: ${fmtType(graph.tensors[t]!)}`);
+    const dataIns = n.inputs.filter((t) => !hasName(graph.tensors, t));
+    const row = 1 + maxOf([0, ...dataIns.map((t) => rowOf.get(t) ?? 0)]);
+    const consts = n.inputs.filter((t) => hasName(graph.tensors, t)).map((t) => `${t}: ${fmtType(byName(graph.tensors, t)!)}`);
     const detail = [`${n.op} ${attrText(n.attrs)}`.trim(), `→ ${fmtType(types.get(n.output)!)}`, ...consts].join('\n');
     boxes.push({ id: `node:${n.name}`, label: `${n.name}: ${n.op}`, detail, kind: 'node', row, col: 0, x: 0, y: 0 });
     for (const t of dataIns) edges.push([producer.get(t)!, `node:${n.name}`, fmtType(types.get(t)!)]);
@@ -66,16 +68,18 @@ function layout(graph: Graph): { boxes: Box[]; edges: [string, string, string][]
   }
   for (const o of graph.outputs) {
     const row = (rowOf.get(o) ?? 0) + 1;
-    boxes.push({ id: `out:${o}`, label: o, detail: `output ${fmtType(types.get(o)!)}`, kind: 'output', row, col: 0, x: 0, y: 0 });
-    edges.push([producer.get(o)!, `out:${o}`, fmtType(types.get(o)!)]);
+    // A constant as an output has no producing box: no edge, and the box says what it is.
+    const from = producer.get(o);
+    boxes.push({ id: `out:${o}`, label: o, detail: `output ${from ? '' : 'constant '}${fmtType(types.get(o)!)}`, kind: 'output', row, col: 0, x: 0, y: 0 });
+    if (from) edges.push([from, `out:${o}`, fmtType(types.get(o)!)]);
   }
   const perRow = new Map<number, number>();
   for (const b of boxes) {
     b.col = perRow.get(b.row) ?? 0;
     perRow.set(b.row, b.col + 1);
   }
-  const cols = Math.max(...perRow.values());
-  const rows = Math.max(...boxes.map((b) => b.row)) + 1;
+  const cols = maxOf(perRow.values());
+  const rows = maxOf(boxes.map((b) => b.row)) + 1;
   const width = 2 * MARGIN + GUTTER + cols * BOX_W + (cols - 1) * COL_GAP + 160;
   for (const b of boxes) {
     const inRow = perRow.get(b.row)!;
@@ -124,10 +128,10 @@ export function graphToSvg(graph: Graph, partition?: GraphPartition): string {
   partition?.kernels.forEach((k, i) => {
     const members = k.nodes.map((n) => byId.get(`node:${n}`)).filter((b): b is Box => !!b);
     if (members.length === 0) return;
-    const x0 = Math.min(...members.map((b) => b.x)) - 10;
-    const y0 = Math.min(...members.map((b) => b.y)) - 10;
-    const x1 = Math.max(...members.map((b) => b.x)) + BOX_W + 10;
-    const y1 = Math.max(...members.map((b) => b.y)) + BOX_H + 10;
+    const x0 = minOf(members.map((b) => b.x)) - 10;
+    const y0 = minOf(members.map((b) => b.y)) - 10;
+    const x1 = maxOf(members.map((b) => b.x)) + BOX_W + 10;
+    const y1 = maxOf(members.map((b) => b.y)) + BOX_H + 10;
     const color = KERNEL_COLORS[i % KERNEL_COLORS.length]!;
     parts.push(`<g class="kernel" data-kernel="${escapeXml(k.name)}"><title>VTA kernel ${escapeXml(k.name)}${k.rule ? ` (rule ${escapeXml(k.rule)})` : ''}: ${escapeXml(k.nodes.join(', '))}</title>` +
       `<rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}" rx="10" fill="${color}" stroke="#64748b"/>` +

@@ -5,6 +5,7 @@
  * page with inline SVG, no script. The report shape is defined here, where it is drawn; api/report.ts
  * builds it (docs/profiling.md lists the fields).
  */
+import { maxOf } from '../lib/array-loops.ts';
 import { VtaError } from '../lib/errors.ts';
 
 /** Stall cycles by cause: token = waiting for a dependency token, memory = for DRAM, fetch = for an instruction. */
@@ -69,7 +70,7 @@ export function parseProfileReport(raw: unknown, where: string): ProfileReport {
 const BAR_H = 18;
 const BAR_GAP = 6;
 /** Room for the kernel names left of the bars: about 7 px per character at 12 px. */
-const labelWidth = (kernels: KernelProfile[]): number => Math.max(120, 10 + 7 * Math.max(0, ...kernels.map((k) => k.name.length)));
+const labelWidth = (kernels: KernelProfile[]): number => Math.max(120, 10 + 7 * Math.max(0, maxOf(kernels.map((k) => k.name.length))));
 const BAR_W = 420;
 const VALUE_W = 120;
 
@@ -107,7 +108,7 @@ function roofline(report: ProfileReport, kernels: KernelProfile[]): string {
   const xs = kernels.map((k) => k.intensity).filter((x) => x > 0);
   const ridge = peak / bw;
   const xMin = Math.min(ridge / 100, ...xs) / 2;
-  const xMax = Math.max(ridge * 10, ...xs) * 2;
+  const xMax = Math.max(ridge * 10, maxOf(xs)) * 2;
   const ys = kernels.map((k) => k.macsPerCycle ?? 0).filter((y) => y > 0);
   const yMin = Math.min(peak / 1000, ...ys) / 2;
   const yMax = peak * 2;
@@ -161,13 +162,13 @@ export function profileToHtml(report: ProfileReport): string {
   const title = `VTA profile: ${report.driver}, ${report.config.bitstream}`;
   const charts = clocked
     ? [
-        barChart('Cycles per kernel', kernels, (k) => k.cycles ?? 0, Math.max(...kernels.map((k) => k.cycles ?? 0)), num, 'cycles'),
+        barChart('Cycles per kernel', kernels, (k) => k.cycles ?? 0, Math.max(0, maxOf(kernels.map((k) => k.cycles ?? 0))), num, 'cycles'),
         barChart('GEMM utilisation (MACs / (cycles × peak))', kernels, (k) => k.gemmUtilisation ?? 0, 1, pct, 'gemm'),
         barChart('ALU utilisation (ALU uop-iterations / cycle)', kernels, (k) => k.aluUtilisation ?? 0, 1, pct, 'alu'),
         `<h2>Roofline</h2>${roofline(report, kernels)}`,
       ]
     : [`<p class="note">${escapeXml(report.note ?? 'the report has no cycle counts')}: no cycle bars and no roofline.</p>`];
-  const dram = barChart('DRAM bytes moved / minimum', kernels, (k) => k.dram.overMinimum, Math.max(1, ...kernels.map((k) => k.dram.overMinimum)), (v) => `${v.toFixed(2)}×`, 'dram');
+  const dram = barChart('DRAM bytes moved / minimum', kernels, (k) => k.dram.overMinimum, Math.max(1, maxOf(kernels.map((k) => k.dram.overMinimum))), (v) => `${v.toFixed(2)}×`, 'dram');
   const total = report.total;
   const summary = total
     ? `<p class="summary">total: ${total.cycles !== undefined ? `${num(total.cycles)} cycles, GEMM utilisation ${pct(total.gemmUtilisation ?? 0)}, ` : ''}${num(total.macs)} MACs, DRAM ${num(total.dram.moved)} B (minimum ${num(total.dram.minimum)} B)</p>`

@@ -3,6 +3,7 @@ import { assembleProgram } from '../../isa/asm.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { readTextOrFail, writeFileAtomic } from '../../lib/files.ts';
 import { configFromArgs, refuseOverwrite } from '../options.ts';
+import { FILE_LIMITS } from '../../lib/limits.ts';
 
 interface Args {
   text: string;
@@ -20,7 +21,7 @@ const command: CommandModule<object, Args> = {
   handler: (argv) => {
     refuseOverwrite(argv.output, [argv.text]);
     const cfg = configFromArgs(argv);
-    const text = readTextOrFail(argv.text);
+    const text = readTextOrFail(argv.text, FILE_LIMITS.program);
     const bin = assembleProgram(cfg, text, argv.text);
     if (bin.length === 0) throw new VtaError('E_ASM', `${argv.text}: no instructions`);
     writeFileAtomic(argv.output, bin);

@@ -9,6 +9,7 @@ import { MEM_TYPE, OPCODE } from '../../isa/fields.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { readFileOrFail } from '../../lib/files.ts';
 import { configFromArgs } from '../options.ts';
+import { FILE_LIMITS } from '../../lib/limits.ts';
 
 interface Args {
   file: string;
@@ -68,7 +69,7 @@ const command: CommandModule<object, Args> = {
       return;
     }
     if (argv.file.endsWith('.vtapkg')) {
-      const model = readPackage(await readFileOrFail(argv.file), argv.file);
+      const model = readPackage(await readFileOrFail(argv.file, FILE_LIMITS.package), argv.file);
       const cfg = makeConfig(model.config, argv.file);
       checkSameConfig(argv, cfg);
       // dram_base fields are segment-relative here; `vta run` relocates them when it loads the package.
@@ -82,7 +83,7 @@ const command: CommandModule<object, Args> = {
       return;
     }
     const cfg = configFromArgs(argv);
-    const bytes = await readFileOrFail(argv.file);
+    const bytes = await readFileOrFail(argv.file, FILE_LIMITS.program);
     if (bytes.length === 0 || bytes.length % 16 !== 0) {
       throw new VtaError('E_ASM', `${argv.file}: ${bytes.length} bytes is not a whole number of 16-byte instructions`);
     }

@@ -12,6 +12,7 @@ import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { assignFiles, refuseConfig, refuseOverwrite } from '../options.ts';
 import { progressBar } from '../progress.ts';
+import { appendAll, maxOf } from '../../lib/array-loops.ts';
 
 interface Args {
   model: string;
@@ -43,7 +44,7 @@ function describeReport(r: QuantizeReport, output: string, perChannel: boolean):
   const weighted = r.weights.length;
   const groups = new Set(r.values.map((v) => v.group)).size;
   lines.push(`  ${weighted} weighted op(s) with ${r.bits === 8 ? 'int8' : `${r.bits}-bit`} weights; ${r.values.length} quantized activation(s) in ${groups} scale group(s)`);
-  if (r.bits < 8) lines.push(...narrowNotes(r));
+  if (r.bits < 8) appendAll(lines, narrowNotes(r));
   for (const w of r.rewrites) lines.push(`  rewrite: ${w}`);
   if (r.floatOps.length > 0) lines.push(`  float on the host between DequantizeLinear and QuantizeLinear: ${r.floatOps.join(', ')}`);
   const clamped = r.weights.filter((w) => w.biasClamped > 0);
@@ -68,7 +69,7 @@ function describeEvaluation(e: Evaluation, showLayers: boolean): string[] {
   for (const o of e.outputs) lines.push(`  output ${o.name}: SQNR ${db(o.sqnrDb)}`);
   if (showLayers && e.layers.length > 0) {
     lines.push('  per layer (float value against the quantized model\'s, errors accumulated from the input):');
-    const w = Math.max(...e.layers.map((l) => l.producer.length));
+    const w = maxOf(e.layers.map((l) => l.producer.length));
     const worst = e.layers.reduce((a, b) => (b.sqnrDb < a.sqnrDb ? b : a));
     for (const l of e.layers) lines.push(`    ${l.producer.padEnd(w)}  ${db(l.sqnrDb).padStart(9)}${l === worst ? '  <- lowest' : ''}`);
   }

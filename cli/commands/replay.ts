@@ -5,7 +5,7 @@ import { getDriver } from '../../drivers/registry.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { DriverPool } from '../drivers.ts';
-import { MEMORY_OPTIONS, checkBudget, memoryFromArgs, refuseConfig, refuseOverwrite, type MemoryArgs } from '../options.ts';
+import { MEMORY_OPTIONS, checkBudget, memoryFromArgs, refuseClashes, refuseConfig, type MemoryArgs } from '../options.ts';
 import { describeMemory, memoryOpenOptions } from '../../drivers/memory-model.ts';
 
 interface Args extends MemoryArgs {
@@ -36,8 +36,7 @@ const command: CommandModule<object, Args> = {
     if (argv.output && argv.bundles.length > 1) {
       throw new VtaError('E_USAGE', `-o names one result file but ${argv.bundles.length} bundles were given: use --out-dir`);
     }
-    refuseOverwrite(argv.output, argv.bundles);
-    refuseOverwrite(argv.trace, argv.bundles, '--trace');
+    refuseClashes([['-o', argv.output], ['--trace', argv.trace]], argv.bundles);
     const budget = checkBudget(argv.budget);
     const info = await getDriver(argv.driver);
     const memory = memoryFromArgs(argv);

@@ -4,14 +4,13 @@
  * batch), .npy outputs of the graph outputs' dtypes, a seeded random input when none is given, and
  * `--check` against the reference executor and, for .onnx models, onnxruntime.
  */
-import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { checkRaceDriver, checkTimelineDriver, countBatches, readLabels, topOneAccuracy, describeMismatch, formatOnnxComparison, modelInputs, openModel, reportOfRun, runModel, traceOfRun, type Model, type RunReport, type RoundingMode, type ScaleMode } from '../../api/index.ts';
 import { compileError } from '../../compiler/errors.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { writeNpy } from '../../lib/npy.ts';
-import { assignFiles, memoryFromArgs, refuseOverwrite, MEMORY_OPTIONS, SCALES_OPTION, ROUNDING_OPTION, type MemoryArgs } from '../options.ts';
+import { assignFiles, memoryFromArgs, refuseClashes, MEMORY_OPTIONS, SCALES_OPTION, ROUNDING_OPTION, type MemoryArgs } from '../options.ts';
 import { describeMemory, memoryOpenOptions } from '../../drivers/memory-model.ts';
 import { getDriver } from '../../drivers/registry.ts';
 import { runProgress } from '../progress.ts';
@@ -69,17 +68,6 @@ function checkSeed(seed: number): number {
     throw new VtaError('E_USAGE', `--seed must be a non-negative whole number, got ${Number.isNaN(seed) ? 'something that is not a number' : seed}`);
   }
   return seed;
-}
-
-/** --output files: none is one of the command's inputs, no two outputs share a file. */
-function refuseOutputClashes(outFiles: Map<string, string>, ownInputs: string[]): void {
-  const written = new Map<string, string>();
-  for (const [name, f] of outFiles) {
-    refuseOverwrite(f, ownInputs, '--output');
-    const other = written.get(resolve(f));
-    if (other !== undefined) throw new VtaError('E_USAGE', `--output ${f}: outputs ${other} and ${name} would both be written there`);
-    written.set(resolve(f), name);
-  }
 }
 
 /** The program's figures and each kernel's counters. */
@@ -147,8 +135,7 @@ export async function handler(argv: Args): Promise<void> {
   // Outputs are checked before the run: a bad name or a clash fails at once and writes nothing.
   const outFiles = assignFiles(argv.output, g.outputs, 'output');
   const ownInputs = [argv.model, ...files.values(), ...(argv.rules ? [argv.rules] : []), ...(argv.config ? [argv.config] : [])];
-  refuseOutputClashes(outFiles, ownInputs);
-  for (const [flag, f] of [['--report', argv.report], ['--timeline', argv.timeline]] as const) if (f) refuseOverwrite(f, ownInputs, flag);
+  refuseClashes([...[...outFiles.values()].map((f) => ['--output', f] as const), ['--report', argv.report], ['--timeline', argv.timeline]], ownInputs);
   if (argv.labels && files.size === 0) throw new VtaError('E_USAGE', '--labels needs --input (the samples the labels belong to)');
   const labels = argv.labels ? await readLabels(argv.labels) : undefined;
   const inputs = await modelInputs(model, files, seed);

@@ -10,6 +10,7 @@ import { freshCounters, tensorizeConv, wholeTensors } from '../tensorize.ts';
 import { checkConvTiling, chooseConvTiling, type ConvProblem, type ConvTiling } from '../tile.ts';
 import { constBuffer, im2colBuffer, type KernelBuffers } from './buffers.ts';
 import type { KindLowering, LowerContext, PackedInput } from './kind.ts';
+import { byName } from '../../lib/named.ts';
 
 export const convAttrs = (g: VtaGroup): OpAttrs['conv2d'] => (g.anchor.op === 'conv2d' ? g.anchor.attrs ?? {} : {}) as OpAttrs['conv2d'];
 export const groupsOf = (g: VtaGroup): number => convAttrs(g).groups ?? 1;
@@ -43,7 +44,7 @@ export function convProblem(g: VtaGroup, cx: LowerContext): ConvProblem {
 
 function plainConvProblem(g: VtaGroup, cx: LowerContext): ConvProblem {
   const a = g.anchor;
-  const w = cx.graph.tensors[a.inputs[1]!]!;
+  const w = byName(cx.graph.tensors, a.inputs[1]!)!;
   const at = convAttrs(g);
   const ig = tileGrid(cx.types.get(a.inputs[0]!)!.shape, cx.cfg);
   const og = tileGrid(cx.types.get(g.output)!.shape, cx.cfg);
@@ -97,7 +98,7 @@ export const convLowering: KindLowering<ConvProblem, ConvTiling> = {
   problem: convProblem,
   weight(g, p, cx) {
     const name = g.anchor.inputs[1]!;
-    const w = cx.graph.tensors[name]!;
+    const w = byName(cx.graph.tensors, name)!;
     if (!p.im2col) return { buffer: constBuffer(name), pack: () => packWeight(w.shape, constData(name, w) as Int8Array, cx.cfg).bytes };
     // OIHW reshaped to [O, C·KH·KW, 1, 1]: the same bytes, in im2col's channel order. A buffer of
     // its own, as the same constant used by a plain convolution packs differently.

@@ -14,6 +14,7 @@ import { gridTiles, tileGrid } from '../pack.ts';
 import { chooseEltwiseChunk } from '../tile.ts';
 import type { KernelBuffers } from './buffers.ts';
 import type { KindLowering } from './kind.ts';
+import { appendAll } from '../../lib/array-loops.ts';
 
 export interface EltwiseProblem {
   /** Tiles of each operand and of the result. */
@@ -59,12 +60,12 @@ export function tensorizeAdd(tiles: number, chunk: number, slots: number, bufs: 
     for (const [i, term] of terms.entries()) {
       const base = i === 0 ? a : b;
       ops.push({ kind: 'load', memType: MEM_TYPE.ACC_8BIT, sram: base, dram: { buffer: term.buffer, offset: t0 }, y: 1, x: len, stride: len, pad: [0, 0, 0, 0] });
-      if (term.factor !== 1) ops.push(...imm(base, ALU_OP.MUL, term.factor));
-      if (term.shl !== 0) ops.push(...imm(base, ALU_OP.SHR, -term.shl));
-      if (i > 0) ops.push(...contiguous(len, (uops, l) => ({ kind: 'alu', aluOp: ALU_OP.ADD, imm: undefined, uops, loop: l }), a, b));
+      if (term.factor !== 1) appendAll(ops, imm(base, ALU_OP.MUL, term.factor));
+      if (term.shl !== 0) appendAll(ops, imm(base, ALU_OP.SHR, -term.shl));
+      if (i > 0) appendAll(ops, contiguous(len, (uops, l) => ({ kind: 'alu', aluOp: ALU_OP.ADD, imm: undefined, uops, loop: l }), a, b));
     }
-    ops.push(...aluEpilogue(ep, a, 1, len, () => 0, b, (v) => constantAt.get(v)!));
-    ops.push(...storePlanes([{ kind: 'store', sram: a, dram: { buffer: bufs.output, offset: t0 }, y: 1, x: len, stride: len }], a, len, bufs));
+    appendAll(ops, aluEpilogue(ep, a, 1, len, () => 0, b, (v) => constantAt.get(v)!));
+    appendAll(ops, storePlanes([{ kind: 'store', sram: a, dram: { buffer: bufs.output, offset: t0 }, y: 1, x: len, stride: len }], a, len, bufs));
   }
   ops.push({ kind: 'finish' });
   return ops;

@@ -9,6 +9,8 @@ import type { ConvProblem, ConvTiling } from '../tile.ts';
 import type { KOp } from '../kernel-ir.ts';
 import { checkConvProblem, checkTilingFits, chooseTilingOrFail, convMinDramBytes, convProblem, describeConvProblem, describeConvTiling, groupsOf, tilingInfo } from './conv.ts';
 import type { KindLowering } from './kind.ts';
+import { byName } from '../../lib/named.ts';
+import { appendAll } from '../../lib/array-loops.ts';
 
 export interface GroupedConvProblem {
   /** The convolution over the whole tensors (CT / OT: all channel tiles). */
@@ -31,13 +33,13 @@ export const groupedConvLowering: KindLowering<GroupedConvProblem, BandLowering[
     const whole = convProblem(g, cx);
     const groups = groupsOf(g);
     const cin = cx.types.get(g.anchor.inputs[0]!)!.shape[1]!;
-    const cout = cx.graph.tensors[g.anchor.inputs[1]!]!.shape[0]!;
+    const cout = byName(cx.graph.tensors, g.anchor.inputs[1]!)!.shape[0]!;
     return { whole, groups, bands: groupBands(cin, cout, groups, whole.KH, whole.KW, cx.cfg) };
   },
   weight(g, p, cx) {
     // Packed band by band, so the buffer is not shareable with a dense use of the same weight.
     const name = g.anchor.inputs[1]!;
-    const w = cx.graph.tensors[name]!;
+    const w = byName(cx.graph.tensors, name)!;
     const cin = cx.types.get(g.anchor.inputs[0]!)!.shape[1]!;
     return { buffer: `const:${name}:groups${p.groups}`, pack: () => packGroupedWeight(w.shape, constData(name, w) as Int8Array, cin, p.groups, p.bands, cx.cfg) };
   },
@@ -59,7 +61,7 @@ export const groupedConvLowering: KindLowering<GroupedConvProblem, BandLowering[
     const ops: KOp[] = [];
     const counters = freshCounters();
     const placement = { totalCT: p.whole.CT, totalOT: p.whole.OT };
-    for (const { band, problem, tiling } of parts) ops.push(...tensorizeConv(problem, tiling, bufs, g.epilogue, cfg, { ...band, ...placement }, counters));
+    for (const { band, problem, tiling } of parts) appendAll(ops, tensorizeConv(problem, tiling, bufs, g.epilogue, cfg, { ...band, ...placement }, counters));
     ops.push({ kind: 'finish' });
     return ops;
   },

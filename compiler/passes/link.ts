@@ -16,6 +16,7 @@ import { lowerContext } from './build-problems.ts';
 import { type Emitted, type EmittedKernelPlan, uopBuffer } from './emit.ts';
 import type { Pass } from './pass.ts';
 import { dumpPlan } from './place-buffers.ts';
+import { nameRecord } from '../../lib/named.ts';
 
 export interface Linked extends Emitted {
   /** The plan with the code buffers placed too. */
@@ -91,14 +92,12 @@ function link(s: Emitted): Linked {
   }
   const constImage = new Uint8Array(plan.sizes.const);
   for (const [name, bytes] of s.constants) constImage.set(bytes, plan.get(name).offset);
-  const activations: Record<string, string> = {};
-  for (const name of plan.buffers.keys()) if (name.startsWith('act:')) activations[name.slice(4)] = name;
+  const activations = nameRecord([...plan.buffers.keys()].filter((name) => name.startsWith('act:')).map((name) => [name.slice(4), name] as const));
   let kernelNo = 0;
   const steps: ModelStep[] = s.partition.steps.map((step) =>
     step.kind === 'vta' ? { kind: 'vta', kernel: kernelNo++ } : { kind: 'host', node: step.node.name, reason: step.reason },
   );
-  const buffers: CompiledModel['buffers'] = {};
-  for (const [n, b] of plan.buffers) buffers[n] = { ...b };
+  const buffers: CompiledModel['buffers'] = nameRecord([...plan.buffers].map(([n, b]) => [n, { ...b }] as const));
   const model: CompiledModel = {
     format: 'vta-compiled/1',
     config: { ...cfg.json },

@@ -13,6 +13,7 @@ import { constData, gridTiles, packActivation, packBias, tileGrid } from '../pac
 import { lowerContext, type Posed, type PosedKernel } from './build-problems.ts';
 import type { Pass } from './pass.ts';
 import type { Shaped } from './shapes.ts';
+import { byName } from '../../lib/named.ts';
 
 export interface PackedKernel<K extends KernelKind = KernelKind> extends PosedKernel<K> {
   buffers: KernelBuffers;
@@ -35,7 +36,7 @@ function kernelBuffers(k: PosedKernel, s: Posed, constants: Map<string, Uint8Arr
   for (const e of k.group.epilogue) {
     // Channel vectors (biases, per-channel multipliers) are packed alike: one int32 per channel.
     const v = channelVectorOf(e);
-    if (v !== undefined) bias.set(e.node.name, once(biasBuffer(v), () => packBias(constData(v, graph.tensors[v]!) as Int32Array, cfg)));
+    if (v !== undefined) bias.set(e.node.name, once(biasBuffer(v), () => packBias(constData(v, byName(graph.tensors, v)!) as Int32Array, cfg)));
   }
   const uniform = new Map(residentConstants(k.group.epilogue).map((v) => [v, once(uniformBuffer(v), () => packBias(new Int32Array(cfg.blockOut).fill(v), cfg))]));
   const lowering = loweringOf(k.kind);
@@ -54,7 +55,7 @@ function kernelBuffers(k: PosedKernel, s: Posed, constants: Map<string, Uint8Arr
 
 function operandBuffer(t: string, graph: Graph, cfg: VtaConfig, once: (b: string, pack: () => Uint8Array) => string): string {
   if (!isConstant(graph, t)) return actBuffer(t);
-  const c = graph.tensors[t]!;
+  const c = byName(graph.tensors, t)!;
   return once(constBuffer(t), () => packActivation({ shape: c.shape, dtype: 'int8', data: constData(t, c) }, cfg));
 }
 

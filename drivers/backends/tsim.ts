@@ -23,13 +23,14 @@ import type { Driver, DriverInfo, OpenOptions, RunOptions, RunResult } from '../
 import { IDEAL_MEMORY, configForMemory, type MemoryModel } from '../memory-model.ts';
 import { SpanBuilder } from '../stage-spans.ts';
 import { SimulatedDevice } from '../simulated-device.ts';
+import { DEFAULT_CYCLE_BUDGET } from '../../lib/limits.ts';
 
 const HW = join(packageRoot(), 'hw');
 /**
  * Default cycle budget of one run: far above any conformance program. At about 1-2.5 M simulated
  * cycles/s it bounds a long run to a few minutes; a loop nest too large for it is refused up front.
  */
-export const DEFAULT_CYCLE_BUDGET = 200_000_000;
+export { DEFAULT_CYCLE_BUDGET };
 /** Cycles simulated per call into the addon (the event loop gets a turn in between). */
 const CHUNK = 1 << 20;
 

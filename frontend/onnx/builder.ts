@@ -5,6 +5,8 @@
  */
 import type { DType, Graph, GraphNode, OpName, TensorType } from '../../graph/ir.ts';
 import { decodeConst, inferNodeType, makeConst, validateGraph } from '../../graph/load.ts';
+import { nameRecord, setName } from '../../lib/named.ts';
+import { maxOf } from '../../lib/array-loops.ts';
 
 /** An IR tensor as the builder made it. */
 export interface Emitted {
@@ -24,7 +26,7 @@ export class GraphBuilder {
   private used = new Set<string>();
   private nodes: GraphNode[] = [];
   private types = new Map<string, TensorType>();
-  private tensors: Graph['tensors'] = {};
+  private tensors: Graph['tensors'] = nameRecord();
   private inputs: Graph['inputs'] = [];
   /** Static bound of |value| per IR tensor, per channel (axis 1) or one value for all. */
   private bounds = new Map<string, number[]>();
@@ -91,7 +93,7 @@ export class GraphBuilder {
       : c.dtype === 'float32' ? (c.data instanceof Float32Array ? c.data : new Float32Array(c.data))
       : (c.data instanceof Int32Array ? c.data : new Int32Array(c.data));
     const shape = c.dims.length ? [...c.dims] : [1];
-    this.tensors[name] = makeConst(shape, c.dtype, data);
+    setName(this.tensors, name, makeConst(shape, c.dtype, data));
     this.types.set(name, { shape, dtype: c.dtype });
     return { ir: name, dtype: c.dtype, shape };
   }
@@ -110,7 +112,7 @@ export class GraphBuilder {
 
   boundOf(ir: string): number {
     const b = this.bounds.get(ir);
-    if (b) return Math.max(...b);
+    if (b) return maxOf(b);
     const c = this.tensors[ir];
     if (c) {
       let m = 0;
@@ -142,7 +144,7 @@ export class GraphBuilder {
       case 'bias_add': {
         const b = decodeConst(n.inputs[1]!, this.tensors[n.inputs[1]!]!);
         const xb = this.bounds.get(x) ?? [this.boundOf(x)];
-        return Array.from(b, (v, c) => (xb.length === b.length ? xb[c]! : Math.max(...xb)) + Math.abs(v));
+        return Array.from(b, (v, c) => (xb.length === b.length ? xb[c]! : maxOf(xb)) + Math.abs(v));
       }
       case 'add':
       case 'sub':

@@ -18,6 +18,7 @@
  */
 import { fileErrorReason, readFileCapped } from '../../lib/files.ts';
 import { VtaError } from '../../lib/errors.ts';
+import { nameRecord, setName } from '../../lib/named.ts';
 import type { DType, Graph } from '../../graph/ir.ts';
 import { GraphBuilder, type Emitted } from './builder.ts';
 import { translate } from './ops.ts';
@@ -124,11 +125,11 @@ function translateModel(m: OnnxModel, label: string, opts: ImportOptions): Impor
   for (const [name, c] of initializers) values.set(name, { kind: 'const', ...c });
   const onnxInputs = readInputs(m, initializers);
   b.reserve([...onnxInputs.map((i) => i.name), ...m.outputs]);
-  const inputs: Record<string, ImportedTensor> = {};
+  const inputs = nameRecord<ImportedTensor>();
   for (const input of onnxInputs) {
     const v = graphInput(b, input.name, input.shape, input.elem);
     values.set(input.name, v);
-    inputs[input.name] = { tensor: input.name, dtype: IR_DTYPE.get(input.elem)!, shape: input.shape, scale: 1, float: input.elem === ELEM.float };
+    setName(inputs, input.name, { tensor: input.name, dtype: IR_DTYPE.get(input.elem)!, shape: input.shape, scale: 1, float: input.elem === ELEM.float });
   }
 
   for (const node of m.nodes) {
@@ -149,8 +150,8 @@ function translateModel(m: OnnxModel, label: string, opts: ImportOptions): Impor
     values.set(node.outputs[0] ?? '', out);
   }
 
-  const outputs: Record<string, ImportedTensor> = {};
-  for (const o of m.outputs) outputs[o] = graphOutput(b, q, o, values.get(o));
+  const outputs = nameRecord<ImportedTensor>();
+  for (const o of m.outputs) setName(outputs, o, graphOutput(b, q, o, values.get(o)));
   const graph = b.build(m.name, m.outputs);
   return { graph, inputs, outputs, notes: q.notes, approximations: q.approximations };
 }

@@ -19,6 +19,7 @@ import type { DType } from '../../graph/ir.ts';
 import { chooseRequantization } from '../fixed-point.ts';
 import type { Emitted, GraphBuilder } from './builder.ts';
 import { ELEM, elemName, fail, type Numbers } from './read.ts';
+import { maxOf, minOf } from '../../lib/array-loops.ts';
 
 /**
  * Requantization ratios: 'vta' (default) fixed-point m/2^s on VTA's ALU, error bound stated;
@@ -237,14 +238,14 @@ export class Quantization {
    */
   private fixedPoint(acc: Emitted, ratios: number[], where: string, base: string): Emitted {
     const bounds = this.b.channelBounds(acc.ir);
-    let perChannel = bounds.length === ratios.length ? bounds : ratios.map(() => Math.max(...bounds));
+    let perChannel = bounds.length === ratios.length ? bounds : ratios.map(() => maxOf(bounds));
     // Accumulators beyond ±C saturate the int8 output anyway (C·r ≥ 300 > 255 + rounding and
     // approximation error): clipping them first shrinks the bound, so the multiplier can be larger.
     // Only when needed: one requantize after the GEMM is what VTA fuses.
-    const saturating = Math.ceil(300 / Math.min(...ratios));
+    const saturating = Math.ceil(300 / minOf(ratios));
     let fp = chooseRequantization(ratios, perChannel);
     let clipped = false;
-    if ((typeof fp === 'string' || fp.errorBound > MAX_ERROR_BOUND) && saturating < Math.max(...perChannel)) {
+    if ((typeof fp === 'string' || fp.errorBound > MAX_ERROR_BOUND) && saturating < maxOf(perChannel)) {
       const narrower = perChannel.map((a) => Math.min(a, saturating));
       const better = chooseRequantization(ratios, narrower);
       if (typeof better !== 'string' && (typeof fp === 'string' || better.errorBound < fp.errorBound)) {
@@ -254,13 +255,13 @@ export class Quantization {
     if (typeof fp === 'string') return this.hostRequantize(acc, ratios, where, base, `cannot approximate the requantization on VTA (${fp}): requantized on the host`);
     if (this.precise && fp.errorBound > MAX_ERROR_BOUND) {
       return this.hostRequantize(acc, ratios, where, base, `the best fixed-point requantization on VTA (shift ${fp.shift}) could be off by ${fp.errorBound.toPrecision(3)} output units before rounding ` +
-        `(> ${MAX_ERROR_BOUND}; the accumulator bound ${Math.max(...perChannel)} leaves too few multiplier bits): requantized on the host with ONNX's float semantics (import with scales "vta" to force VTA)`);
+        `(> ${MAX_ERROR_BOUND}; the accumulator bound ${maxOf(perChannel)} leaves too few multiplier bits): requantized on the host with ONNX's float semantics (import with scales "vta" to force VTA)`);
     }
     const x0 = clipped ? this.b.emit('clip', [acc.ir], `${base}.saturate`, { min: -saturating, max: saturating }) : acc;
     const name = `${base}.requantize`;
-    const accBound = Math.max(...perChannel);
+    const accBound = maxOf(perChannel);
     const pre = fp.preShift > 0 ? `acc rounded to 2^${fp.preShift} first, then ` : '';
-    const ms = fp.multipliers.length === 1 ? `${fp.multipliers[0]}` : `m[c] (m in ${Math.min(...fp.multipliers)}..${Math.max(...fp.multipliers)})`;
+    const ms = fp.multipliers.length === 1 ? `${fp.multipliers[0]}` : `m[c] (m in ${minOf(fp.multipliers)}..${maxOf(fp.multipliers)})`;
     this.notes.push(`${where}: ${ratios.length === 1 ? `ratio ${ratios[0]!.toPrecision(6)}` : `${ratios.length} per-channel ratios`} ≈ ${pre}${ms}/2^${fp.shift} ` +
       `(relative error ${fp.relError.toExponential(2)}); |acc| ≤ ${accBound}: no int32 overflow (|acc|·m + 2^(s−1) < 2^31${ratios.length > 1 ? ' per channel' : ''}), ` +
       `≤ ${fp.errorBound.toPrecision(3)} output units before rounding, ≤ ${fp.outputBound} after`);

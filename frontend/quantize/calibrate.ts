@@ -11,6 +11,7 @@ import { TensorHistogram } from './histogram.ts';
 import type { ValueInfo } from './prepare.ts';
 import { ELEM } from '../onnx/read.ts';
 import { loadOrt } from '../onnxruntime.ts';
+import { byName, nameRecord, setName } from '../../lib/named.ts';
 
 type OrtTensor = import('onnxruntime-node').Tensor;
 type Session = import('onnxruntime-node').InferenceSession;
@@ -67,12 +68,12 @@ export function batchesFor(model: FloatModel, samples: SampleSet, what: string):
   return {
     batch, runs, samples: samplesGiven, used: symbolic ? samplesGiven : runs * batch, size,
     feeds(run) {
-      const feeds: Record<string, OrtTensor> = {};
+      const feeds = nameRecord<OrtTensor>();
       for (const input of model.inputs) {
         const a = samples.get(input.name)!;
         const per = a.shape.slice(1).reduce((x, y) => x * y, 1);
         const data = (a.data as Float32Array).subarray(run * batch * per, (run * batch + size(run)) * per);
-        feeds[input.name] = new ort.Tensor('float32', data, [size(run), ...a.shape.slice(1)]);
+        setName(feeds, input.name, new ort.Tensor('float32', data, [size(run), ...a.shape.slice(1)]));
       }
       return feeds;
     },
@@ -116,7 +117,7 @@ export async function probeValues(model: FloatModel, batches: Batches): Promise<
   const values = new Map<string, ValueInfo>();
   for (const input of model.inputs) values.set(input.name, { type: input.elem === ELEM.float ? 'float32' : 'other', dims: [] });
   for (const name of session.outputNames) {
-    const t = result[name];
+    const t = byName(result, name);
     if (t) values.set(name, { type: t.type, dims: [...t.dims].map(Number) });
   }
   await session.release();
@@ -147,7 +148,7 @@ export async function collectStatistics(model: FloatModel, batches: Batches, run
   for (let r = 0; r < batches.runs; r++) {
     const feeds = batches.feeds(r);
     const result = await runSession(session, feeds, model.label);
-    const valueOf = (name: string): OrtTensor | undefined => result[name] ?? feeds[name];
+    const valueOf = (name: string): OrtTensor | undefined => byName(result, name) ?? byName(feeds, name);
     for (const [name, h] of histograms) {
       const t = valueOf(name);
       if (!t) quantizeError(`${model.label}: onnxruntime gave no value for '${name}'`);

@@ -7,6 +7,7 @@ import type { onnx as OnnxNs } from 'onnx-proto';
 import { VtaError } from '../../lib/errors.ts';
 import { onnx } from '../onnx-builder.ts';
 import { decodeModelProto, defaultOpset, ELEM, num } from '../onnx/read.ts';
+import { appendAll } from '../../lib/array-loops.ts';
 
 export function quantizeError(message: string): never {
   throw new VtaError('E_QUANTIZE', message);
@@ -148,7 +149,7 @@ export class FloatModel {
   /** Nodes that read each value, by value name. */
   consumers(): Map<string, EditNode[]> {
     const out = new Map<string, EditNode[]>();
-    for (const n of this.nodes) for (const i of n.inputs) if (i) out.set(i, [...(out.get(i) ?? []), n]);
+    for (const n of this.nodes) for (const i of n.inputs) if (i) out.set(i, appendAll(out.get(i) ?? [], [n]));
     return out;
   }
 

@@ -16,6 +16,7 @@ import { QdqWriter, type ActivationParams, type WeightReport } from './qdq.ts';
 import { QUANTIZABLE_OPS, QUANTIZE_RULES, QUANTIZED_OPS } from './rules.ts';
 import { evaluateCandidates } from './evaluate.ts';
 import { checkInt4Opset, planPrecision, type Precision } from './precision.ts';
+import { appendAll, minOf } from '../../lib/array-loops.ts';
 
 export type ScaleChoice = 'auto' | 'float' | 'pow2';
 
@@ -91,7 +92,7 @@ export function checkQuantizable(model: FloatModel): void {
 /** Each planned value's scale and zero point: one range per scale group, from the group's merged histogram. */
 function chooseParams(plan: QuantPlan, stats: Statistics, options: QuantizeOptions, precision: Precision, pow2: boolean): Map<string, ActivationParams & { range: RealRange }> {
   const members = new Map<string, string[]>();
-  for (const v of plan.values) members.set(plan.groupOf.get(v)!, [...(members.get(plan.groupOf.get(v)!) ?? []), v]);
+  for (const v of plan.values) members.set(plan.groupOf.get(v)!, appendAll(members.get(plan.groupOf.get(v)!) ?? [], [v]));
   const out = new Map<string, ActivationParams & { range: RealRange }>();
   for (const [, values] of members) {
     const merged = new TensorHistogram(stats.histograms.get(values[0]!)!.binCount);
@@ -124,7 +125,7 @@ export async function quantizeModel(bytes: Uint8Array, label: string, calibratio
   const rewrites = STRUCTURAL_PASSES.flatMap((p) => p.run(model));
   const batches = batchesFor(model, calibration, 'calibration data');
   const values: Map<string, ValueInfo> = await probeValues(model, batches);
-  rewrites.push(...SHAPED_PASSES.flatMap((p) => p.run(model, values)));
+  appendAll(rewrites, SHAPED_PASSES.flatMap((p) => p.run(model, values)));
   const plan = planQuantization(model, values);
   const precision = planPrecision(model, plan, options.bits, options.keep8bit);
   if (options.bits === 4) checkInt4Opset(model);
@@ -137,7 +138,7 @@ export async function quantizeModel(bytes: Uint8Array, label: string, calibratio
   if (written.length === 2) {
     // The more accurate on the calibration samples themselves (a few runs suffice to rank them).
     const evaluations = await evaluateCandidates(bytes, written.map((w) => w.bytes), label, calibration, { maxRuns: 16 });
-    const sqnr = evaluations.map((e) => Math.min(...e.outputs.map((o) => o.sqnrDb)));
+    const sqnr = evaluations.map((e) => minOf(e.outputs.map((o) => o.sqnrDb)));
     scaleCandidates = { float: sqnr[0]!, pow2: sqnr[1]! };
     chosen = sqnr[1]! > sqnr[0]! ? written[1]! : written[0]!;
   }

@@ -17,6 +17,7 @@ import { listDrivers } from '../../drivers/registry.ts';
 import { buildOnnxModel } from '../../frontend/onnx-builder.ts';
 import { encodeProgram, finishInsn, gemmInsn } from '../../isa/index.ts';
 import { writeNpy } from '../../lib/npy.ts';
+import { TINY_MODEL } from './tiny-model.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const KIT_BUNDLE = join(ROOT, 'conformance', 'alu-s1-legal-b1000.bundle.json');
@@ -119,17 +120,6 @@ function mutated(name: string, change: (b: Record<string, any>) => void): string
   return f(name);
 }
 
-const TINY_MODEL = {
-  format: 'vta-graph/1',
-  name: 'tiny',
-  inputs: [{ name: 'x', shape: [1, 4], dtype: 'int8' }],
-  outputs: ['y'],
-  tensors: { w: { shape: [3, 4], dtype: 'int8', data: [1, 2, 3, 4, -1, -2, -3, -4, 10, 0, -10, 127] } },
-  nodes: [
-    { name: 'fc', op: 'dense', inputs: ['x', 'w'], output: 'acc' },
-    { name: 'narrow', op: 'cast', inputs: ['acc'], output: 'y', attrs: { dtype: 'int8' } },
-  ],
-};
 
 let tsimReady = false;
 
