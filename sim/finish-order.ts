@@ -1,8 +1,10 @@
 /**
  * The FINISH rule (docs/isa.md "When a run ends"), checked by every driver:
- * 1. Before the run starts: the last of the `count` instructions is the stream's only FINISH. The hardware fetches all
- *    `count` instructions, so one after FINISH (a count one too large, a FINISH written early)
- *    would run on one driver and not on another, depending on when it sees the FINISH.
+ * 1. Before the run starts: every instruction after the first FINISH in program order is ordered
+ *    before that FINISH by dependency tokens. The hardware fetches all `count` instructions, so an
+ *    unordered one after FINISH (a count one too large, a FINISH written early, a second FINISH)
+ *    would run or not depending on when a driver sees the FINISH. (Ordered ones, e.g. the last
+ *    STORE of a stream merged out of program order, must run before FINISH anyway.)
  * 2. Once the run has ended (FINISH completed, no stage can move) with nothing left unrun and no
  *    fault: every STORE is ordered before FINISH, by the store stage's order and dependency tokens (the
  *    k-th pop of a queue waits for the k-th push). The host reads DRAM once FINISH has completed,
@@ -20,38 +22,48 @@ import type { Program } from './stream.ts';
 /** Routed's "no queue" slot (stream.ts NONE), named here so this module imports only types from it. */
 const NONE = -1;
 
-/** Refuse (E_SIM_UNRUN) a stream whose first FINISH is not its last instruction. */
-export function checkFinishLast(cfg: VtaConfig, program: Program): void {
+/** Refuse (E_SIM_UNRUN) a stream with an instruction after its first FINISH that no token chain orders before it. */
+export function checkAfterFinishOrdered(cfg: VtaConfig, program: Program): void {
   const { routed, stageQueues } = program;
-  const finish = routed.findIndex((r) => r.insn.opcode === OPCODE.FINISH);
+  const finish = firstFinish(program);
   if (finish < 0 || finish === routed.length - 1) return;
+  const before = finishPredecessors(program);
+  if (!before) return;
+  const after = (j: number) => j > finish && !before.has(j);
+  let unordered = 0;
+  for (let j = finish + 1; j < routed.length; j++) if (after(j)) unordered++;
+  if (unordered === 0) return;
   const label = (i: number) => insnLabel(i, disasmInsn(cfg, program.bytes, i * 16));
   const first = STAGE_NAMES.flatMap((name, s) => {
-    const i = stageQueues[s]!.find((j) => j > finish);
+    const i = stageQueues[s]!.find(after);
     return i === undefined ? [] : [`${name} ${label(i)}`];
   });
   // Worded as the run would end: FINISH completes and the instructions after it are left over.
-  throw new SimError(
-    SIM_CODES.unrun,
-    `FINISH ${label(finish)} completed but ${routed.length - 1 - finish} instruction(s) never ran, first: ${first.join(', ')}`,
-  );
+  throw new SimError(SIM_CODES.unrun, `FINISH ${label(finish)} completed but ${unordered} instruction(s) never ran, first: ${first.join(', ')}`);
 }
 
-/** Programs already found to order their STOREs before FINISH (a host re-runs one stream often). */
-const storesOrdered = new WeakSet<Program>();
+function firstFinish(program: Program): number {
+  return program.routed.findIndex((r) => r.insn.opcode === OPCODE.FINISH);
+}
+
+/** The instructions ordered before the first FINISH, or undefined when it can never run; cached per program. */
+const predecessors = new WeakMap<Program, Set<number> | undefined>();
+
+function finishPredecessors(program: Program): Set<number> | undefined {
+  if (predecessors.has(program)) return predecessors.get(program);
+  const pusherOf = dryRunToFinish(program);
+  const before = pusherOf && orderedBefore(program, firstFinish(program), pusherOf);
+  predecessors.set(program, before);
+  return before;
+}
 
 /** Refuse (E_SIM_UNRUN) a stream with a STORE that no token chain orders before its FINISH. */
 export function checkStoresBeforeFinish(cfg: VtaConfig, program: Program): void {
-  if (storesOrdered.has(program)) return;
-  const finish = program.routed.length - 1;
-  const pusherOf = dryRunToFinish(program);
-  if (!pusherOf) return;
-  const before = orderedBefore(program, finish, pusherOf);
+  const before = finishPredecessors(program);
+  if (!before) return;
+  const finish = firstFinish(program);
   const unordered = program.stageQueues[STAGE.STORE]!.filter((i) => !before.has(i));
-  if (unordered.length === 0) {
-    storesOrdered.add(program);
-    return;
-  }
+  if (unordered.length === 0) return;
   const label = (i: number) => insnLabel(i, disasmInsn(cfg, program.bytes, i * 16));
   throw new SimError(
     SIM_CODES.unrun,
