@@ -93,7 +93,12 @@ export const CASE_HEAP_BYTES = 512 * 2 ** 20;
  * Run one case: `run` returns the outcome of a correct result check (throwing refusals), and the
  * time and heap growth are bounded. Failures are saved and described in `report`.
  */
-export async function runCase(report: CampaignReport, input: CaseInput, run: () => Promise<Outcome | void> | Outcome | void): Promise<Outcome> {
+export async function runCase(
+  report: CampaignReport,
+  input: CaseInput,
+  run: () => Promise<Outcome | void> | Outcome | void,
+  bound: { ms: number } = { ms: CASE_MS },
+): Promise<Outcome> {
   const skip = pendingSkip(input.target, input.category);
   if (skip) {
     report.cases++;
@@ -110,7 +115,7 @@ export async function runCase(report: CampaignReport, input: CaseInput, run: () 
   }
   const ms = performance.now() - t0;
   const grew = process.memoryUsage().heapUsed - heap0;
-  if (outcome.kind !== 'failed' && ms > CASE_MS) outcome = { kind: 'failed', why: `took ${Math.round(ms)} ms (bound ${CASE_MS} ms)` };
+  if (outcome.kind !== 'failed' && ms > bound.ms) outcome = { kind: 'failed', why: `took ${Math.round(ms)} ms (bound ${bound.ms} ms)` };
   if (outcome.kind !== 'failed' && grew > CASE_HEAP_BYTES) outcome = { kind: 'failed', why: `heap grew ${Math.round(grew / 2 ** 20)} MiB (bound ${CASE_HEAP_BYTES / 2 ** 20} MiB)` };
   record(report, input, outcome);
   return outcome;
