@@ -6,7 +6,7 @@ BUNDLE_SOURCES := $(shell find api cli compiler config drivers frontend graph hw
   -path hw/build -prune -o -name '*.ts' -print 2>/dev/null)
 VTA := node bin/vta.mjs
 
-.PHONY: all deps demo test typecheck rtl lint bench clean verilator testdata chromium
+.PHONY: all deps demo test typecheck rtl lint bench clean verilator testdata chromium fuzz
 
 all: test
 
@@ -51,6 +51,12 @@ demo: deps
 # available driver, end to end). Ends with the line `N passed, N failed`.
 test: deps testdata chromium
 	@bash scripts/test.sh
+
+# The large fuzz campaign (test/fuzz/): thousands of cases per input path, and 10,000 valid plus
+# 5,000 fault-injected programs per built config on fsim and tsim. `make test` runs its smoke size.
+# FUZZ_CASES=N sets every file's case count; failures are saved under test/fuzz/failures/.
+fuzz: deps rtl
+	FUZZ=full npx vitest run test/fuzz
 
 bench: deps rtl
 	npx tsx bench/run.ts

@@ -3,8 +3,9 @@
  * dependency-token queues gate them, and a fixed rotation load → compute → store runs each stage
  * until it blocks or drains. For an instruction: pops are checked (all requested queues must hold
  * a token) and taken, the instruction executes, then its pushes are made. The run ends when FINISH
- * has executed. Unlike TVM's fsim, which starts at a random stage and spins on a deadlock, this
- * rotation is deterministic and a state where no stage can progress is reported.
+ * has executed and no stage can progress. Unlike TVM's fsim, which starts at a random stage and
+ * spins on a deadlock, this rotation is deterministic and a state where no stage can progress is
+ * reported.
  */
 import type { VtaConfig } from '../config/config.ts';
 import { DramError, type DeviceMemory } from './memory.ts';
@@ -16,6 +17,7 @@ import { NONE, type Program, type Routed, readStream, routeStream } from './stre
 import { execAlu } from './semantics/alu.ts';
 import type { ExecContext } from './semantics/context.ts';
 import { execFinish } from './semantics/finish.ts';
+import { checkStoresBeforeFinish } from './finish-order.ts';
 import { execGemm } from './semantics/gemm.ts';
 import { execLoad } from './semantics/load.ts';
 import { execStore } from './semantics/store.ts';
@@ -86,10 +88,13 @@ export function runProgram(machine: Machine, memory: DeviceMemory, insnPhys: num
 
   const stageStatus = () => describeStages(cfg, bytes, program, heads, tokens);
 
+  // As the hardware does, the run ends once FINISH has completed and no stage can move any more:
+  // instructions of other stages that tokens let run after FINISH still run (FINISH is last in
+  // program order, finish-order.ts), so every driver ends in the same state.
   let finish: Routed | undefined;
-  while (!finish) {
+  for (;;) {
     let progressed = false;
-    for (let s = 0; s < 3 && !finish; s++) {
+    for (let s = 0; s < 3; s++) {
       const q = stageQueues[s]!;
       while (heads[s]! < q.length) {
         const r = routed[q[heads[s]!]!]!;
@@ -117,15 +122,12 @@ export function runProgram(machine: Machine, memory: DeviceMemory, insnPhys: num
         heads[s]!++;
         counters[STAGE_INSN_COUNTERS[s]!]++;
         progressed = true;
-        if (r.insn.opcode === OPCODE.FINISH) {
-          finish = r;
-          break;
-        }
+        if (r.insn.opcode === OPCODE.FINISH) finish = r;
       }
     }
-    if (!finish && !progressed) {
-      throw new SimError(SIM_CODES.deadlock, `deadlock: no stage can progress; ${stageStatus()}; tokens ${machine.tokenSummary()}`);
-    }
+    if (progressed) continue;
+    if (finish) break;
+    throw new SimError(SIM_CODES.deadlock, `deadlock: no stage can progress; ${stageStatus()}; tokens ${machine.tokenSummary()}`);
   }
 
   const left = STAGE_NAMES.map((_, s) => stageQueues[s]!.length - heads[s]!);
@@ -134,6 +136,7 @@ export function runProgram(machine: Machine, memory: DeviceMemory, insnPhys: num
     const first = STAGE_NAMES.flatMap((name, s) => (left[s]! > 0 ? [`${name} ${label(stageQueues[s]![heads[s]!]!)}`] : []));
     throw new SimError(SIM_CODES.unrun, `FINISH ${label(finish.index)} completed but ${unrun} instruction(s) never ran, first: ${first.join(', ')}`);
   }
+  checkStoresBeforeFinish(cfg, program);
   if (tokens.some((t) => t !== 0)) {
     throw new SimError(SIM_CODES.tokens, `FINISH ${label(finish.index)} completed with tokens left over: ${machine.tokenSummary()} (every queue must end empty)`);
   }

@@ -1,8 +1,9 @@
 /**
  * Reading and routing an instruction stream before it runs (spec §3.8, §3.9): every instruction is
  * decoded, given its stage and the token queues it pops and pushes, and checked (unknown opcode or
- * memory type, dependency flags the stage does not have, no FINISH). Any driver that runs streams
- * calls this first, so every backend refuses bad programs with the same one-line errors.
+ * memory type, dependency flags the stage does not have, no FINISH, an instruction after FINISH that
+ * nothing orders before it: finish-order.ts). Any driver that runs streams calls this first, so
+ * every backend refuses bad programs with the same one-line errors.
  */
 import type { VtaConfig } from '../config/config.ts';
 import { DramError, type DeviceMemory } from './memory.ts';
@@ -10,6 +11,7 @@ import { EncodingError, MEM_TYPE, MEM_TYPE_NAMES, OPCODE, type Insn, disasmInsn 
 import { STAGE, STAGE_NAMES, type Stage, stageOf, tokenUses } from '../isa/pipeline.ts';
 import { decodeStreamInsn } from './decode.ts';
 import { SIM_CODES, SimError, insnError } from './errors.ts';
+import { checkAfterFinishOrdered } from './finish-order.ts';
 
 /** No queue: the slot of a pop or push the instruction does not make. */
 export const NONE = -1;
@@ -88,7 +90,9 @@ export function routeStream(cfg: VtaConfig, bytes: Uint8Array, insnPhys: number)
   if (!hasFinish) {
     throw new SimError(SIM_CODES.noFinish, `instruction stream at ${hex(insnPhys)} (${count} instructions) has no FINISH, so the run could never end`);
   }
-  return { bytes, routed, stageQueues };
+  const program = { bytes, routed, stageQueues };
+  checkAfterFinishOrdered(cfg, program);
+  return program;
 }
 
 /** Copy `count` instructions out of device memory at `insnPhys`, refusing a bad count or address. */

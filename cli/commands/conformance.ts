@@ -1,7 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { compareOutputs, loadBundle, loadExpected, replayBundle } from '../../drivers/bundle.ts';
+import { loadBundle } from '../../drivers/bundle.ts';
+import { checkKitBundle, loadKitExpectation } from '../../drivers/kit-check.ts';
 import { VtaError, describeError } from '../../lib/errors.ts';
 import { getDriver } from '../../drivers/registry.ts';
 import { fileErrorReason } from '../../lib/files.ts';
@@ -22,7 +23,7 @@ interface Args extends MemoryArgs {
 
 const command: CommandModule<object, Args> = {
   command: 'conformance [dir]',
-  describe: 'The conformance kit: replay every bundle in DIR on a driver and compare with the expected bytes',
+  describe: 'The conformance kit: replay every bundle in DIR on a driver and compare with the expected bytes or refusal (race-free on fsim)',
   builder: (y) =>
     y
       .positional('dir', { type: 'string', describe: 'folder of NAME.bundle.json + NAME.expected.json (default: the kit in the package)' })
@@ -59,11 +60,10 @@ const command: CommandModule<object, Args> = {
         bar?.increment(0, { name });
         try {
           const bundle = loadBundle(join(dir, `${name}.bundle.json`));
-          const expected = loadExpected(join(dir, `${name}.expected.json`));
-          const result = await replayBundle(await pool.get(bundle.config), bundle);
-          const mismatches = compareOutputs(result.outputs, expected);
-          if (mismatches.length === 0) passed++;
-          else failures.push(`FAIL ${name}: ${mismatches.map((m) => m.message).join('; ')}`);
+          const expected = loadKitExpectation(join(dir, `${name}.expected.json`));
+          const problems = await checkKitBundle(await pool.get(bundle.config), bundle, expected, info.observes);
+          if (problems.length === 0) passed++;
+          else failures.push(`FAIL ${name}: ${problems.join('; ')}`);
         } catch (e) {
           failures.push(`FAIL ${name}: ${describeError(e)}`);
         }

@@ -2,6 +2,8 @@ import { basename, join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { type Bundle, loadBundle, replayBundle, resultJson } from '../../drivers/bundle.ts';
 import { getDriver } from '../../drivers/registry.ts';
+import { checkRaceDriver } from '../../api/run.ts';
+import { RaceChecker } from '../../sim/race-checker.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { DriverPool } from '../drivers.ts';
@@ -16,6 +18,7 @@ interface Args extends MemoryArgs {
   budget?: number;
   trace?: string;
   config?: string;
+  races?: boolean;
 }
 
 const command: CommandModule<object, Args> = {
@@ -30,6 +33,7 @@ const command: CommandModule<object, Args> = {
       .option('budget', { type: 'number', describe: 'bound on the work of one run (cycles on clocked drivers)' })
       .option('trace', { type: 'string', describe: 'waveform file (.vcd) for RTL drivers' })
       .options(MEMORY_OPTIONS)
+      .option('races', { type: 'boolean', describe: 'run the race checker (fsim) and refuse a bundle with any unordered SRAM access' })
       .conflicts('output', 'out-dir'),
   handler: async (argv) => {
     refuseConfig(argv, 'replay', 'each bundle carries its own config');
@@ -41,6 +45,7 @@ const command: CommandModule<object, Args> = {
     const info = await getDriver(argv.driver);
     const memory = memoryFromArgs(argv);
     memoryOpenOptions(info, memory);
+    if (argv.races) await checkRaceDriver(argv.driver);
     if (argv.trace !== undefined) {
       if (!info.clocked) throw new VtaError('E_USAGE', `--trace ${argv.trace}: the ${info.name} driver has no clock, so no waveform (use an RTL driver such as tsim)`);
       // The RTL bridge writes VCD only: a .fst name would hold VCD text that FST viewers reject.
@@ -54,7 +59,11 @@ const command: CommandModule<object, Args> = {
       for (const bundle of bundles) {
         const path = bundle.source;
         const driver = await pool.get(bundle.config);
-        const result = await replayBundle(driver, bundle, { budget, trace: argv.trace });
+        const checker = argv.races ? new RaceChecker(bundle.config) : undefined;
+        const result = await replayBundle(driver, bundle, { budget, trace: argv.trace, ...(checker ? { observer: checker } : {}) });
+        // A racy bundle's bytes depend on the driver, so no result is written for it.
+        const races = checker?.report() ?? [];
+        if (races.length) throw new VtaError('E_RACE', `${path}: ${races.length} unordered SRAM access pair(s), so its bytes depend on the driver; first: ${races[0]}`);
         const json = JSON.stringify(resultJson(result), null, 2) + '\n';
         const name = basename(path).replace(/\.bundle\.json$|\.json$/, '');
         const target = argv.output ?? (argv.outDir ? join(argv.outDir, `${name}.result.json`) : undefined);
@@ -64,7 +73,7 @@ const command: CommandModule<object, Args> = {
         const cycles = c.cycles !== undefined ? `, ${c.cycles.toLocaleString('en-US')} cycles` : '';
         const dram = result.memory ? `, memory ${describeMemory(result.memory)}` : '';
         console.log(
-          `${name}: ${outs}; ${c.load_insns + c.compute_insns + c.store_insns} insns, ${c.gemm_counter} gemm + ${c.alu_counter} alu uop-iterations${cycles}${dram}${target ? ` -> ${target}` : ''}`,
+          `${name}: ${outs}; ${c.load_insns + c.compute_insns + c.store_insns} insns, ${c.gemm_counter} gemm + ${c.alu_counter} alu uop-iterations${cycles}${dram}${checker ? ', races: none' : ''}${target ? ` -> ${target}` : ''}`,
         );
       }
     } finally {

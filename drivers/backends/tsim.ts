@@ -15,6 +15,7 @@ import { COUNTERS, COUNTER_BASE, DEBUG, DEBUG_BASE, FAULTS, REG, STAGE_STATES } 
 import { disasmInsn } from '../../isa/index.ts';
 import { STAGE_NAMES } from '../../isa/pipeline.ts';
 import { type Program, type Routed, readStream, routeStream } from '../../sim/stream.ts';
+import { checkStoresBeforeFinish } from '../../sim/finish-order.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { SIM_CODES, SimError, insnError, insnLabel } from '../../sim/errors.ts';
 import { zeroCounters, type Counters } from '../../sim/api.ts';
@@ -221,6 +222,7 @@ class TsimDriver extends SimulatedDevice {
         const first = STAGE_NAMES.flatMap((name) => (d[`queue_${name}`] > 0 ? [`${name} ${label(d[`${name}_insn`])}`] : []));
         throw new SimError(SIM_CODES.unrun, `FINISH completed but ${left} instruction(s) never ran, first: ${first.join(', ')}`);
       }
+      checkStoresBeforeFinish(this.config, program);
       if (d.tokens_l2g || d.tokens_g2l || d.tokens_g2s || d.tokens_s2g) {
         throw new SimError(SIM_CODES.tokens, `FINISH completed with tokens left over: ${this.tokenSummary(d)} (every queue must end empty)`);
       }

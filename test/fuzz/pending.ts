@@ -1,0 +1,45 @@
+/**
+ * Failure classes that issue 16 lists and other branches fix: the fuzzers expect the strict outcome
+ * (a clean `error[CODE]` or a correct result) for them too, but a failure of one of these classes is
+ * counted as pending instead of failing the suite, until the fix is merged. After the merge, delete
+ * the entry: its cases then run strictly. `skip` entries are not run at all (they would hang).
+ */
+export interface Pending {
+  /** Fuzz file (`npy`, `onnx`, …), or '*' for all. */
+  target: string;
+  /** Matches the case's mutation category. */
+  category?: RegExp;
+  /** Matches the failure's description. */
+  why?: RegExp;
+  /** Not run: the case would hang the suite. */
+  skip?: boolean;
+  reason: string;
+}
+
+export const PENDING: readonly Pending[] = [
+  { target: 'npy', category: /^header-unclosed$/, skip: true, reason: 'issue 16 item 1: the .npy header regex backtracks super-cubically (wt-rel)' },
+  { target: '*', category: /^name:/, reason: 'issue 16 item 2: names that are JavaScript object keys (wt-rel)' },
+  { target: '*', why: /Maximum call stack size exceeded|Invalid array length|too many (function )?arguments/i, reason: 'issue 16 item 3: spreads and recursion on user-sized data (wt-rel)' },
+  { target: 'onnx', why: /^accepted a model onnxruntime rejects/, reason: 'issue 16 item 6: lenient ONNX import (wt-fast)' },
+  // Found by these fuzzers, not in issue 16's list: the sections of a .vtapkg carry no checksum, so
+  // a corrupted code or constant image loads and runs to wrong bytes (compiler/package.ts).
+  // Also new: an option given twice (`-o a -o b`) reaches the command as an array (cli/main.ts).
+  { target: 'cli', why: /Received an instance of Array/, reason: 'new: a repeated option becomes an array and an internal error (cli/main.ts; needs an owner)' },
+  { target: 'package', why: /^fsim differs from the graph reference/, reason: 'new: .vtapkg has no integrity check of its sections (compiler/package.ts; needs an owner)' },
+];
+
+export function pendingEntry(target: string, category: string, why?: string): Pending | undefined {
+  return PENDING.find(
+    (p) => (p.target === '*' || p.target === target) && (!p.category || p.category.test(category)) && (!p.why || (why !== undefined && p.why.test(why))),
+  );
+}
+
+export function pendingReason(target: string, category: string, why: string): string | undefined {
+  return pendingEntry(target, category, why)?.reason;
+}
+
+/** A case that must not run until its fix is merged (it would hang). */
+export function pendingSkip(target: string, category: string): string | undefined {
+  const p = PENDING.find((e) => e.skip && (e.target === '*' || e.target === target) && (!e.category || e.category.test(category)));
+  return p?.reason;
+}
