@@ -37,7 +37,8 @@ export interface QConst { kind: 'qconst'; elem: number; dims: number[]; data: Nu
 export interface IntTensor extends Emitted { kind: 'int'; elem: number; offset: number }
 export interface QTensor extends Emitted { kind: 'q'; scale: number[]; zp: number }
 export interface FloatTensor extends Emitted { kind: 'float' }
-export interface PendingAdd { kind: 'add'; a: QTensor; b: QTensor; shape: number[] }
+/** An Add of two quantized tensors not yet lowered; `relu` when a Relu follows it (before its QuantizeLinear). */
+export interface PendingAdd { kind: 'add'; a: QTensor; b: QTensor; shape: number[]; relu?: boolean }
 export type Value = ConstValue | QConst | IntTensor | QTensor | FloatTensor | PendingAdd;
 
 export interface Approximation {
@@ -149,7 +150,8 @@ export class Quantization {
       case 'add': {
         const a = this.toFloat(v.a, where, 'A', base);
         const c = this.toFloat(v.b, where, 'B', base);
-        return { kind: 'float', ...this.b.emit('add', [a.ir, c.ir], `${base}.add`, {}) };
+        const sum = this.b.emit('add', [a.ir, c.ir], `${base}.add`, {});
+        return { kind: 'float', ...(v.relu ? this.b.emit('relu', [sum.ir], `${base}.relu`, {}) : sum) };
       }
     }
   }
@@ -185,7 +187,9 @@ export class Quantization {
     const irZp = zp.map((z) => z - offset);
     if (scale.length === 1 && irZp.length === 1) {
       if (v.kind === 'q') return intTensor(this.requantize(v, scale[0]!, irZp[0]!, where, base, range), elem, offset);
-      if (v.kind === 'add') return intTensor(this.rescaledAdd(v, scale[0]!, irZp[0]!, where, base, range), elem, offset);
+      // Quantization is monotone and maps 0 to the zero point: quantize(relu(x)) = max(quantize(x), zp).
+      const addRange = v.kind === 'add' && v.relu ? { min: Math.max(range.min, irZp[0]!), max: range.max } : range;
+      if (v.kind === 'add') return intTensor(this.rescaledAdd(v, scale[0]!, irZp[0]!, where, base, addRange), elem, offset);
     }
     const f = this.toFloat(v, where, 'input', base);
     const attrs = scale.length === 1 ? { scale, zero_point: irZp, dtype: 'int8' } : { scale, zero_point: scale.map((_, k) => irZp[irZp.length === 1 ? 0 : k]!), axis, dtype: 'int8' };
