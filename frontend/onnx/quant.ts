@@ -331,8 +331,8 @@ export class Quantization {
       return this.narrowed(this.b.emit('quantize', [f.ir], `${base}.quantize`, { scale: [sy], zero_point: [zy], dtype: 'int8' }), range, base);
     }
     const { ma, mb, n, errorBound } = choice;
-    const ta = this.b.emit('mul', [p.a.ir, this.intConst([ma], [], `${base}.scale_a`).ir], `${base}.rescale_a`, {});
-    const tb = this.b.emit('mul', [p.b.ir, this.intConst([mb], [], `${base}.scale_b`).ir], `${base}.rescale_b`, {});
+    const ta = ma === 1 ? p.a : this.b.emit('mul', [p.a.ir, this.intConst([ma], [], `${base}.scale_a`).ir], `${base}.rescale_a`, {});
+    const tb = mb === 1 ? p.b : this.b.emit('mul', [p.b.ir, this.intConst([mb], [], `${base}.scale_b`).ir], `${base}.rescale_b`, {});
     let sum = this.b.emit('add', [ta.ir, tb.ir], `${base}.add`, {});
     const offset = -(ma * p.a.zp + mb * p.b.zp);
     if (offset !== 0) sum = this.b.emit('add', [sum.ir, this.intConst([offset], [], `${base}.zero_points`).ir], `${base}.sub_zero_points`, {});
@@ -364,6 +364,12 @@ function powerOfTwoShift(ratio: number): number | undefined {
  * 255·(ma + mb) + |zero-point terms| + 2^(n−1) < 2^31; error ≤ 255·(|ma/2^n − ra| + |mb/2^n − rb|).
  */
 export function addMultipliers(ra: number, rb: number): { ma: number; mb: number; n: number; errorBound: number } | undefined {
+  // Exact ratios (powers of two, as TVM's scales are) take the smallest shift: a multiplier of 1 is no MUL.
+  for (let n = 0; n <= 24; n++) {
+    const ma = ra * 2 ** n;
+    const mb = rb * 2 ** n;
+    if (Number.isInteger(ma) && Number.isInteger(mb) && ma >= 1 && mb >= 1 && ma <= 32767 && mb <= 32767 && 512 * (ma + mb) + 2 ** n <= 2 ** 31 - 1) return { ma, mb, n, errorBound: 0 };
+  }
   for (let n = 24; n >= 0; n--) {
     const ma = Math.round(ra * 2 ** n);
     const mb = Math.round(rb * 2 ** n);
