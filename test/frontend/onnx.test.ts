@@ -334,6 +334,9 @@ describe('ONNX import: Relu after an Add of different scales', () => {
     expect(ops).not.toContain('relu');
     expect(ops.filter((o) => o === 'dequantize')).toHaveLength(1); // only the graph output's
     expect(imp.graph.nodes.find((n) => n.op === 'clip')!.attrs).toMatchObject({ min: 0, max: 127 });
+    // Ratios 1 and 1/2 are exact at the smallest shift: (2a + b) >> 1, one MUL (b's multiplier is 1).
+    expect(ops.filter((o) => o === 'mul')).toHaveLength(1);
+    expect(imp.graph.nodes.find((n) => n.op === 'requantize')!.attrs).toMatchObject({ shift: 1 });
     const a = [-3, -0.4, 0.3, 1.9, 5.125, -7.5, 12.2, -0.1];
     const b = [2.9, 0.3, -0.7, 1.1, -2.5, 9.0, -3.3, 0.05];
     expect(await ortDiff(p, { a: f32([1, 8], a), b: f32([1, 8], b) })).toEqual([0]);
