@@ -3,7 +3,8 @@
  * (in-process, per wall second and per CPU second, and whole process: a fresh `node` that opens
  * tsim and runs it), GEMM utilisation (cycles against MACs / (BATCH * BLOCK_IN * BLOCK_OUT), the
  * number of cycles at one uop-iteration per cycle), and one ResNet-18-shaped inference on tsim as
- * a whole `vta run`, beside its anchor: TVM's Chisel tsim took 227.73 s for ResNet-18.
+ * a whole `vta run`, beside its anchor: TVM's Chisel tsim took 227.73 s for ResNet-18; and that
+ * network's tsim cycles under both quantizations (bench/resnet18.ts) beside the Chisel VTA's.
  * Every figure is a median of 5 samples (2 shared, noisy cores: CPU figures are steadier than wall).
  *
  * As measured on that machine (load 5-9; medians of 5; hw/README.md has the method and options):
@@ -26,6 +27,7 @@ import tsim from '../drivers/backends/tsim.ts';
 import { MEM_TYPE, NO_DEPS, OPCODE, encodeProgram, encodeUop, type Insn, type MemInsn } from '../isa/index.ts';
 import { VtaError } from '../lib/errors.ts';
 import { parseNpy, writeNpy } from '../lib/npy.ts';
+import { CHISEL_TSIM_RESNET18_CYCLES, IDEAL_RESNET18_CYCLES, resnet18TsimCycles, type ResnetQuantization } from './resnet18.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SAMPLES = 5;
@@ -139,9 +141,27 @@ export async function runTsimBench(): Promise<Figures> {
       const chisel = { name: "TVM's Chisel tsim, ResNet-18", value: CHISEL_TSIM_RESNET18_SECONDS };
       figures.resnet18_inference_seconds = figure(run.wall, 's', chisel, '≤ 5 s whole process');
       figures.resnet18_inference_cpu_seconds = figure(run.cpu, 'CPU s', chisel);
+      Object.assign(figures, await resnet18CycleFigures(dir));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+  return figures;
+}
+
+/**
+ * The ResNet-18-shaped network's tsim cycles (one inference; deterministic, so one sample) for
+ * each quantization, beside the Chisel VTA's cycles, with the ideal in the goal column.
+ */
+async function resnet18CycleFigures(dir: string): Promise<Figures> {
+  const chisel = { name: 'Chisel VTA tsim, ResNet-18 (conv1 on CPU)', value: CHISEL_TSIM_RESNET18_CYCLES };
+  const goal = `< ${CHISEL_TSIM_RESNET18_CYCLES.toLocaleString('en-US')} (ideal ${(IDEAL_RESNET18_CYCLES / 1e6).toFixed(2)} M)`;
+  const figures: Figures = {};
+  const names: [ResnetQuantization, string][] = [['onnx', 'resnet18_cycles_onnx_per_channel'], ['tvm', 'resnet18_cycles_tvm_pow2']];
+  for (const [quantization, name] of names) {
+    const { cycles } = await resnet18TsimCycles(quantization, dir);
+    figures[name] = figure(cycles, 'cycles', chisel, goal);
+    figures[`${name}_vs_ideal`] = cycles / IDEAL_RESNET18_CYCLES;
   }
   return figures;
 }

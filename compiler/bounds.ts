@@ -55,6 +55,21 @@ export function overflowProblem(b: Bound, e: EpilogueOp, graph: Graph): string |
   return undefined;
 }
 
+/**
+ * Whether the ALU form of a requantize step provably stays within int32 on the bound: then it
+ * rounds monotonically and maps 0 to 0, as the exact rounding does (the epilogue uses it to drop
+ * bounds the values already satisfy). A half-up step with a multiplier splits its rounding term
+ * around the MUL, so only its plain-shift form is claimed.
+ */
+export function cannotOverflow(b: Bound, e: EpilogueOp, graph: Graph): boolean {
+  if (e.kind !== 'requantize' || !(e.halfEven || e.perChannel || e.multiplier === 1)) return false;
+  const m = multipliers(e, graph);
+  const half = e.shift > 0 ? 2 ** (e.shift - 1) : 0;
+  const channels = Math.max(b.length, m.length);
+  for (let c = 0; c < channels; c++) if (at(b, c) * Math.abs(at(m, c)) + half >= LIMIT) return false;
+  return true;
+}
+
 /** The bound after one epilogue step (conservative). */
 export function boundAfter(b: Bound, e: EpilogueOp, graph: Graph): Bound {
   switch (e.kind) {

@@ -45,10 +45,48 @@ export function storePlanes(stores: KOp[], base: number, n: number, bufs: Kernel
   return ops;
 }
 
-/** max(max(x, a), b) = max(x, max(a, b)), likewise for min: relu followed by clip is one MAX. */
+/** What is known of every accumulator value at one step of the epilogue: lo ≤ x ≤ hi. */
+interface Known {
+  lo: number;
+  hi: number;
+}
+
+const UNKNOWN: Known = { lo: -Infinity, hi: Infinity };
+
+/**
+ * The range after `e`. A requantization by a positive multiplier that fusion proved cannot
+ * overflow int32 (`noOverflow`, bounds.ts; the IR's wrapping would flip a sign) rounds
+ * monotonically and maps 0 to 0, so it keeps the sign of a range on one side of 0. A per-channel
+ * multiplier's sign is not known here, nor is a bias's value.
+ */
+function knownAfter(e: EpilogueOp, k: Known): Known {
+  switch (e.kind) {
+    case 'bias':
+      return UNKNOWN;
+    case 'addConst':
+      return { lo: k.lo + e.value, hi: k.hi + e.value };
+    case 'max':
+      return { lo: Math.max(k.lo, e.value), hi: Math.max(k.hi, e.value) };
+    case 'min':
+      return { lo: Math.min(k.lo, e.value), hi: Math.min(k.hi, e.value) };
+    case 'requantize':
+      if (!e.noOverflow || e.perChannel || e.multiplier <= 0) return UNKNOWN;
+      return { lo: k.lo >= 0 ? 0 : -Infinity, hi: k.hi <= 0 ? 0 : Infinity };
+  }
+}
+
+/**
+ * The bounds the epilogue really needs: max(max(x, a), b) = max(x, max(a, b)), likewise for min
+ * (relu followed by clip is one MAX), and a bound the values already satisfy is dropped (relu, a
+ * power-of-two requantization, then a clip to int8: its MAX with −128 changes nothing).
+ */
 function mergeBounds(ep: EpilogueOp[]): EpilogueOp[] {
   const merged: EpilogueOp[] = [];
+  let known = UNKNOWN;
   for (const e of ep) {
+    const implied = (e.kind === 'max' && known.lo >= e.value) || (e.kind === 'min' && known.hi <= e.value);
+    known = knownAfter(e, known);
+    if (implied) continue;
     const last = merged[merged.length - 1];
     if (last && (e.kind === 'max' || e.kind === 'min') && last.kind === e.kind) {
       merged[merged.length - 1] = { ...last, value: e.kind === 'max' ? Math.max(last.value, e.value) : Math.min(last.value, e.value) };

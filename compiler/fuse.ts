@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../lib/paths.ts';
 import type { VtaConfig } from '../config/config.ts';
 import { fileErrorReason, readFileCapped } from '../lib/files.ts';
-import { anchorBound, boundAfter, boundAfterClip, overflowProblem } from './bounds.ts';
+import { anchorBound, boundAfter, boundAfterClip, cannotOverflow, overflowProblem } from './bounds.ts';
 import { compileError } from './errors.ts';
 import { constData } from './pack.ts';
 import { immediateParts, MAX_ROUNDING_ADDS, roundingSplit } from '../lib/rounding.ts';
@@ -45,6 +45,8 @@ export type EpilogueOp =
       halfEven?: boolean;
       /** A per-channel int32 multiplier constant [C], loaded like a bias (then `multiplier` is 1). */
       perChannel?: string;
+      /** The accumulator bound proves the ALU form cannot overflow int32 (bounds.ts cannotOverflow). */
+      noOverflow?: boolean;
     }
   /** A constant added to every element (a scalar `add`, or a bias_add whose entries are all equal). */
   | { kind: 'addConst'; node: GraphNode; value: number }
@@ -395,7 +397,7 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
         reasons.set(next, r);
         break;
       }
-      epilogue.push(e);
+      epilogue.push(e.kind === 'requantize' && cannotOverflow(bound, e, graph) ? { ...e, noOverflow: true } : e);
       if (next.op === 'clip') {
         const { min, max } = next.attrs as OpAttrs['clip'];
         epilogue.push({ kind: 'min', node: next, value: max });

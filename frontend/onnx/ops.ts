@@ -536,6 +536,8 @@ const reluOp: Translator = (t) => {
   const v = t.ins[0]?.kind === 'add' ? t.q.integerSum(t.ins[0], `${t.base}.sum`) ?? t.ins[0] : t.ins[0];
   if (v?.kind === 'q' && v.dtype === 'int32' && v.zp === 0) return { ...v, ...t.b.emit('relu', [v.ir], t.base, {}) };
   if (v?.kind === 'q' && v.dtype === 'int8') return { ...v, ...t.b.emit('clip', [v.ir], t.base, { min: Math.max(-128, v.zp), max: 127 }) };
+  // Relu of an Add of different scales: applied by the QuantizeLinear that follows (its lower bound).
+  if (v?.kind === 'add' && !v.relu) return { ...v, relu: true };
   return floatFallback(t);
 };
 

@@ -38,7 +38,8 @@ export interface QConst { kind: 'qconst'; elem: number; dims: number[]; data: Nu
 export interface IntTensor extends Emitted { kind: 'int'; elem: number; offset: number }
 export interface QTensor extends Emitted { kind: 'q'; scale: number[]; zp: number }
 export interface FloatTensor extends Emitted { kind: 'float' }
-export interface PendingAdd { kind: 'add'; a: QTensor; b: QTensor; shape: number[] }
+/** An Add of two quantized tensors not yet lowered; `relu` when a Relu follows it (before its QuantizeLinear). */
+export interface PendingAdd { kind: 'add'; a: QTensor; b: QTensor; shape: number[]; relu?: boolean }
 export type Value = ConstValue | QConst | IntTensor | QTensor | FloatTensor | PendingAdd;
 
 export interface Approximation {
@@ -150,7 +151,8 @@ export class Quantization {
       case 'add': {
         const a = this.toFloat(v.a, where, 'A', base);
         const c = this.toFloat(v.b, where, 'B', base);
-        return { kind: 'float', ...this.b.emit('add', [a.ir, c.ir], `${base}.add`, {}) };
+        const sum = this.b.emit('add', [a.ir, c.ir], `${base}.add`, {});
+        return { kind: 'float', ...(v.relu ? this.b.emit('relu', [sum.ir], `${base}.relu`, {}) : sum) };
       }
     }
   }
@@ -186,7 +188,9 @@ export class Quantization {
     const irZp = zp.map((z) => z - offset);
     if (scale.length === 1 && irZp.length === 1) {
       if (v.kind === 'q') return intTensor(this.requantize(v, scale[0]!, irZp[0]!, where, base, range), elem, offset);
-      if (v.kind === 'add') return intTensor(this.rescaledAdd(v, scale[0]!, irZp[0]!, where, base, range), elem, offset);
+      // Quantization is monotone and maps 0 to the zero point: quantize(relu(x)) = max(quantize(x), zp).
+      const addRange = v.kind === 'add' && v.relu ? { min: Math.max(range.min, irZp[0]!), max: range.max } : range;
+      if (v.kind === 'add') return intTensor(this.rescaledAdd(v, scale[0]!, irZp[0]!, where, base, addRange), elem, offset);
     }
     const f = this.toFloat(v, where, 'input', base);
     const attrs = scale.length === 1 ? { scale, zero_point: irZp, dtype: 'int8' } : { scale, zero_point: scale.map((_, k) => irZp[irZp.length === 1 ? 0 : k]!), axis, dtype: 'int8' };
@@ -328,8 +332,8 @@ export class Quantization {
       return this.narrowed(this.b.emit('quantize', [f.ir], `${base}.quantize`, { scale: [sy], zero_point: [zy], dtype: 'int8' }), range, base);
     }
     const { ma, mb, n, errorBound } = choice;
-    const ta = this.b.emit('mul', [p.a.ir, this.intConst([ma], [], `${base}.scale_a`).ir], `${base}.rescale_a`, {});
-    const tb = this.b.emit('mul', [p.b.ir, this.intConst([mb], [], `${base}.scale_b`).ir], `${base}.rescale_b`, {});
+    const ta = ma === 1 ? p.a : this.b.emit('mul', [p.a.ir, this.intConst([ma], [], `${base}.scale_a`).ir], `${base}.rescale_a`, {});
+    const tb = mb === 1 ? p.b : this.b.emit('mul', [p.b.ir, this.intConst([mb], [], `${base}.scale_b`).ir], `${base}.rescale_b`, {});
     let sum = this.b.emit('add', [ta.ir, tb.ir], `${base}.add`, {});
     const offset = -(ma * p.a.zp + mb * p.b.zp);
     if (offset !== 0) sum = this.b.emit('add', [sum.ir, this.intConst([offset], [], `${base}.zero_points`).ir], `${base}.sub_zero_points`, {});
@@ -361,6 +365,12 @@ function powerOfTwoShift(ratio: number): number | undefined {
  * 255·(ma + mb) + |zero-point terms| + 2^(n−1) < 2^31; error ≤ 255·(|ma/2^n − ra| + |mb/2^n − rb|).
  */
 export function addMultipliers(ra: number, rb: number): { ma: number; mb: number; n: number; errorBound: number } | undefined {
+  // Exact ratios (powers of two, as TVM's scales are) take the smallest shift: a multiplier of 1 is no MUL.
+  for (let n = 0; n <= 24; n++) {
+    const ma = ra * 2 ** n;
+    const mb = rb * 2 ** n;
+    if (Number.isInteger(ma) && Number.isInteger(mb) && ma >= 1 && mb >= 1 && ma <= 32767 && mb <= 32767 && 512 * (ma + mb) + 2 ** n <= 2 ** 31 - 1) return { ma, mb, n, errorBound: 0 };
+  }
   for (let n = 24; n >= 0; n--) {
     const ma = Math.round(ra * 2 ** n);
     const mb = Math.round(rb * 2 ** n);

@@ -238,3 +238,35 @@ describe('random exact epilogues and rescaled adds (default, b2x8, tiny buffers)
     });
   }
 });
+
+describe('bounds the epilogue values already satisfy', () => {
+  /** dense (weights in ±wmax) → relu → requantize >>8 → clip [−128, 127] → cast: TVM's conv epilogue. */
+  const reluClip = (wmax: number, rounding?: 'half_even') => {
+    const b = new GraphBuilder('relu-clip', [{ name: 'x', shape: [16, 64], dtype: 'int8' }]);
+    const w = randomTensor(rng(7), [16, 64], 'int8', -wmax, wmax);
+    let t = b.node('dense', ['x', b.constant('w', w)], undefined, 'fc');
+    t = b.node('relu', [t], undefined, 'relu');
+    t = b.node('requantize', [t], { shift: 8, ...(rounding ? { rounding } : {}) }, 'rq');
+    t = b.node('clip', [t], { min: -128, max: 127 }, 'clip');
+    return b.output(b.node('cast', [t], { dtype: 'int8' }, 'cast'));
+  };
+
+  it('relu then a requantize that cannot overflow: the clip needs no MAX −128 (one ALU op fewer), bit-exact', async () => {
+    for (const rounding of [undefined, 'half_even'] as const) {
+      const res = await compileAndCheck(reluClip(127, rounding), cfg, 4);
+      expect(res.races).toEqual([]);
+      allOnVta(res.model);
+      const ops = aluOps(res.model, cfg);
+      // relu MAX 0, the requantize (2 or 8), MIN 127: no MAX −128.
+      expect(ops).toBe(1 + (rounding ? 8 : 2) + 1);
+    }
+  });
+
+  it('keeps the MAX −128 when the relu is missing', () => {
+    const b = new GraphBuilder('no-relu', [{ name: 'x', shape: [16, 64], dtype: 'int8' }]);
+    let t = b.node('dense', ['x', b.constant('w', randomTensor(rng(7), [16, 64], 'int8'))], undefined, 'fc');
+    t = b.node('requantize', [t], { shift: 8 }, 'rq');
+    t = b.node('clip', [t], { min: -128, max: 127 }, 'clip');
+    expect(aluOps(compile(b.output(b.node('cast', [t], { dtype: 'int8' }, 'cast')), { config: cfg }), cfg)).toBe(2 + 2);
+  });
+});

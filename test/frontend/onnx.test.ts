@@ -307,3 +307,38 @@ describe('ONNX import', () => {
     expect(differing).toBeLessThan(4);
   });
 });
+
+describe('ONNX import: Relu after an Add of different scales', () => {
+  /** float a, b → Q(2^-2), Q(2^-3) → DQ → Add → Relu → Q(2^-2) → DQ → y (a residual block's end, TVM-style scales). */
+  const spec = (): ModelSpec => ({
+    name: 'qdq-add-relu',
+    inputs: [{ name: 'a', type: 'float', shape: [1, 8] }, { name: 'b', type: 'float', shape: [1, 8] }],
+    outputs: [{ name: 'y', type: 'float', shape: [1, 8] }],
+    initializers: [zp, sc('sa', 0.25), sc('sb', 0.125), sc('sy', 0.25)],
+    nodes: [
+      { op: 'QuantizeLinear', inputs: ['a', 'sa', 'zp'], outputs: ['aq'], name: 'qa' },
+      { op: 'DequantizeLinear', inputs: ['aq', 'sa', 'zp'], outputs: ['ad'], name: 'dqa' },
+      { op: 'QuantizeLinear', inputs: ['b', 'sb', 'zp'], outputs: ['bq'], name: 'qb' },
+      { op: 'DequantizeLinear', inputs: ['bq', 'sb', 'zp'], outputs: ['bd'], name: 'dqb' },
+      { op: 'Add', inputs: ['ad', 'bd'], outputs: ['s'], name: 'add' },
+      { op: 'Relu', inputs: ['s'], outputs: ['r'], name: 'relu' },
+      { op: 'QuantizeLinear', inputs: ['r', 'sy', 'zp'], outputs: ['yq'], name: 'qy' },
+      { op: 'DequantizeLinear', inputs: ['yq', 'sy', 'zp'], outputs: ['y'], name: 'dqy' },
+    ],
+  });
+
+  it('stays an integer add whose clip starts at the zero point, and agrees exactly with onnxruntime', async () => {
+    const p = save('add-relu', spec());
+    const imp = importOnnx(p);
+    const ops = imp.graph.nodes.map((n) => n.op);
+    expect(ops).not.toContain('relu');
+    expect(ops.filter((o) => o === 'dequantize')).toHaveLength(1); // only the graph output's
+    expect(imp.graph.nodes.find((n) => n.op === 'clip')!.attrs).toMatchObject({ min: 0, max: 127 });
+    // Ratios 1 and 1/2 are exact at the smallest shift: (2a + b) >> 1, one MUL (b's multiplier is 1).
+    expect(ops.filter((o) => o === 'mul')).toHaveLength(1);
+    expect(imp.graph.nodes.find((n) => n.op === 'requantize')!.attrs).toMatchObject({ shift: 1 });
+    const a = [-3, -0.4, 0.3, 1.9, 5.125, -7.5, 12.2, -0.1];
+    const b = [2.9, 0.3, -0.7, 1.1, -2.5, 9.0, -3.3, 0.05];
+    expect(await ortDiff(p, { a: f32([1, 8], a), b: f32([1, 8], b) })).toEqual([0]);
+  });
+});
