@@ -91,8 +91,9 @@ function graphInput(b: GraphBuilder, name: string, shape: number[], elem: number
 
 /** The value of an ONNX graph output, as a node named after it with the ONNX dtype. */
 function graphOutput(b: GraphBuilder, q: Quantization, name: string, v: Value | undefined): ImportedTensor {
-  if (!v || v.kind === 'const' || v.kind === 'qconst') fail(`output '${name}': is not computed from the model inputs`);
   const where = `output '${name}'`;
+  if (!v) fail(`${where}: no node computes it and it is not an initializer`);
+  if (v.kind === 'const') return described(name, asOutput(b, constantOutput(b, v, where, name), name));
   if (v.kind === 'int') {
     if (v.offset === 0) return described(name, asOutput(b, v, name));
     const wide = b.emit('cast', [v.ir], `${name}.int32`, { dtype: 'int32' });
@@ -102,6 +103,15 @@ function graphOutput(b: GraphBuilder, q: Quantization, name: string, v: Value | 
   const f = q.toFloat(v, where, 'value', name);
   return described(name, asOutput(b, f, name));
 }
+
+/** An initializer as a graph output, in its own dtype: a copy of the constant under the output's name. */
+function constantOutput(b: GraphBuilder, v: Extract<Value, { kind: 'const' }>, where: string, name: string): Emitted {
+  const dtype = CONSTANT_OUTPUT_DTYPES.get(v.elem);
+  if (!dtype) fail(`${where}: an initializer of element type ${elemName(v.elem)} as a graph output is not supported (float, int8, uint8, int32 are)`);
+  return b.constant({ dtype, dims: v.dims, data: v.data as ArrayLike<number> }, `${name}.value`);
+}
+
+const CONSTANT_OUTPUT_DTYPES = new Map<number, 'float32' | 'int8' | 'uint8' | 'int32'>([[ELEM.float, 'float32'], [ELEM.int8, 'int8'], [ELEM.uint8, 'uint8'], [ELEM.int32, 'int32']]);
 
 /** The tensor under the output's name: its producing node renamed, or (a graph input or a value
  * already renamed for another output) a reshape copy. */
