@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { loadBundle } from '../../drivers/bundle.ts';
 import { checkKitBundle, loadKitExpectation } from '../../drivers/kit-check.ts';
-import { VtaError, describeError } from '../../lib/errors.ts';
+import { VtaError, describeError, isVtaError } from '../../lib/errors.ts';
 import { getDriver } from '../../drivers/registry.ts';
 import { fileErrorReason } from '../../lib/files.ts';
 import { packagePath } from '../../lib/paths.ts';
@@ -61,10 +61,11 @@ const command: CommandModule<object, Args> = {
         try {
           const bundle = loadBundle(join(dir, `${name}.bundle.json`));
           const expected = loadKitExpectation(join(dir, `${name}.expected.json`));
-          const problems = await checkKitBundle(await pool.get(bundle.config), bundle, expected, info.observes);
+          const problems = await checkKitBundle(await openFor(pool, bundle.config), bundle, expected, info.observes);
           if (problems.length === 0) passed++;
           else failures.push(`FAIL ${name}: ${problems.join('; ')}`);
         } catch (e) {
+          if (e instanceof UnreachableDriver) throw e.cause;
           failures.push(`FAIL ${name}: ${describeError(e)}`);
         }
         bar?.increment(1);
@@ -82,3 +83,16 @@ const command: CommandModule<object, Args> = {
   },
 };
 export default command;
+
+/** A remote driver that refuses the session (token, version, connection) fails every bundle alike. */
+class UnreachableDriver extends Error {}
+
+/** The driver for a bundle's config; a refused remote session ends the whole run as one error. */
+async function openFor(pool: DriverPool, cfg: Parameters<DriverPool['get']>[0]) {
+  try {
+    return await pool.get(cfg);
+  } catch (e) {
+    if (isVtaError(e) && e.code.startsWith('E_REMOTE')) throw new UnreachableDriver('remote driver refused', { cause: e });
+    throw e;
+  }
+}

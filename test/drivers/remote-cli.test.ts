@@ -77,6 +77,13 @@ describe('vta serve with the verbs that take --driver', { timeout: 90_000 }, () 
     expect(r.stderr.trim()).toMatch(/^error\[E_REMOTE_AUTH\]: remote:\/\/127\.0\.0\.1:\d+ refused the token \(wrong token\)[^\n]*$/);
     expect(server.stderr()).toMatch(/vta serve: session \d+ from 127\.0\.0\.1:\d+ ended: E_REMOTE_AUTH: wrong token/);
   });
+
+  it('a wrong token in vta conformance: one error line for the run, not one failure per bundle', async () => {
+    const r = await vta(['conformance', '--driver', server.url, '--filter', 's1-'], { VTA_REMOTE_TOKEN: 'guess' });
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim()).toMatch(/^error\[E_REMOTE_AUTH\]: remote:\/\/127\.0\.0\.1:\d+ refused the token \(wrong token\)[^\n]*$/);
+  });
 });
 
 describe('vta serve refusals and a killed server', { timeout: 90_000 }, () => {
