@@ -42,39 +42,65 @@ export interface OnnxConst {
   data: Numbers;
 }
 
-/** A node's attributes by name, read on demand (a Constant's tensor is decoded when asked for). */
+/** ONNX AttributeProto.AttributeType codes of the kinds the importer reads. */
+const ATTR_TYPE = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, INTS: 7 } as const;
+type AttrKind = keyof typeof ATTR_TYPE;
+const ATTR_TYPE_NAMES = new Map<number, string>([[1, 'FLOAT'], [2, 'INT'], [3, 'STRING'], [4, 'TENSOR'], [5, 'GRAPH'], [6, 'FLOATS'], [7, 'INTS'], [8, 'STRINGS'], [9, 'TENSORS'], [10, 'GRAPHS']]);
+
+/**
+ * A node's attributes by name, read on demand (a Constant's tensor is decoded when asked for). Each
+ * read checks the attribute's declared type (onnxruntime refuses a type that does not match its data).
+ */
 export class Attributes {
   private readonly byName: Map<string, OnnxNs.IAttributeProto>;
-  constructor(attrs: OnnxNs.IAttributeProto[]) {
-    this.byName = new Map(attrs.map((a) => [a.name ?? '', a]));
+  constructor(attrs: OnnxNs.IAttributeProto[], private readonly where: string) {
+    this.byName = new Map();
+    for (const a of attrs) {
+      const name = a.name ?? '';
+      if (!a.type) fail(`${where}: attribute '${name}' has no type`);
+      if (this.byName.has(name)) fail(`${where}: attribute '${name}' is given twice`);
+      this.byName.set(name, a);
+    }
+  }
+
+  /** The attribute `key` if present, checked to be of `kind`. */
+  private get(key: string, kind: AttrKind): OnnxNs.IAttributeProto | undefined {
+    const v = this.byName.get(key);
+    if (v && v.type !== ATTR_TYPE[kind]) fail(`${this.where}: attribute '${key}' is ${ATTR_TYPE_NAMES.get(v.type ?? 0) ?? `type ${v.type}`}, not ${kind}`);
+    return v;
   }
 
   has(key: string): boolean {
     return this.byName.has(key);
   }
 
+  /** The attribute names given. */
+  names(): string[] {
+    return [...this.byName.keys()];
+  }
+
   int(key: string, dflt: number): number {
-    const v = this.byName.get(key);
+    const v = this.get(key, 'INT');
     return v ? num(v.i) : dflt;
   }
 
   ints(key: string, dflt: number[]): number[] {
-    const v = this.byName.get(key);
+    const v = this.get(key, 'INTS');
     return v ? (v.ints ?? []).map(num) : dflt;
   }
 
   /** The FLOAT value as stored (null or undefined when the attribute is absent or unset). */
   float(key: string): number | null | undefined {
-    return this.byName.get(key)?.f;
+    return this.get(key, 'FLOAT')?.f;
   }
 
   string(key: string): string {
-    return new TextDecoder().decode(this.byName.get(key)?.s ?? new Uint8Array());
+    return new TextDecoder().decode(this.get(key, 'STRING')?.s ?? new Uint8Array());
   }
 
   /** A TENSOR attribute's values, or undefined when there is none. */
   tensor(key: string, where: string): OnnxConst | undefined {
-    const t = this.byName.get(key)?.t;
+    const t = this.get(key, 'TENSOR')?.t;
     return t ? tensorData(t, where) : undefined;
   }
 }
@@ -195,18 +221,24 @@ export function defaultOpset(model: OnnxNs.IModelProto): number {
   return main ? num(main.version) : 0;
 }
 
+/** How errors name a node. */
+export const nodeWhere = (name: string, opType: string): string => `node ${name} (${opType})`;
+
 /** Decode the protobuf: the graph's nodes as plain data (initializers and inputs are read apart). */
 export function readOnnxModel(bytes: Uint8Array, label: string, name: string): OnnxModel {
   const model = decodeModelProto(bytes, label);
   const g = model.graph;
-  const nodes = (g.node ?? []).map((n, k) => ({
-    name: n.name || `${(n.opType ?? 'node').toLowerCase()}_${k}`,
-    opType: n.opType ?? '',
-    domain: n.domain ?? '',
-    inputs: n.input ?? [],
-    outputs: n.output ?? [],
-    attrs: new Attributes(n.attribute ?? []),
-  }));
+  const nodes = (g.node ?? []).map((n, k) => {
+    const nodeName = n.name || `${(n.opType ?? 'node').toLowerCase()}_${k}`;
+    return {
+      name: nodeName,
+      opType: n.opType ?? '',
+      domain: n.domain ?? '',
+      inputs: n.input ?? [],
+      outputs: n.output ?? [],
+      attrs: new Attributes(n.attribute ?? [], nodeWhere(nodeName, n.opType ?? '')),
+    };
+  });
   return { name: g.name || name, opset: defaultOpset(model), nodes, outputs: (g.output ?? []).map((o) => o.name ?? ''), graph: g };
 }
 
