@@ -212,6 +212,12 @@ export function decodeModelProto(bytes: Uint8Array, label: string): OnnxNs.Model
   }
   const g = model.graph;
   if (!g || (g.node ?? []).length === 0) fail(`${label}: not a valid ONNX model (no graph or no nodes)`);
+  // Absent from the wire (not an own field of the decoded message): onnxruntime refuses the model.
+  if (!Object.hasOwn(model, 'irVersion')) fail(`${label}: not a valid ONNX model (no ir_version)`);
+  for (const o of g.output ?? []) {
+    const tt = o.type?.tensorType;
+    if (tt && !tt.elemType) fail(`${label}: output '${o.name}' has a tensor type without an element type`);
+  }
   return model as OnnxNs.ModelProto & { graph: OnnxNs.GraphProto };
 }
 
@@ -253,14 +259,19 @@ export function readInitializers(m: OnnxModel): Map<string, OnnxConst> {
 export function readInputs(m: OnnxModel, initializers: Map<string, OnnxConst>): OnnxInput[] {
   const out: OnnxInput[] = [];
   const seen = new Set(initializers.keys());
+  const listed = new Set<string>();
   for (const input of m.graph.input ?? []) {
     const iname = input.name ?? '';
+    if (listed.has(iname)) fail(`input '${iname}' is listed twice`);
+    listed.add(iname);
     if (seen.has(iname)) continue;
     seen.add(iname);
     const tt = input.type?.tensorType;
     if (!tt) fail(`input '${iname}': only tensor inputs are supported`);
     const dims = tt.shape?.dim ?? [];
     const shape = dims.map((d, k) => {
+      // A dim_value given (an own field of the decoded message) must be a size; onnxruntime feeds it as one.
+      if (!d.dimParam && Object.hasOwn(d, 'dimValue') && num(d.dimValue) < 1) fail(`input '${iname}': dimension ${k} is ${num(d.dimValue)}: sizes must be positive`);
       const fixed = !d.dimParam && d.dimValue != null && num(d.dimValue) >= 1;
       // A symbolic batch (the first dimension) runs one sample per batch: k samples are k batches.
       if (!fixed && k === 0 && dims.length > 1) return 1;

@@ -2,7 +2,8 @@
  * More models onnxruntime refuses as invalid, found by test/fuzz/onnx.test.ts once its mutants
  * stopped corrupting the original model: an attribute name outside the operator's schema, an
  * attribute whose type is missing or does not match its data, a value name defined twice, and a
- * DequantizeLinear whose input and zero point differ in type. Each is one E_ONNX line naming the node.
+ * DequantizeLinear whose input and zero point differ in type, an input listed twice or with a size
+ * below 1, no ir_version, an output type without an element type. Each is one E_ONNX line.
  */
 import { expect, it } from 'vitest';
 import { buildOnnxModel, onnx, type AttrValue } from '../../frontend/onnx-builder.ts';
@@ -72,4 +73,27 @@ it.each<[string, () => Uint8Array, RegExp]>([
   const bytes = make();
   expect(await ortAccepts(bytes)).toBe(false);
   expect(() => importOnnx(bytes)).toThrow(refusal);
+});
+
+/** The model with its ModelProto edited. */
+function editModel(bytes: Uint8Array, edit: (m: OnnxNs.ModelProto) => void): Uint8Array {
+  const m = onnx.ModelProto.decode(bytes);
+  edit(m);
+  return onnx.ModelProto.encode(m).finish();
+}
+
+it.each<[string, (m: OnnxNs.ModelProto) => void, RegExp]>([
+  ['an input listed twice', (m) => m.graph!.input!.push(m.graph!.input![0]!), /input 'x' is listed twice/],
+  ['an input dimension of 0', (m) => (m.graph!.input![0]!.type!.tensorType!.shape!.dim![1]!.dimValue = 0), /input 'x': dimension 1 is 0: sizes must be positive/],
+  ['no ir_version', (m) => delete (m as { irVersion?: unknown }).irVersion, /no ir_version/],
+  ['an output type without an element type', (m) => (m.graph!.output![0]!.type!.tensorType!.elemType = 0), /output 'y' has a tensor type without an element type/],
+])('refused as onnxruntime does: %s', async (_what, edit, refusal) => {
+  const bytes = editModel(model({ transB: 1 }), edit);
+  expect(await ortAccepts(bytes)).toBe(false);
+  expect(() => importOnnx(bytes)).toThrow(refusal);
+});
+
+it('a name holding a line break is quoted on one line', () => {
+  const bytes = editModel(model({ transB: 1 }), (m) => (m.graph!.output![0]!.name = 'y\nz'));
+  expect(() => importOnnx(bytes)).toThrow(/^[^\n]*y\\nz[^\n]*$/);
 });
