@@ -8,6 +8,7 @@ import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { describeError } from '../lib/errors.ts';
 import { COMMANDS } from './commands/index.ts';
+import { type DeclaredOptions, refuseRepeatedOptions } from './options.ts';
 
 /**
  * Write `text` to stderr whole before the process exits. A pipe takes 64 KiB at a time: the
@@ -37,6 +38,10 @@ function fail(e: unknown): never {
   exitWithError(describeError(e), 1, e instanceof Error ? e.stack : undefined);
 }
 
+function refuseRepeats(argv: Record<string, unknown>, y: { getOptions(): DeclaredOptions }): void {
+  refuseRepeatedOptions(argv, y.getOptions());
+}
+
 async function main(): Promise<void> {
   // `vta ... | head` closes our stdout early: that is not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -53,6 +58,9 @@ async function main(): Promise<void> {
       describe: 'VTA config JSON (vta_config.json keys); default: config/vta_config.json',
       global: true,
     })
+    // Before validation, with the verb's own options known: one place refuses `-o a -o b` for all verbs.
+    // (yargs passes itself as the second argument; its types leave it out.)
+    .middleware(refuseRepeats as (argv: Record<string, unknown>) => void, true)
     .demandCommand(1, 'name a command (vta --help lists them)')
     .strict()
     .recommendCommands()

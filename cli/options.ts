@@ -147,3 +147,31 @@ export function memoryFromArgs(argv: MemoryArgs): MemoryModel | undefined {
   if (argv.memory === undefined && Object.keys(overrides).length === 0) return undefined;
   return memoryModel(argv.memory ?? 'ideal', overrides);
 }
+
+/** What yargs knows of the current command's options (its `getOptions()`, the parts read here). */
+export interface DeclaredOptions {
+  key: Record<string, unknown>;
+  array: string[];
+  alias: Record<string, string[]>;
+}
+
+function flagName(key: string): string {
+  return key.length === 1 ? `-${key}` : `--${key}`;
+}
+
+/**
+ * An option that takes one value but was given several times (`-o a -o b`) reaches the command as
+ * an array, which the command does not expect: refuse it here, for every verb, naming the option.
+ * Options declared `array: true` (and variadic positionals) take several values and are left alone.
+ */
+export function refuseRepeatedOptions(argv: Record<string, unknown>, declared: DeclaredOptions): void {
+  const many = new Set(declared.array);
+  for (const key of Object.keys(declared.key)) {
+    const value = argv[key];
+    if (!Array.isArray(value)) continue;
+    const names = [key, ...(declared.alias[key] ?? [])];
+    if (names.some((n) => many.has(n))) continue;
+    const spelled = names.map(flagName).join('/');
+    throw new VtaError('E_USAGE', `${spelled} was given ${value.length} times (${value.map(String).join(', ')}): it takes one value`);
+  }
+}

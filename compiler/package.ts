@@ -6,12 +6,16 @@
  *   bytes 12..    JSON header (UTF-8): { "format": "vtapkg/1", "model": <CompiledModel without the
  *                 two images, its `types` as [tensor, {shape, dtype}] pairs, each graph constant's
  *                 `data` as {offset, bytes} in the tensors section>,
- *                 "sections": { "code": [offset, bytes], "tensors": [offset, bytes], "const": [offset, bytes] } }
+ *                 "sections": { "code": [offset, bytes], "tensors": [offset, bytes], "const": [offset, bytes] },
+ *                 "sha256": { "model": hex, "code": hex, "tensors": hex, "const": hex } }
  *   sections      the code image (instructions, then uop images), the graph's constants (each one's
  *                 little-endian bytes, 8-byte aligned in the section) and the constant image, each
  *                 section starting at a 64-byte aligned file offset
  * Container VTAPKG01 (before constants were binary) held each graph constant as base64 in the
  * header and had no tensors section; it is still read.
+ * `sha256` holds the digest of each section and of the model (as JSON.stringify writes it), checked
+ * on read so that a corrupted image is refused instead of running to wrong results. A package
+ * written before it existed has no `sha256` field and is read unchecked.
  * Instruction dram_base fields are relative to their segment; `model.relocs` lists, per
  * instruction index, the segment to add (segment base / element size of the memory type).
  * docs/compiler.md describes every field. A package without `types` (written before models
@@ -35,6 +39,7 @@ import { DTYPE_INFO } from '../lib/dtype.ts';
 import { SEGMENTS, type SegmentName } from './memplan.ts';
 import { gridTiles, im2colShape, tileGrid } from './pack.ts';
 import { describeValue } from '../lib/describe-value.ts';
+import { createHash } from 'node:crypto';
 
 const MAGIC = 'VTAPKG02';
 /** The previous container: graph constants inline in the header as base64. */
@@ -44,6 +49,8 @@ const FORMATS = ['vtapkg/1', 'vtapkg/2'];
 /** vtapkg/2 for a model whose constants are packed below 8 bits, vtapkg/1 otherwise. */
 const formatFor = (config: VtaConfigJson): string => (config.LOG_INP_WIDTH < 3 || config.LOG_WGT_WIDTH < 3 ? 'vtapkg/2' : 'vtapkg/1');
 const ALIGN = 64;
+
+const sha256 = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex');
 
 /**
  * The header's model section (the model without its images, types as a list: names are data), its
@@ -96,6 +103,7 @@ export function writePackage(model: CompiledModel): Uint8Array {
   const { code, constImage } = model;
   const { meta, tensors } = headerModel(model);
   const sections: Record<string, [number, number]> = {};
+  const digests = { model: sha256(JSON.stringify(meta)), code: sha256(code), tensors: sha256(tensors), const: sha256(constImage) };
   // Two passes: section offsets depend on the header length, which depends on the offsets.
   let header = '';
   let start = 0;
@@ -107,7 +115,7 @@ export function writePackage(model: CompiledModel): Uint8Array {
     sections.code = [codeAt, code.length];
     sections.tensors = [tensorsAt, tensors.length];
     sections.const = [constAt, constImage.length];
-    header = JSON.stringify({ format: formatFor(model.config), model: meta, sections });
+    header = JSON.stringify({ format: formatFor(model.config), model: meta, sections, sha256: digests });
   }
   const headerBytes = Buffer.from(header, 'utf8');
   if (Math.ceil((12 + headerBytes.length) / ALIGN) * ALIGN !== sections.code![0]) throw new Error('vtapkg header layout did not converge');
@@ -149,13 +157,15 @@ export function readPackage(bytes: Uint8Array, where = 'package'): CompiledModel
   if (!FORMATS.includes(h.format as string)) throw bad(`format must be one of ${FORMATS.map((f) => `"${f}"`).join(', ')} (got ${describeValue(h.format)})`);
   const m = h.model;
   if (!isObject(m) || m.format !== 'vta-compiled/1') throw bad('model section is missing or not vta-compiled/1');
+  const verify = digestCheck(h, bad);
+  verify('model', JSON.stringify(m));
   const section = (name: string): Uint8Array => {
     const s = isObject(h.sections) ? h.sections[name] : undefined;
     const [offset, size] = Array.isArray(s) && s.length === 2 ? s : [];
     if (!isCount(offset) || !isCount(size) || offset + size > bytes.length) throw bad(`section ${name} is missing or outside the file`);
     // A copy, never a view: a Buffer's slice() shares its memory (and Node's pool), and the
     // model must own its images whatever the caller does with the bytes it passed.
-    return new Uint8Array(bytes.subarray(offset, offset + size));
+    return verify(name, new Uint8Array(bytes.subarray(offset, offset + size)));
   };
   const code = section('code');
   const constImage = section('const');
@@ -164,6 +174,22 @@ export function readPackage(bytes: Uint8Array, where = 'package'): CompiledModel
   const graph = magic === MAGIC_BASE64 ? m.graph : withTensorData(m.graph, section('tensors'), bad);
   const model = checkModel({ ...m, graph }, cfg, code, constImage, bad);
   return { ...model, code, constImage };
+}
+
+/**
+ * The check of one part against the header's `sha256` digests: a no-op for a package written
+ * before they existed (no `sha256` field), a refusal naming the part when its digest differs.
+ */
+function digestCheck(h: Json, bad: (why: string) => Error): <T extends Uint8Array | string>(part: string, content: T) => T {
+  if (h.sha256 === undefined) return (_part, content) => content;
+  const digests = h.sha256;
+  if (!isObject(digests)) throw bad('sha256 must be an object of hex digests');
+  return (part, content) => {
+    const want = digests[part];
+    if (typeof want !== 'string') throw bad(`sha256 has no digest for ${part}`);
+    if (sha256(content) !== want) throw bad(`${part === 'model' ? 'the model header' : `section ${part}`} fails its sha256 check: the file is corrupted`);
+    return content;
+  };
 }
 
 /**

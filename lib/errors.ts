@@ -11,7 +11,8 @@ export type { ErrorCode } from './error-codes.ts';
 export class VtaError extends Error {
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string) {
-    super(message);
+    // One line whatever a message quotes: a name read from a file may hold line breaks.
+    super(message.replace(/[\r\n]/g, (c) => (c === '\n' ? '\\n' : '\\r')));
     this.name = 'VtaError';
     this.code = code;
   }

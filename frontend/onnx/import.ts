@@ -23,7 +23,8 @@ import type { DType, Graph } from '../../graph/ir.ts';
 import { GraphBuilder, type Emitted } from './builder.ts';
 import { translate } from './ops.ts';
 import { Quantization, type Approximation, type RoundingMode, type ScaleMode, type Value } from './quant.ts';
-import { ELEM, elemName, fail, readInitializers, readInputs, readOnnxModel, type OnnxModel } from './read.ts';
+import { OP_SCHEMAS } from './op-schema.ts';
+import { ELEM, elemName, fail, readInitializers, readInputs, nodeWhere, readOnnxModel, type OnnxModel, type OnnxNode } from './read.ts';
 
 export { ONNX_ERROR } from './read.ts';
 export { SUPPORTED_OPS } from './ops.ts';
@@ -142,8 +143,10 @@ function translateModel(m: OnnxModel, label: string, opts: ImportOptions): Impor
     setName(inputs, input.name, { tensor: input.name, dtype: IR_DTYPE.get(input.elem)!, shape: input.shape, scale: 1, float: input.elem === ELEM.float });
   }
 
+  /** Every name a node has defined (its extra outputs are not values the importer keeps). */
+  const defined = new Set<string>();
   for (const node of m.nodes) {
-    const where = `node ${node.name} (${node.opType})`;
+    const where = nodeWhere(node.name, node.opType);
     if (!DOMAINS.has(node.domain)) fail(`${where}: operator domain '${node.domain}' is not supported`);
     const ins = node.inputs.map((n) => {
       if (n === '') return undefined;
@@ -151,6 +154,12 @@ function translateModel(m: OnnxModel, label: string, opts: ImportOptions): Impor
       if (!v) fail(`${where}: input '${n}' is not produced by an earlier node`);
       return v;
     });
+    checkSchema(node, where);
+    // SSA: a name defined twice (by two nodes, or a node and an input or initializer) is invalid.
+    for (const o of node.outputs.filter((name) => name !== '')) {
+      if (values.has(o) || defined.has(o)) fail(`${where}: output '${o}' is already defined`);
+      defined.add(o);
+    }
     let out: Value;
     if (node.opType === 'Constant') {
       const t = node.attrs.tensor('value', where);
@@ -167,6 +176,16 @@ function translateModel(m: OnnxModel, label: string, opts: ImportOptions): Impor
 }
 
 
+
+/** The node against its operator's schema: attribute names and input and output counts. */
+function checkSchema(node: OnnxNode, where: string): void {
+  const schema = OP_SCHEMAS.get(node.opType);
+  if (!schema) return;
+  const unknown = node.attrs.names().find((a) => !schema.attributes.has(a));
+  if (unknown !== undefined) fail(`${where}: '${unknown}' is not an attribute of ${node.opType}`);
+  if (node.inputs.length > schema.inputs) fail(`${where}: ${node.inputs.length} inputs, but ${node.opType} takes at most ${schema.inputs}`);
+  if (node.outputs.length > schema.outputs) fail(`${where}: ${node.outputs.length} outputs, but ${node.opType} has at most ${schema.outputs}`);
+}
 
 /**
  * Import a quantized ONNX model (path or bytes). Throws a one-line VtaError (E_ONNX, E_MODEL or

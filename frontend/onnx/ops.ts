@@ -11,7 +11,7 @@
  */
 import type { OpName } from '../../graph/ir.ts';
 import type { Attributes, OnnxNode } from './read.ts';
-import { ELEM, count, fail, fmt } from './read.ts';
+import { ELEM, count, elemName, fail, fmt } from './read.ts';
 import type { Emitted, GraphBuilder } from './builder.ts';
 import {
   constant, positiveScales, realValues, roundHalfEven, sameScale, scalar, zeroPoints,
@@ -407,8 +407,12 @@ function quantParams(t: Translation, scaleIdx: number, defaultElem: number): { s
 }
 
 /** DequantizeLinear of any value (integer tensor or constant). */
-function dequantize(t: Translation, x: Value | undefined, scale: number[], zp: number[], axis: number): Value {
+function dequantize(t: Translation, x: Value | undefined, scale: number[], zp: number[], axis: number, zpElem?: number): Value {
   if (!x) fail(`${t.where}: input is missing`);
+  // ONNX binds x and its zero point to one type T: onnxruntime refuses the model otherwise.
+  if (zpElem !== undefined && (x.kind === 'const' || x.kind === 'int') && x.elem !== zpElem) {
+    fail(`${t.where}: the input is ${elemName(x.elem)} but its zero point is ${elemName(zpElem)} (they must be one type)`);
+  }
   if (x.kind === 'const') {
     const ax = axis < 0 ? axis + x.dims.length : axis;
     return { kind: 'qconst', elem: x.elem, dims: x.dims, data: x.data, scale, zp, axis: ax };
@@ -428,8 +432,8 @@ const quantizeLinear: Translator = (t) => {
 };
 
 const dequantizeLinear: Translator = (t) => {
-  const { scale, zp, axis } = quantParams(t, 1, ELEM.uint8);
-  return dequantize(t, t.ins[0], scale, zp, axis);
+  const { scale, zp, elem, axis } = quantParams(t, 1, ELEM.uint8);
+  return dequantize(t, t.ins[0], scale, zp, axis, t.ins[2] ? elem : undefined);
 };
 
 /** A QLinear* node as DequantizeLinear of its inputs → the float op's translator → QuantizeLinear. */
@@ -437,8 +441,8 @@ function qlinear(op: string, operands: [number, number, number][], out: number, 
   return (t) => {
     const ins = operands.map(([x, s, axis]) => {
       const sc = positiveScales(t.ins[s], t.where, 'scale');
-      const { zp } = zeroPoints(t.ins[s + 1], t.where, ELEM.uint8);
-      return dequantize(t, t.ins[x], sc, zp, axis);
+      const { zp, elem } = zeroPoints(t.ins[s + 1], t.where, ELEM.uint8);
+      return dequantize(t, t.ins[x], sc, zp, axis, t.ins[s + 1] ? elem : undefined);
     });
     const inner = { ...t, node: { ...t.node, opType: op }, ins: [...ins, ...extra(t)] };
     const y = translate(inner);

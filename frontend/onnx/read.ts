@@ -42,39 +42,65 @@ export interface OnnxConst {
   data: Numbers;
 }
 
-/** A node's attributes by name, read on demand (a Constant's tensor is decoded when asked for). */
+/** ONNX AttributeProto.AttributeType codes of the kinds the importer reads. */
+const ATTR_TYPE = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, INTS: 7 } as const;
+type AttrKind = keyof typeof ATTR_TYPE;
+const ATTR_TYPE_NAMES = new Map<number, string>([[1, 'FLOAT'], [2, 'INT'], [3, 'STRING'], [4, 'TENSOR'], [5, 'GRAPH'], [6, 'FLOATS'], [7, 'INTS'], [8, 'STRINGS'], [9, 'TENSORS'], [10, 'GRAPHS']]);
+
+/**
+ * A node's attributes by name, read on demand (a Constant's tensor is decoded when asked for). Each
+ * read checks the attribute's declared type (onnxruntime refuses a type that does not match its data).
+ */
 export class Attributes {
   private readonly byName: Map<string, OnnxNs.IAttributeProto>;
-  constructor(attrs: OnnxNs.IAttributeProto[]) {
-    this.byName = new Map(attrs.map((a) => [a.name ?? '', a]));
+  constructor(attrs: OnnxNs.IAttributeProto[], private readonly where: string) {
+    this.byName = new Map();
+    for (const a of attrs) {
+      const name = a.name ?? '';
+      if (!a.type) fail(`${where}: attribute '${name}' has no type`);
+      if (this.byName.has(name)) fail(`${where}: attribute '${name}' is given twice`);
+      this.byName.set(name, a);
+    }
+  }
+
+  /** The attribute `key` if present, checked to be of `kind`. */
+  private get(key: string, kind: AttrKind): OnnxNs.IAttributeProto | undefined {
+    const v = this.byName.get(key);
+    if (v && v.type !== ATTR_TYPE[kind]) fail(`${this.where}: attribute '${key}' is ${ATTR_TYPE_NAMES.get(v.type ?? 0) ?? `type ${v.type}`}, not ${kind}`);
+    return v;
   }
 
   has(key: string): boolean {
     return this.byName.has(key);
   }
 
+  /** The attribute names given. */
+  names(): string[] {
+    return [...this.byName.keys()];
+  }
+
   int(key: string, dflt: number): number {
-    const v = this.byName.get(key);
+    const v = this.get(key, 'INT');
     return v ? num(v.i) : dflt;
   }
 
   ints(key: string, dflt: number[]): number[] {
-    const v = this.byName.get(key);
+    const v = this.get(key, 'INTS');
     return v ? (v.ints ?? []).map(num) : dflt;
   }
 
   /** The FLOAT value as stored (null or undefined when the attribute is absent or unset). */
   float(key: string): number | null | undefined {
-    return this.byName.get(key)?.f;
+    return this.get(key, 'FLOAT')?.f;
   }
 
   string(key: string): string {
-    return new TextDecoder().decode(this.byName.get(key)?.s ?? new Uint8Array());
+    return new TextDecoder().decode(this.get(key, 'STRING')?.s ?? new Uint8Array());
   }
 
   /** A TENSOR attribute's values, or undefined when there is none. */
   tensor(key: string, where: string): OnnxConst | undefined {
-    const t = this.byName.get(key)?.t;
+    const t = this.get(key, 'TENSOR')?.t;
     return t ? tensorData(t, where) : undefined;
   }
 }
@@ -186,6 +212,12 @@ export function decodeModelProto(bytes: Uint8Array, label: string): OnnxNs.Model
   }
   const g = model.graph;
   if (!g || (g.node ?? []).length === 0) fail(`${label}: not a valid ONNX model (no graph or no nodes)`);
+  // Absent from the wire (not an own field of the decoded message): onnxruntime refuses the model.
+  if (!Object.hasOwn(model, 'irVersion')) fail(`${label}: not a valid ONNX model (no ir_version)`);
+  for (const o of g.output ?? []) {
+    const tt = o.type?.tensorType;
+    if (tt && !tt.elemType) fail(`${label}: output '${o.name}' has a tensor type without an element type`);
+  }
   return model as OnnxNs.ModelProto & { graph: OnnxNs.GraphProto };
 }
 
@@ -195,18 +227,24 @@ export function defaultOpset(model: OnnxNs.IModelProto): number {
   return main ? num(main.version) : 0;
 }
 
+/** How errors name a node. */
+export const nodeWhere = (name: string, opType: string): string => `node ${name} (${opType})`;
+
 /** Decode the protobuf: the graph's nodes as plain data (initializers and inputs are read apart). */
 export function readOnnxModel(bytes: Uint8Array, label: string, name: string): OnnxModel {
   const model = decodeModelProto(bytes, label);
   const g = model.graph;
-  const nodes = (g.node ?? []).map((n, k) => ({
-    name: n.name || `${(n.opType ?? 'node').toLowerCase()}_${k}`,
-    opType: n.opType ?? '',
-    domain: n.domain ?? '',
-    inputs: n.input ?? [],
-    outputs: n.output ?? [],
-    attrs: new Attributes(n.attribute ?? []),
-  }));
+  const nodes = (g.node ?? []).map((n, k) => {
+    const nodeName = n.name || `${(n.opType ?? 'node').toLowerCase()}_${k}`;
+    return {
+      name: nodeName,
+      opType: n.opType ?? '',
+      domain: n.domain ?? '',
+      inputs: n.input ?? [],
+      outputs: n.output ?? [],
+      attrs: new Attributes(n.attribute ?? [], nodeWhere(nodeName, n.opType ?? '')),
+    };
+  });
   return { name: g.name || name, opset: defaultOpset(model), nodes, outputs: (g.output ?? []).map((o) => o.name ?? ''), graph: g };
 }
 
@@ -221,14 +259,19 @@ export function readInitializers(m: OnnxModel): Map<string, OnnxConst> {
 export function readInputs(m: OnnxModel, initializers: Map<string, OnnxConst>): OnnxInput[] {
   const out: OnnxInput[] = [];
   const seen = new Set(initializers.keys());
+  const listed = new Set<string>();
   for (const input of m.graph.input ?? []) {
     const iname = input.name ?? '';
+    if (listed.has(iname)) fail(`input '${iname}' is listed twice`);
+    listed.add(iname);
     if (seen.has(iname)) continue;
     seen.add(iname);
     const tt = input.type?.tensorType;
     if (!tt) fail(`input '${iname}': only tensor inputs are supported`);
     const dims = tt.shape?.dim ?? [];
     const shape = dims.map((d, k) => {
+      // A dim_value given (an own field of the decoded message) must be a size; onnxruntime feeds it as one.
+      if (!d.dimParam && Object.hasOwn(d, 'dimValue') && num(d.dimValue) < 1) fail(`input '${iname}': dimension ${k} is ${num(d.dimValue)}: sizes must be positive`);
       const fixed = !d.dimParam && d.dimValue != null && num(d.dimValue) >= 1;
       // A symbolic batch (the first dimension) runs one sample per batch: k samples are k batches.
       if (!fixed && k === 0 && dims.length > 1) return 1;

@@ -13,7 +13,8 @@ export interface Mutant<T> {
 
 /** One to a few byte-level mutations of `bytes`. */
 export function mutateBytes(r: Rand, bytes: Uint8Array): Mutant<Uint8Array> {
-  let out = bytes.slice();
+  // A copy: Buffer's slice() is a view, and mutating it would corrupt the caller's original.
+  let out = Uint8Array.from(bytes);
   const kind = r.pick(['flip', 'set', 'truncate', 'insert', 'duplicate'] as const);
   const at = () => r.int(0, Math.max(0, out.length - 1));
   for (let n = r.int(1, 4); n > 0; n--) {

@@ -17,15 +17,6 @@ export interface Pending {
 }
 
 export const PENDING: readonly Pending[] = [
-  { target: 'npy', category: /^header-unclosed$/, skip: true, reason: 'issue 16 item 1: the .npy header regex backtracks super-cubically (wt-rel)' },
-  { target: '*', category: /^name:/, reason: 'issue 16 item 2: names that are JavaScript object keys (wt-rel)' },
-  { target: '*', why: /Maximum call stack size exceeded|Invalid array length|too many (function )?arguments/i, reason: 'issue 16 item 3: spreads and recursion on user-sized data (wt-rel)' },
-  { target: 'onnx', why: /^accepted a model onnxruntime rejects/, reason: 'issue 16 item 6: lenient ONNX import (wt-fast)' },
-  // Found by these fuzzers, not in issue 16's list: the sections of a .vtapkg carry no checksum, so
-  // a corrupted code or constant image loads and runs to wrong bytes (compiler/package.ts).
-  // Also new: an option given twice (`-o a -o b`) reaches the command as an array (cli/main.ts).
-  { target: 'cli', why: /Received an instance of Array/, reason: 'new: a repeated option becomes an array and an internal error (cli/main.ts; needs an owner)' },
-  { target: 'package', why: /^fsim differs from the graph reference/, reason: 'new: .vtapkg has no integrity check of its sections (compiler/package.ts; needs an owner)' },
 ];
 
 export function pendingEntry(target: string, category: string, why?: string): Pending | undefined {
