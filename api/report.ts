@@ -13,22 +13,18 @@ import { addCounters, type KernelReport, type RunReport } from './run.ts';
 export const REPORT_FORMAT = 'vta-report/1';
 
 /** What an unclocked driver's report says instead of a memory model. */
-export const NO_CLOCK: ProfileReport['memory'] & { note: string } = {
+const NO_CLOCK_MEMORY: ProfileReport['memory'] = {
   name: 'none',
   description: 'no DRAM timing: the driver has no clock',
   readLatency: 0,
   busBytes: 0,
   bytesPerCycle: 0,
-  note: 'cycles, utilisation and stalls are unavailable: this driver does not count cycles',
 };
+const NO_CLOCK_NOTE = 'cycles, utilisation and stalls are unavailable: this driver does not count cycles';
 
 /** The DRAM model as the report states it: one beat of the bus per cycle at most. */
 function reportedMemory(m: MemoryModel): ProfileReport['memory'] {
   return { name: m.name, description: describeMemory(m), readLatency: m.readLatency, busBytes: m.busBytes, bytesPerCycle: m.busBytes };
-}
-
-function withoutNote({ note: _note, ...memory }: typeof NO_CLOCK): ProfileReport['memory'] {
-  return memory;
 }
 
 const LOADED = ['uop_load_nbytes', 'inp_load_nbytes', 'wgt_load_nbytes', 'acc_load_nbytes', 'acc8_load_nbytes'] as const;
@@ -111,9 +107,9 @@ export function buildReport(input: ReportInput): ProfileReport {
     format: REPORT_FORMAT,
     driver: input.driver,
     config: { bitstream: cfg.bitstream, batch: cfg.batch, blockIn: cfg.blockIn, blockOut: cfg.blockOut, json: { ...cfg.json } },
-    memory: input.memory ? reportedMemory(input.memory) : withoutNote(NO_CLOCK),
+    memory: input.memory ? reportedMemory(input.memory) : NO_CLOCK_MEMORY,
     peak: { macsPerCycle: cfg.macsPerUop, ...(input.memory ? { bytesPerCycle: input.memory.busBytes } : {}) },
-    ...(input.memory ? {} : { note: NO_CLOCK.note }),
+    ...(input.memory ? {} : { note: NO_CLOCK_NOTE }),
     batches: input.batches,
     kernels,
     ...(total ? { total } : {}),

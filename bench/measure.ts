@@ -5,6 +5,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { VtaError } from '../lib/errors.ts';
+import { median } from '../lib/median.ts';
 
 export interface MeasureOptions {
   /** Number of samples; the median is reported (default 7). */
@@ -29,9 +30,7 @@ export async function medianSeconds(work: () => unknown, options: MeasureOptions
     } while (elapsed < minMs);
     perCall.push(elapsed / 1000 / calls);
   }
-  perCall.sort((a, b) => a - b);
-  const mid = perCall.length >> 1;
-  return perCall.length % 2 ? perCall[mid]! : (perCall[mid - 1]! + perCall[mid]!) / 2;
+  return median(perCall);
 }
 
 /**
@@ -47,17 +46,9 @@ export async function medianCpuSeconds(work: () => unknown, options: { samples?:
     const used = process.cpuUsage(before);
     perCall.push((used.user + used.system) / 1e6);
   }
-  perCall.sort((a, b) => a - b);
-  const mid = perCall.length >> 1;
-  return perCall.length % 2 ? perCall[mid]! : (perCall[mid - 1]! + perCall[mid]!) / 2;
+  return median(perCall);
 }
 
-/** The median of `xs`. */
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 /**
  * A whole process, `args` run `samples` times under /usr/bin/time: median wall and CPU (user +

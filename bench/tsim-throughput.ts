@@ -19,7 +19,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, medianSeconds, medianWholeProcess, nodeStartupCpuSeconds } from './measure.ts';
+import { median } from '../lib/median.ts';
+import { medianSeconds, medianWholeProcess, nodeStartupCpuSeconds } from './measure.ts';
 import { figure, formatTable, type Figures } from './table.ts';
 import { defaultVtaConfig, type VtaConfig } from '../config/config.ts';
 import type { Driver } from '../drivers/api.ts';

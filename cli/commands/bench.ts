@@ -16,6 +16,7 @@ import type { Driver, RunOptions, RunResult } from '../../drivers/api.ts';
 import { loadBundle, replayBundle } from '../../drivers/bundle.ts';
 import { getDriver } from '../../drivers/registry.ts';
 import { VtaError } from '../../lib/errors.ts';
+import { median } from '../../lib/median.ts';
 import type { Counters } from '../../sim/api.ts';
 import { DriverPool } from '../drivers.ts';
 
@@ -71,12 +72,6 @@ class TimedDriver implements Driver {
     await work();
     return { wallMs: performance.now() - t0, callMs: this.callMs, deviceMs: this.deviceMs, counters: this.counters! };
   }
-}
-
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 const ms = (t: number) => `${t.toFixed(2)} ms`;

@@ -13,16 +13,14 @@ import { validateGraph } from '../../graph/load.ts';
 import { readPackage, writePackage } from '../../compiler/package.ts';
 import { defaultVtaConfig } from '../../config/config.ts';
 import { VtaError } from '../../lib/errors.ts';
+import { TINY_MODEL } from './tiny-model.ts';
 
 const MODEL = {
-  format: 'vta-graph/1',
+  ...TINY_MODEL,
   name: 'two-kernels',
-  inputs: [{ name: 'x', shape: [1, 4], dtype: 'int8' }],
   outputs: ['z'],
-  tensors: { w: { shape: [3, 4], dtype: 'int8', data: [1, 2, 3, 4, -1, -2, -3, -4, 10, 0, -10, 127] } },
   nodes: [
-    { name: 'fc', op: 'dense', inputs: ['x', 'w'], output: 'acc' },
-    { name: 'narrow', op: 'cast', inputs: ['acc'], output: 'y', attrs: { dtype: 'int8' } },
+    ...TINY_MODEL.nodes,
     // A host step between VTA kernels, so steps of both kinds are in the header.
     { name: 'flat', op: 'reshape', inputs: ['y'], output: 'r', attrs: { shape: [1, 3] } },
     { name: 'twice', op: 'add', inputs: ['r', 'r'], output: 's' },
