@@ -46,7 +46,7 @@ export function storePlanes(stores: KOp[], base: number, n: number, bufs: Kernel
 }
 
 /** What is known of every accumulator value at one step of the epilogue: lo ≤ x ≤ hi. */
-interface Known {
+export interface Known {
   lo: number;
   hi: number;
 }
@@ -71,8 +71,18 @@ function knownAfter(e: EpilogueOp, k: Known): Known {
       return { lo: Math.min(k.lo, e.value), hi: Math.min(k.hi, e.value) };
     case 'requantize':
       if (!e.noOverflow || e.perChannel || e.multiplier <= 0) return UNKNOWN;
+      if (e.multiplier === 1 && !e.halfEven) {
+        // A plain shift is floor((x + rounding) / 2^n): monotone, so it maps the range's ends.
+        const shifted = (v: number) => Math.floor((v + (e.roundingFolded || e.shift === 0 ? 0 : 2 ** (e.shift - 1))) / 2 ** e.shift);
+        return { lo: shifted(k.lo), hi: shifted(k.hi) };
+      }
       return { lo: k.lo >= 0 ? 0 : -Infinity, hi: k.hi <= 0 ? 0 : Infinity };
   }
+}
+
+/** The range of the values the epilogue leaves in the accumulator (unbounded sides ±Infinity). */
+export function finalRange(ep: EpilogueOp[]): Known {
+  return ep.reduce((k, e) => knownAfter(e, k), UNKNOWN);
 }
 
 /**
@@ -143,13 +153,14 @@ export const channelVectorOf = (e: EpilogueOp): string | undefined => (e.kind ==
  * `channelBase` gives where a step's channel vector sits, `scratch` the region needsScratch asks for,
  * `constantAt` the tile of each residentConstants value.
  */
-export function aluEpilogue(ep: EpilogueOp[], base: number, oc: number, n: number, channelBase: (op: EpilogueOp) => number, scratch: number | undefined, constantAt: (value: number) => number): KOp[] {
+export function aluEpilogue(ep: EpilogueOp[], base: number, oc: number, n: number, channelBase: (op: EpilogueOp) => number, scratch: number | undefined, constantAt: (value: number) => number, biasInitialised = false): KOp[] {
   const ops: KOp[] = [];
   const alu = new AluOn(base, oc, n, scratch, constantAt);
   for (const e of mergeBounds(ep)) {
     switch (e.kind) {
       case 'bias':
-        ops.push(alu.broadcast(ALU_OP.ADD, channelBase(e)));
+        // A bias that initialised the accumulator (accumulatorInit) is already in.
+        if (!(e.initMax && biasInitialised)) ops.push(alu.broadcast(ALU_OP.ADD, channelBase(e)));
         break;
       case 'addConst':
         appendAll(ops, alu.addConstant(e.value));
@@ -164,6 +175,23 @@ export function aluEpilogue(ep: EpilogueOp[], base: number, oc: number, n: numbe
     }
   }
   return ops;
+}
+
+/** dst ∘= a channel vector over the region [base, base+n) laid out [oc][rows]: source factor 0 along the rows. */
+function broadcastOp(aluOp: number, base: number, oc: number, n: number, src: number): KOp {
+  const rows = n / oc;
+  return { kind: 'alu', aluOp, imm: undefined, uops: [{ dst: base, src, wgt: 0 }], loop: uopLoop({ iterOut: oc, dstOut: rows, srcOut: 1, iterIn: rows, dstIn: 1, srcIn: 0 }) };
+}
+
+/**
+ * The op that sets the accumulator region [base, base+n) before the GEMM: for a bias with
+ * `initMax` (fold-epilogue.ts initByMax) whose tiles all hold a final value of an earlier tile of
+ * this kernel (`settled`), one MAX with the bias, which is never below them; else a GEMM reset (the
+ * bias is then added after the GEMM, in the epilogue).
+ */
+export function accumulatorInit(base: number, oc: number, n: number, initBias: { src: number; settled: boolean } | undefined): KOp[] {
+  if (initBias?.settled) return [broadcastOp(ALU_OP.MAX, base, oc, n, initBias.src)];
+  return contiguous(n, (uops, l) => ({ kind: 'gemm', reset: true, uops, loop: l }), base);
 }
 
 /** ALU ops over the tile [base, base+n) and its scratch region [scratch, scratch+n). */
@@ -194,8 +222,7 @@ class AluOn {
    * source factor 0 along the pixels.
    */
   broadcast(aluOp: number, src: number): KOp {
-    const rows = this.n / this.oc;
-    return { kind: 'alu', aluOp, imm: undefined, uops: [{ dst: this.base, src, wgt: 0 }], loop: uopLoop({ iterOut: this.oc, dstOut: rows, srcOut: 1, iterIn: rows, dstIn: 1, srcIn: 0 }) };
+    return broadcastOp(aluOp, this.base, this.oc, this.n, src);
   }
 
   private get t(): number {
@@ -245,17 +272,19 @@ class AluOn {
 function requantizeOps(e: Extract<EpilogueOp, { kind: 'requantize' }>, imm: (aluOp: number, value: number) => KOp[]): KOp[] {
   const ops: KOp[] = [];
   if (e.multiplier !== 1) {
-    // x·m + 2^(s−1) as ADD pre, MUL m, ADD post (lib/rounding.ts roundingSplit), then SHR s.
+    // x·m + 2^(s−1) as ADD pre, MUL m, ADD post (lib/rounding.ts roundingSplit), then SHR s; a
+    // folded pre was added by the bias.
     const { pre, post } = roundingSplit(e.shift, e.multiplier);
-    for (const part of immediateParts(pre)) appendAll(ops, imm(ALU_OP.ADD, part));
+    if (!e.roundingFolded) for (const part of immediateParts(pre)) appendAll(ops, imm(ALU_OP.ADD, part));
     appendAll(ops, imm(ALU_OP.MUL, e.multiplier));
     for (const part of immediateParts(post)) appendAll(ops, imm(ALU_OP.ADD, part));
     if (e.shift > 0) appendAll(ops, imm(ALU_OP.SHR, e.shift));
     return ops;
   }
   if (e.shift === 0) return ops;
-  // Round half up: add 2^(shift-1) (at most 16384 per 16-bit immediate), then shift.
-  let rest = 2 ** (e.shift - 1);
+  // Round half up: add 2^(shift-1) (at most 16384 per 16-bit immediate; none when the bias added
+  // it), then shift.
+  let rest = e.roundingFolded ? 0 : 2 ** (e.shift - 1);
   while (rest > 0) {
     const part = Math.min(rest, 16384);
     appendAll(ops, imm(ALU_OP.ADD, part));

@@ -10,6 +10,7 @@ import type { VtaConfig } from '../config/config.ts';
 import { fileErrorReason, readFileCapped } from '../lib/files.ts';
 import { anchorBound, boundAfter, boundAfterClip, cannotOverflow, overflowProblem } from './bounds.ts';
 import { compileError } from './errors.ts';
+import { foldRounding, initByMax, paddedLanes, type InitContext } from './fold-epilogue.ts';
 import { constData } from './pack.ts';
 import { immediateParts, MAX_ROUNDING_ADDS, roundingSplit } from '../lib/rounding.ts';
 import type { Graph, GraphNode, OpAttrs, OpName } from '../graph/ir.ts';
@@ -35,7 +36,18 @@ export interface FusionRules {
 
 /** One epilogue step on the accumulator, in graph order. */
 export type EpilogueOp =
-  | { kind: 'bias'; node: GraphNode; bias: string }
+  | {
+      kind: 'bias';
+      node: GraphNode;
+      bias: string;
+      /** Added to every lane of the vector as packed (int32, wrapping): constants folded in (fold-epilogue.ts). */
+      offset?: number;
+      /**
+       * The vector initialises the accumulator before the GEMM (fold-epilogue.ts initByMax): a MAX
+       * over an earlier tile's final values, which are never above it; GEMM reset + ADD on first use.
+       */
+      initMax?: boolean;
+    }
   | {
       kind: 'requantize';
       node: GraphNode;
@@ -47,6 +59,8 @@ export type EpilogueOp =
       perChannel?: string;
       /** The accumulator bound proves the ALU form cannot overflow int32 (bounds.ts cannotOverflow). */
       noOverflow?: boolean;
+      /** Its rounding term (before the MUL) was added by an earlier bias (fold-epilogue.ts foldRounding). */
+      roundingFolded?: boolean;
     }
   /** A constant added to every element (a scalar `add`, or a bias_add whose entries are all equal). */
   | { kind: 'addConst'; node: GraphNode; value: number }
@@ -348,6 +362,8 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
     const rescaled = typeof scaled !== 'string' && scaled.some((o) => o.scale !== 1) ? scaled : undefined;
     const nodes: GraphNode[] = [...(rescaled ?? []).flatMap((o) => (o.node ? [o.node] : [])), n];
     const epilogue: EpilogueOp[] = [];
+    // max over channels of the accumulator bound before each epilogue step (fold-epilogue.ts).
+    const boundBefore: number[] = [];
     // A narrow config has proven the input's range: the accumulator bound shrinks with it.
     const inputRange = ranges?.get(n.inputs[0]!);
     let bound = anchorBound(n, rescaled, graph, types, inputRange && Math.max(-inputRange.min, inputRange.max));
@@ -377,9 +393,11 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
         for (const c of clips) {
           const { min, max } = c.attrs as OpAttrs['clip'];
           epilogue.push({ kind: 'max', node: c, value: min }, { kind: 'min', node: c, value: max });
+          boundBefore.push(Infinity, Infinity);
           nodes.push(c);
         }
-        const group: VtaGroup = { kind: 'vta', rule: rule.name, anchor: n, ...(rescaled ? { scaled: rescaled } : {}), epilogue, nodes, output };
+        const folded = foldEpilogue(epilogue, { boundBefore, biasLanes: (b) => paddedLanes(constData(b, byName(graph.tensors, b)!), cfg.blockOut), outWidth: cfg.outWidth });
+        const group: VtaGroup = { kind: 'vta', rule: rule.name, anchor: n, ...(rescaled ? { scaled: rescaled } : {}), epilogue: folded, nodes, output };
         for (const m of nodes) claimed.set(m, group);
         why = undefined;
         break;
@@ -397,9 +415,11 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
         reasons.set(next, r);
         break;
       }
+      boundBefore.push(Math.max(...bound));
       epilogue.push(e.kind === 'requantize' && cannotOverflow(bound, e, graph) ? { ...e, noOverflow: true } : e);
       if (next.op === 'clip') {
         const { min, max } = next.attrs as OpAttrs['clip'];
+        boundBefore.push(Math.max(...boundAfter(bound, e, graph)));
         epilogue.push({ kind: 'min', node: next, value: max });
         bound = boundAfterClip(bound, min, max);
       } else bound = boundAfter(bound, e, graph);
@@ -411,7 +431,8 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
       why ??= `its int32 result ${cur.output} is needed; a ${cfg.outWidth}-bit OUT cannot hold the 8-bit planes int32 results are stored as`;
     } else if (!claimed.has(n) && rule.store_int32) {
       // The host needs the int32 result: keep the GEMM on VTA and store all 32 bits.
-      const group: VtaGroup = { kind: 'vta', rule: rule.name, anchor: n, ...(rescaled ? { scaled: rescaled } : {}), epilogue, nodes, output: cur.output, int32Output: true };
+      // Its accumulator is shifted by the plane stores: only the rounding folds.
+      const group: VtaGroup = { kind: 'vta', rule: rule.name, anchor: n, ...(rescaled ? { scaled: rescaled } : {}), epilogue: foldRounding(epilogue), nodes, output: cur.output, int32Output: true };
       for (const m of nodes) claimed.set(m, group);
     }
     if (!claimed.has(n)) {
@@ -435,6 +456,12 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
     steps.push({ kind: 'host', node: n, reason: reasons.get(n) ?? hostReason(n) });
   }
   return { steps };
+}
+
+/** The epilogue of an int8 chain with its exact folds (fold-epilogue.ts). */
+function foldEpilogue(ep: EpilogueOp[], cx: InitContext): EpilogueOp[] {
+  const rounded = foldRounding(ep);
+  return initByMax(rounded, cx) ?? rounded;
 }
 
 function hostReason(n: GraphNode): string {

@@ -14,7 +14,7 @@
  */
 import type { VtaConfig } from '../config/config.ts';
 import { MEM_TYPE } from '../isa/index.ts';
-import { aluEpilogue, channelVectorOf, contiguous, needsScratch, residentConstants, storePlanes, uopLoop } from './epilogue.ts';
+import { accumulatorInit, aluEpilogue, channelVectorOf, needsScratch, residentConstants, storePlanes, uopLoop } from './epilogue.ts';
 import type { EpilogueOp } from './fuse.ts';
 import type { ConvBand } from './group-bands.ts';
 import type { KOp, KUop } from './kernel-ir.ts';
@@ -30,9 +30,14 @@ export interface SlotCounters {
   tile: number;
   chunk: number;
   wgt: number;
+  /** ACC tiles holding a final epilogue value of an earlier output tile (for a bias with initMax). */
+  settled?: Uint8Array;
 }
 
 export const freshCounters = (): SlotCounters => ({ tile: 0, chunk: 0, wgt: 0 });
+
+/** Whether every ACC tile of [base, base+n) is settled. */
+const allSettled = (settled: Uint8Array, base: number, n: number) => settled.subarray(base, base + n).every((v) => v === 1);
 
 /** The whole of a plain convolution's tensors. */
 export const wholeTensors = (p: ConvProblem): ConvPlacement => ({ oc0: 0, OT: p.OT, ic0: 0, CT: p.CT, wgtOffset: 0, totalCT: p.CT, totalOT: p.OT });
@@ -224,8 +229,13 @@ function storeTile(p: ConvProblem, at: ConvPlacement, bufs: KernelBuffers, b: Ch
 export function tensorizeConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers, ep: EpilogueOp[], cfg: VtaConfig, at: ConvPlacement, counters: SlotCounters): KOp[] {
   const ops: KOp[] = [];
   const sram = sramLayout(t, ep, cfg);
-  const nextSlot = (counter: keyof SlotCounters) => counters[counter]++ % t.slots;
+  const nextSlot = (counter: 'tile' | 'chunk' | 'wgt') => counters[counter]++ % t.slots;
+  const biasAt = (e: EpilogueOp) => sram.biasRegion + sram.biasIndex.get(e)! * t.tOC;
   appendAll(ops, loadConstants(bufs, sram));
+  const init = ep.find((e) => e.kind === 'bias' && e.initMax);
+  const settled = (counters.settled ??= new Uint8Array(cfg.accDepth));
+  // This band's channel vectors, constants and scratch overwrite what an earlier band left there.
+  settled.fill(0, sram.scratch ?? sram.biasRegion);
   for (const b of channelBlocks(p, t)) {
     appendAll(ops, loadBiases(b, at, bufs, t, sram));
     let residentWgt: number | undefined;
@@ -236,7 +246,8 @@ export function tensorizeConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers
     for (const s of spatialTiles(p, t)) {
       const accBase = nextSlot('tile') * sram.accSlot;
       const nAcc = b.ocs * s.ohs * s.ows;
-      appendAll(ops, contiguous(nAcc, (uops, l) => ({ kind: 'gemm', reset: true, uops, loop: l }), accBase));
+      const initBias = init && { src: biasAt(init), settled: allSettled(settled, accBase, nAcc) };
+      appendAll(ops, accumulatorInit(accBase, b.ocs, nAcc, initBias));
       const w = inputWindow(p, s);
       for (const { ic0, ics } of reductionSteps(p, t)) {
         const inpBase = nextSlot('chunk') * sram.inpSlot;
@@ -248,8 +259,9 @@ export function tensorizeConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers
         }
         ops.push(gemmStep(p, s, b.ocs, ics, accBase, inpBase, wgtBase, w));
       }
-      appendAll(ops, aluEpilogue(ep, accBase, b.ocs, nAcc, (e) => sram.biasRegion + sram.biasIndex.get(e)! * t.tOC, sram.scratch, (v) => sram.constantAt.get(v)!));
+      appendAll(ops, aluEpilogue(ep, accBase, b.ocs, nAcc, biasAt, sram.scratch, (v) => sram.constantAt.get(v)!, initBias?.settled));
       appendAll(ops, storeTile(p, at, bufs, b, s, accBase));
+      settled.fill(1, accBase, accBase + nAcc);
     }
   }
   return ops;

@@ -21,7 +21,8 @@ export interface KernelBuffers {
 
 export const actBuffer = (tensor: string) => `act:${tensor}`;
 export const constBuffer = (tensor: string) => `const:${tensor}`;
-export const biasBuffer = (tensor: string) => `const:${tensor}:bias`;
+/** A channel vector; with an offset (fold-epilogue.ts), that constant is added to every lane. */
+export const biasBuffer = (tensor: string, offset = 0) => `const:${tensor}:bias${offset === 0 ? '' : `:plus:${offset}`}`;
 /** An accumulator tile holding `value` in every lane (a resident epilogue constant). */
 export const uniformBuffer = (value: number) => `const:uniform:${value}`;
 /** A kernel's own im2col image of its input tensor (lower/conv.ts), packed by the executor on every run. */

@@ -6,6 +6,7 @@
 import type { VtaConfig } from '../../config/config.ts';
 import type { Graph } from '../../graph/ir.ts';
 import { channelVectorOf, residentConstants } from '../epilogue.ts';
+import { paddedLanes } from '../fold-epilogue.ts';
 import type { VtaGroup } from '../fuse.ts';
 import { actBuffer, biasBuffer, constBuffer, isActivationBuffer, isConstant, placementOrder, uniformBuffer, type KernelBuffers } from '../lower/buffers.ts';
 import { loweringOf, type KernelKind } from '../lower/table.ts';
@@ -26,7 +27,7 @@ export interface Packed extends Posed {
 }
 
 /** Adds constants to `constants` as it finds them (a constant used twice is packed once). */
-function kernelBuffers(k: PosedKernel, s: Posed, constants: Map<string, Uint8Array>): KernelBuffers {
+function kernelBuffers(k: PosedKernel, s: Posed, constants: Map<string, Uint8Array>, offsets: Map<string, number>): KernelBuffers {
   const { graph, cfg } = s;
   const once = (buffer: string, pack: () => Uint8Array) => {
     if (!constants.has(buffer)) constants.set(buffer, pack());
@@ -36,7 +37,9 @@ function kernelBuffers(k: PosedKernel, s: Posed, constants: Map<string, Uint8Arr
   for (const e of k.group.epilogue) {
     // Channel vectors (biases, per-channel multipliers) are packed alike: one int32 per channel.
     const v = channelVectorOf(e);
-    if (v !== undefined) bias.set(e.node.name, once(biasBuffer(v), () => packBias(constData(v, byName(graph.tensors, v)!) as Int32Array, cfg)));
+    if (v === undefined) continue;
+    const offset = e.kind === 'bias' ? (e.offset ?? 0) : 0;
+    bias.set(e.node.name, once(vectorBuffer(v, offset, offsets), () => packBias(paddedLanes(constData(v, byName(graph.tensors, v)!), cfg.blockOut, offset), cfg)));
   }
   const uniform = new Map(residentConstants(k.group.epilogue).map((v) => [v, once(uniformBuffer(v), () => packBias(new Int32Array(cfg.blockOut).fill(v), cfg))]));
   const lowering = loweringOf(k.kind);
@@ -51,6 +54,16 @@ function kernelBuffers(k: PosedKernel, s: Posed, constants: Map<string, Uint8Arr
     output: actBuffer(k.output),
     ...int32Planes(k.group, s),
   };
+}
+
+/**
+ * The buffer of channel vector v plus offset (fold-epilogue.ts): the plain name for the first
+ * offset the vector is packed with, a name that gives the offset for any other.
+ */
+function vectorBuffer(v: string, offset: number, offsets: Map<string, number>): string {
+  const plain = biasBuffer(v);
+  if (!offsets.has(plain)) offsets.set(plain, offset);
+  return offsets.get(plain) === offset ? plain : biasBuffer(v, offset);
 }
 
 function operandBuffer(t: string, graph: Graph, cfg: VtaConfig, once: (b: string, pack: () => Uint8Array) => string): string {
@@ -82,7 +95,9 @@ export const packConstantsPass: Pass<Posed, Packed> = {
   name: 'pack-constants',
   run(s) {
     const constants = new Map<string, Uint8Array>();
-    const kernels = s.kernels.map((k) => ({ ...k, buffers: kernelBuffers(k, s, constants) }));
+    // The offset each channel vector's plain-named buffer was packed with.
+    const offsets = new Map<string, number>();
+    const kernels = s.kernels.map((k) => ({ ...k, buffers: kernelBuffers(k, s, constants, offsets) }));
     return { ...s, kernels, constants };
   },
   verify: checkConstants,

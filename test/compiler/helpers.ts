@@ -1,6 +1,7 @@
 /** Graph builders, a seeded RNG and the compile call of the compiler tests. */
 import { compileGraph, type CompileOptions, type CompiledModel } from '../../compiler/compile.ts';
 import type { ConstTensor, DType, Graph, GraphNode, Tensor } from '../../graph/ir.ts';
+import { mulberry32 } from '../../lib/random.ts';
 
 /** compileGraph with the IR check between passes on: every compiler test compiles this way. */
 export const compile = (g: Graph, options: CompileOptions = {}): CompiledModel => compileGraph(g, { verify: true, ...options });
@@ -110,5 +111,17 @@ export function addGraph(): Graph {
   ]);
   let t = b.node('add', ['x', 'y'], undefined, 'add');
   t = b.node('clip', [t], { min: -128, max: 127 }, 'clip');
+  return b.output(b.node('cast', [t], { dtype: 'int8' }, 'cast'));
+}
+
+/** conv 3x3 pad 1, 32→48 channels on size×size, bias (values in [lo, hi]), [relu], >> 8, clip, cast: a foldable epilogue. */
+export function foldConvGraph(relu: boolean, bias: [number, number], size = 28): Graph {
+  const r = mulberry32(relu ? 7 : 8);
+  const b = new GraphBuilder('fold', [{ name: 'x', shape: [1, 32, size, size], dtype: 'int8' }]);
+  let t = b.node('conv2d', ['x', b.constant('w', randomTensor(r, [48, 32, 3, 3], 'int8'))], { pad: [1, 1, 1, 1] }, 'conv');
+  t = b.node('bias_add', [t, b.constant('bias', randomTensor(r, [48], 'int32', bias[0], bias[1]))], undefined, 'bias');
+  if (relu) t = b.node('relu', [t], undefined, 'relu');
+  t = b.node('requantize', [t], { shift: 8 }, 'rq');
+  t = b.node('clip', [t], { min: relu ? 0 : -128, max: 127 }, 'clip');
   return b.output(b.node('cast', [t], { dtype: 'int8' }, 'cast'));
 }
