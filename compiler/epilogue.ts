@@ -125,7 +125,8 @@ const roundingTerm = (e: Extract<EpilogueOp, { kind: 'requantize' }>) => 2 ** (e
 export function residentConstants(ep: EpilogueOp[]): number[] {
   const values = new Set<number>();
   for (const e of mergeBounds(ep)) {
-    if (e.kind === 'addConst' && signedParts(e.value) === undefined) values.add(e.value);
+    // A constant that initialises the accumulator is a MAX operand: always a tile.
+    if (e.kind === 'addConst' && (e.initMax || signedParts(e.value) === undefined)) values.add(e.value);
     if ((e.kind === 'max' || e.kind === 'min') && !fitsImmediate(e.value)) values.add(e.value);
     if (e.kind === 'requantize' && (e.halfEven || e.perChannel) && e.shift > 0 && signedParts(roundingTerm(e)) === undefined) values.add(roundingTerm(e));
   }
@@ -163,7 +164,7 @@ export function aluEpilogue(ep: EpilogueOp[], base: number, oc: number, n: numbe
         if (!(e.initMax && biasInitialised)) ops.push(alu.broadcast(ALU_OP.ADD, channelBase(e)));
         break;
       case 'addConst':
-        appendAll(ops, alu.addConstant(e.value));
+        if (!(e.initMax && biasInitialised)) appendAll(ops, alu.addConstant(e.value));
         break;
       case 'requantize':
         appendAll(ops, e.halfEven || e.perChannel ? alu.requantizeExact(e, e.perChannel ? channelBase(e) : 0) : requantizeOps(e, (op, v) => alu.imm(base, op, v)));
@@ -184,12 +185,13 @@ function broadcastOp(aluOp: number, base: number, oc: number, n: number, src: nu
 }
 
 /**
- * The op that sets the accumulator region [base, base+n) before the GEMM: for a bias with
- * `initMax` (fold-epilogue.ts initByMax) whose tiles all hold a final value of an earlier tile of
- * this kernel (`settled`), one MAX with the bias, which is never below them; else a GEMM reset (the
- * bias is then added after the GEMM, in the epilogue).
+ * The op that sets the accumulator region [base, base+n) before the GEMM: for a bias (or a
+ * `uniform` constant's tile) with `initMax` (fold-epilogue.ts initByMax) whose tiles all hold a
+ * final value of an earlier tile of this kernel (`settled`), one MAX with it, which is never below
+ * them; else a GEMM reset (the bias is then added after the GEMM, in the epilogue).
  */
-export function accumulatorInit(base: number, oc: number, n: number, initBias: { src: number; settled: boolean } | undefined): KOp[] {
+export function accumulatorInit(base: number, oc: number, n: number, initBias: { src: number; settled: boolean; uniform?: boolean } | undefined): KOp[] {
+  if (initBias?.settled && initBias.uniform) return contiguous(n, (uops, l) => ({ kind: 'alu', aluOp: ALU_OP.MAX, imm: undefined, uops, loop: l }), base, initBias.src, 0);
   if (initBias?.settled) return [broadcastOp(ALU_OP.MAX, base, oc, n, initBias.src)];
   return contiguous(n, (uops, l) => ({ kind: 'gemm', reset: true, uops, loop: l }), base);
 }

@@ -10,7 +10,8 @@ import type { EpilogueOp } from './fuse.ts';
 import { roundingSplit } from '../lib/rounding.ts';
 
 type Requantize = Extract<EpilogueOp, { kind: 'requantize' }>;
-type Bias = Extract<EpilogueOp, { kind: 'bias' }>;
+/** A step that can start the sum: a bias (channel vector) or a constant. */
+type Start = Extract<EpilogueOp, { kind: 'bias' | 'addConst' }>;
 
 const INT32_LIMIT = 2 ** 31;
 const wrap32 = (v: number) => Number(BigInt.asIntN(32, BigInt(v)));
@@ -24,18 +25,25 @@ function movableRounding(e: Requantize): number | undefined {
 }
 
 /**
- * The bias that step i's rounding term may join: constant adds between commute with it (ADD is a
- * ring operation mod 2^32); a bound between is crossed as max(x, v) + r = max(x + r, v + r) only
- * when the requantize provably stays inside int32 (its accumulator bound covers every value before it).
+ * The bias or constant add that step i's rounding term may join: other constant adds between
+ * commute with it (ADD is a ring operation mod 2^32); a bound between is crossed as
+ * max(x, v) + r = max(x + r, v + r) only when the requantize provably stays inside int32 (its
+ * accumulator bound covers every value before it).
  */
 function foldTarget(ep: EpilogueOp[], i: number, crossBounds: boolean): number | undefined {
+  let target: number | undefined;
   for (let j = i - 1; j >= 0; j--) {
     const o = ep[j]!;
     if (o.kind === 'bias') return j;
-    if (o.kind === 'addConst' || (isBound(o) && crossBounds)) continue;
-    return undefined;
+    if (o.kind === 'addConst') target = j;
+    else if (!(isBound(o) && crossBounds)) break;
   }
-  return undefined;
+  return target;
+}
+
+/** The start step with `add` more in every lane. */
+function plus(e: Start, add: number): Start {
+  return e.kind === 'bias' ? { ...e, offset: wrap32((e.offset ?? 0) + add) } : { ...e, value: wrap32(e.value + add) };
 }
 
 /** A half-up requantize's rounding term added by the bias before it instead of its own ADD. */
@@ -53,8 +61,7 @@ export function foldRounding(ep: EpilogueOp[]): EpilogueOp[] {
       const o = out[j]!;
       if (isBound(o)) out[j] = { ...o, value: o.value + r };
     }
-    const b = out[target] as Bias;
-    out[target] = { ...b, offset: wrap32((b.offset ?? 0) + r) };
+    out[target] = plus(out[target] as Start, r);
     out[i] = { ...e, roundingFolded: true };
   }
   return out;
@@ -71,7 +78,7 @@ export function paddedLanes(v: ArrayLike<number>, blockOut: number, offset = 0):
 export interface InitContext {
   /** max over channels of the accumulator bound before each step (Infinity: unknown). */
   boundBefore: number[];
-  /** The bias values of every lane of the packed vector (padded lanes 0), offset not applied. */
+  /** A bias's values on every lane of the packed vector (padded lanes 0), offset not applied. */
   biasLanes: (bias: string) => ArrayLike<number>;
   /** Bits the STORE keeps (OUT_WIDTH): the final values may be off by a multiple of 2^outWidth. */
   outWidth: number;
@@ -87,21 +94,21 @@ export interface InitContext {
  * another form or no such K keeps the values inside int32.
  */
 export function initByMax(ep: EpilogueOp[], cx: InitContext): EpilogueOp[] | undefined {
-  const bias = ep[0];
+  const start = ep[0];
   const at = ep.findIndex((e) => e.kind === 'requantize');
   const rq = ep[at];
-  if (bias?.kind !== 'bias' || rq?.kind !== 'requantize') return undefined;
+  if ((start?.kind !== 'bias' && start?.kind !== 'addConst') || rq?.kind !== 'requantize') return undefined;
   if (!rq.roundingFolded || rq.multiplier !== 1 || rq.halfEven || rq.perChannel || !rq.noOverflow || rq.shift === 0) return undefined;
   if (ep.some((e, i) => i > 0 && i !== at && !isBound(e))) return undefined;
-  const offset = bias.offset ?? 0;
-  const lanes = Array.from(cx.biasLanes(bias.bias), (v) => v + offset);
+  const lanes = start.kind === 'bias' ? Array.from(cx.biasLanes(start.bias), (v) => v + (start.offset ?? 0)) : [start.value];
+  const offset = start.kind === 'bias' ? (start.offset ?? 0) : start.value;
   const lowest = Math.min(...lanes);
   const step = 2 ** cx.outWidth;
   for (let K = step; ; K += step) {
     const D = K * 2 ** rq.shift;
-    if (cx.boundBefore[at]! + offset + D >= INT32_LIMIT || Math.max(...lanes) + D >= INT32_LIMIT) return undefined;
+    if (cx.boundBefore[at]! + Math.abs(offset) + D >= INT32_LIMIT || Math.max(...lanes) + D >= INT32_LIMIT) return undefined;
     const raised = ep.map((e, i): EpilogueOp => {
-      if (i === 0) return { ...bias, offset: wrap32(offset + D), initMax: true };
+      if (i === 0) return { ...plus(start, D), initMax: true };
       return isBound(e) ? { ...e, value: e.value + (i < at ? D : K) } : e;
     });
     const final = finalRange(raised);

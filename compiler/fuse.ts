@@ -63,7 +63,13 @@ export type EpilogueOp =
       roundingFolded?: boolean;
     }
   /** A constant added to every element (a scalar `add`, or a bias_add whose entries are all equal). */
-  | { kind: 'addConst'; node: GraphNode; value: number }
+  | {
+      kind: 'addConst';
+      node: GraphNode;
+      value: number;
+      /** The constant initialises the accumulator (as a bias's initMax; always a resident tile). */
+      initMax?: boolean;
+    }
   | { kind: 'max'; node: GraphNode; value: number }
   | { kind: 'min'; node: GraphNode; value: number };
 
@@ -361,9 +367,10 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
     }
     const rescaled = typeof scaled !== 'string' && scaled.some((o) => o.scale !== 1) ? scaled : undefined;
     const nodes: GraphNode[] = [...(rescaled ?? []).flatMap((o) => (o.node ? [o.node] : [])), n];
-    const epilogue: EpilogueOp[] = [];
+    // An add's sum starts from a constant (0 here) that rounding terms fold into (fold-epilogue.ts).
+    const epilogue: EpilogueOp[] = n.op === 'add' ? [{ kind: 'addConst', node: n, value: 0 }] : [];
     // max over channels of the accumulator bound before each epilogue step (fold-epilogue.ts).
-    const boundBefore: number[] = [];
+    const boundBefore: number[] = epilogue.map(() => Infinity);
     // A narrow config has proven the input's range: the accumulator bound shrinks with it.
     const inputRange = ranges?.get(n.inputs[0]!);
     let bound = anchorBound(n, rescaled, graph, types, inputRange && Math.max(-inputRange.min, inputRange.max));

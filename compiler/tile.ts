@@ -168,8 +168,9 @@ export function chooseConvTiling(p: ConvProblem, cfg: VtaConfig): ConvTiling | {
 }
 
 /** Element-wise kernels process contiguous runs of tiles: two operands per slot (below `reserved` constant tiles). */
-export function chooseEltwiseChunk(tiles: number, cfg: VtaConfig, reserved = 0): { chunk: number; slots: number } {
+export function chooseEltwiseChunk(tiles: number, cfg: VtaConfig, reserved = 0, onGemm = false): { chunk: number; slots: number } {
   const slots = 2;
-  const perSlot = Math.floor((cfg.accDepth - reserved) / slots / 2);
+  // ACC_8BIT: both operands in an ACC slot; on the GEMM (lower/eltwise-add.ts): both in an INP slot.
+  const perSlot = onGemm ? Math.min(Math.floor((cfg.accDepth - reserved) / slots), Math.floor(cfg.inpDepth / slots / 2)) : Math.floor((cfg.accDepth - reserved) / slots / 2);
   return { chunk: Math.max(1, Math.min(tiles, perSlot, MAX_ITER, MAX_XFER_FIELD)), slots };
 }

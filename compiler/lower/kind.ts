@@ -42,8 +42,8 @@ export interface KindLowering<P, T> {
   operands(group: VtaGroup): string[];
   /** build-problems: the kernel's shape in tiles. */
   problem(group: VtaGroup, cx: LowerContext): P;
-  /** pack-constants: the packed weight, for kinds that have one. */
-  weight?(group: VtaGroup, problem: P, cx: LowerContext): ConstantBuffer;
+  /** pack-constants: the packed weight, for kinds (or kernels of a kind) that have one. */
+  weight?(group: VtaGroup, problem: P, cx: LowerContext): ConstantBuffer | undefined;
   /** choose-tilings: the tiling (throws E_UNTILEABLE naming the anchor). */
   tile(group: VtaGroup, problem: P, cfg: VtaConfig): T;
   /** tensorize: the kernel-IR ops, ending with FINISH. */

@@ -125,3 +125,17 @@ export function foldConvGraph(relu: boolean, bias: [number, number], size = 28):
   t = b.node('clip', [t], { min: relu ? 0 : -128, max: 127 }, 'clip');
   return b.output(b.node('cast', [t], { dtype: 'int8' }, 'cast'));
 }
+
+/** (sa·a + sb·b + 2^(shift−1)) >> shift, [relu], clip, cast on [1, 48, size, size]: a residual add as TVM's quantization writes it. */
+export function scaledAddGraph(sa: number, sb: number, shift: number, relu: boolean, size = 24): Graph {
+  const shape = [1, 48, size, size];
+  const b = new GraphBuilder('scaled-add', [{ name: 'a', shape, dtype: 'int8' }, { name: 'b', shape, dtype: 'int8' }]);
+  const int32 = (v: number): Tensor => ({ shape: [1], dtype: 'int32', data: Int32Array.from([v]) });
+  const ma = b.node('mul', ['a', b.constant('ca', int32(sa))], undefined, 'mul_a');
+  const mb = b.node('mul', ['b', b.constant('cb', int32(sb))], undefined, 'mul_b');
+  let t = b.node('add', [ma, mb], undefined, 'sum');
+  t = b.node('requantize', [t], { shift }, 'rq');
+  if (relu) t = b.node('relu', [t], undefined, 'relu');
+  t = b.node('clip', [t], { min: -128, max: 127 }, 'clip');
+  return b.output(b.node('cast', [t], { dtype: 'int8' }, 'cast'));
+}
