@@ -123,11 +123,24 @@ function cost(p: ConvProblem, t: Omit<ConvTiling, 'bytes' | 'insns'>, cfg: VtaCo
  * overlap with double buffering (two slots: the slower of the two), add up without it; each
  * instruction costs its issue. Less traffic breaks ties between tilings whose DMA is hidden.
  */
-function estimatedCycles(p: ConvProblem, slots: number, c: { bytes: number; insns: number }): number {
+function estimatedCycles(p: ConvProblem, t: Omit<ConvTiling, 'bytes' | 'insns'>, c: { bytes: number; insns: number }, cfg: VtaConfig): number {
   const gemm = p.NB * p.OT * p.OH * p.OW * p.CT * p.KH * p.KW;
   const dma = c.bytes / DMA_BYTES_PER_CYCLE;
-  const overlapped = slots === 2 ? Math.max(gemm, dma) : gemm + dma;
-  return overlapped + INSN_CYCLES * c.insns + dma / 8;
+  const overlapped = t.slots === 2 ? Math.max(gemm, dma) : gemm + dma;
+  return overlapped + pipelineFill(p, t, cfg) + INSN_CYCLES * c.insns + dma / 8;
+}
+
+/**
+ * Cycles nothing overlaps: the first reduction step's input window and weights are loaded before
+ * the first GEMM, and the last tile is stored after the last one (a large first weight block of a
+ * deep layer costs thousands of cycles).
+ */
+function pipelineFill(p: ConvProblem, t: Omit<ConvTiling, 'bytes' | 'insns'>, cfg: VtaConfig): number {
+  const IHt = Math.min((t.tOH - 1) * p.sh + p.KH, p.H);
+  const IWt = Math.min((t.tOW - 1) * p.sw + p.KW, p.W);
+  const first = t.tIC * IHt * IWt * cfg.inpElemBytes + t.tOC * t.tIC * p.KH * p.KW * cfg.wgtElemBytes;
+  const last = t.tOC * t.tOH * t.tOW * cfg.outElemBytes;
+  return (first + last) / DMA_BYTES_PER_CYCLE;
 }
 
 /** The cheapest tiling that fits, or the reason none does (from the smallest candidate). */
@@ -149,7 +162,7 @@ export function chooseConvTiling(p: ConvProblem, cfg: VtaConfig): ConvTiling | {
             }
             const t = { ...base, weightsResident: tIC === p.CT };
             const c = cost(p, t, cfg);
-            const total = estimatedCycles(p, slots, c);
+            const total = estimatedCycles(p, t, c, cfg);
             if (total < bestCost) {
               bestCost = total;
               best = { ...t, ...c };
