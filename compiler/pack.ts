@@ -212,3 +212,42 @@ export function im2colActivation(x: Tensor, win: ConvWindow): Tensor {
           }
   return { shape: [N, C * KH * KW, OH, OW], dtype: 'int8', data: out };
 }
+
+/**
+ * `packActivation(im2colActivation(x, win), cfg)` in one pass, without the row-major image in
+ * between: a network's first convolution rearranges its input this way on every inference.
+ */
+export function packIm2col(x: Tensor, win: ConvWindow, cfg: VtaConfig): Uint8Array {
+  if (cfg.inpWidth !== 8) return packActivation(im2colActivation(x, win), cfg);
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const { KH, KW, sh, sw } = win;
+  const [pt, pl] = win.pad;
+  const shape = im2colShape(x.shape, win);
+  const [, , OH, OW] = shape;
+  const g = tileGrid(shape, cfg);
+  const B = cfg.batch;
+  const K = cfg.blockIn;
+  const out = new Int8Array(tileElements(g, cfg));
+  const src = x.data;
+  // Along ow the packed index moves one tile (B x K elements).
+  const step = B * K;
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++)
+      for (let kh = 0; kh < KH; kh++)
+        for (let kw = 0; kw < KW; kw++) {
+          const ch = (c * KH + kh) * KW + kw;
+          const lane = (n % B) * K + (ch % K);
+          const plane = (Math.floor(n / B) * g.CT + Math.floor(ch / K)) * OH;
+          for (let oh = 0; oh < OH; oh++) {
+            const ih = oh * sh + kh - pt;
+            if (ih < 0 || ih >= H) continue;
+            const row = ((n * C + c) * H + ih) * W;
+            let at = (plane + oh) * OW * step + lane;
+            for (let ow = 0; ow < OW; ow++, at += step) {
+              const iw = ow * sw + kw - pl;
+              if (iw >= 0 && iw < W) out[at] = src[row + iw]!;
+            }
+          }
+        }
+  return new Uint8Array(out.buffer);
+}
