@@ -238,15 +238,15 @@ export function packIm2col(x: Tensor, win: ConvWindow, cfg: VtaConfig): Uint8Arr
           const ch = (c * KH + kh) * KW + kw;
           const lane = (n % B) * K + (ch % K);
           const plane = (Math.floor(n / B) * g.CT + Math.floor(ch / K)) * OH;
+          // The output columns whose tap lies inside the input row: [owLo, owHi).
+          const owLo = Math.max(0, Math.ceil((pl - kw) / sw));
+          const owHi = Math.min(OW, Math.floor((W - 1 + pl - kw) / sw) + 1);
           for (let oh = 0; oh < OH; oh++) {
             const ih = oh * sh + kh - pt;
             if (ih < 0 || ih >= H) continue;
-            const row = ((n * C + c) * H + ih) * W;
-            let at = (plane + oh) * OW * step + lane;
-            for (let ow = 0; ow < OW; ow++, at += step) {
-              const iw = ow * sw + kw - pl;
-              if (iw >= 0 && iw < W) out[at] = src[row + iw]!;
-            }
+            let from = ((n * C + c) * H + ih) * W + owLo * sw + kw - pl;
+            let at = ((plane + oh) * OW + owLo) * step + lane;
+            for (let ow = owLo; ow < owHi; ow++, at += step, from += sw) out[at] = src[from]!;
           }
         }
   return new Uint8Array(out.buffer);

@@ -73,7 +73,6 @@ export function maxPoolPacked(x: PackedImage, outShape: number[], a: OpAttrs['ma
   const [pt, pl] = a.pad ?? [0, 0, 0, 0];
   const src = new Int8Array(x.bytes.buffer, x.bytes.byteOffset, x.bytes.length);
   const out = new Int8Array(o.NB * o.CT * o.H * o.W * tile);
-  const best = new Int8Array(tile);
   for (let plane = 0; plane < g.NB * g.CT; plane++) {
     for (let y = 0; y < o.H; y++) {
       const y0 = Math.max(0, y * sh - pt);
@@ -81,19 +80,20 @@ export function maxPoolPacked(x: PackedImage, outShape: number[], a: OpAttrs['ma
       for (let xo = 0; xo < o.W; xo++) {
         const x0 = Math.max(0, xo * sw - pl);
         const x1 = Math.min(g.W, xo * sw - pl + kw);
-        const at = ((plane * o.H + y) * o.W + xo) * tile;
         if (y1 <= y0 || x1 <= x0) continue; // empty window: stays 0
-        best.set(src.subarray(((plane * g.H + y0) * g.W + x0) * tile, ((plane * g.H + y0) * g.W + x0 + 1) * tile));
+        const at = ((plane * o.H + y) * o.W + xo) * tile;
+        // The window's first tile, then the running maximum of every lane over the others.
+        const first = ((plane * g.H + y0) * g.W + x0) * tile;
+        for (let l = 0; l < tile; l++) out[at + l] = src[first + l]!;
         for (let iy = y0; iy < y1; iy++) {
-          for (let ix = x0; ix < x1; ix++) {
+          for (let ix = iy === y0 ? x0 + 1 : x0; ix < x1; ix++) {
             const from = ((plane * g.H + iy) * g.W + ix) * tile;
             for (let l = 0; l < tile; l++) {
               const v = src[from + l]!;
-              if (v > best[l]!) best[l] = v;
+              if (v > out[at + l]!) out[at + l] = v;
             }
           }
         }
-        out.set(best, at);
       }
     }
   }
