@@ -49,8 +49,26 @@ export interface LoadedModel {
   codeImage: Uint8Array;
 }
 
+/**
+ * The last relocated image of each model, with what it was made from: a model run again on a fresh
+ * device gets the same bases, so its code is not decoded and re-encoded on every load.
+ */
+const relocated = new WeakMap<CompiledModel, { from: Uint8Array; relocs: CompiledModel['relocs']; key: string; image: Uint8Array }>();
+
+const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+
 /** Relocate the code image for segments placed at `bases` (physical byte addresses). */
 export function relocate(model: CompiledModel, cfg: VtaConfig, bases: Record<SegmentName, number>): Uint8Array {
+  const key = `${cfg.bitstream}:${SEGMENTS.map((s) => bases[s]).join(':')}`;
+  const last = relocated.get(model);
+  // Reused only for the same bases, relocation list and code bytes (compared, not trusted).
+  if (last && last.key === key && last.relocs === model.relocs && sameBytes(last.from, model.code)) return new Uint8Array(last.image);
+  const image = relocateImage(model, cfg, bases);
+  relocated.set(model, { from: new Uint8Array(model.code), relocs: model.relocs, key, image });
+  return new Uint8Array(image);
+}
+
+function relocateImage(model: CompiledModel, cfg: VtaConfig, bases: Record<SegmentName, number>): Uint8Array {
   // A copy (a Buffer's slice() would be a view): the model's own image is never relocated.
   const code = new Uint8Array(model.code);
   for (const [i, seg] of model.relocs) {
