@@ -14,8 +14,8 @@ import { compileError } from './errors.ts';
 import type { Tensor } from '../graph/ir.ts';
 import { evaluateNode } from '../graph/reference.ts';
 import { SEGMENTS, type SegmentName } from './memplan.ts';
-import { constData, gridTiles, packActivation, packIm2col, tileGrid, unpackActivation } from './pack.ts';
-import { runPacked, runsPacked } from './packed-host-ops.ts';
+import { constData, gridTiles, im2colPackedBytes, packActivation, packIm2col, tileGrid, unpackActivation } from './pack.ts';
+import { packedBytes, runPacked, runsPacked } from './packed-host-ops.ts';
 
 export interface RunOptions {
   /** A driver name from the registry (default fsim) or an open driver with the model's config. */
@@ -47,6 +47,12 @@ export interface LoadedModel {
   driver: Driver;
   segments: Record<SegmentName, DeviceBuffer>;
   codeImage: Uint8Array;
+  /**
+   * Host buffers reused by every run of this load, by purpose and tensor: packed images read from
+   * the device or made on the host, which never leave execute (allocating them on each inference
+   * made the garbage collector a large share of a run).
+   */
+  scratch?: Map<string, Uint8Array>;
 }
 
 /**
@@ -151,6 +157,13 @@ export async function execute(
   const counters = nameRecord<Counters>();
   const spans = options.timeline ? new Map<string, StageSpan[]>() : undefined;
   const { driver } = lm;
+  const scratch = (lm.scratch ??= new Map());
+  /** The reusable buffer `key` of `bytes` bytes (a fresh one when the size differs). */
+  const scratchBytes = (key: string, bytes: number): Uint8Array => {
+    let b = scratch.get(key);
+    if (!b || b.length !== bytes) scratch.set(key, (b = new Uint8Array(bytes)));
+    return b;
+  };
 
   for (const i of g.inputs) {
     const t = byName(inputs, i.name);
@@ -190,7 +203,7 @@ export async function execute(
     if (image) return image;
     if (host.has(name) || !onDevice.has(name)) return packActivation(fetch(name), cfg);
     const b = buf(name);
-    const bytes = new Uint8Array(b.bytes);
+    const bytes = scratchBytes(`device:${name}`, b.bytes);
     driver.copyToHost(bytes, b.seg, b.offset);
     return bytes;
   };
@@ -204,7 +217,9 @@ export async function execute(
       const [x] = node.inputs;
       if (node.inputs.length === 1 && runsPacked(node, types.get(x!)!, types.get(node.output)!, cfg)) {
         const image = { shape: types.get(x!)!.shape, bytes: packedImage(x!) };
-        packed.set(node.output, runPacked(node, image, types.get(node.output)!, cfg).bytes);
+        const outType = types.get(node.output)!;
+        const into = scratchBytes(`host:${node.output}`, packedBytes(outType.shape, cfg));
+        packed.set(node.output, runPacked(node, image, outType, cfg, into).bytes);
         continue;
       }
       const out = evaluateNode(node, node.inputs.map(fetch), types.get(node.output)!);
@@ -215,7 +230,8 @@ export async function execute(
     if (k.im2col) {
       // Rearranged on every run: its buffer holds this kernel's image of the input, nothing else.
       const b = model.buffers[k.im2col.buffer]!;
-      driver.copyFromHost(lm.segments[b.segment], packIm2col(fetch(k.inputs[0]!), k.im2col.window, cfg), b.offset);
+      const x = fetch(k.inputs[0]!);
+      driver.copyFromHost(lm.segments[b.segment], packIm2col(x, k.im2col.window, cfg, scratchBytes(`im2col:${k.name}`, im2colPackedBytes(x.shape, k.im2col.window, cfg))), b.offset);
     }
     for (const t of k.inputs) {
       if (onDevice.has(t) || (k.im2col && t === k.inputs[0])) continue;

@@ -213,12 +213,23 @@ export function im2colActivation(x: Tensor, win: ConvWindow): Tensor {
   return { shape: [N, C * KH * KW, OH, OW], dtype: 'int8', data: out };
 }
 
+/** Bytes of the packed im2col image of an NCHW input of `shape`. */
+export function im2colPackedBytes(shape: number[], win: ConvWindow, cfg: VtaConfig): number {
+  return (tileElements(tileGrid(im2colShape(shape, win), cfg), cfg) * cfg.inpWidth) / 8;
+}
+
 /**
  * `packActivation(im2colActivation(x, win), cfg)` in one pass, without the row-major image in
- * between: a network's first convolution rearranges its input this way on every inference.
+ * between: a network's first convolution rearranges its input this way on every inference. With
+ * `into` (im2colPackedBytes long, reused across inferences) the image is written there.
  */
-export function packIm2col(x: Tensor, win: ConvWindow, cfg: VtaConfig): Uint8Array {
-  if (cfg.inpWidth !== 8) return packActivation(im2colActivation(x, win), cfg);
+export function packIm2col(x: Tensor, win: ConvWindow, cfg: VtaConfig, into?: Uint8Array): Uint8Array {
+  if (cfg.inpWidth !== 8) {
+    const bytes = packActivation(im2colActivation(x, win), cfg);
+    if (!into) return bytes;
+    into.set(bytes);
+    return into;
+  }
   const [N, C, H, W] = x.shape as [number, number, number, number];
   const { KH, KW, sh, sw } = win;
   const [pt, pl] = win.pad;
@@ -227,7 +238,8 @@ export function packIm2col(x: Tensor, win: ConvWindow, cfg: VtaConfig): Uint8Arr
   const g = tileGrid(shape, cfg);
   const B = cfg.batch;
   const K = cfg.blockIn;
-  const out = new Int8Array(tileElements(g, cfg));
+  const bytes = into ?? new Uint8Array(tileElements(g, cfg));
+  const out = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length).fill(0);
   const src = x.data;
   // Along ow the packed index moves one tile (B x K elements).
   const step = B * K;
@@ -249,5 +261,5 @@ export function packIm2col(x: Tensor, win: ConvWindow, cfg: VtaConfig): Uint8Arr
             for (let ow = owLo; ow < owHi; ow++, at += step, from += sw) out[at] = src[from]!;
           }
         }
-  return new Uint8Array(out.buffer);
+  return bytes;
 }

@@ -11,7 +11,7 @@
  */
 import type { VtaConfig } from '../config/config.ts';
 import type { GraphNode, OpAttrs, TensorType } from '../graph/ir.ts';
-import { tileGrid } from './pack.ts';
+import { gridTiles, tileGrid } from './pack.ts';
 
 /** A packed int8 activation: its logical shape and its tile image (one byte per element). */
 export interface PackedImage {
@@ -36,20 +36,28 @@ export function runsPacked(node: GraphNode, input: TensorType, output: TensorTyp
   return pads.length === 8 && pads.every((p) => p >= 0) && pads[0] === 0 && pads[1] === 0 && pads[4] === 0 && pads[5] === 0;
 }
 
-/** Run a node runsPacked accepted: its output's packed image. */
-export function runPacked(node: GraphNode, x: PackedImage, output: TensorType, cfg: VtaConfig): PackedImage {
-  if (node.op === 'pad') return padPacked(x, output.shape, node.attrs as OpAttrs['pad'], cfg);
-  return maxPoolPacked(x, output.shape, node.attrs as OpAttrs['max_pool'], cfg);
+/** Bytes of the packed image of an activation that packs exactly. */
+export function packedBytes(shape: number[], cfg: VtaConfig): number {
+  return gridTiles(tileGrid(shape, cfg)) * cfg.batch * cfg.blockIn;
+}
+
+/**
+ * Run a node runsPacked accepted: its output's packed image, written into `into` when given (a
+ * buffer of packedBytes(output) reused across inferences; every byte is written).
+ */
+export function runPacked(node: GraphNode, x: PackedImage, output: TensorType, cfg: VtaConfig, into?: Uint8Array): PackedImage {
+  if (node.op === 'pad') return padPacked(x, output.shape, node.attrs as OpAttrs['pad'], cfg, into);
+  return maxPoolPacked(x, output.shape, node.attrs as OpAttrs['max_pool'], cfg, into);
 }
 
 /** Pad H and W of a packed image with `value`: whole rows of tiles move with one copy each. */
-export function padPacked(x: PackedImage, outShape: number[], a: OpAttrs['pad'], cfg: VtaConfig): PackedImage {
+export function padPacked(x: PackedImage, outShape: number[], a: OpAttrs['pad'], cfg: VtaConfig, into?: Uint8Array): PackedImage {
   const g = tileGrid(x.shape, cfg);
   const o = tileGrid(outShape, cfg);
   const tile = cfg.batch * cfg.blockIn;
   const [, , pt, pl] = a.pads as [number, number, number, number];
-  const out = new Int8Array(o.NB * o.CT * o.H * o.W * tile).fill(a.value ?? 0);
-  const bytes = new Uint8Array(out.buffer);
+  const bytes = into ?? new Uint8Array(packedBytes(outShape, cfg));
+  new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length).fill(a.value ?? 0);
   const row = g.W * tile;
   for (let plane = 0; plane < g.NB * g.CT; plane++) {
     for (let h = 0; h < g.H; h++) {
@@ -64,7 +72,7 @@ export function padPacked(x: PackedImage, outShape: number[], a: OpAttrs['pad'],
  * Max pooling on a packed image, all lanes of a tile at once. Padded positions are not part of a
  * window (graph/semantics/window.ts); an empty window stores -Infinity into int8, which is 0.
  */
-export function maxPoolPacked(x: PackedImage, outShape: number[], a: OpAttrs['max_pool'], cfg: VtaConfig): PackedImage {
+export function maxPoolPacked(x: PackedImage, outShape: number[], a: OpAttrs['max_pool'], cfg: VtaConfig, into?: Uint8Array): PackedImage {
   const g = tileGrid(x.shape, cfg);
   const o = tileGrid(outShape, cfg);
   const tile = cfg.batch * cfg.blockIn;
@@ -72,7 +80,8 @@ export function maxPoolPacked(x: PackedImage, outShape: number[], a: OpAttrs['ma
   const [sh, sw] = a.stride ?? [1, 1];
   const [pt, pl] = a.pad ?? [0, 0, 0, 0];
   const src = new Int8Array(x.bytes.buffer, x.bytes.byteOffset, x.bytes.length);
-  const out = new Int8Array(o.NB * o.CT * o.H * o.W * tile);
+  const bytes = into ?? new Uint8Array(packedBytes(outShape, cfg));
+  const out = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length).fill(0);
   for (let plane = 0; plane < g.NB * g.CT; plane++) {
     for (let y = 0; y < o.H; y++) {
       const y0 = Math.max(0, y * sh - pt);
@@ -84,18 +93,26 @@ export function maxPoolPacked(x: PackedImage, outShape: number[], a: OpAttrs['ma
         const at = ((plane * o.H + y) * o.W + xo) * tile;
         // The window's first tile, then the running maximum of every lane over the others.
         const first = ((plane * g.H + y0) * g.W + x0) * tile;
-        for (let l = 0; l < tile; l++) out[at + l] = src[first + l]!;
+        copyTile(out, at, src, first, tile);
         for (let iy = y0; iy < y1; iy++) {
-          for (let ix = iy === y0 ? x0 + 1 : x0; ix < x1; ix++) {
-            const from = ((plane * g.H + iy) * g.W + ix) * tile;
-            for (let l = 0; l < tile; l++) {
-              const v = src[from + l]!;
-              if (v > out[at + l]!) out[at + l] = v;
-            }
-          }
+          const row = (plane * g.H + iy) * g.W;
+          for (let ix = iy === y0 ? x0 + 1 : x0; ix < x1; ix++) maxTile(out, at, src, (row + ix) * tile, tile);
         }
       }
     }
   }
-  return { shape: [...outShape], bytes: new Uint8Array(out.buffer) };
+  return { shape: [...outShape], bytes };
+}
+
+// Small helpers rather than one deep loop nest: called many times they are optimized early and
+// stay so, where the nest, entered once per inference, ran mostly unoptimized.
+function copyTile(out: Int8Array, at: number, src: Int8Array, from: number, n: number): void {
+  for (let l = 0; l < n; l++) out[at + l] = src[from + l]!;
+}
+
+function maxTile(out: Int8Array, at: number, src: Int8Array, from: number, n: number): void {
+  for (let l = 0; l < n; l++) {
+    const v = src[from + l]!;
+    if (v > out[at + l]!) out[at + l] = v;
+  }
 }
