@@ -14,7 +14,8 @@ import { compileError } from './errors.ts';
 import type { Tensor } from '../graph/ir.ts';
 import { evaluateNode } from '../graph/reference.ts';
 import { SEGMENTS, type SegmentName } from './memplan.ts';
-import { constData, gridTiles, im2colActivation, packActivation, tileGrid, unpackActivation } from './pack.ts';
+import { constData, gridTiles, im2colPackedBytes, packActivation, packIm2col, tileGrid, unpackActivation } from './pack.ts';
+import { packedBytes, runPacked, runsPacked } from './packed-host-ops.ts';
 
 export interface RunOptions {
   /** A driver name from the registry (default fsim) or an open driver with the model's config. */
@@ -46,10 +47,34 @@ export interface LoadedModel {
   driver: Driver;
   segments: Record<SegmentName, DeviceBuffer>;
   codeImage: Uint8Array;
+  /**
+   * Host buffers reused by every run of this load, by purpose and tensor: packed images read from
+   * the device or made on the host, which never leave execute (allocating them on each inference
+   * made the garbage collector a large share of a run).
+   */
+  scratch?: Map<string, Uint8Array>;
 }
+
+/**
+ * The last relocated image of each model, with what it was made from: a model run again on a fresh
+ * device gets the same bases, so its code is not decoded and re-encoded on every load.
+ */
+const relocated = new WeakMap<CompiledModel, { from: Uint8Array; relocs: CompiledModel['relocs']; key: string; image: Uint8Array }>();
+
+const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 
 /** Relocate the code image for segments placed at `bases` (physical byte addresses). */
 export function relocate(model: CompiledModel, cfg: VtaConfig, bases: Record<SegmentName, number>): Uint8Array {
+  const key = `${cfg.bitstream}:${SEGMENTS.map((s) => bases[s]).join(':')}`;
+  const last = relocated.get(model);
+  // Reused only for the same bases, relocation list and code bytes (compared, not trusted).
+  if (last && last.key === key && last.relocs === model.relocs && sameBytes(last.from, model.code)) return new Uint8Array(last.image);
+  const image = relocateImage(model, cfg, bases);
+  relocated.set(model, { from: new Uint8Array(model.code), relocs: model.relocs, key, image });
+  return new Uint8Array(image);
+}
+
+function relocateImage(model: CompiledModel, cfg: VtaConfig, bases: Record<SegmentName, number>): Uint8Array {
   // A copy (a Buffer's slice() would be a view): the model's own image is never relocated.
   const code = new Uint8Array(model.code);
   for (const [i, seg] of model.relocs) {
@@ -126,10 +151,19 @@ export async function execute(
   const { types } = model;
   const host = new Map<string, Tensor>();
   const onDevice = new Set<string>();
+  // Results of host steps run on packed tiles (packed-host-ops.ts), as the images a kernel loads.
+  const packed = new Map<string, Uint8Array>();
   const all = nameRecord<Tensor>();
   const counters = nameRecord<Counters>();
   const spans = options.timeline ? new Map<string, StageSpan[]>() : undefined;
   const { driver } = lm;
+  const scratch = (lm.scratch ??= new Map());
+  /** The reusable buffer `key` of `bytes` bytes (a fresh one when the size differs). */
+  const scratchBytes = (key: string, bytes: number): Uint8Array => {
+    let b = scratch.get(key);
+    if (!b || b.length !== bytes) scratch.set(key, (b = new Uint8Array(bytes)));
+    return b;
+  };
 
   for (const i of g.inputs) {
     const t = byName(inputs, i.name);
@@ -148,6 +182,12 @@ export async function execute(
   const fetch = (name: string): Tensor => {
     const have = host.get(name);
     if (have) return have;
+    const image = packed.get(name);
+    if (image) {
+      const t = unpackActivation(image, types.get(name)!.shape, cfg);
+      host.set(name, t);
+      return t;
+    }
     if (!onDevice.has(name)) throw compileError('E_INTERNAL', undefined, `tensor ${name} was never computed`);
     const b = buf(name);
     const bytes = new Uint8Array(b.bytes);
@@ -157,6 +197,16 @@ export async function execute(
     host.set(name, t);
     return t;
   };
+  /** The packed image of a tensor that packs exactly (packed-host-ops.ts): read as it lies when it can be. */
+  const packedImage = (name: string): Uint8Array => {
+    const image = packed.get(name);
+    if (image) return image;
+    if (host.has(name) || !onDevice.has(name)) return packActivation(fetch(name), cfg);
+    const b = buf(name);
+    const bytes = scratchBytes(`device:${name}`, b.bytes);
+    driver.copyToHost(bytes, b.seg, b.offset);
+    return bytes;
+  };
 
   // By name, once: finding each host step's node by a scan made a long chain of host ops quadratic.
   const nodes = new Map(g.nodes.map((n) => [n.name, n]));
@@ -164,6 +214,14 @@ export async function execute(
     options.onStep?.(index, model.steps.length, step.kind === 'host' ? `host ${step.node}` : `vta ${model.kernels[step.kernel]!.name}`);
     if (step.kind === 'host') {
       const node = nodes.get(step.node)!;
+      const [x] = node.inputs;
+      if (node.inputs.length === 1 && runsPacked(node, types.get(x!)!, types.get(node.output)!, cfg)) {
+        const image = { shape: types.get(x!)!.shape, bytes: packedImage(x!) };
+        const outType = types.get(node.output)!;
+        const into = scratchBytes(`host:${node.output}`, packedBytes(outType.shape, cfg));
+        packed.set(node.output, runPacked(node, image, outType, cfg, into).bytes);
+        continue;
+      }
       const out = evaluateNode(node, node.inputs.map(fetch), types.get(node.output)!);
       host.set(node.output, out);
       continue;
@@ -172,12 +230,13 @@ export async function execute(
     if (k.im2col) {
       // Rearranged on every run: its buffer holds this kernel's image of the input, nothing else.
       const b = model.buffers[k.im2col.buffer]!;
-      driver.copyFromHost(lm.segments[b.segment], packActivation(im2colActivation(fetch(k.inputs[0]!), k.im2col.window), cfg), b.offset);
+      const x = fetch(k.inputs[0]!);
+      driver.copyFromHost(lm.segments[b.segment], packIm2col(x, k.im2col.window, cfg, scratchBytes(`im2col:${k.name}`, im2colPackedBytes(x.shape, k.im2col.window, cfg))), b.offset);
     }
     for (const t of k.inputs) {
       if (onDevice.has(t) || (k.im2col && t === k.inputs[0])) continue;
       const b = buf(t);
-      driver.copyFromHost(b.seg, packActivation(fetch(t), cfg), b.offset);
+      driver.copyFromHost(b.seg, packed.get(t) ?? packActivation(fetch(t), cfg), b.offset);
       onDevice.add(t);
     }
     const insnPhys = driver.physAddr(lm.segments.code, k.insnStart * cfg.insnBytes);
@@ -200,7 +259,7 @@ export async function execute(
   const outputs = nameRecord(g.outputs.map((o) => [o, fetch(o)] as const));
   if (options.keepAll) {
     for (const n of g.nodes) {
-      if (host.has(n.output) || onDevice.has(n.output)) setName(all, n.output, fetch(n.output));
+      if (host.has(n.output) || onDevice.has(n.output) || packed.has(n.output)) setName(all, n.output, fetch(n.output));
     }
   }
   return { outputs, tensors: all, counters, ...(spans ? { spans } : {}) };

@@ -212,3 +212,54 @@ export function im2colActivation(x: Tensor, win: ConvWindow): Tensor {
           }
   return { shape: [N, C * KH * KW, OH, OW], dtype: 'int8', data: out };
 }
+
+/** Bytes of the packed im2col image of an NCHW input of `shape`. */
+export function im2colPackedBytes(shape: number[], win: ConvWindow, cfg: VtaConfig): number {
+  return (tileElements(tileGrid(im2colShape(shape, win), cfg), cfg) * cfg.inpWidth) / 8;
+}
+
+/**
+ * `packActivation(im2colActivation(x, win), cfg)` in one pass, without the row-major image in
+ * between: a network's first convolution rearranges its input this way on every inference. With
+ * `into` (im2colPackedBytes long, reused across inferences) the image is written there.
+ */
+export function packIm2col(x: Tensor, win: ConvWindow, cfg: VtaConfig, into?: Uint8Array): Uint8Array {
+  if (cfg.inpWidth !== 8) {
+    const bytes = packActivation(im2colActivation(x, win), cfg);
+    if (!into) return bytes;
+    into.set(bytes);
+    return into;
+  }
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const { KH, KW, sh, sw } = win;
+  const [pt, pl] = win.pad;
+  const shape = im2colShape(x.shape, win);
+  const [, , OH, OW] = shape;
+  const g = tileGrid(shape, cfg);
+  const B = cfg.batch;
+  const K = cfg.blockIn;
+  const bytes = into ?? new Uint8Array(tileElements(g, cfg));
+  const out = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length).fill(0);
+  const src = x.data;
+  // Along ow the packed index moves one tile (B x K elements).
+  const step = B * K;
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++)
+      for (let kh = 0; kh < KH; kh++)
+        for (let kw = 0; kw < KW; kw++) {
+          const ch = (c * KH + kh) * KW + kw;
+          const lane = (n % B) * K + (ch % K);
+          const plane = (Math.floor(n / B) * g.CT + Math.floor(ch / K)) * OH;
+          // The output columns whose tap lies inside the input row: [owLo, owHi).
+          const owLo = Math.max(0, Math.ceil((pl - kw) / sw));
+          const owHi = Math.min(OW, Math.floor((W - 1 + pl - kw) / sw) + 1);
+          for (let oh = 0; oh < OH; oh++) {
+            const ih = oh * sh + kh - pt;
+            if (ih < 0 || ih >= H) continue;
+            let from = ((n * C + c) * H + ih) * W + owLo * sw + kw - pl;
+            let at = ((plane + oh) * OW + owLo) * step + lane;
+            for (let ow = owLo; ow < owHi; ow++, at += step, from += sw) out[at] = src[from]!;
+          }
+        }
+  return bytes;
+}

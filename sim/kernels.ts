@@ -206,14 +206,13 @@ class Kernels implements SimKernels {
   }
 
   signExtendRow(lane: number, bytes: Uint8Array): void {
-    const acc = this.storage.acc;
-    for (let i = 0; i < bytes.length; i++) acc[lane + i] = (bytes[i]! << 24) >> 24;
+    // An Int8Array view read into Int32 lanes sign-extends each byte (one native copy).
+    this.storage.acc.set(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length), lane);
   }
 
   truncateRow(bytes: Uint8Array, lane: number): void {
     // A Uint8Array store keeps the low 8 bits: exactly the two's-complement truncation of §3.3.
-    const acc = this.storage.acc;
-    for (let i = 0; i < bytes.length; i++) bytes[i] = acc[lane + i]!;
+    bytes.set(this.storage.acc.subarray(lane, lane + bytes.length));
   }
 }
 

@@ -48,17 +48,25 @@ function execute(ctx: ExecContext, insn: Insn): void {
 }
 
 /**
- * The last program each machine ran, reused when the same bytes run again (a host re-running a
- * stream per inference, a benchmark): decoding and routing are then skipped. Routed entries are
- * never modified by a run, so sharing them is safe.
+ * The programs each machine ran lately, by address and length, reused when the same bytes run
+ * again (a host running a model's kernels on every inference, a benchmark): decoding and routing
+ * are then skipped. The bytes are compared on every run, so a changed stream is routed afresh.
+ * Routed entries are never modified by a run, so sharing them is safe.
  */
-const lastProgram = new WeakMap<Machine, Program>();
+const recentPrograms = new WeakMap<Machine, Map<string, Program>>();
+/** Enough for every kernel of a large network; the oldest entry goes first. */
+const RECENT_PROGRAMS = 256;
 
 function prepare(machine: Machine, bytes: Uint8Array, insnPhys: number): Program {
-  const cached = lastProgram.get(machine);
+  let recent = recentPrograms.get(machine);
+  if (!recent) recentPrograms.set(machine, (recent = new Map()));
+  const key = `${insnPhys}:${bytes.length}`;
+  const cached = recent.get(key);
   if (cached && Buffer.from(cached.bytes.buffer, cached.bytes.byteOffset, cached.bytes.length).equals(bytes)) return cached;
   const program = routeStream(machine.cfg, bytes, insnPhys);
-  lastProgram.set(machine, program);
+  recent.delete(key);
+  if (recent.size >= RECENT_PROGRAMS) recent.delete(recent.keys().next().value!);
+  recent.set(key, program);
   return program;
 }
 

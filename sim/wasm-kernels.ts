@@ -249,12 +249,29 @@ export function wasmLayout(sizes: { uop: number; inp: number; wgt: number; acc: 
   return { uop, inp, wgt, acc, dst, src, wgtIdx, bytes: at };
 }
 
+/**
+ * Compiled modules by shape and layout (null: the engine refused the bytes): every fsim device of
+ * one config shares one compilation instead of generating and compiling the module on each open.
+ */
+const compiled = new Map<string, WebAssembly.Module | null>();
+
+function compiledModule(shape: WasmShape, layout: WasmLayout): WebAssembly.Module | null {
+  const key = JSON.stringify([shape.batch, shape.blockIn, shape.blockOut, layout]);
+  let module = compiled.get(key);
+  if (module === undefined) {
+    const bytes = buildKernelModule(shape, layout);
+    module = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    compiled.set(key, module);
+  }
+  return module;
+}
+
 /** Instantiate the module on a fresh memory; undefined when this engine has no WebAssembly SIMD. */
 export function instantiateKernels(shape: WasmShape, layout: WasmLayout): { memory: WebAssembly.Memory; exports: WasmKernelExports } | undefined {
   if (typeof WebAssembly !== 'object' || shape.blockIn % 8 !== 0 || (shape.batch * shape.blockOut) % 4 !== 0 || shape.blockOut % 4 !== 0) return undefined;
-  const bytes = buildKernelModule(shape, layout);
-  if (!WebAssembly.validate(bytes)) return undefined;
+  const module = compiledModule(shape, layout);
+  if (!module) return undefined;
   const memory = new WebAssembly.Memory({ initial: Math.ceil(layout.bytes / 65536) });
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: memory } });
+  const instance = new WebAssembly.Instance(module, { env: { mem: memory } });
   return { memory, exports: instance.exports as unknown as WasmKernelExports };
 }

@@ -83,4 +83,21 @@ describe('scheduler', () => {
     ]);
     expect(Array.from(r.get(OUT, 16))).toEqual(Array.from({ length: 16 }, (_, i) => (i * 10 - 70) & 0xff));
   });
+
+  it('reuses a routed program only while its bytes are unchanged, for several streams in turn', () => {
+    const r = setup();
+    const addThree = [mem(OPCODE.LOAD, MEM_TYPE.UOP, { dram_base: UOPS / 4, x_size: 1, x_stride: 1 }), ...outOfOrderProgram().slice(1)];
+    const at2 = 0x8000;
+    // Two streams at two addresses, run in turn: each result as if routed afresh.
+    for (let round = 0; round < 3; round++) {
+      r.run(outOfOrderProgram());
+      r.run([mem(OPCODE.LOAD, MEM_TYPE.ACC, { dram_base: DATA / 64, x_size: 1, x_stride: 1 }), finishInsn()], { at: at2 });
+    }
+    expect(Array.from(new Int8Array(r.get(OUT, 16).buffer))).toEqual(Array.from({ length: 16 }, (_, i) => ((i * 10 - 70 + 3) << 24) >> 24));
+    // Same address and length, other bytes: a stream without FINISH is refused, not run from the cache.
+    const noFinish = addThree.slice(0, 4).concat(mem(OPCODE.LOAD, MEM_TYPE.UOP, { dram_base: UOPS / 4, x_size: 1, x_stride: 1 }));
+    expect(() => r.run(noFinish)).toThrow(/has no FINISH/);
+    // ...and the original bytes run again.
+    expect(r.run(outOfOrderProgram()).alu_counter).toBe(1);
+  });
 });
