@@ -43,7 +43,7 @@ describe('vta run --report / --timeline, vta viz --profile', () => {
     expect(readFileSync(page, 'utf8')).toContain('class="note"');
     const t = await vta('run', MODEL, '--timeline', join(dir, 't.json'));
     expect(t.code).not.toBe(0);
-    expect(t.stderr.trim()).toMatch(/^error\[E_USAGE\]: --timeline needs a driver that records one \(tsim\); the fsim driver does not$/);
+    expect(t.stderr.trim()).toMatch(/^error\[E_USAGE\]: --timeline needs a driver that records one \(timing, tsim\); the fsim driver does not$/);
     expect(existsSync(join(dir, 't.json'))).toBe(false);
   });
 
