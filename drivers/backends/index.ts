@@ -6,6 +6,7 @@
 import type { DriverInfo } from '../api.ts';
 import fsim from './fsim.ts';
 import remote from './remote.ts';
+import timing from './timing.ts';
 import tsim from './tsim.ts';
 
-export const BACKENDS: readonly DriverInfo[] = [fsim, remote, tsim];
+export const BACKENDS: readonly DriverInfo[] = [fsim, remote, timing, tsim];
