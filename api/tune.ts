@@ -8,11 +8,11 @@
  * `compileModel(..., { tuning })` / `vta compile --tuning FILE`.
  */
 import { loadConfig, type VtaConfig } from '../config/config.ts';
-import { compileKernelAlone, runKernelAlone, tiledState, timingFingerprint } from '../compiler/kernel-alone.ts';
+import { compileKernelAlone, kernelAlone, runKernelAlone, tiledState, timingFingerprint } from '../compiler/kernel-alone.ts';
 import type { Tiled } from '../compiler/passes/choose-tilings.ts';
 import type { FusionRules } from '../compiler/fuse.ts';
 import { kernelIdentity, TUNING_FORMAT, type TuningEntry, type TuningFile } from '../compiler/tuning.ts';
-import { candidateChoices, defaultChoice, describeChoice, tilingOfChoice, type TilingChoice } from '../compiler/tuning-space.ts';
+import { defaultChoice, describeChoice, isTunable, phaseChoices, phaseShares, rankedSpace, SEARCH_PHASES, tilingOfChoice, type TilingChoice } from '../compiler/tuning-space.ts';
 import type { Driver } from '../drivers/api.ts';
 import { memoryOpenOptions, type MemoryModel } from '../drivers/memory-model.ts';
 import { getDriver } from '../drivers/registry.ts';
@@ -22,7 +22,7 @@ import { VtaError } from '../lib/errors.ts';
 /** The driver whose cycles choose tilings unless another is named. */
 export const DEFAULT_TUNE_DRIVER = 'timing';
 /** Candidates timed per kernel besides its default. */
-export const DEFAULT_TUNE_TOP = 12;
+export const DEFAULT_TUNE_TOP = 14;
 
 export interface TuneOptions {
   config?: VtaConfig | string;
@@ -82,26 +82,37 @@ async function openClocked(name: string, cfg: VtaConfig, memory: MemoryModel | u
   return info.open(cfg, memoryOpenOptions(info, memory));
 }
 
-/** Cycles of kernel `index` alone with `choice`. */
-async function timeChoice(state: Tiled, index: number, choice: TilingChoice, driver: Driver): Promise<number> {
-  const r = tilingOfChoice(state.kernels[index]!, choice, state.cfg);
+/** Cycles of the kernel of `alone` (compiler/kernel-alone.ts) with `choice`. */
+async function timeChoice(alone: Tiled, choice: TilingChoice, driver: Driver): Promise<number> {
+  const k = alone.kernels[0]!;
+  const r = tilingOfChoice(k, choice, alone.cfg);
   // The space only holds tilings that fit: one that does not is our bug.
-  if ('why' in r) throw new VtaError('E_INTERNAL', `kernel ${state.kernels[index]!.name}: candidate ${describeChoice(choice)} does not fit: ${r.why}`);
-  const counters = await runKernelAlone(compileKernelAlone(state, index, r.tiling), driver);
+  if ('why' in r) throw new VtaError('E_INTERNAL', `kernel ${k.name}: candidate ${describeChoice(choice)} does not fit: ${r.why}`);
+  const counters = await runKernelAlone(compileKernelAlone(alone, r.tiling), driver);
   return counters.cycles ?? 0;
 }
 
-async function search(state: Tiled, index: number, driver: Driver, top: number): Promise<Search> {
-  const k = state.kernels[index]!;
-  const choices = candidateChoices(k, state.cfg, top);
-  const first = choices[0] ?? defaultChoice(k, state.cfg);
-  const defaultCycles = await timeChoice(state, index, first, driver);
+/**
+ * Time the default, then up to `top` candidates in the phases of compiler/tuning-space.ts, each
+ * phase around the best so far; the default wins ties.
+ */
+async function search(alone: Tiled, driver: Driver, top: number): Promise<Search> {
+  const k = alone.kernels[0]!;
+  const first = defaultChoice(k);
+  const defaultCycles = await timeChoice(alone, first, driver);
   let best = { choice: first, cycles: defaultCycles };
-  for (const c of choices.slice(1)) {
-    const cycles = await timeChoice(state, index, c, driver);
-    if (cycles < best.cycles) best = { choice: c, cycles };
+  const tried = new Set([describeChoice(first)]);
+  const ranked = rankedSpace(k, alone.cfg);
+  const shares = phaseShares(top, phaseChoices(ranked, 'reduction', first, Infinity).length);
+  for (const phase of SEARCH_PHASES) {
+    const fresh = phaseChoices(ranked, phase, best.choice, Infinity).filter((c) => !tried.has(describeChoice(c)));
+    for (const c of fresh.slice(0, shares[phase])) {
+      tried.add(describeChoice(c));
+      const cycles = await timeChoice(alone, c, driver);
+      if (cycles < best.cycles) best = { choice: c, cycles };
+    }
   }
-  return { kernel: k.name, best: best.choice, defaultCycles, bestCycles: best.cycles, timed: Math.max(1, choices.length) };
+  return { kernel: k.name, best: best.choice, defaultCycles, bestCycles: best.cycles, timed: tried.size };
 }
 
 /** Tune every kernel of `graph` for the config; see the file comment. */
@@ -120,22 +131,24 @@ export async function tuneGraph(graph: Graph, options: TuneOptions = {}): Promis
   const entries: TuningEntry[] = [];
   let candidates = 0;
   try {
-    for (const [index, k] of state.kernels.entries()) {
-      const fingerprint = timingFingerprint(compileKernelAlone(state, index, k.tiling), cfg);
+    for (const index of state.kernels.keys()) {
+      const alone = kernelAlone(state, index);
+      const k = alone.kernels[0]!;
+      const fingerprint = timingFingerprint(compileKernelAlone(alone, k.tiling), cfg);
       let s = searches.get(fingerprint);
       const reused = s !== undefined;
       if (!s) {
-        s = await search(state, index, driver, top);
+        s = await search(alone, driver, top);
         candidates += s.timed;
-        if (checker) s.verified = { defaultCycles: await timeChoice(state, index, defaultChoice(k, cfg), checker), tunedCycles: await timeChoice(state, index, s.best, checker) };
+        if (checker) s.verified = { defaultCycles: await timeChoice(alone, defaultChoice(k), checker), tunedCycles: await timeChoice(alone, s.best, checker) };
         searches.set(fingerprint, s);
       }
       const id = kernelIdentity(k);
       const row: TunedKernel = {
         name: k.name,
         ...id,
-        tunable: candidateChoices(k, cfg, 0).length > 0,
-        defaultTiling: describeChoice(defaultChoice(k, cfg)),
+        tunable: isTunable(k),
+        defaultTiling: describeChoice(defaultChoice(k)),
         tunedTiling: describeChoice(s.best),
         defaultCycles: s.defaultCycles,
         tunedCycles: s.bestCycles,

@@ -1,10 +1,10 @@
 /**
  * One kernel of a model compiled and run on its own, for timing a tiling without the rest of the
  * network: the passes up to choose-tilings run once for the whole model (`tiledState`), then each
- * candidate tiling of one kernel goes through tensorize, sync, emit and link alone, keeping the
- * model's memory plan (so its DMA addresses, and with them its cycles, are those it has inside the
- * whole network), and runs on a driver against its own weights and an input of zeros (VTA's cycle
- * counts do not depend on the values).
+ * candidate tiling of one kernel goes through tensorize, sync, emit and link alone, with only its
+ * own buffers (placed with the alignment they have in the whole model, so its DMAs, and with them
+ * its cycles, are those it has inside the network), and runs on a driver against its own weights
+ * and an input of zeros (VTA's cycle counts do not depend on the values).
  */
 import type { VtaConfig } from '../config/config.ts';
 import type { Driver } from '../drivers/api.ts';
@@ -19,7 +19,8 @@ import { DEFAULT_PASSES } from './passes/index.ts';
 import type { Tiled } from './passes/choose-tilings.ts';
 import type { Linked } from './passes/link.ts';
 import type { CompileOptions } from './passes/pass.ts';
-import { SEGMENTS } from './memplan.ts';
+import { MemoryPlan, SEGMENTS } from './memplan.ts';
+import { placementOrder } from './lower/buffers.ts';
 import type { Graph } from '../graph/ir.ts';
 import type { TilingOf, KernelKind } from './lower/table.ts';
 
@@ -31,10 +32,25 @@ export function tiledState(graph: Graph, options: CompileOptions): Tiled {
   return runPasses(createSource(graph, options), DEFAULT_PASSES.slice(0, upTo)) as Tiled;
 }
 
-/** Kernel `index` of `state` alone with `tiling`: a model of one kernel in the whole model's memory plan. */
-export function compileKernelAlone<K extends KernelKind>(state: Tiled, index: number, tiling: TilingOf<K>): CompiledModel {
+/**
+ * Kernel `index` of `state` on its own: only its buffers, placed as the whole model places buffers
+ * (each 4 KiB aligned, so every DMA has the alignment, and the cycles, it has in the whole model),
+ * and only its constants. Built once per kernel; each candidate tiling then compiles from it.
+ */
+export function kernelAlone(state: Tiled, index: number): Tiled {
   const kernel = state.kernels[index]!;
-  let s: unknown = { ...state, kernels: [{ ...kernel, tiling }] };
+  const plan = new MemoryPlan();
+  for (const name of placementOrder(kernel.buffers)) {
+    const b = state.plan.get(name);
+    plan.place(name, b.segment, b.bytes);
+  }
+  const constants = new Map([...state.constants].filter(([name]) => plan.buffers.has(name)));
+  return { ...state, plan, constants, kernels: [kernel] };
+}
+
+/** The kernel of `alone` (kernelAlone) compiled with `tiling`: a model of one kernel. */
+export function compileKernelAlone<K extends KernelKind>(alone: Tiled, tiling: TilingOf<K>): CompiledModel {
+  let s: unknown = { ...alone, kernels: [{ ...alone.kernels[0]!, tiling }] };
   for (const pass of DEFAULT_PASSES.slice(DEFAULT_PASSES.findIndex((p) => p.name === THROUGH) + 1)) s = pass.run(s);
   return (s as Linked).model;
 }

@@ -11,7 +11,8 @@
  */
 import type { VtaConfig } from '../config/config.ts';
 import type { PackedKernel } from './passes/pack-constants.ts';
-import { loweringOf, type KernelKind, type TilingOf } from './lower/table.ts';
+import type { KernelKind, TilingOf } from './lower/table.ts';
+import type { TiledKernel } from './passes/choose-tilings.ts';
 import type { BandLowering, GroupedConvProblem } from './lower/grouped-conv.ts';
 import type { EltwiseChunking, EltwiseProblem } from './lower/eltwise-add.ts';
 import { residentConstants } from './epilogue.ts';
@@ -112,11 +113,13 @@ function chunkProblem(p: EltwiseProblem, c: ChunkChoice, reserved: number, cfg: 
   return c.chunk >= 1 && c.chunk <= most ? undefined : `chunk ${c.chunk} is outside 1..${most} (${p.tiles} tiles, ${c.slots} slots)`;
 }
 
-/** The kind's own (cost-model) tiling of the kernel, as a choice. */
-export function defaultChoice(k: PackedKernel, cfg: VtaConfig): TilingChoice {
-  const t = loweringOf(k.kind).tile(k.group as never, k.problem as never, cfg) as unknown;
-  if (k.kind === 'eltwise-add') return { chunk: (t as EltwiseChunking).chunk, slots: (t as EltwiseChunking).slots };
-  const c = k.kind === 'conv' ? (t as ConvTiling) : (t as BandLowering[])[0]!.tiling;
+/** The tiling the compiler chose for the kernel (its cost model's), as a choice. */
+export function defaultChoice(k: TiledKernel): TilingChoice {
+  if (k.kind === 'eltwise-add') {
+    const t = k.tiling as EltwiseChunking;
+    return { chunk: t.chunk, slots: t.slots };
+  }
+  const c = k.kind === 'conv' ? (k.tiling as ConvTiling) : (k.tiling as BandLowering[])[0]!.tiling;
   return { tOC: c.tOC, tIC: c.tIC, tOH: c.tOH, tOW: c.tOW, slots: c.slots };
 }
 
@@ -189,47 +192,66 @@ function chunkEstimate(p: EltwiseProblem, c: ChunkChoice): number {
   return chunks * 16 + (c.slots === 2 ? 0 : p.tiles);
 }
 
-const sameChoice = (a: TilingChoice, b: TilingChoice): boolean => describeChoice(a) === describeChoice(b);
-
-/** What a conv block varies besides its spatial shape: buffering and channel blocking. */
-const channelBlocking = (c: TilingChoice): string => ('chunk' in c ? `${c.slots}` : `${c.slots}/${c.tIC}/${c.tOC}`);
-
-/**
- * The candidates to time for a kernel: its default first, then up to `top` others. The cost model
- * ranks the blocks but misjudges how finely loads should interleave with the GEMM (a smaller
- * input-channel step can win by a few percent), so the candidates spread over the channel
- * blockings: the best-ranked block of each blocking, the blockings in rank order, then the
- * second-best of each, and so on. Empty for a kernel that is not tunable.
- */
-export function candidateChoices(k: PackedKernel, cfg: VtaConfig, top: number): TilingChoice[] {
-  if (!isTunable(k)) return [];
-  const out = [defaultChoice(k, cfg)];
-  const groups = new Map<string, TilingChoice[]>();
-  for (const c of rankedSpace(k, cfg)) {
-    const key = channelBlocking(c);
-    const g = groups.get(key);
-    if (g) g.push(c);
-    else groups.set(key, [c]);
-  }
-  for (let round = 0; out.length <= top; round++) {
-    const next = [...groups.values()].map((g) => g[round]).filter((c): c is TilingChoice => c !== undefined);
-    if (next.length === 0) break;
-    for (const c of next) {
-      if (out.length > top) break;
-      if (!out.some((o) => sameChoice(o, c))) out.push(c);
-    }
-  }
-  return out;
-}
-
-/** The kernel's whole space, best estimate first. */
-function rankedSpace(k: PackedKernel, cfg: VtaConfig): TilingChoice[] {
+/** The kernel's whole space, best estimate of the cost model first (empty: not tunable). */
+export function rankedSpace(k: PackedKernel, cfg: VtaConfig): TilingChoice[] {
   const rank = <C>(space: C[], estimate: (c: C) => number): C[] =>
     space.map((c) => ({ c, e: estimate(c) })).sort((a, b) => a.e - b.e).map((x) => x.c);
   if (k.kind === 'eltwise-add') {
     const p = k.problem as EltwiseProblem;
     return rank(chunkSpace(p, reservedTiles(k), cfg), (c) => chunkEstimate(p, c));
   }
-  const p = convProblemOf(k)!;
-  return rank(convSpace(p, cfg), (c) => convEstimate(p, c, cfg));
+  const p = convProblemOf(k);
+  return p ? rank(convSpace(p, cfg), (c) => convEstimate(p, c, cfg)) : [];
+}
+
+/**
+ * The search runs in phases, each narrowing around the best measured so far. The cost model ranks
+ * blocks but misjudges how finely the reduction should be cut (smaller input-channel steps let
+ * loads interleave with the GEMM and often win by 3-10 %), so the first phase times one block per
+ * reduction step (the halvings of the input channel tiles, and the best single-buffered block);
+ * the second, one per output-channel block at the winning step; the third, the best-ranked
+ * spatial shapes at the winning channel blocks. An element-wise kernel has one phase: its chunks.
+ */
+export const SEARCH_PHASES = ['reduction', 'output-channels', 'spatial'] as const;
+export type SearchPhase = (typeof SEARCH_PHASES)[number];
+
+/** The best-ranked member of each group, groups in the rank order of their best member. */
+function bestPerGroup(ranked: TilingChoice[], key: (c: ConvChoice) => string | undefined): TilingChoice[] {
+  const seen = new Set<string>();
+  return ranked.filter((c) => {
+    const g = 'chunk' in c ? undefined : key(c);
+    if (g === undefined || seen.has(g)) return false;
+    seen.add(g);
+    return true;
+  });
+}
+
+/** Halvings of n down to 1: the reduction steps phase one tries. */
+function halvings(n: number): Set<number> {
+  const out = new Set<number>();
+  for (let v = n; v >= 1; v = v === 1 ? 0 : Math.ceil(v / 2)) out.add(v);
+  return out;
+}
+
+/** Up to `n` candidates of `phase` given the best choice so far (`ranked`: rankedSpace of the kernel). */
+export function phaseChoices(ranked: TilingChoice[], phase: SearchPhase, best: TilingChoice, n: number): TilingChoice[] {
+  if ('chunk' in best) return phase === 'reduction' ? ranked.slice(0, n) : [];
+  const convs = ranked.filter((c): c is ConvChoice => !('chunk' in c));
+  if (phase === 'reduction') {
+    const steps = halvings(Math.max(...convs.map((c) => c.tIC)));
+    steps.add(best.tIC);
+    const double = bestPerGroup(convs, (c) => (c.slots === 2 && steps.has(c.tIC) ? String(c.tIC) : undefined));
+    const single = bestPerGroup(convs, (c) => (c.slots === 1 ? 'single' : undefined));
+    return [...double, ...single].slice(0, n);
+  }
+  const sameStep = convs.filter((c) => c.slots === best.slots && c.tIC === best.tIC);
+  if (phase === 'output-channels') return bestPerGroup(sameStep, (c) => String(c.tOC)).slice(0, n);
+  return sameStep.filter((c) => c.tOC === best.tOC).slice(0, n);
+}
+
+/** How many of a kernel's `top` candidates each phase gets: the reduction steps first, the rest split. */
+export function phaseShares(top: number, reduction: number): Record<SearchPhase, number> {
+  const first = Math.min(top, reduction);
+  const channels = Math.ceil((top - first) / 2);
+  return { reduction: first, 'output-channels': channels, spatial: top - first - channels };
 }

@@ -36,7 +36,7 @@ export function builder(y: Argv): Argv<Args> {
     .positional('model', { type: 'string', demandOption: true, describe: 'model file (vta-graph/1 JSON or .onnx)' })
     .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'tuning file to write (JSON, vta-tuning/1)' })
     .option('driver', { type: 'string', default: DEFAULT_TUNE_DRIVER, describe: 'clocked driver that times the candidates' })
-    .option('top', { type: 'number', default: DEFAULT_TUNE_TOP, describe: 'candidates timed per kernel besides its default (best by the cost model, spread over channel blockings)' })
+    .option('top', { type: 'number', default: DEFAULT_TUNE_TOP, describe: 'candidates timed per kernel besides its default (chosen in phases: reduction step, output-channel block, spatial shape; docs/tuning.md)' })
     .option('verify', { type: 'boolean', describe: `re-time each kernel's default and winner on ${VERIFY_DRIVER}` })
     .option('rules', { type: 'string', describe: 'fusion rules JSON (default: compiler/fusion-rules.json)' })
     .option('offload', { type: 'string', choices: ['auto', 'all'], default: 'auto', describe: "'all': fail unless every dense/conv2d/add runs on VTA" })
