@@ -142,8 +142,9 @@ function tallestRows(p: ConvProblem, cfg: VtaConfig, slots: number, tOC: number,
 
 /**
  * Every block worth timing: for each buffering, channel block and column count within the
- * weight and uop limits, the tallest row count that fits and the balanced one (equal tiles, no
- * short last tile). Each is checked against the compiler's own limits (tile.ts checkConvTiling).
+ * weight, uop and DMA limits, the tallest row count that fits and the balanced one (equal tiles,
+ * no short last tile). Nothing is generated and then discarded: the tests hold every block to the
+ * compiler's own check (tile.ts checkConvTiling).
  */
 function convSpace(p: ConvProblem, cfg: VtaConfig): ConvChoice[] {
   const out: ConvChoice[] = [];
@@ -152,14 +153,11 @@ function convSpace(p: ConvProblem, cfg: VtaConfig): ConvChoice[] {
       for (const tOC of candidates(p.OT)) {
         if (tOC * tIC * p.KH * p.KW > Math.floor(cfg.wgtDepth / slots) || tOC > MAX_ITER) continue;
         for (const tOW of candidates(p.OW)) {
-          if (tIC * p.KH * p.KW * tOW > cfg.uopDepth / 4) continue;
+          if (tIC * p.KH * p.KW * tOW > cfg.uopDepth / 4 || (tOW - 1) * p.sw + p.KW > MAX_XFER_FIELD) continue;
           const tallest = tallestRows(p, cfg, slots, tOC, tIC, tOW);
           if (tallest < 1) continue;
           const balanced = ceilDiv(p.OH, ceilDiv(p.OH, tallest));
-          for (const tOH of new Set([tallest, balanced])) {
-            const c = { tOC, tIC, tOH, tOW, slots };
-            if (checkConvTiling(p, c, cfg).ok) out.push(c);
-          }
+          for (const tOH of new Set([tallest, balanced])) out.push({ tOC, tIC, tOH, tOW, slots });
         }
       }
     }

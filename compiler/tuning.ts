@@ -78,7 +78,14 @@ function parseEntry(v: unknown, where: string): TuningEntry {
   const kind = stringField(v, 'kind', where);
   if (!(KERNEL_KINDS as string[]).includes(kind)) throw tuningError(`${where}.kind`, `${describeValue(kind)} is not a kernel kind (${KERNEL_KINDS.join(', ')})`);
   const k = kind as KernelKind;
-  return { node: stringField(v, 'node', where), kind: k, problem: stringField(v, 'problem', where), tiling: parseChoice(v.tiling, k, where) };
+  const entry: TuningEntry = { node: stringField(v, 'node', where), kind: k, problem: stringField(v, 'problem', where), tiling: parseChoice(v.tiling, k, where) };
+  return v.cycles === undefined ? entry : { ...entry, cycles: parseCycles(v.cycles, `${where}.cycles`) };
+}
+
+function parseCycles(v: unknown, where: string): { default: number; tuned: number } {
+  const whole = (n: unknown) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+  if (!isRecord(v) || !whole(v.default) || !whole(v.tuned)) throw tuningError(where, `${describeValue(v)} is not {"default": N, "tuned": N} in whole cycles`);
+  return { default: v.default as number, tuned: v.tuned as number };
 }
 
 /** A tuning file's JSON text, checked field by field; errors are one line naming `path` and the field. */
