@@ -192,8 +192,8 @@ export function parseGrid(raw: unknown, path: string): ConfigGrid {
 }
 
 /**
- * The points `--point I` / `--points I..J` select (inclusive, 0-based), in grid order; all of
- * them without a selection. An index past the grid is an E_USAGE line.
+ * The points `--point I` / `--points I..J` select (inclusive, 0-based, J clamped to the last
+ * point), in grid order; all of them without a selection. I past the grid is an E_USAGE line.
  */
 export function selectPoints(grid: ConfigGrid, spec: string | undefined): DesignPoint[] {
   if (spec === undefined) return grid.points;
@@ -202,6 +202,7 @@ export function selectPoints(grid: ConfigGrid, spec: string | undefined): Design
   if (!m) throw new VtaError('E_USAGE', `--points ${spec}: expected I or I..J (0-based, inclusive; the grid has points 0..${last})`);
   const lo = Number(m[1]);
   const hi = m[2] === undefined ? lo : Number(m[2]);
-  if (lo > hi || hi > last) throw new VtaError('E_USAGE', `--points ${spec}: outside the grid's points 0..${last}`);
-  return grid.points.slice(lo, hi + 1);
+  if (lo > hi || lo > last) throw new VtaError('E_USAGE', `--points ${spec}: outside the grid's points 0..${last}`);
+  // J past the last point is clamped, so equal slices of a job array may overrun the grid's end.
+  return grid.points.slice(lo, Math.min(hi, last) + 1);
 }

@@ -14,7 +14,9 @@ export interface PlotRow {
 
 const ROW = 22;
 const BAR = 14;
-const LABEL_W = 320;
+/** Label column: about 6.5 px per character at 11 px, at least this wide. */
+const LABEL_MIN_W = 160;
+const LABEL_CHAR_W = 6.5;
 const PANEL_W = 300;
 const GAP = 40;
 const TOP = 56;
@@ -31,12 +33,13 @@ function bar(x0: number, y: number, value: number, max: number, colour: string, 
 
 /** The SVG text of the plot titled `title`. */
 export function sweepPlotSvg(title: string, rows: PlotRow[]): string {
-  const width = MARGIN * 2 + LABEL_W + 2 * PANEL_W + GAP;
+  const labelW = Math.ceil(Math.max(LABEL_MIN_W, ...rows.map((r) => r.label.length * LABEL_CHAR_W + 16)));
+  const width = MARGIN * 2 + labelW + 2 * PANEL_W + GAP;
   const height = TOP + rows.length * ROW + MARGIN;
   const maxOf = (f: (r: PlotRow) => number | undefined) => Math.max(0, ...rows.map((r) => f(r) ?? 0));
   const maxCycles = maxOf((r) => r.cycles);
   const maxBytes = maxOf((r) => r.dramBytes);
-  const cyclesX = MARGIN + LABEL_W;
+  const cyclesX = MARGIN + labelW;
   const bytesX = cyclesX + PANEL_W + GAP;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,

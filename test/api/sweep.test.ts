@@ -123,7 +123,9 @@ describe('config grid errors', () => {
     const grid = parseGrid(GRID, 'g.json');
     expect(selectPoints(grid, '3').map((p) => p.index)).toEqual([3]);
     expect(selectPoints(grid, '1..2').map((p) => p.index)).toEqual([1, 2]);
-    expect(() => selectPoints(grid, '2..9')).toThrow("--points 2..9: outside the grid's points 0..4");
+    expect(selectPoints(grid, '3..9').map((p) => p.index)).toEqual([3, 4]);
+    expect(() => selectPoints(grid, '5..9')).toThrow("--points 5..9: outside the grid's points 0..4");
+    expect(() => selectPoints(grid, '3..2')).toThrow("--points 3..2: outside the grid's points 0..4");
     expect(() => selectPoints(grid, 'a')).toThrow('--points a: expected I or I..J');
   });
 });
