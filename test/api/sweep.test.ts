@@ -3,12 +3,11 @@
  * its config alone, slices merged give the table of the whole grid, and bad grids are one-line
  * E_GRID errors naming the entry and the field.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { ROOT, vta } from '../robustness/vta-process.ts';
 import { compileModel, modelInputs, runModel, type SourceModel } from '../../api/index.ts';
 import { parseGrid, selectPoints } from '../../api/config-grid.ts';
 import { mergeSweeps, missingPoints, sweepCsv, sweepPoints, sweepText } from '../../api/sweep.ts';
@@ -17,7 +16,8 @@ import type { Graph } from '../../graph/ir.ts';
 import { sweepPlotSvg } from '../../viz/sweep-plot.ts';
 import { GraphBuilder, randomTensor, rng } from '../compiler/helpers.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
+/** `vta ARGS` as a user runs it, from the repository root. */
+const run = (...args: string[]) => vta(args, ROOT, { timeoutMs: 120_000 });
 
 /** A conv over 32 channels and a dense: large enough that the buffers and bus change the cycles. */
 function network(): Graph {
@@ -132,34 +132,25 @@ describe('config grid errors', () => {
 
 describe('vta sweep (command line)', () => {
   it('writes the table and plot; two slices merged give the same CSV as the whole grid', async () => {
-    const vta = async (...args: string[]) => {
-      try {
-        const r = await promisify(execFile)('node', [join(ROOT, 'bin/vta.mjs'), ...args], { cwd: ROOT, timeout: 120_000 });
-        return { code: 0, stdout: r.stdout, stderr: r.stderr };
-      } catch (e) {
-        const err = e as { code: number; stdout: string; stderr: string };
-        return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-      }
-    };
     const dir = mkdtempSync(join(tmpdir(), 'vta-sweep-'));
     const model = join(dir, 'net.json');
     writeFileSync(model, JSON.stringify(network()));
     const grid = join(dir, 'grid.json');
     writeFileSync(grid, JSON.stringify({ format: 'vta-config-grid/1', axes: { LOG_ACC_BUFF_SIZE: [14, 17], LOG_BUS_WIDTH: [6, 7] } }));
-    const whole = await vta('sweep', model, '--config-grid', grid, '-o', join(dir, 'whole'));
+    const whole = await run('sweep', model, '--config-grid', grid, '-o', join(dir, 'whole'));
     expect(whole.stderr).toBe('');
     expect(whole.stdout).toContain('sweep ' + model + ' on timing: 4 of 4 points');
     expect(readFileSync(join(dir, 'whole.svg'), 'utf8')).toMatch(/^<svg /);
-    const a = await vta('sweep', model, '--config-grid', grid, '--points', '0..2', '-o', join(dir, 'a'));
-    const b = await vta('sweep', model, '--config-grid', grid, '--point', '3', '-o', join(dir, 'b'));
+    const a = await run('sweep', model, '--config-grid', grid, '--points', '0..2', '-o', join(dir, 'a'));
+    const b = await run('sweep', model, '--config-grid', grid, '--point', '3', '-o', join(dir, 'b'));
     expect(a.stderr + b.stderr).toBe('');
     expect(a.stdout).toContain('3 of 4 points (missing 1: 3)');
-    const m = await vta('sweep', '--merge', join(dir, 'a.json'), join(dir, 'b.json'), '-o', join(dir, 'merged'));
+    const m = await run('sweep', '--merge', join(dir, 'a.json'), join(dir, 'b.json'), '-o', join(dir, 'merged'));
     expect(m.stderr).toBe('');
     expect(readFileSync(join(dir, 'merged.csv'), 'utf8')).toBe(readFileSync(join(dir, 'whole.csv'), 'utf8'));
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{"format": "vta-config-grid/1", "axes": {"LOG_BLOCK": [4, 6]}}');
-    const e = await vta('sweep', model, '--config-grid', bad);
+    const e = await run('sweep', model, '--config-grid', bad);
     expect(e.stderr.trim()).toBe(`error[E_GRID]: ${bad}: axes.LOG_BLOCK[1]: LOG_BLOCK is 6; allowed range 3..5`);
   }, 240_000);
 });

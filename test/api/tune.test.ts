@@ -4,15 +4,15 @@
  * timed once, the file round-trips into compile --tuning, and the tuned program computes exactly
  * what the default one does. Bad tuning files are one-line E_TUNING errors naming the field.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { ROOT, vta } from '../robustness/vta-process.ts';
 import { compileModel, modelInputs, runModel, type SourceModel } from '../../api/index.ts';
 import { tuneGraph, type TuneResult } from '../../api/tune.ts';
 import { loadConfig } from '../../config/config.ts';
+import { addonPath } from '../../drivers/backends/tsim.ts';
 import { applyTuning, formatTuning, parseTuning, refuseUnusedEntries, type TuningFile } from '../../compiler/tuning.ts';
 import { compileGraph } from '../../compiler/compile.ts';
 import type { ConvChoice } from '../../compiler/tuning-space.ts';
@@ -20,7 +20,8 @@ import { describeError } from '../../lib/errors.ts';
 import type { Graph } from '../../graph/ir.ts';
 import { GraphBuilder, randomTensor, rng } from '../compiler/helpers.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
+/** `vta ARGS` as a user runs it, from the repository root. */
+const run = (...args: string[]) => vta(args, ROOT, { timeoutMs: 120_000 });
 const cfg = loadConfig();
 
 /** x -> conv a -> conv b (the same shapes and epilogue: one timing) -> a + b -> dense. */
@@ -89,6 +90,19 @@ describe('vta tune on a small network (timing driver)', () => {
   }, 120_000);
 });
 
+describe.skipIf(!existsSync(addonPath(cfg)))('vta tune --verify (tsim)', () => {
+  it("re-times each kernel's default and winner on tsim, alone as inside the network", async () => {
+    const r = await tuneGraph(smallNetwork(), { config: cfg, driver: 'timing', top: 2, verify: 'tsim' });
+    const model = compileModel(source(smallNetwork()), { config: cfg });
+    const report = await runModel(model, await modelInputs(model), { driver: 'tsim' });
+    expect(r.kernels.map((k) => k.verified!.defaultCycles)).toEqual(report.kernels.map((k) => k.counters!.cycles));
+    const tuned = compileModel(source(smallNetwork()), { config: cfg, tuning: { file: r.tuning, path: 'net.tuning.json' } });
+    const after = await runModel(tuned, await modelInputs(tuned), { driver: 'tsim' });
+    expect(r.kernels.map((k) => k.verified!.tunedCycles)).toEqual(after.kernels.map((k) => k.counters!.cycles));
+    expect(r.totals.verified!.tunedCycles).toBe(r.kernels.reduce((n, k) => n + k.verified!.tunedCycles, 0));
+  }, 120_000);
+});
+
 describe('tuning file errors', () => {
   const g = smallNetwork();
   const good = (): TuningFile => ({
@@ -149,36 +163,27 @@ describe('tuning file errors', () => {
 
 describe('vta tune and compile --tuning (command line)', () => {
   it('writes a tuning file that vta compile --tuning applies and vta run refuses for a package', async () => {
-    const vta = async (...args: string[]) => {
-      try {
-        const r = await promisify(execFile)('node', [join(ROOT, 'bin/vta.mjs'), ...args], { cwd: ROOT, timeout: 120_000 });
-        return { code: 0, stdout: r.stdout, stderr: r.stderr };
-      } catch (e) {
-        const err = e as { code: number; stdout: string; stderr: string };
-        return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-      }
-    };
     const dir = mkdtempSync(join(tmpdir(), 'vta-tune-'));
     const model = join(dir, 'net.json');
     writeFileSync(model, JSON.stringify(smallNetwork()));
     const file = join(dir, 'net.tuning.json');
-    const t = await vta('tune', model, '-o', file, '--top', '3');
+    const t = await run('tune', model, '-o', file, '--top', '3');
     expect(t.stderr).toBe('');
     expect(t.code).toBe(0);
     expect(t.stdout).toMatch(/total on timing: (\d+) -> (\d+) cycles/);
     expect(t.stdout).toContain('k1_conv_b: ');
     expect(t.stdout).toContain('(same as k0_conv_a)');
     const pkg = join(dir, 'net.vtapkg');
-    const c = await vta('compile', model, '--tuning', file, '-o', pkg);
+    const c = await run('compile', model, '--tuning', file, '-o', pkg);
     expect(c.stderr).toBe('');
     const chosen = parseTuning(readFileSync(file, 'utf8'), file).kernels[0]!.tiling as ConvChoice;
     expect(c.stdout).toContain(`k0_conv_a: `);
     expect(c.stdout).toContain(`tile oc${chosen.tOC} ic${chosen.tIC} h${chosen.tOH} w${chosen.tOW} x${chosen.slots}`);
-    const run = await vta('run', pkg, '--tuning', file);
-    expect(run.stderr.trim()).toBe(`error[E_USAGE]: --tuning applies when compiling a model, and ${pkg} is already compiled`);
+    const r = await run('run', pkg, '--tuning', file);
+    expect(r.stderr.trim()).toBe(`error[E_USAGE]: --tuning applies when compiling a model, and ${pkg} is already compiled`);
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{"format": "vta-tuning/1", "config": "x", "driver": "timing", "kernels": [ {"node": "conv_a"} ]}');
-    const b = await vta('compile', model, '--tuning', bad, '-o', join(dir, 'b.vtapkg'));
+    const b = await run('compile', model, '--tuning', bad, '-o', join(dir, 'b.vtapkg'));
     expect(b.stderr.trim()).toBe(`error[E_TUNING]: ${bad}: kernels[0]: kind is undefined, expected a non-empty string`);
   }, 180_000);
 });
