@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Tensor } from '../graph/ir.ts';
-import { parseNpy } from '../lib/npy.ts';
+import { type NpyArray, parseNpy, writeNpy } from '../lib/npy.ts';
 import { openModel, runModel, type OpenOptions } from '../api/index.ts';
 import { tvmStyleQuantization } from './tvm-quantization.ts';
 
@@ -22,6 +22,13 @@ export function resnet18Input(): Tensor {
   const shape = [1, ...all.shape.slice(1)];
   const size = shape.reduce((a, b) => a * b, 1);
   return { shape, dtype: all.dtype, data: all.data.slice(0, size) };
+}
+
+/** The first sample written as a .npy file in `dir`, for whole-process runs (`vta run --input`). */
+export function writeResnet18Input(dir: string): string {
+  const path = join(dir, 'resnet18-input.npy');
+  writeFileSync(path, writeNpy(resnet18Input() as NpyArray));
+  return path;
 }
 
 /** The pipelined Chisel VTA on ResNet-18 under TVM's tsim (apache/tvm-vta PR 30), its first conv on the CPU. */

@@ -45,6 +45,14 @@ export class Fetch {
     return this.dma.busy && !this.burstOpen && this.buffered + this.burstInsns <= this.bufDepth;
   }
 
+  /**
+   * Whether fetch stays as it is while no instruction leaves its buffer: no burst to ask for or
+   * open, and not about to end (the cycle after the last dispatch).
+   */
+  still(): boolean {
+    return !this.burstOpen && !this.arValid() && !(this.active && this.dispatched === this.count);
+  }
+
   granted(): void {
     this.dma.advance();
     this.burstOpen = true;

@@ -40,6 +40,17 @@ export class ReadChannel {
     this.readyAt.push(c + this.memory.readLatency);
   }
 
+  /** Beats left in the front burst. */
+  frontBeats(): number {
+    return this.beats[this.head]!;
+  }
+
+  /** `n` beats of the front burst (all it has at most) were taken, one per cycle. */
+  takeBeats(n: number): void {
+    this.beats[this.head]! -= n - 1;
+    this.take();
+  }
+
   /** The beat on the bus was taken; true when it was its burst's last. */
   take(): boolean {
     const left = --this.beats[this.head]!;

@@ -18,6 +18,7 @@ import { Fetch } from './fetch.ts';
 import { LoadEngine } from './load-stage.ts';
 import { CLIENT, ReadChannel, WriteResponses } from './memory-bus.ts';
 import { StoreEngine } from './store-stage.ts';
+import type { TensorLoad } from './tensor-load.ts';
 import { StageCounters, type TimingCounters } from './counters.ts';
 
 /** Instructions each stage's queue holds (hw/gen-params.ts InsnQueueDepth). */
@@ -35,6 +36,7 @@ export interface TimingRun {
 
 const LOAD = 0;
 const COMPUTE = 1;
+const STORE = 2;
 const FETCH_EVENT = 0;
 
 function tokensOk(r: Routed, tokens: Int32Array): boolean {
@@ -94,6 +96,16 @@ export function timeProgram(cfg: VtaConfig, program: Program, insnPhys: number, 
     const fetchStall = buffered && !dispatch;
     const fetchBusy = fetch.active;
     const quiet = blockedAll && (!fetchBusy || fetchStall);
+    if (!dispatch && !fire[LOAD] && !fire[COMPUTE] && !fire[STORE] && !busy[STORE] && fetch.still() && (onBus === CLIENT.LOAD ? compute.tensor.stillWithoutBeats() : onBus === CLIENT.COMPUTE && load.tensor.stillWithoutBeats())) {
+      const n = streamWindow(onBus === CLIENT.LOAD ? load.tensor : compute.tensor, onBus, c);
+      if (n > 0) {
+        k.cycle(fetchBusy, fetchStall, buffered, busy, fire, stall, onBus !== CLIENT.LOAD && loadReady, onBus !== CLIENT.COMPUTE && computeReady, n);
+        readBeats += n;
+        quietRun = 0;
+        c += n;
+        continue;
+      }
+    }
     k.cycle(fetchBusy, fetchStall, buffered, busy, fire, stall, loadReady && onBus !== CLIENT.LOAD, computeReady && onBus !== CLIENT.COMPUTE, 1);
 
     // ---- the cycle's transfers
@@ -182,6 +194,24 @@ export function timeProgram(cfg: VtaConfig, program: Program, insnPhys: number, 
       if (quiet) quietRun = Math.min(quietRun + repeat, QUIET_TO_DEADLOCK);
     }
     c = until;
+  }
+
+  /**
+   * Cycles from `c` in which only `client`'s load and the read channel move: its beats on the bus,
+   * one taken per cycle (no pad slot, the front burst not exhausted) and its next bursts addressed,
+   * while every other block waits (fetch, the store, the other read client) or counts down a timer
+   * not due yet. Those cycles are run at once; 0 when fewer than two qualify.
+   */
+  function streamWindow(tensor: TensorLoad, client: number, c: number): number {
+    const n = Math.min(tensor.streamBeats(), bus.frontBeats(), compute.nextTimer() - c);
+    if (n < 2) return 0;
+    for (let i = 0; i < n && tensor.dma.busy && bus.arReady(); i++) {
+      bus.accept(client, tensor.dma.burstBeats(), c + i);
+      tensor.dma.advance();
+    }
+    bus.takeBeats(n);
+    tensor.takeBeats(n);
+    return n;
   }
 
   function startInsn(stage: number, insn: Insn, c: number): boolean {

@@ -85,9 +85,12 @@ export class TensorLoad {
     return this.curOff() + this.tileBytes >= this.busBytes || this.col === this.xHi - 1;
   }
 
-  /** Whether the load waits for a beat this cycle (its tile is data and needs the bus). */
-  wantsBeat(): boolean {
-    return this.state === RUN && !this.isPad();
+  /**
+   * Whether the load stays as it is while none of its beats is on the bus: idle, or at a data tile
+   * with every burst addressed.
+   */
+  stillWithoutBeats(): boolean {
+    return this.state === IDLE || (this.state === RUN && !this.isPad() && !this.dma.busy);
   }
 
   /**
@@ -118,6 +121,11 @@ export class TensorLoad {
       }
     }
     if (!take) return IDLE_TICK;
+    this.nextSlot();
+    return MOVED;
+  }
+
+  private nextSlot(): void {
     if (this.col === this.xTotal - 1) {
       this.col = 0;
       if (this.row === this.yTotal - 1) this.state = LAST;
@@ -125,7 +133,27 @@ export class TensorLoad {
     } else {
       this.col++;
     }
-    return MOVED;
+  }
+
+  /**
+   * Beats the load takes one per cycle from now on without a pad slot in between: the rest of the
+   * row's data tiles, when its tiles are whole beats and the current slot is data (else 0).
+   */
+  streamBeats(): number {
+    if (this.state !== RUN || this.narrow || this.isPad()) return 0;
+    const perTile = this.lastBeat + 1;
+    return perTile - this.beat + (this.xHi - 1 - this.col) * perTile;
+  }
+
+  /** Take `n` beats (at most streamBeats()), one per cycle: what n cycles of tick(true) do. */
+  takeBeats(n: number): void {
+    const perTile = this.lastBeat + 1;
+    let total = this.beat + n;
+    while (total >= perTile) {
+      total -= perTile;
+      this.nextSlot();
+    }
+    this.beat = total;
   }
 }
 
