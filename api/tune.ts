@@ -1,8 +1,8 @@
 /**
  * Tuning: each kernel's tiling chosen by measured cycles on a clocked driver (default `timing`)
  * instead of the compiler's cost model. Per kernel the candidates (compiler/tuning-space.ts: the
- * default first, then the best-ranked of the space the config's limits allow) are compiled alone
- * and timed alone (compiler/kernel-alone.ts); kernels with the same instruction stream up to
+ * default first, then phases of the space the config's limits allow, each around the best so far)
+ * are compiled alone and timed alone (compiler/kernel-alone.ts); kernels with the same instruction stream up to
  * addresses and immediates (ResNet's repeated blocks) are timed once. The default is always a
  * candidate and wins ties, so no kernel gets slower. The result is a tuning file for
  * `compileModel(..., { tuning })` / `vta compile --tuning FILE`.

@@ -1,7 +1,7 @@
 /**
  * The tilings `vta tune` may choose from, per kernel: generated from the config's limits (buffer
- * depths, loop and DMA field widths), so every candidate fits, and ranked by the compiler's own
- * cost model (tile.ts) so that timing the first K is a search of the likeliest. A choice is a plain
+ * depths, loop and DMA field widths), so every candidate fits, ranked by the compiler's own cost
+ * model (tile.ts), and cut into the phases the search times (SEARCH_PHASES). A choice is a plain
  * record (JSON in a tuning file); `tilingOfChoice` turns it into the kind's tiling.
  *
  * The freedom a kernel has today: a convolution's block sizes (output and input channel tiles,
