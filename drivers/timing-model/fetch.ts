@@ -46,11 +46,12 @@ export class Fetch {
   }
 
   /**
-   * Whether fetch stays as it is while no instruction leaves its buffer: no burst to ask for or
-   * open, and not about to end (the cycle after the last dispatch).
+   * Whether fetch stays as it is while no instruction leaves its buffer and none of its beats is
+   * on the bus: no burst it may ask for (`arReady`: the channel takes one), and not about to end
+   * (the cycle after the last dispatch).
    */
-  still(): boolean {
-    return !this.burstOpen && !this.arValid() && !(this.active && this.dispatched === this.count);
+  still(arReady: boolean): boolean {
+    return !(arReady && this.arValid()) && !(this.active && this.dispatched === this.count);
   }
 
   granted(): void {

@@ -96,11 +96,20 @@ export function timeProgram(cfg: VtaConfig, program: Program, insnPhys: number, 
     const fetchStall = buffered && !dispatch;
     const fetchBusy = fetch.active;
     const quiet = blockedAll && (!fetchBusy || fetchStall);
-    if (!dispatch && !fire[LOAD] && !fire[COMPUTE] && !fire[STORE] && !busy[STORE] && fetch.still() && (onBus === CLIENT.LOAD ? compute.tensor.stillWithoutBeats() : onBus === CLIENT.COMPUTE && load.tensor.stillWithoutBeats())) {
-      const n = streamWindow(onBus === CLIENT.LOAD ? load.tensor : compute.tensor, onBus, c);
+    if (!dispatch && !fire[LOAD] && !fire[COMPUTE] && !fire[STORE] && fetch.still(bus.arReady()) && (onBus === CLIENT.LOAD ? compute.tensor.stillWithoutBeats() : onBus === CLIENT.COMPUTE && load.tensor.stillWithoutBeats())) {
+      const n = streamWindow(onBus === CLIENT.LOAD ? load.tensor : compute.tensor, c);
       if (n > 0) {
         k.cycle(fetchBusy, fetchStall, buffered, busy, fire, stall, onBus !== CLIENT.LOAD && loadReady, onBus !== CLIENT.COMPUTE && computeReady, n);
         readBeats += n;
+        quietRun = 0;
+        c += n;
+        continue;
+      }
+    }
+    if (busy[STORE] && onBus < 0 && grant < 0 && !dispatch && !fire[LOAD] && !fire[COMPUTE] && fetch.still(false) && load.tensor.stillWithoutBeats() && compute.tensor.stillWithoutBeats()) {
+      const n = storeWindow(c);
+      if (n > 0) {
+        k.cycle(fetchBusy, fetchStall, buffered, busy, fire, stall, loadReady, computeReady, n);
         quietRun = 0;
         c += n;
         continue;
@@ -197,20 +206,48 @@ export function timeProgram(cfg: VtaConfig, program: Program, insnPhys: number, 
   }
 
   /**
-   * Cycles from `c` in which only `client`'s load and the read channel move: its beats on the bus,
-   * one taken per cycle (no pad slot, the front burst not exhausted) and its next bursts addressed,
-   * while every other block waits (fetch, the store, the other read client) or counts down a timer
-   * not due yet. Those cycles are run at once; 0 when fewer than two qualify.
+   * Cycles from `c` in which the loads, the read channel and a running STORE move alone: the beats
+   * on the bus are `tensor`'s, one taken per cycle (no pad slot, the front burst not exhausted),
+   * both loads' next bursts are addressed, and the store writes; every other block waits (fetch,
+   * the other load at a data tile, token waits) or counts down a timer not due yet. The window ends
+   * before the cycle the store is done. Those cycles are run at once; 0 when none qualifies.
    */
-  function streamWindow(tensor: TensorLoad, client: number, c: number): number {
-    const n = Math.min(tensor.streamBeats(), bus.frontBeats(), compute.nextTimer() - c);
+  function streamWindow(tensor: TensorLoad, c: number): number {
+    let n = Math.min(tensor.streamBeats(), bus.frontBeats(), compute.nextTimer() - c);
     if (n < 2) return 0;
-    for (let i = 0; i < n && tensor.dma.busy && bus.arReady(); i++) {
-      bus.accept(client, tensor.dma.burstBeats(), c + i);
-      tensor.dma.advance();
+    if (busy[STORE]) {
+      for (let i = 0; i < n; i++) {
+        if (store.doneNow()) {
+          n = i;
+          break;
+        }
+        store.tick(c + i);
+      }
+      if (n === 0) return 0;
+    }
+    for (let i = 0; i < n && bus.arReady(); i++) {
+      const dma = load.tensor.dma.busy ? load.tensor.dma : compute.tensor.dma.busy ? compute.tensor.dma : undefined;
+      if (!dma) break;
+      bus.accept(dma === load.tensor.dma ? CLIENT.LOAD : CLIENT.COMPUTE, dma.burstBeats(), c + i);
+      dma.advance();
     }
     bus.takeBeats(n);
     tensor.takeBeats(n);
+    return n;
+  }
+
+  /**
+   * Cycles from `c` in which a running STORE moves alone: no read beat on the bus or burst
+   * addressed, fetch and the loads waiting, no timer due (a loop nest's end, the next read beat).
+   * The window ends before the cycle the store is done. Those cycles are run at once; 0 when none
+   * qualifies.
+   */
+  function storeWindow(c: number): number {
+    const n = Math.min(compute.nextTimer(), bus.nextBeatAt()) - c;
+    for (let i = 0; i < n; i++) {
+      if (store.doneNow()) return i;
+      store.tick(c + i);
+    }
     return n;
   }
 

@@ -65,6 +65,11 @@ export class StoreEngine {
     return this.running ? this.responses.nextAt() : Infinity;
   }
 
+  /** Whether a running STORE is done in the cycle it is about to run (what tick would say). */
+  doneNow(): boolean {
+    return this.wrLeft === 0 && !this.dma.busy && this.bPending === 0 && !this.rdInflight;
+  }
+
   /** One cycle of a running STORE: whether it is done this cycle, and whether anything moved. */
   tick(c: number): { done: boolean; moved: boolean } {
     // Combinational view of this cycle (registered state only).
@@ -87,7 +92,7 @@ export class StoreEngine {
       tilePop = beatEnd ? wFire : tileValid;
     }
     const bFire = this.responses.take(c);
-    const done = this.wrLeft === 0 && !this.dma.busy && this.bPending === 0 && !this.rdInflight;
+    const done = this.doneNow();
 
     // Registered updates.
     const landed = this.rdInflight;
@@ -120,7 +125,11 @@ export class StoreEngine {
       }
     }
     if (done) this.running = false;
-    const moved = done || awFire || rdIssue || landed || wFire || tilePop || bFire;
-    return { done, moved };
+    if (done) return DONE;
+    return awFire || rdIssue || landed || wFire || tilePop || bFire ? MOVED : WAITING;
   }
 }
+
+const DONE = { done: true, moved: true };
+const MOVED = { done: false, moved: true };
+const WAITING = { done: false, moved: false };

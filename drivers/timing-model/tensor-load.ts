@@ -86,11 +86,11 @@ export class TensorLoad {
   }
 
   /**
-   * Whether the load stays as it is while none of its beats is on the bus: idle, or at a data tile
-   * with every burst addressed.
+   * Whether the load's tiles stay as they are while none of its beats is on the bus: idle, or at a
+   * data tile (its bursts may still be addressed meanwhile).
    */
   stillWithoutBeats(): boolean {
-    return this.state === IDLE || (this.state === RUN && !this.isPad() && !this.dma.busy);
+    return this.state === IDLE || (this.state === RUN && !this.isPad());
   }
 
   /**
