@@ -25,6 +25,10 @@ export type { KernelProfile, ProfileReport, StageStalls } from '../viz/profile.t
 export { importOnnx, ROUNDING_MODES, SCALE_MODES, SUPPORTED_OPS } from '../frontend/onnx/import.ts';
 export type { ImportOptions, ImportResult, RoundingMode, ScaleMode } from '../frontend/onnx/import.ts';
 export { writePackage } from '../compiler/package.ts';
+export { DEFAULT_TUNE_DRIVER, tuneGraph } from './tune.ts';
+export type { TunedKernel, TuneOptions, TuneResult } from './tune.ts';
+export { formatTuning, parseTuning, TUNING_FORMAT } from '../compiler/tuning.ts';
+export type { TuningEntry, TuningFile } from '../compiler/tuning.ts';
 export { formatOnnxComparison, outputStep } from '../frontend/ort-check.ts';
 export type { OnnxComparison, OutputAgreement } from '../frontend/ort-check.ts';
 export { describeMismatch } from '../compiler/check.ts';

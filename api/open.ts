@@ -12,7 +12,8 @@ import { importOnnx, type ImportResult, type RoundingMode, type ScaleMode } from
 import type { Graph } from '../graph/ir.ts';
 import { loadGraph } from '../graph/load.ts';
 import { VtaError } from '../lib/errors.ts';
-import { readFileCapped, fileErrorReason } from '../lib/files.ts';
+import { readFileCapped, fileErrorReason, readTextOrFail } from '../lib/files.ts';
+import { applyTuning, parseTuning, refuseUnusedEntries, type AppliedTuning, type TuningFile } from '../compiler/tuning.ts';
 import { FILE_LIMITS } from '../lib/limits.ts';
 
 export type ModelFormat = 'onnx' | 'graph' | 'package';
@@ -40,6 +41,8 @@ export interface OpenOptions extends ReadOptions {
   offload?: 'auto' | 'all';
   /** Print the compiler's state after this pass (see compiler/compile.ts passNames). */
   dumpAfter?: CompileOptions['dumpAfter'];
+  /** Tilings chosen by `vta tune`: the path of a tuning file, or one already read (api/tune.ts). */
+  tuning?: string | { file: TuningFile; path: string };
 }
 
 /** A model read from a file, not yet compiled. */
@@ -82,18 +85,28 @@ const configOf = (c: VtaConfig | string | undefined): VtaConfig => (typeof c ===
 /** Compile a model read by readModel. */
 export function compileModel(source: SourceModel, options: OpenOptions = {}, t0 = performance.now()): Model {
   const config = configOf(options.config);
+  const tuning = options.tuning === undefined ? undefined : tuningOf(options.tuning, config);
   const compiled = compileGraph(source.graph, {
     config,
     ...(options.rules ? { rules: options.rules } : {}),
     ...(options.offload ? { offload: options.offload } : {}),
     ...(options.dumpAfter ? { dumpAfter: options.dumpAfter } : {}),
+    ...(tuning ? { tilings: tuning.applied.tilings } : {}),
   });
+  if (tuning) refuseUnusedEntries(tuning.applied, tuning.path);
   return { ...source, compiled, config, timings: { openMs: performance.now() - t0 } };
+}
+
+/** A tuning file read and checked against the config, as a compile option. */
+function tuningOf(t: NonNullable<OpenOptions['tuning']>, config: VtaConfig): { applied: AppliedTuning; path: string } {
+  const { file, path } = typeof t === 'string' ? { file: parseTuning(readTextOrFail(t, FILE_LIMITS.settings), t), path: t } : t;
+  return { applied: applyTuning(file, path, config), path };
 }
 
 /** A .vtapkg, refused when `config` (if given) is other hardware than it was compiled for. */
 function openPackage(path: string, options: OpenOptions, t0: number): Model {
   refuseScales(path, options);
+  if (options.tuning !== undefined) throw new VtaError('E_USAGE', `--tuning applies when compiling a model, and ${path} is already compiled`);
   let bytes: Uint8Array;
   try {
     bytes = readFileCapped(path, FILE_LIMITS.package);

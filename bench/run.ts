@@ -20,6 +20,7 @@ const AREAS: { name: string; file: string; fn: string }[] = [
   { name: 'quantize', file: 'quantize-bench.ts', fn: 'runQuantizeBench' },
   { name: 'memory', file: 'memory-sweep.ts', fn: 'runMemorySweep' },
   { name: 'timing', file: 'timing-bench.ts', fn: 'runTimingBench' },
+  { name: 'tune', file: 'tune-bench.ts', fn: 'runTuneBench' },
 ];
 
 const only = process.argv.slice(2);

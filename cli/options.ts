@@ -23,6 +23,12 @@ export const ROUNDING_OPTION = {
   describe: ".onnx only: requantization rounding: half_even (ONNX's, the default; 9–10 ALU ops per element) or half_up (VTA's cheaper hardware rounding; 2–4)",
 } as const;
 
+/** --tuning for verbs that compile: the tilings `vta tune` chose (docs/tuning.md). */
+export const TUNING_OPTION = {
+  type: 'string',
+  describe: 'tuning file written by vta tune: compile each kernel with the tiling chosen there by measured cycles',
+} as const;
+
 /** The config named by --config, or the default one. */
 export function configFromArgs(argv: { config?: string }): VtaConfig {
   return loadConfig(argv.config);

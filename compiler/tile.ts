@@ -63,7 +63,7 @@ const DMA_BYTES_PER_CYCLE = 8;
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 
 /** Candidate block sizes for an extent: every value up to 64, then divisors and halvings. */
-function candidates(extent: number): number[] {
+export function candidates(extent: number): number[] {
   const s = new Set<number>();
   for (let v = 1; v <= Math.min(extent, 64); v++) s.add(v);
   for (let v = extent; v >= 1; v = Math.ceil(v / 2)) {
@@ -100,7 +100,7 @@ export function checkConvTiling(p: ConvProblem, t: Omit<ConvTiling, 'bytes' | 'i
   return { ok: true };
 }
 
-function cost(p: ConvProblem, t: Omit<ConvTiling, 'bytes' | 'insns'>, cfg: VtaConfig): { bytes: number; insns: number } {
+export function cost(p: ConvProblem, t: Omit<ConvTiling, 'bytes' | 'insns'>, cfg: VtaConfig): { bytes: number; insns: number } {
   const nOC = ceilDiv(p.OT, t.tOC);
   const nOH = ceilDiv(p.OH, t.tOH);
   const nOW = ceilDiv(p.OW, t.tOW);
@@ -123,7 +123,7 @@ function cost(p: ConvProblem, t: Omit<ConvTiling, 'bytes' | 'insns'>, cfg: VtaCo
  * overlap with double buffering (two slots: the slower of the two), add up without it; each
  * instruction costs its issue. Less traffic breaks ties between tilings whose DMA is hidden.
  */
-function estimatedCycles(p: ConvProblem, t: Omit<ConvTiling, 'bytes' | 'insns'>, c: { bytes: number; insns: number }, cfg: VtaConfig): number {
+export function estimatedCycles(p: ConvProblem, t: Omit<ConvTiling, 'bytes' | 'insns'>, c: { bytes: number; insns: number }, cfg: VtaConfig): number {
   const gemm = p.NB * p.OT * p.OH * p.OW * p.CT * p.KH * p.KW;
   const dma = c.bytes / DMA_BYTES_PER_CYCLE;
   const overlapped = t.slots === 2 ? Math.max(gemm, dma) : gemm + dma;

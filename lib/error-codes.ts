@@ -52,6 +52,8 @@ export const ERROR_CODES = {
   E_NOT_OFFLOADED: 'a node had to run on VTA (offload all) but cannot',
   E_RULES: 'a fusion-rules file is malformed',
   E_PACKAGE: 'a .vtapkg package is malformed, damaged, or for another config',
+  E_TUNING: 'a tuning file (vta tune) is malformed, for another config, or names a kernel the model does not have',
+  E_GRID: 'a config grid (vta sweep) is malformed: an entry names an unknown field or a value out of range',
   E_INPUT: 'the inputs given to a run do not match the model (missing, wrong dtype or shape)',
   E_MISMATCH: 'a check found a difference between VTA and the reference executor',
   E_INTERNAL: 'a compiler pass broke an invariant: a bug of ours, reported with the node',

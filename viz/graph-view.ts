@@ -36,7 +36,7 @@ const COL_GAP = 40;
 const MARGIN = 30;
 const KERNEL_COLORS = ['#dbeafe', '#dcfce7', '#fef3c7', '#fce7f3', '#ede9fe', '#cffafe', '#fee2e2', '#e0e7ff'];
 
-const escapeXml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+export const escapeXml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const fmtType = (t: { shape: number[]; dtype: string }): string => `${t.dtype}[${t.shape.join('×')}]`;
 
 function attrText(attrs: object | undefined): string {

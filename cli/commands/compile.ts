@@ -4,7 +4,7 @@ import { compileModel, readModel, writePackage, type RoundingMode, type ScaleMod
 import { passNames } from '../../compiler/compile.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
-import { configFromArgs, refuseOverwrite, SCALES_OPTION, ROUNDING_OPTION } from '../options.ts';
+import { configFromArgs, refuseOverwrite, SCALES_OPTION, ROUNDING_OPTION, TUNING_OPTION } from '../options.ts';
 import { printNote, summarize } from '../summary.ts';
 
 interface Args {
@@ -16,6 +16,7 @@ interface Args {
   scales?: ScaleMode;
   rounding?: RoundingMode;
   dumpAfter?: string;
+  tuning?: string;
 }
 
 export const command = 'compile <model>';
@@ -29,18 +30,19 @@ export function builder(y: Argv): Argv<Args> {
     .option('offload', { type: 'string', choices: ['auto', 'all'], default: 'auto', describe: "'all': fail unless every dense/conv2d/add runs on VTA" })
     .option('scales', SCALES_OPTION)
     .option('rounding', ROUNDING_OPTION)
+    .option('tuning', TUNING_OPTION)
     .option('dump-after', { type: 'string', describe: `print the compiler's state after this pass (${passNames().join(', ')})` }) as unknown as Argv<Args>;
 }
 
 export function handler(argv: Args): void {
-  refuseOverwrite(argv.output, [argv.model, ...(argv.rules ? [argv.rules] : []), ...(argv.config ? [argv.config] : [])]);
+  refuseOverwrite(argv.output, [argv.model, ...(argv.rules ? [argv.rules] : []), ...(argv.config ? [argv.config] : []), ...(argv.tuning ? [argv.tuning] : [])]);
   if (!argv.output.endsWith('.vtapkg')) {
     throw new VtaError('E_USAGE', `-o ${argv.output}: a compiled package is named *.vtapkg (vta run and vta disasm recognise it by that ending)`);
   }
   const config = configFromArgs(argv);
   const source = readModel(argv.model, { ...(argv.scales ? { scales: argv.scales } : {}), ...(argv.rounding ? { rounding: argv.rounding } : {}), onNote: printNote });
   const dumpAfter = argv.dumpAfter === undefined ? {} : { dumpAfter: { pass: argv.dumpAfter, write: (text: string) => console.log(`== after ${argv.dumpAfter}\n${text}`) } };
-  const model = compileModel(source, { config, ...(argv.rules ? { rules: argv.rules } : {}), offload: argv.offload === 'all' ? 'all' : 'auto', ...dumpAfter });
+  const model = compileModel(source, { config, ...(argv.rules ? { rules: argv.rules } : {}), offload: argv.offload === 'all' ? 'all' : 'auto', ...(argv.tuning ? { tuning: argv.tuning } : {}), ...dumpAfter });
   const bytes = writePackage(model.compiled);
   writeFileAtomic(argv.output, bytes);
   console.log(summarize(model.compiled).join('\n'));

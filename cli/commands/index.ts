@@ -17,9 +17,11 @@ import quantize from './quantize.ts';
 import replay from './replay.ts';
 import run from './run.ts';
 import serve from './serve.ts';
+import sweep from './sweep.ts';
+import tune from './tune.ts';
 import viz from './viz.ts';
 
 /** Each module types its own arguments (cli/main.ts hands them to yargs as plain command modules). */
 export const COMMANDS = [
-  asm, bench, buildRtl, compile, config, conformance, disasm, drivers, errors, importModel, quantize, replay, run, serve, viz,
+  asm, bench, buildRtl, compile, config, conformance, disasm, drivers, errors, importModel, quantize, replay, run, serve, sweep, tune, viz,
 ];

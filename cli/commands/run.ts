@@ -10,7 +10,7 @@ import { compileError } from '../../compiler/errors.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
 import { writeNpy } from '../../lib/npy.ts';
-import { assignFiles, memoryFromArgs, refuseClashes, MEMORY_OPTIONS, SCALES_OPTION, ROUNDING_OPTION, type MemoryArgs } from '../options.ts';
+import { assignFiles, memoryFromArgs, refuseClashes, MEMORY_OPTIONS, SCALES_OPTION, ROUNDING_OPTION, TUNING_OPTION, type MemoryArgs } from '../options.ts';
 import { describeMemory, memoryOpenOptions } from '../../drivers/memory-model.ts';
 import { getDriver } from '../../drivers/registry.ts';
 import { runProgress } from '../progress.ts';
@@ -25,6 +25,7 @@ interface Args extends MemoryArgs {
   seed: number;
   races?: boolean;
   rules?: string;
+  tuning?: string;
   config?: string;
   quiet?: boolean;
   scales?: ScaleMode;
@@ -54,6 +55,7 @@ export function builder(y: Argv): Argv<Args> {
     .option('seed', { type: 'number', default: 0, describe: 'seed of the random input used when --input is not given' })
     .option('races', { type: 'boolean', describe: 'attach the race checker (fsim) and fail on any unordered SRAM access' })
     .option('rules', { type: 'string', describe: 'fusion rules JSON when compiling a model JSON' })
+    .option('tuning', TUNING_OPTION)
     .option('report', { type: 'string', describe: 'write the run report (per-kernel cycles, utilisation, DRAM bytes, stalls by cause) as JSON (docs/profiling.md)' })
     .option('timeline', { type: 'string', describe: "write each kernel's pipeline timeline in Chrome trace-event JSON (Perfetto, chrome://tracing); needs a driver that records one (tsim)" })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'print only errors and the check verdict' })
@@ -125,6 +127,7 @@ export async function handler(argv: Args): Promise<void> {
   const model = openModel(argv.model, {
     ...(argv.config !== undefined ? { config: argv.config } : {}),
     ...(argv.rules ? { rules: argv.rules } : {}),
+    ...(argv.tuning ? { tuning: argv.tuning } : {}),
     ...(argv.scales !== undefined ? { scales: argv.scales } : {}),
     ...(argv.rounding !== undefined ? { rounding: argv.rounding } : {}),
     // Quiet: the notes appear with the onnxruntime comparison when they explain a difference.
@@ -134,7 +137,7 @@ export async function handler(argv: Args): Promise<void> {
   const files = assignFiles(argv.input, g.inputs.map((i) => i.name), 'input');
   // Outputs are checked before the run: a bad name or a clash fails at once and writes nothing.
   const outFiles = assignFiles(argv.output, g.outputs, 'output');
-  const ownInputs = [argv.model, ...files.values(), ...(argv.rules ? [argv.rules] : []), ...(argv.config ? [argv.config] : [])];
+  const ownInputs = [argv.model, ...files.values(), ...(argv.rules ? [argv.rules] : []), ...(argv.config ? [argv.config] : []), ...(argv.tuning ? [argv.tuning] : [])];
   refuseClashes([...[...outFiles.values()].map((f) => ['--output', f] as const), ['--report', argv.report], ['--timeline', argv.timeline]], ownInputs);
   if (argv.labels && files.size === 0) throw new VtaError('E_USAGE', '--labels needs --input (the samples the labels belong to)');
   const labels = argv.labels ? await readLabels(argv.labels) : undefined;

@@ -8,6 +8,7 @@
 import type { VtaConfig } from '../../config/config.ts';
 import type { Graph } from '../../graph/ir.ts';
 import type { FusionRules } from '../fuse.ts';
+import type { TilingOverride } from './choose-tilings.ts';
 
 export interface CompileOptions {
   config?: VtaConfig;
@@ -19,6 +20,8 @@ export interface CompileOptions {
   passes?: readonly Pass[];
   /** Run the IR check of each pass's result after it (E_INTERNAL naming the pass on a failure). */
   verify?: boolean;
+  /** Tilings chosen outside the compiler's cost model (vta tune: compiler/tuning.ts); default: the cost model's. */
+  tilings?: TilingOverride;
   /** Give the readable text of the state after the pass named `pass` to `write` (--dump-after). */
   dumpAfter?: { pass: string; write: (text: string) => void };
 }
