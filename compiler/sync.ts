@@ -39,7 +39,9 @@ export function insertSync(ops: KOp[], accDepth: number): SyncFlags[] {
   const knows: number[][] = STAGES.map(() => STAGES.map(() => -1));
   // Clock each op carries with its pushes: what its stage knew when it completed, plus itself.
   const clockAt: number[][] = [];
-  const history: Record<string, Access[]> = { inp: [], wgt: [], acc: [] };
+  // Accesses per SRAM and per stage, each list in program order: a stage's scan only walks the
+  // other stage's accesses (a scan over one mixed list skipped its own stage's, quadratic in long kernels).
+  const history: Record<string, Access[][]> = { inp: [[], [], []], wgt: [[], [], []], acc: [[], [], []] };
 
   ops.forEach((op, i) => {
     const s = stageIdx[i]!;
@@ -47,17 +49,19 @@ export function insertSync(ops: KOp[], accDepth: number): SyncFlags[] {
     // Latest conflicting op per other stage.
     const need = [-1, -1, -1];
     for (const fp of fps) {
-      const h = history[fp.buf]!;
-      const others = BUFFER_STAGES[fp.buf]!.filter((y) => y !== s);
-      for (let k = h.length - 1; k >= 0; k--) {
-        const a = h[k]!;
-        // History is in program order: once every other stage's older ops are known to be
-        // ordered, nothing further back can matter.
-        let floor = Infinity;
-        for (const y of others) floor = Math.min(floor, Math.max(need[y]!, knows[s]![y]!));
-        if (a.op <= floor) break;
-        if (a.stage === s || a.op <= need[a.stage]! || a.op <= knows[s]![a.stage]!) continue;
-        if (a.lo < fp.hi && fp.lo < a.hi && (a.write || fp.write)) need[a.stage] = a.op;
+      for (const y of BUFFER_STAGES[fp.buf]!) {
+        if (y === s) continue;
+        const h = history[fp.buf]![y]!;
+        // Newest first: ops at or before what is already ordered cannot add a token, and the
+        // first conflict found is the latest.
+        for (let k = h.length - 1; k >= 0; k--) {
+          const a = h[k]!;
+          if (a.op <= need[y]! || a.op <= knows[s]![y]!) break;
+          if (a.lo < fp.hi && fp.lo < a.hi && (a.write || fp.write)) {
+            need[y] = a.op;
+            break;
+          }
+        }
       }
     }
     for (let y = 0; y < 3; y++) {
@@ -73,7 +77,7 @@ export function insertSync(ops: KOp[], accDepth: number): SyncFlags[] {
     }
     knows[s]![s] = i;
     clockAt[i] = [...knows[s]!];
-    for (const fp of fps) history[fp.buf]!.push({ op: i, stage: s, lo: fp.lo, hi: fp.hi, write: fp.write });
+    for (const fp of fps) history[fp.buf]![s]!.push({ op: i, stage: s, lo: fp.lo, hi: fp.hi, write: fp.write });
   });
   return flags;
 }

@@ -130,39 +130,51 @@ function estimatedCycles(p: ConvProblem, slots: number, c: { bytes: number; insn
   return overlapped + INSN_CYCLES * c.insns + dma / 8;
 }
 
+/**
+ * The largest of `descending` block sizes for which `fits` holds, given that a block that fits
+ * stays fitting when made smaller (every limit of checkConvTiling grows with the tile): a binary
+ * search over the list, the same answer as trying each size from the largest.
+ */
+function largestFitting(descending: readonly number[], fits: (v: number) => boolean): number | undefined {
+  if (descending.length === 0 || !fits(descending[descending.length - 1]!)) return undefined;
+  let lo = -1; // descending[lo] is known not to fit (-1: none known)
+  let hi = descending.length - 1; // descending[hi] fits
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (fits(descending[mid]!)) hi = mid;
+    else lo = mid;
+  }
+  return descending[hi];
+}
+
 /** The cheapest tiling that fits, or the reason none does (from the smallest candidate). */
 export function chooseConvTiling(p: ConvProblem, cfg: VtaConfig): ConvTiling | { why: string } {
   let best: ConvTiling | undefined;
   let bestCost = Infinity;
-  let why = '';
+  const [icCandidates, ocCandidates, owCandidates, ohCandidates] = [candidates(p.CT), candidates(p.OT), candidates(p.OW), candidates(p.OH)];
   for (const slots of [2, 1]) {
-    for (const tIC of candidates(p.CT)) {
-      for (const tOC of candidates(p.OT)) {
+    for (const tIC of icCandidates) {
+      for (const tOC of ocCandidates) {
         if (tOC * tIC * p.KH * p.KW > cfg.wgtDepth / slots) continue;
-        for (const tOW of candidates(p.OW)) {
-          for (const tOH of candidates(p.OH)) {
-            const base = { tOC, tIC, tOH, tOW, slots };
-            const chk = checkConvTiling(p, base, cfg);
-            if (!chk.ok) {
-              why = chk.why!;
-              continue;
-            }
-            const t = { ...base, weightsResident: tIC === p.CT };
-            const c = cost(p, t, cfg);
-            const total = estimatedCycles(p, slots, c);
-            if (total < bestCost) {
-              bestCost = total;
-              best = { ...t, ...c };
-            }
-            break; // larger tOH first: the first that fits is the best for this (tOC, tIC, tOW)
+        for (const tOW of owCandidates) {
+          // Larger tOH first: the largest that fits is the best for this (tOC, tIC, tOW).
+          const tOH = largestFitting(ohCandidates, (h) => checkConvTiling(p, { tOC, tIC, tOH: h, tOW, slots }, cfg).ok);
+          if (tOH === undefined) continue;
+          const t = { tOC, tIC, tOH, tOW, slots, weightsResident: tIC === p.CT };
+          const c = cost(p, t, cfg);
+          const total = estimatedCycles(p, slots, c);
+          if (total < bestCost) {
+            bestCost = total;
+            best = { ...t, ...c };
           }
         }
       }
     }
   }
   if (!best) {
+    // Some candidate fits whenever the smallest does, so its reason is the reason none fits.
     const smallest = checkConvTiling(p, { tOC: 1, tIC: 1, tOH: 1, tOW: 1, slots: 1 }, cfg);
-    return { why: smallest.why ?? why };
+    return { why: smallest.why ?? '' };
   }
   return best;
 }

@@ -207,43 +207,74 @@ export function uopFieldShifts(cfg: VtaConfig): { dst: [number, number]; src: [n
   return { dst: pair('dst_idx'), src: pair('src_idx'), wgt: pair('wgt_idx') };
 }
 
-/** Convenience constructors with every field defaulted to zero. */
+/**
+ * Convenience constructors with every field defaulted to zero. Each field is written out rather
+ * than spread from defaults: V8 gives every object built by spreading into a literal with more
+ * fields its own hidden class, kilobytes per instruction in a compiler that builds thousands.
+ */
 export function memInsn(p: Partial<MemInsn> & Pick<MemInsn, 'opcode' | 'memory_type'>): MemInsn {
   return {
-    ...NO_DEPS,
-    sram_base: 0,
-    dram_base: 0,
-    y_size: 0,
-    x_size: 0,
-    x_stride: 0,
-    y_pad_0: 0,
-    y_pad_1: 0,
-    x_pad_0: 0,
-    x_pad_1: 0,
-    ...p,
+    pop_prev: p.pop_prev ?? 0,
+    pop_next: p.pop_next ?? 0,
+    push_prev: p.push_prev ?? 0,
+    push_next: p.push_next ?? 0,
+    sram_base: p.sram_base ?? 0,
+    dram_base: p.dram_base ?? 0,
+    y_size: p.y_size ?? 0,
+    x_size: p.x_size ?? 0,
+    x_stride: p.x_stride ?? 0,
+    y_pad_0: p.y_pad_0 ?? 0,
+    y_pad_1: p.y_pad_1 ?? 0,
+    x_pad_0: p.x_pad_0 ?? 0,
+    x_pad_1: p.x_pad_1 ?? 0,
+    opcode: p.opcode,
+    memory_type: p.memory_type,
   };
 }
 
-const LOOP_ZERO: LoopFields = {
-  reset_reg: 0,
-  uop_bgn: 0,
-  uop_end: 0,
-  iter_out: 0,
-  iter_in: 0,
-  dst_factor_out: 0,
-  dst_factor_in: 0,
-  src_factor_out: 0,
-  src_factor_in: 0,
-};
-
 export function gemmInsn(p: Partial<GemmInsn>): GemmInsn {
-  return { ...NO_DEPS, ...LOOP_ZERO, wgt_factor_out: 0, wgt_factor_in: 0, ...p, opcode: OPCODE.GEMM };
+  return {
+    pop_prev: p.pop_prev ?? 0,
+    pop_next: p.pop_next ?? 0,
+    push_prev: p.push_prev ?? 0,
+    push_next: p.push_next ?? 0,
+    reset_reg: p.reset_reg ?? 0,
+    uop_bgn: p.uop_bgn ?? 0,
+    uop_end: p.uop_end ?? 0,
+    iter_out: p.iter_out ?? 0,
+    iter_in: p.iter_in ?? 0,
+    dst_factor_out: p.dst_factor_out ?? 0,
+    dst_factor_in: p.dst_factor_in ?? 0,
+    src_factor_out: p.src_factor_out ?? 0,
+    src_factor_in: p.src_factor_in ?? 0,
+    wgt_factor_out: p.wgt_factor_out ?? 0,
+    wgt_factor_in: p.wgt_factor_in ?? 0,
+    opcode: OPCODE.GEMM,
+  };
 }
 
 export function aluInsn(p: Partial<AluInsn> & Pick<AluInsn, 'alu_opcode'>): AluInsn {
-  return { ...NO_DEPS, ...LOOP_ZERO, use_imm: 0, imm: 0, ...p, opcode: OPCODE.ALU };
+  return {
+    pop_prev: p.pop_prev ?? 0,
+    pop_next: p.pop_next ?? 0,
+    push_prev: p.push_prev ?? 0,
+    push_next: p.push_next ?? 0,
+    reset_reg: p.reset_reg ?? 0,
+    uop_bgn: p.uop_bgn ?? 0,
+    uop_end: p.uop_end ?? 0,
+    iter_out: p.iter_out ?? 0,
+    iter_in: p.iter_in ?? 0,
+    dst_factor_out: p.dst_factor_out ?? 0,
+    dst_factor_in: p.dst_factor_in ?? 0,
+    src_factor_out: p.src_factor_out ?? 0,
+    src_factor_in: p.src_factor_in ?? 0,
+    use_imm: p.use_imm ?? 0,
+    imm: p.imm ?? 0,
+    alu_opcode: p.alu_opcode,
+    opcode: OPCODE.ALU,
+  };
 }
 
 export function finishInsn(p: Partial<DepFlags> = {}): FinishInsn {
-  return { ...NO_DEPS, ...p, opcode: OPCODE.FINISH };
+  return { pop_prev: p.pop_prev ?? 0, pop_next: p.pop_next ?? 0, push_prev: p.push_prev ?? 0, push_next: p.push_next ?? 0, opcode: OPCODE.FINISH };
 }
