@@ -87,7 +87,7 @@ export function emitKernel(name: string, ops: KOp[], flags: SyncFlags[], cfg: Vt
   const relocs: SymbolicReloc[] = [];
   const opOfInsn: number[] = [];
   // The kernel's uop image is a file of the package: a kernel is stored once, reloads read it.
-  const cache = new UopCache<string, KUop>({ uopDepth: cfg.uopDepth, reuseImage: true });
+  const cache = new UopCache<KUop[], KUop>({ uopDepth: cfg.uopDepth, reuseImage: true });
   const uopBuffer = `${name}.uops`;
   const sameUops = new UopListTable();
 
