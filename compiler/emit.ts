@@ -38,8 +38,18 @@ export interface EmittedKernel {
  */
 class UopListTable {
   private readonly byHash = new Map<number, KUop[][]>();
+  /** Lists already looked up (tensorization shares one array between steps with the same uops). */
+  private readonly seen = new WeakMap<KUop[], KUop[]>();
 
   canonical(uops: KUop[]): KUop[] {
+    const known = this.seen.get(uops);
+    if (known) return known;
+    const found = this.find(uops);
+    this.seen.set(uops, found);
+    return found;
+  }
+
+  private find(uops: KUop[]): KUop[] {
     const h = hashUops(uops);
     const lists = this.byHash.get(h);
     if (!lists) {

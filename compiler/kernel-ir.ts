@@ -55,14 +55,34 @@ export function stageOfOp(op: KOp): Stage {
   return stage;
 }
 
+/** Least and greatest value of each uop field of a list. */
+interface FieldBounds {
+  dst: [number, number];
+  src: [number, number];
+  wgt: [number, number];
+}
+
+/** Per uop list (lists are shared between ops and never changed after tensorization). */
+const boundsOfList = new WeakMap<KUop[], FieldBounds>();
+
+function fieldBounds(uops: KUop[]): FieldBounds {
+  const known = boundsOfList.get(uops);
+  if (known) return known;
+  const b: FieldBounds = { dst: [Infinity, -Infinity], src: [Infinity, -Infinity], wgt: [Infinity, -Infinity] };
+  for (const u of uops) {
+    for (const field of ['dst', 'src', 'wgt'] as const) {
+      const r = b[field];
+      r[0] = Math.min(r[0], u[field]);
+      r[1] = Math.max(r[1], u[field]);
+    }
+  }
+  boundsOfList.set(uops, b);
+  return b;
+}
+
 /** The range [min, max] of `base + i*fo + j*fi` over the loops, for each uop's field. */
 function span(uops: KUop[], field: 'dst' | 'src' | 'wgt', fo: number, fi: number, loop: UopLoop): [number, number] {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const u of uops) {
-    lo = Math.min(lo, u[field]);
-    hi = Math.max(hi, u[field]);
-  }
+  const [lo, hi] = fieldBounds(uops)[field];
   return [lo, hi + (loop.iterOut - 1) * fo + (loop.iterIn - 1) * fi + 1];
 }
 

@@ -52,22 +52,49 @@ const ALIGN = 64;
 
 const sha256 = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex');
 
+/** The tensors section as the graph's constants and where each one starts in it (zeros between). */
+interface TensorsSection {
+  size: number;
+  parts: { offset: number; bytes: Uint8Array }[];
+}
+
 /**
  * The header's model section (the model without its images, types as a list: names are data), its
  * graph's constants as {offset, bytes} in `tensors`, their bytes one after another.
  */
-function headerModel(model: CompiledModel): { meta: Json; tensors: Uint8Array } {
+function headerModel(model: CompiledModel): { meta: Json; tensors: TensorsSection } {
   const { code: _code, constImage: _constImage, types, graph, ...meta } = model;
   const entries = Object.entries(graph.tensors).map(([name, t]) => [name, t, decodeConst(name, t)] as const);
   let size = 0;
+  const parts: TensorsSection['parts'] = [];
   const placed = entries.map(([name, t, values]) => {
     const offset = size;
     size = Math.ceil((offset + values.byteLength) / TENSOR_ALIGN) * TENSOR_ALIGN;
+    parts.push({ offset, bytes: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) });
     return [name, { shape: t.shape, dtype: t.dtype, data: { offset, bytes: values.byteLength } }] as const;
   });
-  const tensors = new Uint8Array(size);
-  entries.forEach(([, , values], k) => tensors.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), placed[k]![1].data.offset));
-  return { meta: { ...meta, graph: { ...graph, tensors: Object.fromEntries(placed) }, types: [...types] }, tensors };
+  return { meta: { ...meta, graph: { ...graph, tensors: Object.fromEntries(placed) }, types: [...types] }, tensors: { size, parts } };
+}
+
+/** The tensors section's bytes, written into `out` at `at` (a new array by default). */
+function layTensors(t: TensorsSection, out = new Uint8Array(t.size), at = 0): Uint8Array {
+  for (const p of t.parts) out.set(p.bytes, at + p.offset);
+  return out;
+}
+
+/** The sha256 of the tensors section, from its parts (the section need not exist as one array). */
+function tensorsDigest(t: TensorsSection): string {
+  const hash = createHash('sha256');
+  // Each gap is the padding up to the next TENSOR_ALIGN boundary: shorter than TENSOR_ALIGN.
+  const zeros = new Uint8Array(TENSOR_ALIGN);
+  let at = 0;
+  for (const p of t.parts) {
+    hash.update(zeros.subarray(0, p.offset - at));
+    hash.update(p.bytes);
+    at = p.offset + p.bytes.length;
+  }
+  hash.update(zeros.subarray(0, t.size - at));
+  return hash.digest('hex');
 }
 
 /** Alignment of each constant in the tensors section: every element type reads as a typed view. */
@@ -103,7 +130,7 @@ export function writePackage(model: CompiledModel): Uint8Array {
   const { code, constImage } = model;
   const { meta, tensors } = headerModel(model);
   const sections: Record<string, [number, number]> = {};
-  const digests = { model: sha256(JSON.stringify(meta)), code: sha256(code), tensors: sha256(tensors), const: sha256(constImage) };
+  const digests = { model: sha256(JSON.stringify(meta)), code: sha256(code), tensors: tensorsDigest(tensors), const: sha256(constImage) };
   // Two passes: section offsets depend on the header length, which depends on the offsets.
   let header = '';
   let start = 0;
@@ -111,9 +138,9 @@ export function writePackage(model: CompiledModel): Uint8Array {
     start = Math.ceil((12 + Buffer.byteLength(header)) / ALIGN) * ALIGN;
     const codeAt = start;
     const tensorsAt = Math.ceil((codeAt + code.length) / ALIGN) * ALIGN;
-    const constAt = Math.ceil((tensorsAt + tensors.length) / ALIGN) * ALIGN;
+    const constAt = Math.ceil((tensorsAt + tensors.size) / ALIGN) * ALIGN;
     sections.code = [codeAt, code.length];
-    sections.tensors = [tensorsAt, tensors.length];
+    sections.tensors = [tensorsAt, tensors.size];
     sections.const = [constAt, constImage.length];
     header = JSON.stringify({ format: formatFor(model.config), model: meta, sections, sha256: digests });
   }
@@ -125,7 +152,7 @@ export function writePackage(model: CompiledModel): Uint8Array {
   new DataView(out.buffer).setUint32(8, headerBytes.length, true);
   out.set(headerBytes, 12);
   out.set(code, sections.code![0]);
-  out.set(tensors, sections.tensors![0]);
+  layTensors(tensors, out, sections.tensors![0]);
   out.set(constImage, sections.const![0]);
   return out;
 }
@@ -227,7 +254,7 @@ export function checkPackagedModel(model: CompiledModel): string | undefined {
     const { meta, tensors } = headerModel(model);
     const bad = (why: string) => new Error(why);
     const m = JSON.parse(JSON.stringify(meta)) as Json;
-    checkModel({ ...m, graph: withTensorData(m.graph, tensors, bad) }, cfg, model.code, model.constImage, bad);
+    checkModel({ ...m, graph: withTensorData(m.graph, layTensors(tensors), bad) }, cfg, model.code, model.constImage, bad);
     return undefined;
   } catch (e) {
     return (e as Error).message;
