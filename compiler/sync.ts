@@ -48,8 +48,12 @@ export function insertSync(ops: KOp[], accDepth: number): SyncFlags[] {
     const fps: Footprint[] = footprints(op, accDepth);
     // Latest conflicting op per other stage.
     const need = [-1, -1, -1];
-    for (const fp of fps) {
-      for (const y of BUFFER_STAGES[fp.buf]!) {
+    // Indexed loops: this runs once per op of the model, mostly before the JIT has optimised it.
+    for (let f = 0; f < fps.length; f++) {
+      const fp = fps[f]!;
+      const stages = BUFFER_STAGES[fp.buf]!;
+      for (let j = 0; j < stages.length; j++) {
+        const y = stages[j]!;
         if (y === s) continue;
         const h = history[fp.buf]![y]!;
         // Newest first: ops at or before what is already ordered cannot add a token, and the
@@ -76,8 +80,11 @@ export function insertSync(ops: KOp[], accDepth: number): SyncFlags[] {
       for (let z = 0; z < 3; z++) knows[s]![z] = Math.max(knows[s]![z]!, c[z]!);
     }
     knows[s]![s] = i;
-    clockAt[i] = [...knows[s]!];
-    for (const fp of fps) history[fp.buf]![s]!.push({ op: i, stage: s, lo: fp.lo, hi: fp.hi, write: fp.write });
+    clockAt[i] = knows[s]!.slice();
+    for (let f = 0; f < fps.length; f++) {
+      const fp = fps[f]!;
+      history[fp.buf]![s]!.push({ op: i, stage: s, lo: fp.lo, hi: fp.hi, write: fp.write });
+    }
   });
   return flags;
 }
