@@ -129,13 +129,24 @@ export function formatOf(insn: Insn): Format {
 
 /** Encode one instruction into 16 bytes at `out[offset..]` (a fresh array when `out` is omitted). */
 export function encodeInsn(cfg: VtaConfig, insn: Insn, out?: Uint8Array, offset = 0): Uint8Array {
-  const words = new Uint32Array(4);
+  // One scratch array for every call: a compiler encodes tens of thousands of instructions.
+  const words = INSN_WORDS.fill(0);
   encodeFields(layouts(cfg)[formatOf(insn)], insn as unknown as Record<string, number>, words);
   const bytes = out ?? new Uint8Array(16);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let i = 0; i < 4; i++) dv.setUint32(offset + 4 * i, words[i]!, true);
+  if (offset < 0 || offset + 16 > bytes.length) throw new RangeError(`instruction bytes ${offset}..${offset + 16} lie outside the ${bytes.length}-byte array`);
+  for (let i = 0; i < 4; i++) {
+    const w = words[i]!;
+    const at = offset + 4 * i; // little-endian
+    bytes[at] = w & 0xff;
+    bytes[at + 1] = (w >>> 8) & 0xff;
+    bytes[at + 2] = (w >>> 16) & 0xff;
+    bytes[at + 3] = w >>> 24;
+  }
   return bytes;
 }
+
+const INSN_WORDS = new Uint32Array(4);
+const UOP_WORD = new Uint32Array(1);
 
 /** Encode a list of instructions into one contiguous byte array. */
 export function encodeProgram(cfg: VtaConfig, insns: readonly Insn[]): Uint8Array {
@@ -191,7 +202,7 @@ export function insnFromWords(w0: bigint, w1: bigint): Uint8Array {
 }
 
 export function encodeUop(cfg: VtaConfig, uop: Uop): number {
-  const w = new Uint32Array(1);
+  const w = UOP_WORD.fill(0);
   encodeFields(layouts(cfg).uop, uop as unknown as Record<string, number>, w);
   return w[0]!;
 }
