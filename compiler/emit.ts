@@ -42,6 +42,8 @@ class UopListTable {
   private readonly seen = new WeakMap<KUop[], KUop[]>();
 
   canonical(uops: KUop[]): KUop[] {
+    // Short lists (most ALU ops have one uop) are hashed again: cheaper than a weak-map entry.
+    if (uops.length < 16) return this.find(uops);
     const known = this.seen.get(uops);
     if (known) return known;
     const found = this.find(uops);
@@ -65,7 +67,8 @@ class UopListTable {
 
 function hashUops(uops: KUop[]): number {
   let h = uops.length | 0;
-  for (const u of uops) {
+  for (let i = 0; i < uops.length; i++) {
+    const u = uops[i]!;
     h = Math.imul(h ^ u.dst, 0x01000193);
     h = Math.imul(h ^ u.src, 0x01000193);
     h = Math.imul(h ^ u.wgt, 0x01000193);

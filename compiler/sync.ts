@@ -37,8 +37,9 @@ export function insertSync(ops: KOp[], accDepth: number): SyncFlags[] {
   const stageIdx = ops.map(stageOfOp);
   // knows[s][y]: highest op index of stage y known complete before stage s's next op starts.
   const knows: number[][] = STAGES.map(() => STAGES.map(() => -1));
-  // Clock each op carries with its pushes: what its stage knew when it completed, plus itself.
-  const clockAt: number[][] = [];
+  // Clock each op carries with its pushes: what its stage knew when it completed, plus itself
+  // (op i's at [3i, 3i+3): one array for the kernel instead of one per op).
+  const clockAt = new Int32Array(ops.length * 3);
   // Accesses per SRAM and per stage, each list in program order: a stage's scan only walks the
   // other stage's accesses (a scan over one mixed list skipped its own stage's, quadratic in long kernels).
   const history: Record<string, Access[][]> = { inp: [[], [], []], wgt: [[], [], []], acc: [[], [], []] };
@@ -76,11 +77,10 @@ export function insertSync(ops: KOp[], accDepth: number): SyncFlags[] {
       if (flags[a]![q.push]) throw compileError('E_INTERNAL', undefined, `op ${a} would push twice on ${QUEUE_NAMES[q.queue]}`);
       flags[a]![q.push] = 1;
       flags[i]![q.pop] = 1;
-      const c = clockAt[a]!;
-      for (let z = 0; z < 3; z++) knows[s]![z] = Math.max(knows[s]![z]!, c[z]!);
+      for (let z = 0; z < 3; z++) knows[s]![z] = Math.max(knows[s]![z]!, clockAt[3 * a + z]!);
     }
     knows[s]![s] = i;
-    clockAt[i] = knows[s]!.slice();
+    clockAt.set(knows[s]!, 3 * i);
     for (let f = 0; f < fps.length; f++) {
       const fp = fps[f]!;
       history[fp.buf]![s]!.push({ op: i, stage: s, lo: fp.lo, hi: fp.hi, write: fp.write });
