@@ -24,7 +24,7 @@ export { parseProfileReport, profileToHtml } from '../viz/profile.ts';
 export type { KernelProfile, ProfileReport, StageStalls } from '../viz/profile.ts';
 export { importOnnx, ROUNDING_MODES, SCALE_MODES, SUPPORTED_OPS } from '../frontend/onnx/import.ts';
 export type { ImportOptions, ImportResult, RoundingMode, ScaleMode } from '../frontend/onnx/import.ts';
-export { writePackage } from '../compiler/package.ts';
+export { packageParts, writePackage } from '../compiler/package.ts';
 export { formatOnnxComparison, outputStep } from '../frontend/ort-check.ts';
 export type { OnnxComparison, OutputAgreement } from '../frontend/ort-check.ts';
 export { describeMismatch } from '../compiler/check.ts';

@@ -127,6 +127,21 @@ function withTensorData(graph: unknown, tensors: Uint8Array, bad: (why: string) 
 }
 
 export function writePackage(model: CompiledModel): Uint8Array {
+  const parts = packageParts(model);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * The bytes of writePackage as consecutive pieces, most of them the model's own arrays: a writer
+ * that takes them one by one (lib/files.ts writeFileAtomic) needs no copy of the whole package.
+ */
+export function packageParts(model: CompiledModel): Uint8Array[] {
   const { code, constImage } = model;
   const { meta, tensors } = headerModel(model);
   const sections: Record<string, [number, number]> = {};
@@ -146,15 +161,23 @@ export function writePackage(model: CompiledModel): Uint8Array {
   }
   const headerBytes = Buffer.from(header, 'utf8');
   if (Math.ceil((12 + headerBytes.length) / ALIGN) * ALIGN !== sections.code![0]) throw new Error('vtapkg header layout did not converge');
-  const total = sections.const![0] + constImage.length;
-  const out = new Uint8Array(total);
-  out.set(Buffer.from(MAGIC, 'latin1'), 0);
-  new DataView(out.buffer).setUint32(8, headerBytes.length, true);
-  out.set(headerBytes, 12);
-  out.set(code, sections.code![0]);
-  layTensors(tensors, out, sections.tensors![0]);
-  out.set(constImage, sections.const![0]);
-  return out;
+  // Magic, header length, header, zeros up to the code section.
+  const head = new Uint8Array(sections.code![0]);
+  head.set(Buffer.from(MAGIC, 'latin1'), 0);
+  new DataView(head.buffer).setUint32(8, headerBytes.length, true);
+  head.set(headerBytes, 12);
+  const parts: Uint8Array[] = [head];
+  let at = head.length;
+  const put = (offset: number, bytes: Uint8Array) => {
+    if (offset > at) parts.push(new Uint8Array(offset - at));
+    parts.push(bytes);
+    at = offset + bytes.length;
+  };
+  put(sections.code![0], code);
+  for (const p of tensors.parts) put(sections.tensors![0] + p.offset, p.bytes);
+  put(sections.tensors![0] + tensors.size, new Uint8Array(0));
+  put(sections.const![0], constImage);
+  return parts;
 }
 
 type Json = Record<string, unknown>;
