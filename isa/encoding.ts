@@ -243,7 +243,8 @@ export function memInsn(p: Partial<MemInsn> & Pick<MemInsn, 'opcode' | 'memory_t
   };
 }
 
-export function gemmInsn(p: Partial<GemmInsn>): GemmInsn {
+/** The dependency flags and loop fields GEMM and ALU share, in that order (then each adds its own). */
+function loopInsnFields(p: Partial<DepFlags & LoopFields>): DepFlags & LoopFields {
   return {
     pop_prev: p.pop_prev ?? 0,
     pop_next: p.pop_next ?? 0,
@@ -258,32 +259,24 @@ export function gemmInsn(p: Partial<GemmInsn>): GemmInsn {
     dst_factor_in: p.dst_factor_in ?? 0,
     src_factor_out: p.src_factor_out ?? 0,
     src_factor_in: p.src_factor_in ?? 0,
-    wgt_factor_out: p.wgt_factor_out ?? 0,
-    wgt_factor_in: p.wgt_factor_in ?? 0,
-    opcode: OPCODE.GEMM,
   };
 }
 
+export function gemmInsn(p: Partial<GemmInsn>): GemmInsn {
+  const insn = loopInsnFields(p) as GemmInsn;
+  insn.wgt_factor_out = p.wgt_factor_out ?? 0;
+  insn.wgt_factor_in = p.wgt_factor_in ?? 0;
+  insn.opcode = OPCODE.GEMM;
+  return insn;
+}
+
 export function aluInsn(p: Partial<AluInsn> & Pick<AluInsn, 'alu_opcode'>): AluInsn {
-  return {
-    pop_prev: p.pop_prev ?? 0,
-    pop_next: p.pop_next ?? 0,
-    push_prev: p.push_prev ?? 0,
-    push_next: p.push_next ?? 0,
-    reset_reg: p.reset_reg ?? 0,
-    uop_bgn: p.uop_bgn ?? 0,
-    uop_end: p.uop_end ?? 0,
-    iter_out: p.iter_out ?? 0,
-    iter_in: p.iter_in ?? 0,
-    dst_factor_out: p.dst_factor_out ?? 0,
-    dst_factor_in: p.dst_factor_in ?? 0,
-    src_factor_out: p.src_factor_out ?? 0,
-    src_factor_in: p.src_factor_in ?? 0,
-    use_imm: p.use_imm ?? 0,
-    imm: p.imm ?? 0,
-    alu_opcode: p.alu_opcode,
-    opcode: OPCODE.ALU,
-  };
+  const insn = loopInsnFields(p) as AluInsn;
+  insn.use_imm = p.use_imm ?? 0;
+  insn.imm = p.imm ?? 0;
+  insn.alu_opcode = p.alu_opcode;
+  insn.opcode = OPCODE.ALU;
+  return insn;
 }
 
 export function finishInsn(p: Partial<DepFlags> = {}): FinishInsn {
