@@ -103,10 +103,30 @@ function checkRange(fl: FormatLayout['fields'][number], value: number, format: F
   }
 }
 
+/** Each field's [lo, hi] of a layout, in field order, computed once (encoding is per instruction and uop). */
+const fieldRanges = new WeakMap<FormatLayout, Float64Array>();
+
+function rangesOf(layout: FormatLayout): Float64Array {
+  let r = fieldRanges.get(layout);
+  if (!r) {
+    r = new Float64Array(layout.fields.length * 2);
+    layout.fields.forEach((fl, i) => {
+      r![2 * i] = fl.signed ? -(2 ** (fl.width - 1)) : 0;
+      r![2 * i + 1] = fl.signed ? 2 ** (fl.width - 1) - 1 : 2 ** fl.width - 1;
+    });
+    fieldRanges.set(layout, r);
+  }
+  return r;
+}
+
 function encodeFields(layout: FormatLayout, fields: Record<string, number>, words: Uint32Array): void {
-  for (const fl of layout.fields) {
+  const ranges = rangesOf(layout);
+  const list = layout.fields;
+  for (let i = 0; i < list.length; i++) {
+    const fl = list[i]!;
     const value = fields[fl.name] ?? 0;
-    checkRange(fl, value, layout.format);
+    // The quick test passes only for an integer in range; anything else gets checkRange's error.
+    if (!(value >= ranges[2 * i]! && value <= ranges[2 * i + 1]!) || !Number.isInteger(value)) checkRange(fl, value, layout.format);
     setBits(words, fl.offset, fl.width, value);
   }
 }
