@@ -24,7 +24,7 @@ export { parseProfileReport, profileToHtml } from '../viz/profile.ts';
 export type { KernelProfile, ProfileReport, StageStalls } from '../viz/profile.ts';
 export { importOnnx, ROUNDING_MODES, SCALE_MODES, SUPPORTED_OPS } from '../frontend/onnx/import.ts';
 export type { ImportOptions, ImportResult, RoundingMode, ScaleMode } from '../frontend/onnx/import.ts';
-export { writePackage } from '../compiler/package.ts';
+export { packageParts, writePackage } from '../compiler/package.ts';
 export { DEFAULT_TUNE_DRIVER, tuneGraph } from './tune.ts';
 export type { TunedKernel, TuneOptions, TuneResult } from './tune.ts';
 export { formatTuning, parseTuning, TUNING_FORMAT } from '../compiler/tuning.ts';

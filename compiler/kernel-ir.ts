@@ -55,15 +55,38 @@ export function stageOfOp(op: KOp): Stage {
   return stage;
 }
 
-/** The range [min, max] of `base + i*fo + j*fi` over the loops, for each uop's field. */
-function span(uops: KUop[], field: 'dst' | 'src' | 'wgt', fo: number, fi: number, loop: UopLoop): [number, number] {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const u of uops) {
-    lo = Math.min(lo, u[field]);
-    hi = Math.max(hi, u[field]);
+/** Least and greatest value of each uop field of a list: [dst lo, dst hi, src lo, src hi, wgt lo, wgt hi]. */
+type FieldBounds = [number, number, number, number, number, number];
+
+/** Per long uop list (lists are shared between ops and never changed after tensorization). */
+const boundsOfList = new WeakMap<KUop[], FieldBounds>();
+/** Shorter lists are scanned each time: cheaper than a weak-map entry each. */
+const CACHED_FROM = 16;
+
+function fieldBounds(uops: KUop[]): FieldBounds {
+  const known = uops.length >= CACHED_FROM ? boundsOfList.get(uops) : undefined;
+  if (known) return known;
+  const b: FieldBounds = [Infinity, -Infinity, Infinity, -Infinity, Infinity, -Infinity];
+  for (let i = 0; i < uops.length; i++) {
+    const u = uops[i]!;
+    b[0] = Math.min(b[0], u.dst);
+    b[1] = Math.max(b[1], u.dst);
+    b[2] = Math.min(b[2], u.src);
+    b[3] = Math.max(b[3], u.src);
+    b[4] = Math.min(b[4], u.wgt);
+    b[5] = Math.max(b[5], u.wgt);
   }
-  return [lo, hi + (loop.iterOut - 1) * fo + (loop.iterIn - 1) * fi + 1];
+  if (uops.length >= CACHED_FROM) boundsOfList.set(uops, b);
+  return b;
+}
+
+const FIELD_AT = { dst: 0, src: 2, wgt: 4 } as const;
+
+/** The footprint of one uop field over the loops: [min, max] of `base + i*fo + j*fi`. */
+function span(buf: SramBuffer, write: boolean, uops: KUop[], field: 'dst' | 'src' | 'wgt', fo: number, fi: number, loop: UopLoop): Footprint {
+  const b = fieldBounds(uops);
+  const at = FIELD_AT[field];
+  return { buf, lo: b[at]!, hi: b[at + 1]! + (loop.iterOut - 1) * fo + (loop.iterIn - 1) * fi + 1, write };
 }
 
 /** Bounding SRAM ranges of an op: what the token insertion orders against other stages. */
@@ -80,23 +103,13 @@ export function footprints(op: KOp, accDepth: number): Footprint[] {
       return [{ buf: 'acc', lo: op.sram, hi: op.sram + op.x * op.y, write: false }];
     case 'gemm': {
       const l = op.loop;
-      const [dlo, dhi] = span(op.uops, 'dst', l.dstOut, l.dstIn, l);
-      const f: Footprint[] = [{ buf: 'acc', lo: dlo, hi: dhi, write: true }];
-      if (!op.reset) {
-        const [slo, shi] = span(op.uops, 'src', l.srcOut, l.srcIn, l);
-        const [wlo, whi] = span(op.uops, 'wgt', l.wgtOut, l.wgtIn, l);
-        f.push({ buf: 'inp', lo: slo, hi: shi, write: false }, { buf: 'wgt', lo: wlo, hi: whi, write: false });
-      }
-      return f;
+      const acc = span('acc', true, op.uops, 'dst', l.dstOut, l.dstIn, l);
+      if (op.reset) return [acc];
+      return [acc, span('inp', false, op.uops, 'src', l.srcOut, l.srcIn, l), span('wgt', false, op.uops, 'wgt', l.wgtOut, l.wgtIn, l)];
     }
     case 'alu': {
       const l = op.loop;
-      const [dlo, dhi] = span(op.uops, 'dst', l.dstOut, l.dstIn, l);
-      const [slo, shi] = span(op.uops, 'src', l.srcOut, l.srcIn, l);
-      return [
-        { buf: 'acc', lo: dlo, hi: dhi, write: true },
-        { buf: 'acc', lo: slo, hi: shi, write: false },
-      ];
+      return [span('acc', true, op.uops, 'dst', l.dstOut, l.dstIn, l), span('acc', false, op.uops, 'src', l.srcOut, l.srcIn, l)];
     }
     case 'finish':
       // FINISH must follow every store: model it as overwriting the whole accumulator.

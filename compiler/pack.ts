@@ -135,15 +135,15 @@ export function packWeight(shape: number[], data: Int8Array, cfg: VtaConfig): { 
   const BI = cfg.blockIn;
   const grid = { OT: ceilDiv(O, BO), CT: ceilDiv(I, BI), KH, KW };
   const out = new Int8Array(grid.OT * grid.CT * KH * KW * cfg.blockOut * cfg.blockIn);
+  // Tiles of one (o, i) are consecutive in (kh, kw), `BO * BI` elements apart.
+  const tileSize = BO * BI;
   let flat = 0;
   for (let o = 0; o < O; o++)
-    for (let i = 0; i < I; i++)
-      for (let kh = 0; kh < KH; kh++)
-        for (let kw = 0; kw < KW; kw++) {
-          const tile = ((Math.floor(o / BO) * grid.CT + Math.floor(i / BI)) * KH + kh) * KW + kw;
-          out[(tile * BO + (o % BO)) * BI + (i % BI)] = data[flat++]!;
-        }
-  return { grid, bytes: packSigned(out, cfg.wgtWidth) };
+    for (let i = 0; i < I; i++) {
+      let at = ((Math.floor(o / BO) * grid.CT + Math.floor(i / BI)) * KH * KW * BO + (o % BO)) * BI + (i % BI);
+      for (let k = 0; k < KH * KW; k++, at += tileSize) out[at] = data[flat++]!;
+    }
+  return { grid, bytes: cfg.wgtWidth === 8 ? new Uint8Array(out.buffer) : packSigned(out, cfg.wgtWidth) };
 }
 
 /** Pack a per-channel int32 bias into OT accumulator tiles (little-endian), repeated per batch lane. */

@@ -52,22 +52,49 @@ const ALIGN = 64;
 
 const sha256 = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex');
 
+/** The tensors section as the graph's constants and where each one starts in it (zeros between). */
+interface TensorsSection {
+  size: number;
+  parts: { offset: number; bytes: Uint8Array }[];
+}
+
 /**
  * The header's model section (the model without its images, types as a list: names are data), its
  * graph's constants as {offset, bytes} in `tensors`, their bytes one after another.
  */
-function headerModel(model: CompiledModel): { meta: Json; tensors: Uint8Array } {
+function headerModel(model: CompiledModel): { meta: Json; tensors: TensorsSection } {
   const { code: _code, constImage: _constImage, types, graph, ...meta } = model;
   const entries = Object.entries(graph.tensors).map(([name, t]) => [name, t, decodeConst(name, t)] as const);
   let size = 0;
+  const parts: TensorsSection['parts'] = [];
   const placed = entries.map(([name, t, values]) => {
     const offset = size;
     size = Math.ceil((offset + values.byteLength) / TENSOR_ALIGN) * TENSOR_ALIGN;
+    parts.push({ offset, bytes: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) });
     return [name, { shape: t.shape, dtype: t.dtype, data: { offset, bytes: values.byteLength } }] as const;
   });
-  const tensors = new Uint8Array(size);
-  entries.forEach(([, , values], k) => tensors.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), placed[k]![1].data.offset));
-  return { meta: { ...meta, graph: { ...graph, tensors: Object.fromEntries(placed) }, types: [...types] }, tensors };
+  return { meta: { ...meta, graph: { ...graph, tensors: Object.fromEntries(placed) }, types: [...types] }, tensors: { size, parts } };
+}
+
+/** The tensors section's bytes, written into `out` at `at` (a new array by default). */
+function layTensors(t: TensorsSection, out = new Uint8Array(t.size), at = 0): Uint8Array {
+  for (const p of t.parts) out.set(p.bytes, at + p.offset);
+  return out;
+}
+
+/** The sha256 of the tensors section, from its parts (the section need not exist as one array). */
+function tensorsDigest(t: TensorsSection): string {
+  const hash = createHash('sha256');
+  // Each gap is the padding up to the next TENSOR_ALIGN boundary: shorter than TENSOR_ALIGN.
+  const zeros = new Uint8Array(TENSOR_ALIGN);
+  let at = 0;
+  for (const p of t.parts) {
+    hash.update(zeros.subarray(0, p.offset - at));
+    hash.update(p.bytes);
+    at = p.offset + p.bytes.length;
+  }
+  hash.update(zeros.subarray(0, t.size - at));
+  return hash.digest('hex');
 }
 
 /** Alignment of each constant in the tensors section: every element type reads as a typed view. */
@@ -100,10 +127,25 @@ function withTensorData(graph: unknown, tensors: Uint8Array, bad: (why: string) 
 }
 
 export function writePackage(model: CompiledModel): Uint8Array {
+  const parts = packageParts(model);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * The bytes of writePackage as consecutive pieces, most of them the model's own arrays: a writer
+ * that takes them one by one (lib/files.ts writeFileAtomic) needs no copy of the whole package.
+ */
+export function packageParts(model: CompiledModel): Uint8Array[] {
   const { code, constImage } = model;
   const { meta, tensors } = headerModel(model);
   const sections: Record<string, [number, number]> = {};
-  const digests = { model: sha256(JSON.stringify(meta)), code: sha256(code), tensors: sha256(tensors), const: sha256(constImage) };
+  const digests = { model: sha256(JSON.stringify(meta)), code: sha256(code), tensors: tensorsDigest(tensors), const: sha256(constImage) };
   // Two passes: section offsets depend on the header length, which depends on the offsets.
   let header = '';
   let start = 0;
@@ -111,23 +153,31 @@ export function writePackage(model: CompiledModel): Uint8Array {
     start = Math.ceil((12 + Buffer.byteLength(header)) / ALIGN) * ALIGN;
     const codeAt = start;
     const tensorsAt = Math.ceil((codeAt + code.length) / ALIGN) * ALIGN;
-    const constAt = Math.ceil((tensorsAt + tensors.length) / ALIGN) * ALIGN;
+    const constAt = Math.ceil((tensorsAt + tensors.size) / ALIGN) * ALIGN;
     sections.code = [codeAt, code.length];
-    sections.tensors = [tensorsAt, tensors.length];
+    sections.tensors = [tensorsAt, tensors.size];
     sections.const = [constAt, constImage.length];
     header = JSON.stringify({ format: formatFor(model.config), model: meta, sections, sha256: digests });
   }
   const headerBytes = Buffer.from(header, 'utf8');
   if (Math.ceil((12 + headerBytes.length) / ALIGN) * ALIGN !== sections.code![0]) throw new Error('vtapkg header layout did not converge');
-  const total = sections.const![0] + constImage.length;
-  const out = new Uint8Array(total);
-  out.set(Buffer.from(MAGIC, 'latin1'), 0);
-  new DataView(out.buffer).setUint32(8, headerBytes.length, true);
-  out.set(headerBytes, 12);
-  out.set(code, sections.code![0]);
-  out.set(tensors, sections.tensors![0]);
-  out.set(constImage, sections.const![0]);
-  return out;
+  // Magic, header length, header, zeros up to the code section.
+  const head = new Uint8Array(sections.code![0]);
+  head.set(Buffer.from(MAGIC, 'latin1'), 0);
+  new DataView(head.buffer).setUint32(8, headerBytes.length, true);
+  head.set(headerBytes, 12);
+  const parts: Uint8Array[] = [head];
+  let at = head.length;
+  const put = (offset: number, bytes: Uint8Array) => {
+    if (offset > at) parts.push(new Uint8Array(offset - at));
+    parts.push(bytes);
+    at = offset + bytes.length;
+  };
+  put(sections.code![0], code);
+  for (const p of tensors.parts) put(sections.tensors![0] + p.offset, p.bytes);
+  put(sections.tensors![0] + tensors.size, new Uint8Array(0));
+  put(sections.const![0], constImage);
+  return parts;
 }
 
 type Json = Record<string, unknown>;
@@ -227,7 +277,7 @@ export function checkPackagedModel(model: CompiledModel): string | undefined {
     const { meta, tensors } = headerModel(model);
     const bad = (why: string) => new Error(why);
     const m = JSON.parse(JSON.stringify(meta)) as Json;
-    checkModel({ ...m, graph: withTensorData(m.graph, tensors, bad) }, cfg, model.code, model.constImage, bad);
+    checkModel({ ...m, graph: withTensorData(m.graph, layTensors(tensors), bad) }, cfg, model.code, model.constImage, bad);
     return undefined;
   } catch (e) {
     return (e as Error).message;

@@ -37,27 +37,36 @@ export function insertSync(ops: KOp[], accDepth: number): SyncFlags[] {
   const stageIdx = ops.map(stageOfOp);
   // knows[s][y]: highest op index of stage y known complete before stage s's next op starts.
   const knows: number[][] = STAGES.map(() => STAGES.map(() => -1));
-  // Clock each op carries with its pushes: what its stage knew when it completed, plus itself.
-  const clockAt: number[][] = [];
-  const history: Record<string, Access[]> = { inp: [], wgt: [], acc: [] };
+  // Clock each op carries with its pushes: what its stage knew when it completed, plus itself
+  // (op i's at [3i, 3i+3): one array for the kernel instead of one per op).
+  const clockAt = new Int32Array(ops.length * 3);
+  // Accesses per SRAM and per stage, each list in program order: a stage's scan only walks the
+  // other stage's accesses (a scan over one mixed list skipped its own stage's, quadratic in long kernels).
+  const history: Record<string, Access[][]> = { inp: [[], [], []], wgt: [[], [], []], acc: [[], [], []] };
 
   ops.forEach((op, i) => {
     const s = stageIdx[i]!;
     const fps: Footprint[] = footprints(op, accDepth);
     // Latest conflicting op per other stage.
     const need = [-1, -1, -1];
-    for (const fp of fps) {
-      const h = history[fp.buf]!;
-      const others = BUFFER_STAGES[fp.buf]!.filter((y) => y !== s);
-      for (let k = h.length - 1; k >= 0; k--) {
-        const a = h[k]!;
-        // History is in program order: once every other stage's older ops are known to be
-        // ordered, nothing further back can matter.
-        let floor = Infinity;
-        for (const y of others) floor = Math.min(floor, Math.max(need[y]!, knows[s]![y]!));
-        if (a.op <= floor) break;
-        if (a.stage === s || a.op <= need[a.stage]! || a.op <= knows[s]![a.stage]!) continue;
-        if (a.lo < fp.hi && fp.lo < a.hi && (a.write || fp.write)) need[a.stage] = a.op;
+    // Indexed loops: this runs once per op of the model, mostly before the JIT has optimised it.
+    for (let f = 0; f < fps.length; f++) {
+      const fp = fps[f]!;
+      const stages = BUFFER_STAGES[fp.buf]!;
+      for (let j = 0; j < stages.length; j++) {
+        const y = stages[j]!;
+        if (y === s) continue;
+        const h = history[fp.buf]![y]!;
+        // Newest first: ops at or before what is already ordered cannot add a token, and the
+        // first conflict found is the latest.
+        for (let k = h.length - 1; k >= 0; k--) {
+          const a = h[k]!;
+          if (a.op <= need[y]! || a.op <= knows[s]![y]!) break;
+          if (a.lo < fp.hi && fp.lo < a.hi && (a.write || fp.write)) {
+            need[y] = a.op;
+            break;
+          }
+        }
       }
     }
     for (let y = 0; y < 3; y++) {
@@ -68,12 +77,14 @@ export function insertSync(ops: KOp[], accDepth: number): SyncFlags[] {
       if (flags[a]![q.push]) throw compileError('E_INTERNAL', undefined, `op ${a} would push twice on ${QUEUE_NAMES[q.queue]}`);
       flags[a]![q.push] = 1;
       flags[i]![q.pop] = 1;
-      const c = clockAt[a]!;
-      for (let z = 0; z < 3; z++) knows[s]![z] = Math.max(knows[s]![z]!, c[z]!);
+      for (let z = 0; z < 3; z++) knows[s]![z] = Math.max(knows[s]![z]!, clockAt[3 * a + z]!);
     }
     knows[s]![s] = i;
-    clockAt[i] = [...knows[s]!];
-    for (const fp of fps) history[fp.buf]!.push({ op: i, stage: s, lo: fp.lo, hi: fp.hi, write: fp.write });
+    clockAt.set(knows[s]!, 3 * i);
+    for (let f = 0; f < fps.length; f++) {
+      const fp = fps[f]!;
+      history[fp.buf]![s]!.push({ op: i, stage: s, lo: fp.lo, hi: fp.hi, write: fp.write });
+    }
   });
   return flags;
 }

@@ -192,16 +192,34 @@ function loadInputTile(p: ConvProblem, at: ConvPlacement, bufs: KernelBuffers, i
 }
 
 /**
- * One GEMM over a reduction step: uops (ic, kh, kw, ow) with ow innermost so consecutive uops
- * write different tiles; the loops fold output channels (outer) and output rows (inner).
+ * The uop list of a GEMM step, built once per distinct list: tiles of the same shape in the same
+ * slots share one array (read-only from here on), so later passes that key or scan uop lists see
+ * a few hundred lists rather than one per step.
  */
-function gemmStep(p: ConvProblem, s: SpatialTile, ocs: number, ics: number, accBase: number, inpBase: number, wgtBase: number, w: InputWindow): KOp {
+const gemmUopLists = new WeakMap<ConvProblem, Map<string, KUop[]>>();
+
+function gemmUops(p: ConvProblem, ows: number, ics: number, accBase: number, inpBase: number, wgtBase: number, w: InputWindow): KUop[] {
+  let lists = gemmUopLists.get(p);
+  if (!lists) gemmUopLists.set(p, (lists = new Map()));
+  const key = `${ows},${ics},${accBase},${inpBase},${wgtBase},${w.IHt},${w.IWt}`;
+  const known = lists.get(key);
+  if (known) return known;
   const uops: KUop[] = [];
   for (let c = 0; c < ics; c++)
     for (let kh = 0; kh < p.KH; kh++)
       for (let kw = 0; kw < p.KW; kw++)
-        for (let ow = 0; ow < s.ows; ow++)
+        for (let ow = 0; ow < ows; ow++)
           uops.push({ dst: accBase + ow, src: inpBase + c * w.IHt * w.IWt + kh * w.IWt + ow * p.sw + kw, wgt: wgtBase + (c * p.KH + kh) * p.KW + kw });
+  lists.set(key, uops);
+  return uops;
+}
+
+/**
+ * One GEMM over a reduction step: uops (ic, kh, kw, ow) with ow innermost so consecutive uops
+ * write different tiles; the loops fold output channels (outer) and output rows (inner).
+ */
+function gemmStep(p: ConvProblem, s: SpatialTile, ocs: number, ics: number, accBase: number, inpBase: number, wgtBase: number, w: InputWindow): KOp {
+  const uops = gemmUops(p, s.ows, ics, accBase, inpBase, wgtBase, w);
   const loop = uopLoop({ iterOut: ocs, dstOut: s.ohs * s.ows, wgtOut: ics * p.KH * p.KW, iterIn: s.ohs, dstIn: s.ows, srcIn: p.sh * w.IWt });
   return { kind: 'gemm', reset: false, uops, loop };
 }

@@ -79,8 +79,11 @@ export interface TileCheck {
   why?: string;
 }
 
-/** Whether one tiling fits the config; `why` names the first limit it breaks. */
-export function checkConvTiling(p: ConvProblem, t: Omit<ConvTiling, 'bytes' | 'insns' | 'weightsResident'>, cfg: VtaConfig): TileCheck {
+/** What the search learns from a tiling that does not fit: no reason (formatting one for each costs more than the check). */
+const DOES_NOT_FIT: TileCheck = Object.freeze({ ok: false });
+
+/** Whether one tiling fits the config; `why` names the first limit it breaks (unless `explain` is false). */
+export function checkConvTiling(p: ConvProblem, t: Omit<ConvTiling, 'bytes' | 'insns' | 'weightsResident'>, cfg: VtaConfig, explain = true): TileCheck {
   const IHt = (t.tOH - 1) * p.sh + p.KH;
   const IWt = (t.tOW - 1) * p.sw + p.KW;
   const inpSlot = Math.floor(cfg.inpDepth / t.slots);
@@ -88,15 +91,15 @@ export function checkConvTiling(p: ConvProblem, t: Omit<ConvTiling, 'bytes' | 'i
   const accTiles = t.tOC * t.tOH * t.tOW;
   const accSlot = Math.floor((cfg.accDepth - (p.constants ?? 0) - p.biasCount * t.tOC - (p.scratch ? accTiles : 0)) / t.slots);
   const gemmUops = t.tIC * p.KH * p.KW * t.tOW;
-  if (t.tIC * IHt * IWt > inpSlot) return { ok: false, why: `input window ${t.tIC}x${IHt}x${IWt} tiles exceeds the ${inpSlot}-tile INP slot` };
-  if (t.tOC * t.tIC * p.KH * p.KW > wgtSlot) return { ok: false, why: `weights ${t.tOC}x${t.tIC}x${p.KH}x${p.KW} tiles exceed the ${wgtSlot}-tile WGT slot` };
-  if (accTiles > accSlot) return { ok: false, why: `accumulator ${t.tOC}x${t.tOH}x${t.tOW} tiles exceeds the ${accSlot}-tile ACC slot` };
-  if (accTiles > MAX_ITER) return { ok: false, why: `accumulator tile count ${accTiles} exceeds the 14-bit ALU loop` };
+  if (t.tIC * IHt * IWt > inpSlot) return explain ? { ok: false, why: `input window ${t.tIC}x${IHt}x${IWt} tiles exceeds the ${inpSlot}-tile INP slot` } : DOES_NOT_FIT;
+  if (t.tOC * t.tIC * p.KH * p.KW > wgtSlot) return explain ? { ok: false, why: `weights ${t.tOC}x${t.tIC}x${p.KH}x${p.KW} tiles exceed the ${wgtSlot}-tile WGT slot` } : DOES_NOT_FIT;
+  if (accTiles > accSlot) return explain ? { ok: false, why: `accumulator ${t.tOC}x${t.tOH}x${t.tOW} tiles exceeds the ${accSlot}-tile ACC slot` } : DOES_NOT_FIT;
+  if (accTiles > MAX_ITER) return explain ? { ok: false, why: `accumulator tile count ${accTiles} exceeds the 14-bit ALU loop` } : DOES_NOT_FIT;
   // All uop kernels of the layer (a few edge variants) should stay resident together.
-  if (gemmUops > cfg.uopDepth / 4) return { ok: false, why: `${gemmUops} GEMM uops exceed a quarter of the ${cfg.uopDepth}-entry uop buffer` };
-  if (t.tOC > MAX_ITER || t.tOH > MAX_ITER) return { ok: false, why: 'loop count exceeds 14 bits' };
-  if (IWt > MAX_XFER_FIELD || p.W > MAX_XFER_FIELD || p.OW > MAX_XFER_FIELD) return { ok: false, why: 'row length exceeds the 16-bit DMA size/stride' };
-  if (p.CT * p.KH * p.KW > MAX_XFER_FIELD) return { ok: false, why: 'weight row stride exceeds the 16-bit DMA stride' };
+  if (gemmUops > cfg.uopDepth / 4) return explain ? { ok: false, why: `${gemmUops} GEMM uops exceed a quarter of the ${cfg.uopDepth}-entry uop buffer` } : DOES_NOT_FIT;
+  if (t.tOC > MAX_ITER || t.tOH > MAX_ITER) return explain ? { ok: false, why: 'loop count exceeds 14 bits' } : DOES_NOT_FIT;
+  if (IWt > MAX_XFER_FIELD || p.W > MAX_XFER_FIELD || p.OW > MAX_XFER_FIELD) return explain ? { ok: false, why: 'row length exceeds the 16-bit DMA size/stride' } : DOES_NOT_FIT;
+  if (p.CT * p.KH * p.KW > MAX_XFER_FIELD) return explain ? { ok: false, why: 'weight row stride exceeds the 16-bit DMA stride' } : DOES_NOT_FIT;
   return { ok: true };
 }
 
@@ -143,39 +146,63 @@ function pipelineFill(p: ConvProblem, t: Omit<ConvTiling, 'bytes' | 'insns'>, cf
   return (first + last) / DMA_BYTES_PER_CYCLE;
 }
 
+/**
+ * The largest of `descending` block sizes for which `fits` holds, given that a block that fits
+ * stays fitting when made smaller (every limit of checkConvTiling grows with the tile): a binary
+ * search over the list, the same answer as trying each size from the largest.
+ */
+function largestFitting(descending: readonly number[], fits: (v: number) => boolean): number | undefined {
+  if (descending.length === 0 || !fits(descending[descending.length - 1]!)) return undefined;
+  let lo = -1; // descending[lo] is known not to fit (-1: none known)
+  let hi = descending.length - 1; // descending[hi] fits
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (fits(descending[mid]!)) hi = mid;
+    else lo = mid;
+  }
+  return descending[hi];
+}
+
+/** Searches done, per config and problem: a network repeats its layer shapes. */
+const chosenTilings = new WeakMap<VtaConfig, Map<string, ConvTiling | { why: string }>>();
+
 /** The cheapest tiling that fits, or the reason none does (from the smallest candidate). */
 export function chooseConvTiling(p: ConvProblem, cfg: VtaConfig): ConvTiling | { why: string } {
+  let chosen = chosenTilings.get(cfg);
+  if (!chosen) chosenTilings.set(cfg, (chosen = new Map()));
+  const key = JSON.stringify(p);
+  let result = chosen.get(key);
+  if (!result) chosen.set(key, (result = searchConvTiling(p, cfg)));
+  return { ...result };
+}
+
+function searchConvTiling(p: ConvProblem, cfg: VtaConfig): ConvTiling | { why: string } {
   let best: ConvTiling | undefined;
   let bestCost = Infinity;
-  let why = '';
+  const [icCandidates, ocCandidates, owCandidates, ohCandidates] = [candidates(p.CT), candidates(p.OT), candidates(p.OW), candidates(p.OH)];
   for (const slots of [2, 1]) {
-    for (const tIC of candidates(p.CT)) {
-      for (const tOC of candidates(p.OT)) {
+    for (const tIC of icCandidates) {
+      for (const tOC of ocCandidates) {
         if (tOC * tIC * p.KH * p.KW > cfg.wgtDepth / slots) continue;
-        for (const tOW of candidates(p.OW)) {
-          for (const tOH of candidates(p.OH)) {
-            const base = { tOC, tIC, tOH, tOW, slots };
-            const chk = checkConvTiling(p, base, cfg);
-            if (!chk.ok) {
-              why = chk.why!;
-              continue;
-            }
-            const t = { ...base, weightsResident: tIC === p.CT };
-            const c = cost(p, t, cfg);
-            const total = estimatedCycles(p, t, c, cfg);
-            if (total < bestCost) {
-              bestCost = total;
-              best = { ...t, ...c };
-            }
-            break; // larger tOH first: the first that fits is the best for this (tOC, tIC, tOW)
+        for (const tOW of owCandidates) {
+          // Larger tOH first: the largest that fits is the best for this (tOC, tIC, tOW).
+          const tOH = largestFitting(ohCandidates, (h) => checkConvTiling(p, { tOC, tIC, tOH: h, tOW, slots }, cfg, false).ok);
+          if (tOH === undefined) continue;
+          const t = { tOC, tIC, tOH, tOW, slots, weightsResident: tIC === p.CT };
+          const c = cost(p, t, cfg);
+          const total = estimatedCycles(p, t, c, cfg);
+          if (total < bestCost) {
+            bestCost = total;
+            best = { ...t, ...c };
           }
         }
       }
     }
   }
   if (!best) {
+    // Some candidate fits whenever the smallest does, so its reason is the reason none fits.
     const smallest = checkConvTiling(p, { tOC: 1, tIC: 1, tOH: 1, tOW: 1, slots: 1 }, cfg);
-    return { why: smallest.why ?? why };
+    return { why: smallest.why ?? '' };
   }
   return best;
 }

@@ -32,6 +32,11 @@ export function packSigned(values: ArrayLike<number>, width: number, out?: Uint8
   const n = values.length;
   const bytes = packedBytes(n, width); // refuses a count that ends inside a byte
   const dst = out ?? new Uint8Array(bytes);
+  if (width === 8 && (values instanceof Int8Array || values instanceof Uint8Array)) {
+    // Whole bytes: the two's-complement bytes as they are.
+    dst.set(new Uint8Array(values.buffer, values.byteOffset, n), offset);
+    return dst;
+  }
   const mask = (1 << width) - 1;
   for (let k = 0, b = offset; k < n; b++) {
     let byte = 0;

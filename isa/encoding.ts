@@ -103,10 +103,30 @@ function checkRange(fl: FormatLayout['fields'][number], value: number, format: F
   }
 }
 
+/** Each field's [lo, hi] of a layout, in field order, computed once (encoding is per instruction and uop). */
+const fieldRanges = new WeakMap<FormatLayout, Float64Array>();
+
+function rangesOf(layout: FormatLayout): Float64Array {
+  let r = fieldRanges.get(layout);
+  if (!r) {
+    r = new Float64Array(layout.fields.length * 2);
+    layout.fields.forEach((fl, i) => {
+      r![2 * i] = fl.signed ? -(2 ** (fl.width - 1)) : 0;
+      r![2 * i + 1] = fl.signed ? 2 ** (fl.width - 1) - 1 : 2 ** fl.width - 1;
+    });
+    fieldRanges.set(layout, r);
+  }
+  return r;
+}
+
 function encodeFields(layout: FormatLayout, fields: Record<string, number>, words: Uint32Array): void {
-  for (const fl of layout.fields) {
+  const ranges = rangesOf(layout);
+  const list = layout.fields;
+  for (let i = 0; i < list.length; i++) {
+    const fl = list[i]!;
     const value = fields[fl.name] ?? 0;
-    checkRange(fl, value, layout.format);
+    // The quick test passes only for an integer in range; anything else gets checkRange's error.
+    if (!(value >= ranges[2 * i]! && value <= ranges[2 * i + 1]!) || !Number.isInteger(value)) checkRange(fl, value, layout.format);
     setBits(words, fl.offset, fl.width, value);
   }
 }
@@ -129,13 +149,24 @@ export function formatOf(insn: Insn): Format {
 
 /** Encode one instruction into 16 bytes at `out[offset..]` (a fresh array when `out` is omitted). */
 export function encodeInsn(cfg: VtaConfig, insn: Insn, out?: Uint8Array, offset = 0): Uint8Array {
-  const words = new Uint32Array(4);
+  // One scratch array for every call: a compiler encodes tens of thousands of instructions.
+  const words = INSN_WORDS.fill(0);
   encodeFields(layouts(cfg)[formatOf(insn)], insn as unknown as Record<string, number>, words);
   const bytes = out ?? new Uint8Array(16);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let i = 0; i < 4; i++) dv.setUint32(offset + 4 * i, words[i]!, true);
+  if (offset < 0 || offset + 16 > bytes.length) throw new RangeError(`instruction bytes ${offset}..${offset + 16} lie outside the ${bytes.length}-byte array`);
+  for (let i = 0; i < 4; i++) {
+    const w = words[i]!;
+    const at = offset + 4 * i; // little-endian
+    bytes[at] = w & 0xff;
+    bytes[at + 1] = (w >>> 8) & 0xff;
+    bytes[at + 2] = (w >>> 16) & 0xff;
+    bytes[at + 3] = w >>> 24;
+  }
   return bytes;
 }
+
+const INSN_WORDS = new Uint32Array(4);
+const UOP_WORD = new Uint32Array(1);
 
 /** Encode a list of instructions into one contiguous byte array. */
 export function encodeProgram(cfg: VtaConfig, insns: readonly Insn[]): Uint8Array {
@@ -191,7 +222,7 @@ export function insnFromWords(w0: bigint, w1: bigint): Uint8Array {
 }
 
 export function encodeUop(cfg: VtaConfig, uop: Uop): number {
-  const w = new Uint32Array(1);
+  const w = UOP_WORD.fill(0);
   encodeFields(layouts(cfg).uop, uop as unknown as Record<string, number>, w);
   return w[0]!;
 }
@@ -207,43 +238,67 @@ export function uopFieldShifts(cfg: VtaConfig): { dst: [number, number]; src: [n
   return { dst: pair('dst_idx'), src: pair('src_idx'), wgt: pair('wgt_idx') };
 }
 
-/** Convenience constructors with every field defaulted to zero. */
+/**
+ * Convenience constructors with every field defaulted to zero. Each field is written out rather
+ * than spread from defaults: V8 gives every object built by spreading into a literal with more
+ * fields its own hidden class, kilobytes per instruction in a compiler that builds thousands.
+ */
 export function memInsn(p: Partial<MemInsn> & Pick<MemInsn, 'opcode' | 'memory_type'>): MemInsn {
   return {
-    ...NO_DEPS,
-    sram_base: 0,
-    dram_base: 0,
-    y_size: 0,
-    x_size: 0,
-    x_stride: 0,
-    y_pad_0: 0,
-    y_pad_1: 0,
-    x_pad_0: 0,
-    x_pad_1: 0,
-    ...p,
+    pop_prev: p.pop_prev ?? 0,
+    pop_next: p.pop_next ?? 0,
+    push_prev: p.push_prev ?? 0,
+    push_next: p.push_next ?? 0,
+    sram_base: p.sram_base ?? 0,
+    dram_base: p.dram_base ?? 0,
+    y_size: p.y_size ?? 0,
+    x_size: p.x_size ?? 0,
+    x_stride: p.x_stride ?? 0,
+    y_pad_0: p.y_pad_0 ?? 0,
+    y_pad_1: p.y_pad_1 ?? 0,
+    x_pad_0: p.x_pad_0 ?? 0,
+    x_pad_1: p.x_pad_1 ?? 0,
+    opcode: p.opcode,
+    memory_type: p.memory_type,
   };
 }
 
-const LOOP_ZERO: LoopFields = {
-  reset_reg: 0,
-  uop_bgn: 0,
-  uop_end: 0,
-  iter_out: 0,
-  iter_in: 0,
-  dst_factor_out: 0,
-  dst_factor_in: 0,
-  src_factor_out: 0,
-  src_factor_in: 0,
-};
+/** The dependency flags and loop fields GEMM and ALU share, in that order (then each adds its own). */
+function loopInsnFields(p: Partial<DepFlags & LoopFields>): DepFlags & LoopFields {
+  return {
+    pop_prev: p.pop_prev ?? 0,
+    pop_next: p.pop_next ?? 0,
+    push_prev: p.push_prev ?? 0,
+    push_next: p.push_next ?? 0,
+    reset_reg: p.reset_reg ?? 0,
+    uop_bgn: p.uop_bgn ?? 0,
+    uop_end: p.uop_end ?? 0,
+    iter_out: p.iter_out ?? 0,
+    iter_in: p.iter_in ?? 0,
+    dst_factor_out: p.dst_factor_out ?? 0,
+    dst_factor_in: p.dst_factor_in ?? 0,
+    src_factor_out: p.src_factor_out ?? 0,
+    src_factor_in: p.src_factor_in ?? 0,
+  };
+}
 
 export function gemmInsn(p: Partial<GemmInsn>): GemmInsn {
-  return { ...NO_DEPS, ...LOOP_ZERO, wgt_factor_out: 0, wgt_factor_in: 0, ...p, opcode: OPCODE.GEMM };
+  const insn = loopInsnFields(p) as GemmInsn;
+  insn.wgt_factor_out = p.wgt_factor_out ?? 0;
+  insn.wgt_factor_in = p.wgt_factor_in ?? 0;
+  insn.opcode = OPCODE.GEMM;
+  return insn;
 }
 
 export function aluInsn(p: Partial<AluInsn> & Pick<AluInsn, 'alu_opcode'>): AluInsn {
-  return { ...NO_DEPS, ...LOOP_ZERO, use_imm: 0, imm: 0, ...p, opcode: OPCODE.ALU };
+  const insn = loopInsnFields(p) as AluInsn;
+  insn.use_imm = p.use_imm ?? 0;
+  insn.imm = p.imm ?? 0;
+  insn.alu_opcode = p.alu_opcode;
+  insn.opcode = OPCODE.ALU;
+  return insn;
 }
 
 export function finishInsn(p: Partial<DepFlags> = {}): FinishInsn {
-  return { ...NO_DEPS, ...p, opcode: OPCODE.FINISH };
+  return { pop_prev: p.pop_prev ?? 0, pop_next: p.pop_next ?? 0, push_prev: p.push_prev ?? 0, push_next: p.push_next ?? 0, opcode: OPCODE.FINISH };
 }

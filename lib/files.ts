@@ -15,6 +15,7 @@ import {
   rmSync,
   statSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import { VtaError } from './errors.ts';
@@ -47,7 +48,23 @@ export function fileErrorReason(e: unknown): string {
   return e instanceof Error ? e.message.split('\n')[0]! : String(e);
 }
 
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+/** What writeFileAtomic writes: text, bytes, or bytes in consecutive pieces (written in turn, never joined). */
+export type FileData = string | Uint8Array | readonly Uint8Array[];
+
+function writeData(path: string, data: FileData): void {
+  if (typeof data === 'string' || data instanceof Uint8Array) {
+    writeFileSync(path, data);
+    return;
+  }
+  const fd = openSync(path, 'w');
+  try {
+    for (const part of data) for (let at = 0; at < part.length; ) at += writeSync(fd, part, at, part.length - at);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function writeFileAtomic(path: string, data: FileData): void {
   let existing: Stats | undefined;
   try {
     existing = statSync(path);
@@ -58,7 +75,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   if (existing && !existing.isFile()) {
     // A device or pipe (-o /dev/null, /dev/stdout): renaming over it would replace the device itself.
     try {
-      writeFileSync(path, data);
+      writeData(path, data);
       return;
     } catch (e) {
       throw new VtaError('E_WRITE', `cannot write ${path}: ${fileErrorReason(e)}`);
@@ -70,7 +87,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const tmp = join(dir, `.${basename(target)}.${process.pid}.tmp`);
   try {
     mkdirSync(dir, { recursive: true });
-    writeFileSync(tmp, data);
+    writeData(tmp, data);
     renameSync(tmp, target);
   } catch (e) {
     // The temporary file may not exist (or its folder may not be one): cleanup must not hide the cause.

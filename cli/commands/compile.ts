@@ -1,6 +1,6 @@
 /** `vta compile MODEL -o FILE.vtapkg`: compile a model ahead of time. */
 import type { Argv } from 'yargs';
-import { compileModel, readModel, writePackage, type RoundingMode, type ScaleMode } from '../../api/index.ts';
+import { compileModel, packageParts, readModel, type RoundingMode, type ScaleMode } from '../../api/index.ts';
 import { passNames } from '../../compiler/compile.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
@@ -43,10 +43,11 @@ export function handler(argv: Args): void {
   const source = readModel(argv.model, { ...(argv.scales ? { scales: argv.scales } : {}), ...(argv.rounding ? { rounding: argv.rounding } : {}), onNote: printNote });
   const dumpAfter = argv.dumpAfter === undefined ? {} : { dumpAfter: { pass: argv.dumpAfter, write: (text: string) => console.log(`== after ${argv.dumpAfter}\n${text}`) } };
   const model = compileModel(source, { config, ...(argv.rules ? { rules: argv.rules } : {}), offload: argv.offload === 'all' ? 'all' : 'auto', ...(argv.tuning ? { tuning: argv.tuning } : {}), ...dumpAfter });
-  const bytes = writePackage(model.compiled);
-  writeFileAtomic(argv.output, bytes);
+  // Written piece by piece: the package is tens of megabytes, mostly the model's own images.
+  const parts = packageParts(model.compiled);
+  writeFileAtomic(argv.output, parts);
   console.log(summarize(model.compiled).join('\n'));
-  console.log(`${argv.output}: ${model.compiled.insnCount} instructions, ${model.compiled.kernels.length} kernels, ${bytes.length} bytes (${config.bitstream})`);
+  console.log(`${argv.output}: ${model.compiled.insnCount} instructions, ${model.compiled.kernels.length} kernels, ${parts.reduce((n, p) => n + p.length, 0)} bytes (${config.bitstream})`);
 }
 
 export default { command, describe, builder, handler };

@@ -44,10 +44,12 @@ function dramBytes(insns: Insn[], cfg: VtaConfig): number {
 
 /** Instructions with their dram_base resolved to segment offsets, and the relocation entries. */
 function resolve(k: EmittedKernelPlan, plan: MemoryPlan, at: number, relocs: [number, SegmentName][]): Insn[] {
-  const insns = k.emitted.insns.map((i) => ({ ...i }));
+  // Only relocated instructions are copied: the emitted stream stays as it was.
+  const insns = k.emitted.insns.slice();
   for (const r of k.emitted.relocs) {
     const b = plan.get(r.buffer);
-    const insn = insns[r.insn]! as Insn & { dram_base: number };
+    const insn = { ...insns[r.insn]! } as Insn & { dram_base: number };
+    insns[r.insn] = insn;
     insn.dram_base = b.offset / r.elemBytes + r.offset;
     relocs.push([at + r.insn, b.segment]);
   }

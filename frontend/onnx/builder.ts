@@ -6,7 +6,7 @@
 import type { DType, Graph, GraphNode, OpName, TensorType } from '../../graph/ir.ts';
 import { decodeConst, inferNodeType, makeConst, validateGraph } from '../../graph/load.ts';
 import { nameRecord, setName } from '../../lib/named.ts';
-import { maxOf } from '../../lib/array-loops.ts';
+import { maxOf, rowSums } from '../../lib/array-loops.ts';
 
 /** An IR tensor as the builder made it. */
 export interface Emitted {
@@ -133,13 +133,8 @@ export class GraphBuilder {
         // Per output channel: Σ|w| times the largest |input|.
         const w = decodeConst(n.inputs[1]!, this.tensors[n.inputs[1]!]!);
         const channels = this.tensors[n.inputs[1]!]!.shape[0]!;
-        const per = w.length / channels;
         const xb = this.boundOf(x);
-        return Array.from({ length: channels }, (_, c) => {
-          let s = 0;
-          for (let k = 0; k < per; k++) s += Math.abs(w[c * per + k]!);
-          return s * xb;
-        });
+        return rowSums(w, channels, true).map((s) => s * xb);
       }
       case 'bias_add': {
         const b = decodeConst(n.inputs[1]!, this.tensors[n.inputs[1]!]!);

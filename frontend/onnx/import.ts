@@ -200,7 +200,7 @@ export function importOnnx(source: string | Uint8Array, opts: ImportOptions = {}
     } catch (e) {
       throw new VtaError('E_READ', `cannot read ${source}: ${fileErrorReason(e)}`);
     }
-  } else bytes = source;
+  } else bytes = new Uint8Array(source); // a copy: the graph's constants are views of these bytes (onnx/read.ts rawValues)
   const baseName = label.replace(/^.*\//, '').replace(/\.onnx$/, '');
   const model = readOnnxModel(bytes, label, baseName);
   try {

@@ -13,6 +13,7 @@ import type { OpName } from '../../graph/ir.ts';
 import type { Attributes, OnnxNode } from './read.ts';
 import { ELEM, count, elemName, fail, fmt } from './read.ts';
 import type { Emitted, GraphBuilder } from './builder.ts';
+import { rowSums } from '../../lib/array-loops.ts';
 import {
   constant, positiveScales, realValues, roundHalfEven, sameScale, scalar, zeroPoints,
   type FloatTensor, type IntTensor, type QConst, type QTensor, type Quantization, type Value,
@@ -129,14 +130,6 @@ function fitsInt8(data: Int32Array): boolean {
 }
 
 /** Σ_k w[oc][k] per output channel. */
-function rowSums(w: IntWeights): number[] {
-  const per = count(w.dims) / w.dims[0]!;
-  return Array.from({ length: w.dims[0]! }, (_, c) => {
-    let s = 0;
-    for (let k = 0; k < per; k++) s += w.data[c * per + k]!;
-    return s;
-  });
-}
 
 /**
  * The int32 bias of an accumulator of scale sx·sw[c], with the activation zero point folded in:
@@ -159,7 +152,7 @@ function accumulatorBias(t: Translation, bias: Value | undefined, accScale: numb
     if (data.length !== channels) fail(`${t.where}: bias has ${data.length} values but there are ${channels} channels`);
   }
   if (zx !== 0) {
-    const sums = rowSums(w);
+    const sums = rowSums(w.data, w.dims[0]!);
     data = data.map((v, c) => v - zx * sums[c]!);
   }
   if (!bias && zx === 0) return undefined;

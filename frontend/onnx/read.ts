@@ -158,14 +158,23 @@ export function tensorData(t: OnnxNs.ITensorProto, where: string): OnnxConst {
 }
 
 /**
- * The values of little-endian raw_data as a typed array over an aligned copy of the bytes (the
- * protobuf's bytes are a view into the file, at any offset).
+ * The values of little-endian raw_data as a typed array: a view of the file's bytes when they are
+ * aligned for the element type (always for bytes: weights are not copied), else over an aligned
+ * copy (the protobuf's bytes are a view into the file, at any offset).
  */
 function rawValues(raw: Uint8Array, elem: number): Numbers {
+  const size = ELEM_BYTES.get(elem)!;
+  if (LITTLE_ENDIAN && elem !== ELEM.int64 && raw.byteOffset % size === 0) {
+    const n = raw.byteLength / size;
+    return elem === ELEM.float ? new Float32Array(raw.buffer, raw.byteOffset, n)
+      : elem === ELEM.uint8 ? new Uint8Array(raw.buffer, raw.byteOffset, n)
+      : elem === ELEM.int8 ? new Int8Array(raw.buffer, raw.byteOffset, n)
+      : elem === ELEM.int32 ? new Int32Array(raw.buffer, raw.byteOffset, n)
+      : new Float64Array(raw.buffer, raw.byteOffset, n);
+  }
   const bytes = new Uint8Array(raw).buffer;
   if (!LITTLE_ENDIAN) {
     const v = new DataView(bytes);
-    const size = ELEM_BYTES.get(elem)!;
     const get = (k: number): number =>
       elem === ELEM.float ? v.getFloat32(size * k, true)
       : elem === ELEM.uint8 ? v.getUint8(k)

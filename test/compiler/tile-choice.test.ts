@@ -51,3 +51,23 @@ describe('tiling cost model', () => {
     expect(checkConvTiling(p, { ...t, slots: 2, tOH: 1, tOW: 1, tOC: 1, tIC: 1 }, tiny).ok).toBe(false);
   });
 });
+
+describe('tiling search reuse', () => {
+  it('a repeated problem gets an equal tiling that the caller may change freely', () => {
+    const p = resnetConv(64, 64, 56, 3, 1);
+    const first = chooseConvTiling(p, cfg);
+    if ('why' in first) throw new Error(first.why);
+    const kept = { ...first };
+    first.tOC = -1;
+    expect(chooseConvTiling({ ...p }, cfg)).toEqual(kept);
+  });
+
+  it('a search check without a reason fails the same tilings', () => {
+    const p = resnetConv(256, 256, 14, 3, 1);
+    for (const t of [{ tOC: 16, tIC: 16, tOH: 14, tOW: 14, slots: 2 }, { tOC: 1, tIC: 1, tOH: 1, tOW: 1, slots: 2 }]) {
+      const explained = checkConvTiling(p, t, cfg);
+      expect(checkConvTiling(p, t, cfg, false).ok).toBe(explained.ok);
+      if (!explained.ok) expect(explained.why).toBeTruthy();
+    }
+  });
+});

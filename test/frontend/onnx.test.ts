@@ -117,6 +117,14 @@ describe('ONNX import', () => {
     expect(Array.from(out.y!.data)).toEqual([11.5, 0]); // round(91/4) = 23 → 23·0.5; relu(-148) = 0
   });
 
+  it("the graph's constants do not share the bytes a caller passes", () => {
+    const bytes = buildOnnxModel(qlinear()); // its int8 conv weight is used as it is in the file
+    const imp = importOnnx(bytes);
+    const before = Object.values(imp.graph.tensors).map((t) => Array.from(t.data as ArrayLike<number>));
+    bytes.fill(0x55);
+    expect(Object.values(imp.graph.tensors).map((t) => Array.from(t.data as ArrayLike<number>))).toEqual(before);
+  });
+
   it('QDQ dense agrees exactly with onnxruntime', async () => {
     const p = save('qdq2', qdqDense());
     for (const x of [[1, 2, -3], [0.3, -7, 5.12], [31, -31, 0.125]]) expect(await ortDiff(p, { x: f32([1, 3], x) })).toEqual([0]);
@@ -175,7 +183,7 @@ describe('ONNX import', () => {
   const refusals: [string, () => string, string][] = [
     ['corrupt bytes', () => onnxError(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2])), 'ONNX model: not a valid ONNX model'],
     ['truncated file', () => {
-      const bytes = buildOnnxModel(qdqDense());
+      const bytes = buildOnnxModel(qlinear()); // its int8 conv weight is used as it is in the file
       const p = join(dir, 'trunc.onnx');
       writeFileSync(p, bytes.subarray(0, bytes.length - 40));
       return onnxError(p);

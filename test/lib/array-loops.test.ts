@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { rowSums } from '../../lib/array-loops.ts';
+
+describe('rowSums', () => {
+  it('sums each row of consecutive values', () => {
+    expect(rowSums(Int8Array.of(1, -2, 3, 4, -5, 6), 2)).toEqual([2, 5]);
+    expect(rowSums([1, 2, 3, 4], 4)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('sums absolute values when asked', () => {
+    expect(rowSums(Int32Array.of(1, -2, 3, 4, -5, 6), 3, true)).toEqual([3, 7, 11]);
+  });
+
+  it('gives one zero per row of an empty run and nothing for no rows', () => {
+    expect(rowSums(new Int8Array(0), 2)).toEqual([0, 0]);
+    expect(rowSums([], 0)).toEqual([]);
+  });
+});
