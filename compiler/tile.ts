@@ -210,7 +210,12 @@ function searchConvTiling(p: ConvProblem, cfg: VtaConfig): ConvTiling | { why: s
 /** Element-wise kernels process contiguous runs of tiles: two operands per slot (below `reserved` constant tiles). */
 export function chooseEltwiseChunk(tiles: number, cfg: VtaConfig, reserved = 0, onGemm = false): { chunk: number; slots: number } {
   const slots = 2;
+  return { chunk: Math.max(1, largestEltwiseChunk(tiles, slots, cfg, reserved, onGemm)), slots };
+}
+
+/** The largest chunk of `tiles` that fits `slots` slots below `reserved` constant tiles, and the fields. */
+export function largestEltwiseChunk(tiles: number, slots: number, cfg: VtaConfig, reserved: number, onGemm: boolean): number {
   // ACC_8BIT: both operands in an ACC slot; on the GEMM (lower/eltwise-add.ts): both in an INP slot.
   const perSlot = onGemm ? Math.min(Math.floor((cfg.accDepth - reserved) / slots), Math.floor(cfg.inpDepth / slots / 2)) : Math.floor((cfg.accDepth - reserved) / slots / 2);
-  return { chunk: Math.max(1, Math.min(tiles, perSlot, MAX_ITER, MAX_XFER_FIELD)), slots };
+  return Math.min(tiles, perSlot, MAX_ITER, MAX_XFER_FIELD);
 }

@@ -14,9 +14,9 @@ import type { PackedKernel } from './passes/pack-constants.ts';
 import type { KernelKind, TilingOf } from './lower/table.ts';
 import type { TiledKernel } from './passes/choose-tilings.ts';
 import type { BandLowering, GroupedConvProblem } from './lower/grouped-conv.ts';
-import type { EltwiseChunking, EltwiseProblem } from './lower/eltwise-add.ts';
+import { gemmScales, type EltwiseChunking, type EltwiseProblem } from './lower/eltwise-add.ts';
 import { residentConstants } from './epilogue.ts';
-import { candidates, checkConvTiling, cost, estimatedCycles, MAX_ITER, MAX_XFER_FIELD, type ConvProblem, type ConvTiling } from './tile.ts';
+import { candidates, checkConvTiling, cost, estimatedCycles, largestEltwiseChunk, MAX_ITER, MAX_XFER_FIELD, type ConvProblem, type ConvTiling } from './tile.ts';
 
 /** A convolution's block: channel tiles out and in, output rows and columns, buffer slots. */
 export interface ConvChoice {
@@ -74,7 +74,7 @@ function convTiling(p: ConvProblem, c: ConvChoice, cfg: VtaConfig): ConvTiling {
 export function tilingOfChoice<K extends KernelKind>(k: PackedKernel<K>, c: TilingChoice, cfg: VtaConfig): { tiling: TilingOf<K> } | { why: string } {
   if (k.kind === 'eltwise-add') {
     if (!('chunk' in c)) return { why: 'an element-wise kernel takes a chunk, not a block' };
-    const why = chunkProblem(k.problem as EltwiseProblem, c, reservedTiles(k), cfg);
+    const why = chunkProblem(k.problem as EltwiseProblem, c, reservedTiles(k), addOnGemm(k, cfg), cfg);
     return why ? { why } : { tiling: { chunk: c.chunk, slots: c.slots } as TilingOf<K> };
   }
   const p = convProblemOf(k);
@@ -103,13 +103,12 @@ function blockProblem(p: ConvProblem, c: ConvChoice): string | undefined {
 /** Accumulator tiles an element-wise kernel keeps for its resident constants. */
 const reservedTiles = (k: PackedKernel): number => residentConstants(k.group.epilogue).length;
 
-/** The largest chunk that fits: two operands per slot below the resident constants, and the fields. */
-const largestChunk = (tiles: number, slots: number, reserved: number, cfg: VtaConfig): number =>
-  Math.min(tiles, Math.floor((cfg.accDepth - reserved) / slots / 2), MAX_ITER, MAX_XFER_FIELD);
+/** Whether the kernel's add runs on the GEMM (its operands in INP slots: lower/eltwise-add.ts). */
+const addOnGemm = (k: PackedKernel, cfg: VtaConfig): boolean => gemmScales(k.group, cfg) !== undefined;
 
-function chunkProblem(p: EltwiseProblem, c: ChunkChoice, reserved: number, cfg: VtaConfig): string | undefined {
+function chunkProblem(p: EltwiseProblem, c: ChunkChoice, reserved: number, onGemm: boolean, cfg: VtaConfig): string | undefined {
   if (c.slots !== 1 && c.slots !== 2) return `slots ${c.slots} is neither 1 nor 2`;
-  const most = largestChunk(p.tiles, c.slots, reserved, cfg);
+  const most = largestEltwiseChunk(p.tiles, c.slots, cfg, reserved, onGemm);
   return c.chunk >= 1 && c.chunk <= most ? undefined : `chunk ${c.chunk} is outside 1..${most} (${p.tiles} tiles, ${c.slots} slots)`;
 }
 
@@ -166,10 +165,10 @@ function convSpace(p: ConvProblem, cfg: VtaConfig): ConvChoice[] {
 }
 
 /** Chunks worth timing: per buffering the largest, the balanced one and halvings of it. */
-function chunkSpace(p: EltwiseProblem, reserved: number, cfg: VtaConfig): ChunkChoice[] {
+function chunkSpace(p: EltwiseProblem, reserved: number, onGemm: boolean, cfg: VtaConfig): ChunkChoice[] {
   const out: ChunkChoice[] = [];
   for (const slots of [2, 1]) {
-    const most = largestChunk(p.tiles, slots, reserved, cfg);
+    const most = largestEltwiseChunk(p.tiles, slots, cfg, reserved, onGemm);
     if (most < 1) continue;
     const chunks = new Set([most, ceilDiv(p.tiles, ceilDiv(p.tiles, most))]);
     for (let c = most >> 1; c >= 1; c >>= 1) chunks.add(c);
@@ -196,7 +195,7 @@ export function rankedSpace(k: PackedKernel, cfg: VtaConfig): TilingChoice[] {
     space.map((c) => ({ c, e: estimate(c) })).sort((a, b) => a.e - b.e).map((x) => x.c);
   if (k.kind === 'eltwise-add') {
     const p = k.problem as EltwiseProblem;
-    return rank(chunkSpace(p, reservedTiles(k), cfg), (c) => chunkEstimate(p, c));
+    return rank(chunkSpace(p, reservedTiles(k), addOnGemm(k, cfg), cfg), (c) => chunkEstimate(p, c));
   }
   const p = convProblemOf(k);
   return p ? rank(convSpace(p, cfg), (c) => convEstimate(p, c, cfg)) : [];

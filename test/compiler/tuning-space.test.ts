@@ -10,7 +10,7 @@ import type { TilingOverride } from '../../compiler/passes/choose-tilings.ts';
 import { defaultChoice, describeChoice, phaseChoices, rankedSpace, SEARCH_PHASES, tilingOfChoice, type TilingChoice } from '../../compiler/tuning-space.ts';
 import type { Graph } from '../../graph/ir.ts';
 import { compileAndCheck } from './harness.ts';
-import { addGraph, convGraph, denseGraph, groupedConvGraph, randInt, rng } from './helpers.ts';
+import { addGraph, convGraph, denseGraph, groupedConvGraph, randInt, rng, scaledAddGraph } from './helpers.ts';
 
 const CONFIGS: [string, VtaConfig][] = [
   ['default', loadConfig()],
@@ -36,6 +36,8 @@ function graphs(seed: number): Graph[] {
     denseGraph(r, 2, 8 * randInt(r, 2, 40), 8 * randInt(r, 1, 8), { bias: true, shift: 7 }),
     groupedConvGraph(r, 4),
     addGraph(),
+    // A rescaled add whose scales fit a weight runs on the GEMM, its operands in INP slots.
+    scaledAddGraph(2, 1, 1, true, 8 * randInt(r, 2, 5)),
   ];
 }
 
