@@ -14,7 +14,8 @@
  *   large GEMM whole process, CPU s          -              2.14 s       1.43 s (0.73 M/CPU-s)         2.5 M/CPU-s: not reached
  *     (of 1.43 s, ~0.75 s is node + tsx + loading the driver: the GEMM child no longer loads api/)
  *   ResNet-18 one inference, simulation      -              11.35 s CPU  9.4 s CPU (same 12,380,377 cycles)
- *   ResNet-18 one inference, whole process   25.5 s CPU     19.4 s CPU   -                             5 s: not reached
+ *   ResNet-18 one inference, whole process   25.5 s CPU     19.4 s CPU   13.5 s CPU                    5 s: not reached
+ *     (`vta run`, one run each at load ~15: 15.9 s CPU with the -O3 build in the same minutes)
  *   anchor: TVM's Chisel tsim, ResNet-18     227.73 s
  * Run directly for the table: npx tsx bench/tsim-throughput.ts  (`--gemm-child` is the child run).
  */
