@@ -17,6 +17,9 @@
  *   ResNet-18 one inference, whole process   25.5 s CPU     19.4 s CPU   13.5 s CPU                    5 s: not reached
  *     (`vta run`, one run each at load ~15: 15.9 s CPU with the -O3 build in the same minutes)
  *   anchor: TVM's Chisel tsim, ResNet-18     227.73 s
+ * This area's own run after the change (npx tsx bench/run.ts tsim, load falling from ~7 to ~1):
+ * in-process 1.45 M cycles/CPU-s (1.16 before), whole process 0.72 M cycles/CPU-s (0.60 before),
+ * ResNet-18 `vta run` 13.7 s wall, 11.9 s CPU (15.8 s, 17.2 s before), 12,380,377 cycles as before.
  * Run directly for the table: npx tsx bench/tsim-throughput.ts  (`--gemm-child` is the child run).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
