@@ -7,12 +7,19 @@
  * network's tsim cycles under both quantizations (bench/resnet18.ts) beside the Chisel VTA's.
  * Every figure is a median of 5 samples (2 shared, noisy cores: CPU figures are steadier than wall).
  *
- * As measured on that machine (load 5-9; medians of 5; hw/README.md has the method and options):
- *   figure                                   -Os (before)      -O3 (now)        goal
- *   large GEMM in-process, M cycles/CPU-s    0.79-0.90         1.04-1.23        2.5: not reached
- *   large GEMM whole process (1 M cycles)    -                 0.64 M/CPU-s     (start-up is 0.7 s of 1.6 s)
- *   ResNet-18 one inference, whole process   25.5 s CPU        19.4 s CPU       5 s: not reached
- *   anchor: TVM's Chisel tsim, ResNet-18     227.73 s                           now 12x faster
+ * As measured on that machine (load 5-9, then 6-20 for the last column; medians; hw/README.md has the method):
+ *   figure                                   -Os (before)   -O3          -O3 -march=native + skipped   goal
+ *                                                                        falling edges (now)
+ *   large GEMM in-process, M cycles/CPU-s    0.79-0.90      0.86-1.23    1.52-1.65                     2.5: not reached
+ *   large GEMM whole process, CPU s          -              2.14 s       1.43 s (0.73 M/CPU-s)         2.5 M/CPU-s: not reached
+ *     (of 1.43 s, ~0.75 s is node + tsx + loading the driver: the GEMM child no longer loads api/)
+ *   ResNet-18 one inference, simulation      -              11.35 s CPU  9.4 s CPU (same 12,380,377 cycles)
+ *   ResNet-18 one inference, whole process   25.5 s CPU     19.4 s CPU   13.5 s CPU                    5 s: not reached
+ *     (`vta run`, one run each at load ~15: 15.9 s CPU with the -O3 build in the same minutes)
+ *   anchor: TVM's Chisel tsim, ResNet-18     227.73 s
+ * This area's own run after the change (npx tsx bench/run.ts tsim, load falling from ~7 to ~1):
+ * in-process 1.45 M cycles/CPU-s (1.16 before), whole process 0.72 M cycles/CPU-s (0.60 before),
+ * ResNet-18 `vta run` 13.7 s wall, 11.9 s CPU (15.8 s, 17.2 s before), 12,380,377 cycles as before.
  * Run directly for the table: npx tsx bench/tsim-throughput.ts  (`--gemm-child` is the child run).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,7 +35,7 @@ import tsim from '../drivers/backends/tsim.ts';
 import { MEM_TYPE, NO_DEPS, OPCODE, encodeProgram, encodeUop, type Insn, type MemInsn } from '../isa/index.ts';
 import { VtaError } from '../lib/errors.ts';
 import { parseNpy, writeNpy } from '../lib/npy.ts';
-import { CHISEL_TSIM_RESNET18_CYCLES, IDEAL_RESNET18_CYCLES, resnet18TsimCycles, type ResnetQuantization } from './resnet18.ts';
+import type { ResnetQuantization } from './resnet18.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SAMPLES = 5;
@@ -155,6 +162,9 @@ export async function runTsimBench(): Promise<Figures> {
  * each quantization, beside the Chisel VTA's cycles, with the ideal in the goal column.
  */
 async function resnet18CycleFigures(dir: string): Promise<Figures> {
+  // Imported here, not at the top: it loads the whole toolchain (api/), which the whole-process
+  // GEMM child (this file's --gemm-child) would otherwise load too and count as tsim's start-up.
+  const { CHISEL_TSIM_RESNET18_CYCLES, IDEAL_RESNET18_CYCLES, resnet18TsimCycles } = await import('./resnet18.ts');
   const chisel = { name: 'Chisel VTA tsim, ResNet-18 (conv1 on CPU)', value: CHISEL_TSIM_RESNET18_CYCLES };
   const goal = `< ${CHISEL_TSIM_RESNET18_CYCLES.toLocaleString('en-US')} (ideal ${(IDEAL_RESNET18_CYCLES / 1e6).toFixed(2)} M)`;
   const figures: Figures = {};
