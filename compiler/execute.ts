@@ -7,7 +7,7 @@ import { makeConfig, sameHardware, type VtaConfig } from '../config/config.ts';
 import type { DeviceBuffer, Driver, StageSpan } from '../drivers/api.ts';
 import { getDriver } from '../drivers/registry.ts';
 import { byName, nameRecord, setName } from '../lib/named.ts';
-import { type FieldLayout, OPCODE, decodeInsn, encodeInsn, layouts, memElemBytes } from '../isa/index.ts';
+import { OPCODE, decodeInsn, encodeInsn, getBits, layouts, memElemBytes, setBits } from '../isa/index.ts';
 import type { Counters, SimObserver } from '../sim/api.ts';
 import type { CompiledModel } from './model.ts';
 import { compileError } from './errors.ts';
@@ -77,7 +77,7 @@ export function relocate(model: CompiledModel, cfg: VtaConfig, bases: Record<Seg
 function relocateImage(model: CompiledModel, cfg: VtaConfig, bases: Record<SegmentName, number>): Uint8Array {
   // A copy (a Buffer's slice() would be a view): the model's own image is never relocated.
   const code = new Uint8Array(model.code);
-  const view = new DataView(code.buffer, code.byteOffset, code.byteLength);
+  const words = new Uint32Array(code.buffer, code.byteOffset, code.length >> 2);
   const { byName } = layouts(cfg).mem;
   const base = byName.dram_base!;
   const type = byName.memory_type!;
@@ -85,10 +85,10 @@ function relocateImage(model: CompiledModel, cfg: VtaConfig, bases: Record<Segme
     const opcode = code[i * 16]! & 7;
     // A LOAD or STORE whose new dram_base fits is patched in place; anything else goes through the
     // ISA's encoder, which refuses it with its own error.
-    const memType = opcode === OPCODE.LOAD || opcode === OPCODE.STORE ? Number(readField(view, i * 16, type)) : -1;
-    const moved = memType < 0 ? -1 : Number(readField(view, i * 16, base)) + bases[seg] / memElemBytes(cfg, memType);
+    const memType = opcode === OPCODE.LOAD || opcode === OPCODE.STORE ? getBits(words, i * 128 + type.offset, type.width) : -1;
+    const moved = memType < 0 ? -1 : getBits(words, i * 128 + base.offset, base.width) + bases[seg] / memElemBytes(cfg, memType);
     if (Number.isInteger(moved) && moved >= 0 && moved < 2 ** base.width) {
-      writeField(view, i * 16, base, moved);
+      setBits(words, i * 128 + base.offset, base.width, moved);
       continue;
     }
     const insn = decodeInsn(cfg, code, i * 16) as { dram_base: number; memory_type: number };
@@ -96,22 +96,6 @@ function relocateImage(model: CompiledModel, cfg: VtaConfig, bases: Record<Segme
     encodeInsn(cfg, insn as never, code, i * 16);
   }
   return code;
-}
-
-/** The 64-bit little-endian word of the instruction at `at` holding `field` (no field crosses one), and its shift. */
-function fieldWord(at: number, field: FieldLayout): { word: number; shift: bigint; mask: bigint } {
-  return { word: at + 8 * (field.offset >> 6), shift: BigInt(field.offset & 63), mask: (1n << BigInt(field.width)) - 1n };
-}
-
-function readField(view: DataView, at: number, field: FieldLayout): bigint {
-  const { word, shift, mask } = fieldWord(at, field);
-  return (view.getBigUint64(word, true) >> shift) & mask;
-}
-
-function writeField(view: DataView, at: number, field: FieldLayout, value: number): void {
-  const { word, shift, mask } = fieldWord(at, field);
-  const w = view.getBigUint64(word, true) & ~(mask << shift);
-  view.setBigUint64(word, w | (BigInt(value) << shift), true);
 }
 
 export function loadModel(model: CompiledModel, driver: Driver): LoadedModel {
