@@ -113,7 +113,8 @@ function openPackage(path: string, options: OpenOptions, t0: number): Model {
   } catch (e) {
     throw new VtaError('E_READ', `cannot read ${path}: ${fileErrorReason(e)}`);
   }
-  const compiled = readPackage(bytes, path);
+  // The bytes were read for this model alone: its images can be views on them.
+  const compiled = readPackage(bytes, path, { adopt: true });
   const built = makeConfig(compiled.config);
   if (options.config && !sameHardware(configOf(options.config), built)) {
     const asked = typeof options.config === 'string' ? `--config ${options.config}` : `the config given (${options.config.bitstream})`;

@@ -7,7 +7,7 @@ import { makeConfig, sameHardware, type VtaConfig } from '../config/config.ts';
 import type { DeviceBuffer, Driver, StageSpan } from '../drivers/api.ts';
 import { getDriver } from '../drivers/registry.ts';
 import { byName, nameRecord, setName } from '../lib/named.ts';
-import { decodeInsn, encodeInsn, memElemBytes } from '../isa/index.ts';
+import { OPCODE, decodeInsn, encodeInsn, getBits, layouts, memElemBytes, setBits } from '../isa/index.ts';
 import type { Counters, SimObserver } from '../sim/api.ts';
 import type { CompiledModel } from './model.ts';
 import { compileError } from './errors.ts';
@@ -77,7 +77,20 @@ export function relocate(model: CompiledModel, cfg: VtaConfig, bases: Record<Seg
 function relocateImage(model: CompiledModel, cfg: VtaConfig, bases: Record<SegmentName, number>): Uint8Array {
   // A copy (a Buffer's slice() would be a view): the model's own image is never relocated.
   const code = new Uint8Array(model.code);
+  const words = new Uint32Array(code.buffer, code.byteOffset, code.length >> 2);
+  const { byName } = layouts(cfg).mem;
+  const base = byName.dram_base!;
+  const type = byName.memory_type!;
   for (const [i, seg] of model.relocs) {
+    const opcode = code[i * 16]! & 7;
+    // A LOAD or STORE whose new dram_base fits is patched in place; anything else goes through the
+    // ISA's encoder, which refuses it with its own error.
+    const memType = opcode === OPCODE.LOAD || opcode === OPCODE.STORE ? getBits(words, i * 128 + type.offset, type.width) : -1;
+    const moved = memType < 0 ? -1 : getBits(words, i * 128 + base.offset, base.width) + bases[seg] / memElemBytes(cfg, memType);
+    if (Number.isInteger(moved) && moved >= 0 && moved < 2 ** base.width) {
+      setBits(words, i * 128 + base.offset, base.width, moved);
+      continue;
+    }
     const insn = decodeInsn(cfg, code, i * 16) as { dram_base: number; memory_type: number };
     insn.dram_base += bases[seg] / memElemBytes(cfg, insn.memory_type);
     encodeInsn(cfg, insn as never, code, i * 16);

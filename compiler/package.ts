@@ -102,7 +102,7 @@ const TENSOR_ALIGN = 8;
 
 /**
  * The header's graph with each constant's {offset, bytes} replaced by its values, typed views on
- * `tensors` (the reader's own copy). A reference that does not fit is refused, naming the tensor;
+ * `tensors` (the reader's own copy, or the bytes handed over). A reference that does not fit is refused, naming the tensor;
  * anything else wrong is left for the graph's check to refuse.
  */
 function withTensorData(graph: unknown, tensors: Uint8Array, bad: (why: string) => Error): unknown {
@@ -188,9 +188,12 @@ const isName = (v: unknown): v is string => typeof v === 'string' && v.length > 
 /**
  * Parse and check a .vtapkg; `where` names the file in errors. Every field that loading, running,
  * checking or disassembling reads is checked here, so a corrupted header is one E_PACKAGE line
- * naming the field rather than a crash somewhere downstream.
+ * naming the field rather than a crash somewhere downstream. With `adopt`, the caller hands `bytes`
+ * over (a buffer of its own, never changed afterwards, starting 8-byte aligned): the model's images
+ * and constants are views on it instead of copies.
  */
-export function readPackage(bytes: Uint8Array, where = 'package'): CompiledModel {
+export function readPackage(bytes: Uint8Array, where = 'package', { adopt = false } = {}): CompiledModel {
+  const views = adopt && bytes.byteOffset % 8 === 0;
   const bad = (why: string) => compileError('E_PACKAGE', where, why);
   const magic = bytes.length < 12 ? '' : Buffer.from(bytes.subarray(0, 8)).toString('latin1');
   if (/^VTAPKG\d\d$/.test(magic) && magic !== MAGIC && magic !== MAGIC_BASE64) throw bad(`container ${magic} is not supported (this reader takes ${MAGIC} and ${MAGIC_BASE64}: use a newer vta)`);
@@ -213,9 +216,10 @@ export function readPackage(bytes: Uint8Array, where = 'package'): CompiledModel
     const s = isObject(h.sections) ? h.sections[name] : undefined;
     const [offset, size] = Array.isArray(s) && s.length === 2 ? s : [];
     if (!isCount(offset) || !isCount(size) || offset + size > bytes.length) throw bad(`section ${name} is missing or outside the file`);
-    // A copy, never a view: a Buffer's slice() shares its memory (and Node's pool), and the
-    // model must own its images whatever the caller does with the bytes it passed.
-    return verify(name, new Uint8Array(bytes.subarray(offset, offset + size)));
+    // A copy unless the caller gave `bytes` away: a Buffer's slice() shares its memory (and Node's
+    // pool), and the model must own its images whatever the caller does with the bytes it passed.
+    const part = bytes.subarray(offset, offset + size);
+    return verify(name, views ? part : new Uint8Array(part));
   };
   const code = section('code');
   const constImage = section('const');

@@ -74,7 +74,8 @@ export class EncodingError extends VtaError {
   }
 }
 
-function getBits(w: Uint32Array, offset: number, width: number): number {
+/** The `width`-bit field at bit `offset` of `w` (bit 0 is the low bit of w[0]). */
+export function getBits(w: Uint32Array, offset: number, width: number): number {
   const i = offset >>> 5;
   const sh = offset & 31;
   let v = w[i]! >>> sh;
@@ -82,7 +83,8 @@ function getBits(w: Uint32Array, offset: number, width: number): number {
   return width === 32 ? v >>> 0 : (v & ((1 << width) - 1)) >>> 0;
 }
 
-function setBits(w: Uint32Array, offset: number, width: number, value: number): void {
+/** Store `value` (its low `width` bits) in the field at bit `offset` of `w`. */
+export function setBits(w: Uint32Array, offset: number, width: number, value: number): void {
   const i = offset >>> 5;
   const sh = offset & 31;
   const mask = width === 32 ? 0xffffffff : (1 << width) - 1;

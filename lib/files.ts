@@ -121,11 +121,19 @@ export function readFileCapped(path: string, limit: FileLimit = FILE_LIMITS.mode
     const st = fstatSync(fd);
     const tooLarge = () => new FileTooLarge(path, limit);
     if (st.isFile() && st.size > max) throw tooLarge();
-    // Devices and pipes report no size: read in chunks up to the cap.
+    // A regular file is read whole into one buffer of its size (plus one byte, to notice growth);
+    // devices, pipes and a file that grew are read in chunks up to the cap.
     const chunks: Uint8Array[] = [];
     let total = 0;
+    if (st.isFile()) {
+      const whole = new Uint8Array(st.size + 1);
+      total = readInto(fd, whole);
+      if (total < whole.length) return whole.subarray(0, total);
+      if (total > max) throw tooLarge();
+      chunks.push(whole);
+    }
     for (;;) {
-      const chunk = new Uint8Array(st.isFile() ? Math.max(1, Math.min(st.size - total + 1, 1 << 24)) : 1 << 20);
+      const chunk = new Uint8Array(1 << 20);
       const n = readSync(fd, chunk, 0, chunk.length, null);
       if (n === 0) break;
       total += n;
@@ -143,6 +151,17 @@ export function readFileCapped(path: string, limit: FileLimit = FILE_LIMITS.mode
   } finally {
     closeSync(fd);
   }
+}
+
+/** Fill `buffer` from `fd` until it is full or the file ends; the number of bytes read. */
+function readInto(fd: number, buffer: Uint8Array): number {
+  let at = 0;
+  while (at < buffer.length) {
+    const n = readSync(fd, buffer, at, buffer.length - at, null);
+    if (n === 0) break;
+    at += n;
+  }
+  return at;
 }
 
 /** Read a file of a kind, with a one-line error naming it when it cannot be read. */

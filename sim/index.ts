@@ -9,7 +9,7 @@ import { Machine } from './machine.ts';
 import { runProgram, type SimulateOptions } from './scheduler.ts';
 
 export { Machine } from './machine.ts';
-export { DEFAULT_BUDGET, type SimulateOptions } from './scheduler.ts';
+export { DEFAULT_BUDGET, prepare as routedProgram, type SimulateOptions } from './scheduler.ts';
 export { SimError, SIM_CODES } from './errors.ts';
 
 /**

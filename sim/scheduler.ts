@@ -57,7 +57,8 @@ const recentPrograms = new WeakMap<Machine, Map<string, Program>>();
 /** Enough for every kernel of a large network; the oldest entry goes first. */
 const RECENT_PROGRAMS = 256;
 
-function prepare(machine: Machine, bytes: Uint8Array, insnPhys: number): Program {
+/** The routed program of `bytes` at `insnPhys` for `machine`: the one it ran lately, else routed now. */
+export function prepare(machine: Machine, bytes: Uint8Array, insnPhys: number): Program {
   let recent = recentPrograms.get(machine);
   if (!recent) recentPrograms.set(machine, (recent = new Map()));
   const key = `${insnPhys}:${bytes.length}`;

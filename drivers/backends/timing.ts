@@ -6,8 +6,8 @@
  */
 import type { VtaConfig } from '../../config/config.ts';
 import { OPCODE } from '../../isa/index.ts';
-import { simulate, Machine } from '../../sim/index.ts';
-import { readStream, routeStream } from '../../sim/stream.ts';
+import { simulate, Machine, routedProgram } from '../../sim/index.ts';
+import { readStream } from '../../sim/stream.ts';
 import type { Driver, DriverInfo, OpenOptions, RunOptions, RunResult } from '../api.ts';
 import { IDEAL_MEMORY, type MemoryModel } from '../memory-model.ts';
 import { SimulatedDevice } from '../simulated-device.ts';
@@ -35,7 +35,8 @@ class TimingDriver extends SimulatedDevice {
       budget: options.budget,
       observer: options.observer,
     });
-    const program = routeStream(this.config, bytes, insnPhys);
+    // The machine keeps the program it just ran, routed: the timing model reuses it.
+    const program = routedProgram(this.machine, bytes, insnPhys);
     const timed = timeProgram(this.config, program, insnPhys, this.dram, !!options.timeline);
     Object.assign(counters, timed.counters);
     if (!timed.events) return { counters, memory: this.dram };

@@ -53,6 +53,26 @@ describe('.vtapkg', () => {
     expect(bytes.equals(before)).toBe(true);
   });
 
+  it('reads bytes handed over as views on them, running the same and still checking digests', async () => {
+    const bytes = writePackage(compile(g, { config: cfg }));
+    const copied = readPackage(bytes);
+    const adopted = readPackage(new Uint8Array(bytes), 'adopted', { adopt: true });
+    expect(adopted.code.buffer).not.toBe(copied.code.buffer);
+    expect(adopted.constImage.buffer).toBe(adopted.code.buffer);
+    expect(Buffer.from(adopted.constImage).equals(Buffer.from(copied.constImage))).toBe(true);
+    const out = g.outputs[0]!;
+    const a = await runCompiled(copied, inputs);
+    const b = await runCompiled(adopted, inputs);
+    expect(Array.from(b.outputs[out]!.data)).toEqual(Array.from(a.outputs[out]!.data));
+    const corrupt = new Uint8Array(bytes);
+    corrupt[corrupt.length - 1]! ^= 1;
+    expect(() => readPackage(corrupt, 'c.vtapkg', { adopt: true })).toThrow(/section const fails its sha256 check/);
+    // Bytes that start unaligned are copied: typed views on them could not be made.
+    const shifted = new Uint8Array(bytes.length + 1).subarray(1);
+    shifted.set(bytes);
+    expect(readPackage(shifted, 's', { adopt: true }).code.byteOffset).toBe(0);
+  });
+
   it('refuses malformed files with one coded line', () => {
     const bytes = writePackage(compile(g, { config: cfg }));
     expect(() => readPackage(new Uint8Array(4), 'x.vtapkg')).toThrow(/^x\.vtapkg: bad \.vtapkg artifact: not a \.vtapkg file \(bad magic\)$/);

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeConfig } from '../../config/config.ts';
 import { relocate } from '../../compiler/execute.ts';
+import { decodeInsn, encodeInsn, memElemBytes, type MemInsn } from '../../isa/index.ts';
 import type { CompiledModel } from '../../compiler/model.ts';
 import { convGraph, compile, rng } from './helpers.ts';
 
@@ -41,5 +42,19 @@ describe('relocate', () => {
     const again = relocate(m, cfg, A);
     expect(again[at + 15]).toBe(m.code[at + 15]);
     expect(Buffer.from(again).equals(Buffer.from(relocate(fresh(m), cfg, A)))).toBe(true);
+  });
+
+  it('moves each listed dram_base by its segment base and nothing else, refusing one that no longer fits', () => {
+    const expected = (bases: Record<string, number>) => {
+      const code = new Uint8Array(model.code);
+      for (const [i, seg] of model.relocs) {
+        const insn = decodeInsn(cfg, code, i * 16) as MemInsn;
+        encodeInsn(cfg, { ...insn, dram_base: insn.dram_base + bases[seg]! / memElemBytes(cfg, insn.memory_type) }, code, i * 16);
+      }
+      return code;
+    };
+    const far = { code: 0x7000_0000, const: 0x9000_0000, act: 0xb000_0000 };
+    for (const bases of [A, far]) expect(Buffer.from(relocate(fresh(model), cfg, bases)).equals(Buffer.from(expected(bases)))).toBe(true);
+    expect(() => relocate(fresh(model), cfg, { code: 2 ** 40, const: 2 ** 40, act: 2 ** 40 })).toThrow(/dram_base = .* does not fit/);
   });
 });

@@ -4,8 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig } from '../../config/config.ts';
-import { ALU_OP, MEM_TYPE, OPCODE, aluInsn, finishInsn, memInsn, type MemInsn } from '../../isa/index.ts';
+import { ALU_OP, MEM_TYPE, OPCODE, aluInsn, encodeProgram, finishInsn, memInsn, type MemInsn } from '../../isa/index.ts';
 import type { SimObserver } from '../../sim/api.ts';
+import { routedProgram } from '../../sim/index.ts';
 import { rig } from './harness.ts';
 
 const cfg = defaultVtaConfig();
@@ -99,5 +100,19 @@ describe('scheduler', () => {
     expect(() => r.run(noFinish)).toThrow(/has no FINISH/);
     // ...and the original bytes run again.
     expect(r.run(outOfOrderProgram()).alu_counter).toBe(1);
+  });
+
+  it('hands the program a run routed to a caller reading the same bytes, and routes other bytes afresh', () => {
+    const r = setup();
+    const program = outOfOrderProgram();
+    r.run(program);
+    const bytes = encodeProgram(cfg, program);
+    const at = 0x1000;
+    r.memory.write(at, bytes);
+    const ran = routedProgram(r.machine, new Uint8Array(bytes), at);
+    expect(routedProgram(r.machine, new Uint8Array(bytes), at)).toBe(ran);
+    expect(ran.routed.map((x) => x.insn.opcode)).toEqual(program.map((x) => x.opcode));
+    const other = encodeProgram(cfg, [mem(OPCODE.LOAD, MEM_TYPE.ACC, { dram_base: DATA / 64, x_size: 1, x_stride: 1 }), ...program.slice(1)]);
+    expect(routedProgram(r.machine, other, at)).not.toBe(ran);
   });
 });
