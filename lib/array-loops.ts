@@ -37,7 +37,22 @@ export function appendAll<T>(out: T[], items: Iterable<T>): T[] {
  * (one function holding both loops ran the absolute one several times slower).
  */
 export function rowSums(values: ArrayLike<number>, rows: number, absolute = false): number[] {
-  return absolute ? absoluteRowSums(values, rows) : plainRowSums(values, rows);
+  return absolute ? knownAbsoluteRowSums(values, rows) : plainRowSums(values, rows);
+}
+
+/**
+ * Absolute row sums of a typed array, remembered per array: the importer's accumulator bound and
+ * the compiler's overflow check both sum every weight of a model, and constant data is never
+ * written after it is made. A copy is returned so callers may keep or change theirs.
+ */
+const absoluteSumsOf = new WeakMap<object, { rows: number; sums: number[] }>();
+function knownAbsoluteRowSums(values: ArrayLike<number>, rows: number): number[] {
+  if (!ArrayBuffer.isView(values)) return absoluteRowSums(values, rows);
+  const known = absoluteSumsOf.get(values);
+  if (known?.rows === rows) return known.sums.slice();
+  const sums = absoluteRowSums(values, rows);
+  absoluteSumsOf.set(values, { rows, sums });
+  return sums.slice();
 }
 
 function plainRowSums(values: ArrayLike<number>, rows: number): number[] {
