@@ -8,6 +8,7 @@ import type { Graph, GraphNode, TensorTypes } from '../graph/ir.ts';
 import type { EpilogueOp, ScaledOperand } from './fuse.ts';
 import { constData } from './pack.ts';
 import { byName } from '../lib/named.ts';
+import { rowSums } from '../lib/array-loops.ts';
 
 /** Largest |v| per output channel (one entry: the same for every channel). */
 export type Bound = number[];
@@ -25,14 +26,7 @@ export function anchorBound(n: GraphNode, scaled: ScaledOperand[] | undefined, g
   const name = n.inputs[1]!;
   const w = constData(name, byName(graph.tensors, name)!);
   const channels = types.get(name)!.shape[0]!;
-  const per = w.length / channels;
-  const bound: Bound = [];
-  for (let c = 0; c < channels; c++) {
-    let s = 0;
-    for (let k = c * per; k < (c + 1) * per; k++) s += Math.abs(w[k]!);
-    bound.push(s * inputAbsMax);
-  }
-  return bound;
+  return rowSums(w, channels, true).map((s) => s * inputAbsMax);
 }
 
 /** The multiplier of each channel of a requantize step. */

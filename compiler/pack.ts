@@ -137,12 +137,19 @@ export function packWeight(shape: number[], data: Int8Array, cfg: VtaConfig): { 
   const out = new Int8Array(grid.OT * grid.CT * KH * KW * cfg.blockOut * cfg.blockIn);
   // Tiles of one (o, i) are consecutive in (kh, kw), `BO * BI` elements apart.
   const tileSize = BO * BI;
+  const taps = KH * KW;
+  // Where input channel i lands inside an output row's tiles, computed once rather than per (o, i).
+  const inputOffset = new Int32Array(I);
+  for (let i = 0; i < I; i++) inputOffset[i] = Math.floor(i / BI) * taps * tileSize + (i % BI);
+  const rowStride = grid.CT * taps * tileSize;
   let flat = 0;
-  for (let o = 0; o < O; o++)
+  for (let o = 0; o < O; o++) {
+    const rowBase = Math.floor(o / BO) * rowStride + (o % BO) * BI;
     for (let i = 0; i < I; i++) {
-      let at = ((Math.floor(o / BO) * grid.CT + Math.floor(i / BI)) * KH * KW * BO + (o % BO)) * BI + (i % BI);
-      for (let k = 0; k < KH * KW; k++, at += tileSize) out[at] = data[flat++]!;
+      let at = rowBase + inputOffset[i]!;
+      for (let k = 0; k < taps; k++, at += tileSize) out[at] = data[flat++]!;
     }
+  }
   return { grid, bytes: cfg.wgtWidth === 8 ? new Uint8Array(out.buffer) : packSigned(out, cfg.wgtWidth) };
 }
 

@@ -147,20 +147,32 @@ function pipelineFill(p: ConvProblem, t: Omit<ConvTiling, 'bytes' | 'insns'>, cf
 }
 
 /**
- * The largest of `descending` block sizes for which `fits` holds, given that a block that fits
- * stays fitting when made smaller (every limit of checkConvTiling grows with the tile): a binary
- * search over the list, the same answer as trying each size from the largest.
+ * The index in `descending` of the largest block size for which `fits` holds (-1: none), given that
+ * a block that fits stays fitting when made smaller (every limit of checkConvTiling grows with the
+ * tile): the same answer as trying each size from the largest. `known` is an index already known to
+ * fit (-1: none): the search gallops down from it, so a boundary that barely moved costs one or two
+ * checks, then bisects.
  */
-function largestFitting(descending: readonly number[], fits: (v: number) => boolean): number | undefined {
-  if (descending.length === 0 || !fits(descending[descending.length - 1]!)) return undefined;
+function largestFittingIndex(descending: readonly number[], fits: (v: number) => boolean, known = -1): number {
+  let hi = known; // descending[hi] fits
+  if (hi < 0) {
+    hi = descending.length - 1;
+    if (hi < 0 || !fits(descending[hi]!)) return -1;
+  }
   let lo = -1; // descending[lo] is known not to fit (-1: none known)
-  let hi = descending.length - 1; // descending[hi] fits
+  for (let step = 1; hi - step > lo; step *= 2) {
+    if (!fits(descending[hi - step]!)) {
+      lo = hi - step;
+      break;
+    }
+    hi -= step;
+  }
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
     if (fits(descending[mid]!)) hi = mid;
     else lo = mid;
   }
-  return descending[hi];
+  return hi;
 }
 
 /** Searches done, per config and problem: a network repeats its layer shapes. */
@@ -184,10 +196,13 @@ function searchConvTiling(p: ConvProblem, cfg: VtaConfig): ConvTiling | { why: s
     for (const tIC of icCandidates) {
       for (const tOC of ocCandidates) {
         if (tOC * tIC * p.KH * p.KW > cfg.wgtDepth / slots) continue;
+        // tOW falls through the loop, so the tOH that fits can only grow: each search starts from the last.
+        let fitting = -1;
         for (const tOW of owCandidates) {
           // Larger tOH first: the largest that fits is the best for this (tOC, tIC, tOW).
-          const tOH = largestFitting(ohCandidates, (h) => checkConvTiling(p, { tOC, tIC, tOH: h, tOW, slots }, cfg, false).ok);
-          if (tOH === undefined) continue;
+          fitting = largestFittingIndex(ohCandidates, (h) => checkConvTiling(p, { tOC, tIC, tOH: h, tOW, slots }, cfg, false).ok, fitting);
+          if (fitting < 0) continue;
+          const tOH = ohCandidates[fitting]!;
           const t = { tOC, tIC, tOH, tOW, slots, weightsResident: tIC === p.CT };
           const c = cost(p, t, cfg);
           const total = estimatedCycles(p, t, c, cfg);

@@ -66,14 +66,21 @@ export interface ChannelFixedPoint {
   outputBound: number;
 }
 
-/** Whether every multiplier round(r[c]·scale) is at least 1 and keeps A[c]·m + half within int32. */
-function multipliersFit(ratios: number[], accBounds: number[], scale: number, half: number): boolean {
+/**
+ * A channel whose multiplier round(r[c]·scale) is below 1 or makes A[c]·m + half overflow int32,
+ * or -1 when every channel fits. Channel `first` is tried first: the channel that failed the last
+ * (larger) scale usually fails this one too, so most shifts are refused after one channel.
+ */
+function channelNotFitting(ratios: number[], accBounds: number[], scale: number, half: number, first: number): number {
+  if (first < ratios.length && channelFails(ratios[first]!, accBounds[first]!, scale, half)) return first;
   // A loop, not map/some: this runs for every shift, pre-shift and channel of every layer.
-  for (let c = 0; c < ratios.length; c++) {
-    const m = Math.round(ratios[c]! * scale);
-    if (m < 1 || accBounds[c]! * m + half > INT32_MAX) return false;
-  }
-  return true;
+  for (let c = 0; c < ratios.length; c++) if (channelFails(ratios[c]!, accBounds[c]!, scale, half)) return c;
+  return -1;
+}
+
+function channelFails(ratio: number, accBound: number, scale: number, half: number): boolean {
+  const m = Math.round(ratio * scale);
+  return m < 1 || accBound * m + half > INT32_MAX;
 }
 
 /**
@@ -84,17 +91,19 @@ function multipliersFit(ratios: number[], accBounds: number[], scale: number, ha
  */
 export function chooseChannelFixedPoint(ratios: number[], accBounds: number[]): ChannelFixedPoint | string {
   if (ratios.some((r) => !(r > 0) || !Number.isFinite(r))) return 'every ratio must be positive';
+  let failed = 0;
   for (let shift = 31; shift >= 0; shift--) {
     const half = shift > 0 ? 2 ** (shift - 1) : 0;
-    if (!multipliersFit(ratios, accBounds, 2 ** shift, half)) continue;
+    failed = channelNotFitting(ratios, accBounds, 2 ** shift, half, failed);
+    if (failed >= 0) continue;
     const multipliers = ratios.map((r) => Math.round(r * 2 ** shift));
     let relError = 0;
     let errorBound = 0;
-    multipliers.forEach((m, c) => {
-      const diff = Math.abs(m / 2 ** shift - ratios[c]!);
+    for (let c = 0; c < multipliers.length; c++) {
+      const diff = Math.abs(multipliers[c]! / 2 ** shift - ratios[c]!);
       relError = Math.max(relError, diff / ratios[c]!);
       errorBound = Math.max(errorBound, accBounds[c]! * diff);
-    });
+    }
     return { multipliers, shift, relError, errorBound, outputBound: Math.floor(errorBound) + 1 };
   }
   return `no common shift keeps every channel's accumulator times its multiplier within int32 (bounds up to ${maxOf(accBounds)})`;
@@ -123,12 +132,13 @@ const GOOD_ENOUGH = 0.05;
 export function chooseRequantization(ratios: number[], accBounds: number[]): Requantization | string {
   let best: Requantization | undefined;
   let reason = '';
+  const largestRatio = maxOf(ratios);
   for (let k = 0; k <= 24; k++) {
-    const scaled = ratios.map((r) => r * 2 ** k);
-    const bounds = k === 0 ? accBounds : accBounds.map((a) => Math.ceil(a / 2 ** k) + 1);
-    const pre = k === 0 ? 0 : maxOf(ratios) * 2 ** (k - 1);
+    const pre = k === 0 ? 0 : largestRatio * 2 ** (k - 1);
     // The pre-shift's own error grows with k: once it alone reaches the best bound, no larger k wins.
     if (best && pre >= best.errorBound) break;
+    const scaled = ratios.map((r) => r * 2 ** k);
+    const bounds = k === 0 ? accBounds : accBounds.map((a) => Math.ceil(a / 2 ** k) + 1);
     let fp: { multipliers: number[]; shift: number; relError: number; errorBound: number } | string;
     if (ratios.length === 1) {
       const one = chooseFixedPoint(scaled[0]!, bounds[0]!);

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig } from '../../config/config.ts';
-import { checkConvTiling, chooseConvTiling, type ConvProblem } from '../../compiler/tile.ts';
+import { candidates, checkConvTiling, chooseConvTiling, cost, estimatedCycles, type ConvProblem, type ConvTiling } from '../../compiler/tile.ts';
 
 const cfg = defaultVtaConfig();
 
@@ -69,5 +69,34 @@ describe('tiling search reuse', () => {
       expect(checkConvTiling(p, t, cfg, false).ok).toBe(explained.ok);
       if (!explained.ok) expect(explained.why).toBeTruthy();
     }
+  });
+});
+
+/** The search done the slow way: every (slots, tIC, tOC, tOW) in the search's order, each tOH tried from the largest. */
+function searchedOneByOne(p: ConvProblem, config: typeof cfg): ConvTiling | undefined {
+  let best: ConvTiling | undefined;
+  let bestCost = Infinity;
+  for (const slots of [2, 1])
+    for (const tIC of candidates(p.CT))
+      for (const tOC of candidates(p.OT))
+        for (const tOW of candidates(p.OW)) {
+          const tOH = candidates(p.OH).find((h) => checkConvTiling(p, { tOC, tIC, tOH: h, tOW, slots }, config).ok);
+          if (tOH === undefined) continue;
+          const t = { tOC, tIC, tOH, tOW, slots, weightsResident: tIC === p.CT };
+          const c = cost(p, t, config);
+          const total = estimatedCycles(p, t, c, config);
+          if (total < bestCost) [bestCost, best] = [total, { ...t, ...c }];
+        }
+  return best;
+}
+
+describe('tiling search shortcuts', () => {
+  it('finds the tiling that trying every size finds, on roomy and cramped configs', () => {
+    const cramped = { ...cfg, inpDepth: 96, wgtDepth: 80, accDepth: 160 };
+    for (const config of [cfg, cramped])
+      for (const [name, p] of [LAYERS[0]!, LAYERS[3]!, LAYERS[6]!, ['3x3 on 9x13', { ...resnetConv(32, 48, 9, 3, 1), W: 15, OW: 13 }] as const]) {
+        const expected = searchedOneByOne(p, config);
+        expect(chooseConvTiling(p, config), `${name} (INP ${config.inpDepth})`).toEqual(expected ?? expect.objectContaining({ why: expect.any(String) }));
+      }
   });
 });

@@ -11,6 +11,15 @@ describe('rowSums', () => {
     expect(rowSums(Int32Array.of(1, -2, 3, 4, -5, 6), 3, true)).toEqual([3, 7, 11]);
   });
 
+  it('answers a repeated absolute sum of the same array with its own copy, per row count', () => {
+    const w = Int8Array.of(1, -2, 3, -4);
+    const first = rowSums(w, 2, true);
+    first[0] = 99;
+    expect(rowSums(w, 2, true)).toEqual([3, 7]);
+    expect(rowSums(w, 4, true)).toEqual([1, 2, 3, 4]);
+    expect(rowSums(w, 2)).toEqual([-1, -1]);
+  });
+
   it('gives one zero per row of an empty run and nothing for no rows', () => {
     expect(rowSums(new Int8Array(0), 2)).toEqual([0, 0]);
     expect(rowSums([], 0)).toEqual([]);
