@@ -126,12 +126,12 @@ export const MEMORY_OPTIONS = {
   memory: {
     type: 'string',
     choices: [...MEMORY_PRESETS.keys()],
-    describe: 'tsim only: DRAM model named for a board (ideal: 1-cycle 64-bit memory as TVM\'s tsim, the default; pynq; ultra96; zcu104)',
+    describe: 'timing and tsim: DRAM model named for a board (ideal: 1-cycle 64-bit memory as TVM\'s tsim, the default; pynq; ultra96; zcu104)',
   },
-  'memory-latency': { type: 'number', describe: 'tsim only: cycles from a read request to its first beat (overrides the preset)' },
-  'memory-outstanding': { type: 'number', describe: 'tsim only: read bursts in flight at once, 0 for no limit (overrides the preset)' },
-  'memory-bus': { type: 'number', describe: 'tsim only: data bus bits, 64 or 128 (overrides the preset; each width is its own build)' },
-  'memory-write-latency': { type: 'number', describe: 'tsim only: cycles from a write burst to its response (overrides the preset)' },
+  'memory-latency': { type: 'number', describe: 'timing and tsim: cycles from a read request to its first beat (overrides the preset)' },
+  'memory-outstanding': { type: 'number', describe: 'timing and tsim: read bursts in flight at once, 0 for no limit (overrides the preset)' },
+  'memory-bus': { type: 'number', describe: 'timing and tsim: data bus bits, 64 or 128 (overrides the preset; on tsim each width is its own build)' },
+  'memory-write-latency': { type: 'number', describe: 'timing and tsim: cycles from a write burst to its response (overrides the preset)' },
 } as const;
 
 export interface MemoryArgs {

@@ -90,7 +90,7 @@ export function describeMemory(m: MemoryModel): string {
 export function memoryOpenOptions(info: Pick<DriverInfo, 'name' | 'modelsMemory'>, memory: MemoryModel | undefined): OpenOptions {
   if (memory === undefined) return {};
   if (!info.modelsMemory) {
-    throw new VtaError('E_USAGE', `--memory and --memory-*: the ${info.name} driver models no DRAM timing (it answers every access at once); use tsim`);
+    throw new VtaError('E_USAGE', `--memory and --memory-*: the ${info.name} driver models no DRAM timing (it answers every access at once); use timing or tsim`);
   }
   return { memory };
 }
