@@ -13,7 +13,7 @@ import { describeValue } from '../lib/describe-value.ts';
 import { VtaError } from '../lib/errors.ts';
 import type { Counters } from '../sim/api.ts';
 import { describeSettings, type ConfigGrid, type DesignPoint, type Setting } from './config-grid.ts';
-import { compileModel, type SourceModel } from './open.ts';
+import { compileModel, type Model, type SourceModel } from './open.ts';
 import { runModel } from './run.ts';
 
 export const SWEEP_FORMAT = 'vta-sweep/1';
@@ -61,12 +61,34 @@ export const gridDigest = (grid: ConfigGrid): string => createHash('sha256').upd
 const trafficOf = (c: Counters): number =>
   c.uop_load_nbytes + c.inp_load_nbytes + c.wgt_load_nbytes + c.acc_load_nbytes + c.acc8_load_nbytes + c.out_store_nbytes;
 
+/**
+ * The model compiled for a point's config. Points that differ only in their DRAM model share the
+ * config, and the grid's last axis varies fastest, so the last compilation (or its refusal) is
+ * kept: one model in memory, not one per config of a large grid.
+ */
+function compilerFor(source: SourceModel, rules: SweepOptions['rules']): (config: DesignPoint['config']) => Model {
+  let last: { key: string; model?: Model; error?: unknown } | undefined;
+  return (config) => {
+    const key = JSON.stringify(config.json);
+    if (last?.key !== key) {
+      last = { key };
+      try {
+        last.model = compileModel(source, { config, ...(rules ? { rules } : {}) });
+      } catch (e) {
+        last.error = e;
+      }
+    }
+    if (last.error !== undefined) throw last.error;
+    return last.model!;
+  };
+}
+
 /** Run the model at one point; a VtaError (the model does not fit that hardware) becomes the row's error. */
-async function runPoint(source: SourceModel, p: DesignPoint, driver: string, options: SweepOptions): Promise<SweepRow> {
+async function runPoint(compile: (config: DesignPoint['config']) => Model, p: DesignPoint, driver: string, options: SweepOptions): Promise<SweepRow> {
   const row: SweepRow = { index: p.index, settings: p.settings, config: p.config.bitstream, memory: describeMemory(p.memory) };
   try {
     const info = await getDriver(driver, p.config);
-    const model = compileModel(source, { config: p.config, ...(options.rules ? { rules: options.rules } : {}) });
+    const model = compile(p.config);
     const report = await runModel(model, options.inputs, { driver, ...(info.modelsMemory ? { memory: p.memory } : {}) });
     const counters = report.kernels.flatMap((k) => (k.counters ? [k.counters] : []));
     return {
@@ -90,8 +112,9 @@ export async function sweepPoints(source: SourceModel, grid: ConfigGrid, points:
   const dram = points.find((p) => p.setsMemory);
   if (dram && !info.modelsMemory) throw new VtaError('E_USAGE', `${grid.path}: point ${dram.index} sets the DRAM model, which the ${driver} driver does not model`);
   const rows: SweepRow[] = [];
+  const compile = compilerFor(source, options.rules);
   for (const p of points) {
-    const row = await runPoint(source, p, driver, options);
+    const row = await runPoint(compile, p, driver, options);
     rows.push(row);
     options.onPoint?.(row);
   }
