@@ -5,6 +5,9 @@ BUNDLE := dist/vta.mjs
 BUNDLE_SOURCES := $(shell find api cli compiler config drivers frontend graph hw isa lib models runtime sim viz \
   -path hw/build -prune -o -name '*.ts' -print 2>/dev/null)
 VTA := node bin/vta.mjs
+# fsim's native GEMM (sim/native/): optional, fsim falls back to WebAssembly without it.
+FSIM_ADDON := sim/native/build/Release/vta_fsim.node
+NODE_GYP := $(abspath $(dir $(shell readlink -f $$(command -v npm)))/../node_modules/node-gyp/bin/node-gyp.js)
 
 .PHONY: all deps demo test typecheck rtl lint bench clean verilator testdata chromium fuzz
 
@@ -14,13 +17,19 @@ all: test
 # (package.json allowScripts): onnxruntime-node's would try to download CUDA files.
 # Then the `vta` command as one bundle (scripts/build.ts), rebuilt when a source it may hold
 # changes; bin/vta.mjs runs it, or the sources through tsx when one of them is newer than it.
-deps: $(NODE_STAMP) $(BUNDLE)
+deps: $(NODE_STAMP) $(BUNDLE) $(FSIM_ADDON)
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 $(BUNDLE): $(NODE_STAMP) $(BUNDLE_SOURCES) scripts/build.ts
 	node_modules/.bin/tsx scripts/build.ts
+
+# With npm's own node-gyp, as hw/ builds tsim's addon. A failed build only costs speed: the
+# WebAssembly kernels give the same bytes, so it warns instead of stopping the build.
+$(FSIM_ADDON): $(NODE_STAMP) sim/native/fsim_kernels.cc sim/native/binding.gyp
+	cd sim/native && NODE_PATH=$(CURDIR)/node_modules node $(NODE_GYP) rebuild --nodedir=/usr --jobs=2 --loglevel=warn \
+	  || echo "warning: fsim's native GEMM did not build (needs g++, make, python3); fsim runs on WebAssembly"
 
 # Verilator from Debian when missing (we are root on these machines).
 verilator:
@@ -62,4 +71,4 @@ bench: deps rtl
 	npx tsx bench/run.ts
 
 clean:
-	rm -rf hw/build bench/results dist node_modules/.installed-stamp
+	rm -rf hw/build sim/native/build bench/results dist node_modules/.installed-stamp

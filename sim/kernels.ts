@@ -4,14 +4,17 @@
  * WebAssembly kernel can keep the SRAMs in its own memory). Callers have already checked every
  * index: kernels do no bounds checks and allocate nothing.
  *
- * Two implementations: JavaScript loop nests generated once per tile shape with `new Function`
+ * Three implementations: JavaScript loop nests generated once per tile shape with `new Function`
  * (the BLOCK_IN dot product and the ALU lanes fully unrolled, tile sizes as literals the JIT can
- * fold), and WebAssembly SIMD nests (wasm-kernels.ts) used when the engine supports them. The
- * generated code depends only on the config's shape and the ALU opcode, never on user data.
+ * fold), WebAssembly SIMD nests (wasm-kernels.ts) used when the engine supports them, and a native
+ * GEMM (native-kernels.ts, AVX-512 VNNI or AVX2) beside the WebAssembly ALU, preferred when its
+ * addon is built and the CPU has the feature. The generated code depends only on the config's shape and the ALU opcode,
+ * never on user data; every implementation gives the same bytes (test/sim/kernels.test.ts).
  */
 import type { VtaConfig } from '../config/config.ts';
 import type { LoopNest } from '../isa/pipeline.ts';
-import { type WasmKernelExports, instantiateKernels, wasmLayout } from './wasm-kernels.ts';
+import { type WasmKernelExports, type WasmLayout, instantiateKernels, wasmLayout } from './wasm-kernels.ts';
+import { NATIVE_ARG, type NativeGemm, type NativeIsa, instantiateNativeGemm, nativeIsa } from './native-kernels.ts';
 
 /** Decoded uops (dst, src, wgt indices) in [0, count). */
 export interface UopList {
@@ -34,7 +37,7 @@ export interface SramStorage {
 }
 
 export interface SimKernels {
-  /** Which implementation runs GEMM and ALU: 'js' or 'wasm-simd'. */
+  /** Which implementation runs GEMM and ALU: 'js', 'wasm-simd', or 'native-avx512vnni' / 'native-avxvnni' (GEMM; ALU in wasm). */
   readonly name: string;
   readonly storage: SramStorage;
   /** ACC[dst] += INP[src] · WGT[wgt]ᵀ (wrapping int32) for every uop-iteration, in program order. */
@@ -173,6 +176,26 @@ function wasmNests(x: WasmKernelExports, uops: UopList): NestImpl {
   };
 }
 
+/** The native GEMM: the loop goes into the shared argument block, then a call without arguments. */
+function withNativeGemm(wasm: NestImpl, x: NativeGemm, args: Int32Array, uops: UopList): NestImpl {
+  const A = NATIVE_ARG;
+  return {
+    gemm: (l) => {
+      args[A.count] = uops.count;
+      args[A.iterOut] = l.iterOut;
+      args[A.iterIn] = l.iterIn;
+      args[A.dstOut] = l.dstOut;
+      args[A.dstIn] = l.dstIn;
+      args[A.srcOut] = l.srcOut;
+      args[A.srcIn] = l.srcIn;
+      args[A.wgtOut] = l.wgtOut;
+      args[A.wgtIn] = l.wgtIn;
+      x.gemm();
+    },
+    alu: wasm.alu,
+  };
+}
+
 function jsNests(code: ShapeCode, s: SramStorage): NestImpl {
   return {
     gemm: (l) => code.gemm(s.acc, s.inp, s.wgt, s.uops, l),
@@ -225,35 +248,52 @@ const sizes = (cfg: VtaConfig) => ({
   uopDepth: cfg.uopDepth,
 });
 
-export type KernelChoice = 'auto' | 'js' | 'wasm';
+/** 'native' takes the best instruction set here; 'native-<isa>' asks for one (for tests). */
+export type KernelChoice = 'auto' | 'js' | 'wasm' | 'native' | `native-${NativeIsa}`;
+
+/** The SRAM views over the WebAssembly kernels' memory, laid out as `layout`. */
+function storageIn(buf: ArrayBuffer, layout: WasmLayout, cfg: VtaConfig): SramStorage {
+  const sz = sizes(cfg);
+  return {
+    uop: new Uint32Array(buf, layout.uop, cfg.uopDepth),
+    inp: new Int8Array(buf, layout.inp, sz.inp),
+    wgt: new Int8Array(buf, layout.wgt, sz.wgt),
+    acc: new Int32Array(buf, layout.acc, sz.acc / 4),
+    uops: {
+      dst: new Int32Array(buf, layout.dst, cfg.uopDepth),
+      src: new Int32Array(buf, layout.src, cfg.uopDepth),
+      wgt: new Int32Array(buf, layout.wgtIdx, cfg.uopDepth),
+      count: 0,
+    },
+  };
+}
 
 /**
- * A kernel set with fresh, zeroed SRAM storage. 'auto' takes WebAssembly SIMD when the engine
- * has it and plain JavaScript otherwise; 'wasm' throws when SIMD is missing (for tests).
+ * A kernel set with fresh, zeroed SRAM storage. 'auto' takes WebAssembly SIMD when the engine has
+ * it, with the native GEMM when its addon is built and suits this CPU and shape, and plain
+ * JavaScript otherwise; 'wasm' and 'native…' throw when theirs is missing (for tests).
  */
 export function createKernels(cfg: VtaConfig, choice: KernelChoice = 'auto'): SimKernels {
   const sz = sizes(cfg);
   if (choice !== 'js') {
+    const shape = { batch: cfg.batch, blockIn: cfg.blockIn, blockOut: cfg.blockOut };
     const layout = wasmLayout(sz);
-    const wasm = instantiateKernels({ batch: cfg.batch, blockIn: cfg.blockIn, blockOut: cfg.blockOut }, layout);
+    const wasm = instantiateKernels(shape, layout);
     if (wasm) {
       const buf = wasm.memory.buffer;
-      const uops: UopList = {
-        dst: new Int32Array(buf, layout.dst, cfg.uopDepth),
-        src: new Int32Array(buf, layout.src, cfg.uopDepth),
-        wgt: new Int32Array(buf, layout.wgtIdx, cfg.uopDepth),
-        count: 0,
-      };
-      const storage: SramStorage = {
-        uop: new Uint32Array(buf, layout.uop, cfg.uopDepth),
-        inp: new Int8Array(buf, layout.inp, sz.inp),
-        wgt: new Int8Array(buf, layout.wgt, sz.wgt),
-        acc: new Int32Array(buf, layout.acc, sz.acc / 4),
-        uops,
-      };
-      return new Kernels(cfg, storage, 'wasm-simd', wasmNests(wasm.exports, uops));
+      const storage = storageIn(buf, layout, cfg);
+      const nests = wasmNests(wasm.exports, storage.uops);
+      if (choice === 'wasm') return new Kernels(cfg, storage, 'wasm-simd', nests);
+      const isa = choice.startsWith('native-') ? (choice.slice('native-'.length) as NativeIsa) : undefined;
+      const native = instantiateNativeGemm({ ...shape, wgtDepth: cfg.wgtDepth }, layout, buf, isa);
+      if (native) {
+        const args = new Int32Array(buf, layout.args, 16);
+        return new Kernels(cfg, storage, `native-${isa ?? nativeIsa()}`, withNativeGemm(nests, native, args, storage.uops));
+      }
+      if (choice === 'auto') return new Kernels(cfg, storage, 'wasm-simd', nests);
+      throw new Error(`the native fsim GEMM (${choice}) is not built or does not suit this CPU or tile shape`);
     }
-    if (choice === 'wasm') throw new Error('this JavaScript engine has no WebAssembly SIMD');
+    if (choice !== 'auto') throw new Error('this JavaScript engine has no WebAssembly SIMD');
   }
   const storage: SramStorage = {
     uop: new Uint32Array(cfg.uopDepth),

@@ -21,6 +21,8 @@ export interface WasmLayout {
   dst: number;
   src: number;
   wgtIdx: number;
+  /** 16 int32 of loop parameters for the native GEMM (native-kernels.ts), unused by the module. */
+  args: number;
   bytes: number;
 }
 
@@ -246,7 +248,8 @@ export function wasmLayout(sizes: { uop: number; inp: number; wgt: number; acc: 
   const dst = take(sizes.uopDepth * 4);
   const src = take(sizes.uopDepth * 4);
   const wgtIdx = take(sizes.uopDepth * 4);
-  return { uop, inp, wgt, acc, dst, src, wgtIdx, bytes: at };
+  const args = take(16 * 4);
+  return { uop, inp, wgt, acc, dst, src, wgtIdx, args, bytes: at };
 }
 
 /**

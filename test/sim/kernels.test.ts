@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig, loadConfig, type VtaConfig } from '../../config/config.ts';
 import type { LoopNest } from '../../isa/pipeline.ts';
 import { createKernels, type SimKernels } from '../../sim/kernels.ts';
+import { nativeIsas } from '../../sim/native-kernels.ts';
 import { randomBytes } from './harness.ts';
 
 function fillSame(a: SimKernels, b: SimKernels, seed: number): void {
@@ -92,5 +93,86 @@ for (const [name, cfg] of configs) {
         }
       }
     });
+  });
+}
+
+/**
+ * The native GEMM (sim/native/, every instruction set this CPU has) against the WebAssembly GEMM,
+ * every ACC byte compared: random nests, extreme operands through int32 wrap-around, runs of uops
+ * sharing a weight tile (the native nest keeps it in registers), and WGT rewritten between two
+ * instructions (the native nest caches transposed tiles for one instruction only).
+ */
+const accBytesOf = (k: SimKernels) => Buffer.from(k.storage.acc.buffer, k.storage.acc.byteOffset, k.storage.acc.byteLength);
+
+for (const [name, cfg] of configs) {
+  describe(`native GEMM, ${name}`, () => {
+    if (nativeIsas().length === 0) {
+      it('without the addon or a VNNI CPU, auto falls back to the WebAssembly kernels and native refuses', () => {
+        expect(createKernels(cfg).name).toBe('wasm-simd');
+        expect(() => createKernels(cfg, 'native')).toThrow(/native fsim GEMM/);
+      });
+      return;
+    }
+    it('auto takes the best native instruction set here', () => {
+      expect(createKernels(cfg).name).toBe(`native-${nativeIsas()[0]}`);
+    });
+    for (const isa of nativeIsas()) {
+      const pair = () => {
+        const wasm = createKernels(cfg, 'wasm');
+        const native = createKernels(cfg, `native-${isa}`);
+        expect(native.name).toBe(`native-${isa}`);
+        return { wasm, native, both: [wasm, native] };
+      };
+      const run = (ks: SimKernels[], uops: [number, number, number][], loop: LoopNest) => {
+        for (const k of ks) {
+          setUops(k, uops);
+          k.gemm(loop);
+        }
+      };
+
+      it(`${isa}: random nests equal the WebAssembly GEMM bit for bit`, () => {
+        const { wasm, native, both } = pair();
+        fillSame(wasm, native, 11);
+        const before = wasm.storage.acc.slice();
+        for (let t = 0; t < 200; t++) {
+          const { uops, loop } = randomNest(cfg, 3000 + t);
+          run(both, uops, loop);
+        }
+        expect(accBytesOf(native).equals(accBytesOf(wasm))).toBe(true);
+        expect(wasm.storage.acc.filter((v, i) => v !== before[i]).length).toBeGreaterThan(500);
+      });
+
+      it(`${isa}: extreme operands wrap as the WebAssembly GEMM does`, () => {
+        const { wasm, native, both } = pair();
+        for (const k of both) {
+          k.storage.inp.forEach((_, i, a) => (a[i] = i % 3 === 0 ? -128 : i % 3 === 1 ? 127 : -1));
+          k.storage.wgt.forEach((_, i, a) => (a[i] = i % 5 === 0 ? 127 : -128));
+          k.storage.acc.forEach((_, i, a) => (a[i] = i % 2 ? 0x7fffffff : -0x80000000));
+        }
+        const loop = { iterOut: 3, iterIn: 4, dstOut: 1, dstIn: 0, srcOut: 0, srcIn: 1, wgtOut: 1, wgtIn: 2 };
+        run(both, [[0, 0, 0], [5, 3, 1], [0, 7, 0]], loop);
+        expect(accBytesOf(native).equals(accBytesOf(wasm))).toBe(true);
+        expect(native.storage.acc[0]).not.toBe(0x7fffffff);
+      });
+
+      it(`${isa}: runs of uops sharing a weight tile, and WGT rewritten between instructions`, () => {
+        const { wasm, native, both } = pair();
+        fillSame(wasm, native, 21);
+        // Tiles 4 4 4 9 4 9 9: held, switched, switched back; j moves the tile by wgtIn.
+        const uops: [number, number, number][] = [4, 4, 4, 9, 4, 9, 9].map((w, k) => [k * 3, k, w]);
+        const loop = { iterOut: 2, iterIn: 3, dstOut: 1, dstIn: 40, srcOut: 2, srcIn: 9, wgtOut: 0, wgtIn: 7 };
+        const initial = native.storage.acc.slice();
+        run(both, uops, loop);
+        expect(accBytesOf(native).equals(accBytesOf(wasm))).toBe(true);
+        const rewritten = randomBytes(cfg.blockOut * cfg.blockIn * 30, 99);
+        for (const k of both) new Uint8Array(k.storage.wgt.buffer, k.storage.wgt.byteOffset, rewritten.length).set(rewritten);
+        const after = native.storage.acc.slice();
+        run(both, uops, loop);
+        expect(accBytesOf(native).equals(accBytesOf(wasm))).toBe(true);
+        // The new weights changed what the same nest adds (so a stale tile could not pass above).
+        const added = (to: Int32Array, from: Int32Array) => to.map((v, i) => (v - from[i]!) | 0);
+        expect(Buffer.from(added(native.storage.acc, after).buffer).equals(Buffer.from(added(after, initial).buffer))).toBe(false);
+      });
+    }
   });
 }
