@@ -57,13 +57,20 @@ function finishPredecessors(program: Program): Set<number> | undefined {
   return before;
 }
 
+/** Programs whose STOREs are all ordered before FINISH (a property of the stream: checked once). */
+const storesOrdered = new WeakSet<Program>();
+
 /** Refuse (E_SIM_UNRUN) a stream with a STORE that no token chain orders before its FINISH. */
 export function checkStoresBeforeFinish(cfg: VtaConfig, program: Program): void {
+  if (storesOrdered.has(program)) return;
   const before = finishPredecessors(program);
   if (!before) return;
   const finish = firstFinish(program);
   const unordered = program.stageQueues[STAGE.STORE]!.filter((i) => !before.has(i));
-  if (unordered.length === 0) return;
+  if (unordered.length === 0) {
+    storesOrdered.add(program);
+    return;
+  }
   const label = (i: number) => insnLabel(i, disasmInsn(cfg, program.bytes, i * 16));
   throw new SimError(
     SIM_CODES.unrun,

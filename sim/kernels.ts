@@ -148,6 +148,8 @@ function shapeCode(cfg: VtaConfig): ShapeCode {
 interface NestImpl {
   gemm(loop: LoopNest): void;
   alu(loop: LoopNest, aluOp: number, useImm: boolean, imm: number): void;
+  /** GEMM with reset_reg; the generated JavaScript one when absent. */
+  reset?(loop: LoopNest): void;
 }
 
 const ALU_NAMES = ['min', 'max', 'add', 'shr', 'mul'];
@@ -179,19 +181,20 @@ function wasmNests(x: WasmKernelExports, uops: UopList): NestImpl {
 /** The native GEMM: the loop goes into the shared argument block, then a call without arguments. */
 function withNativeGemm(wasm: NestImpl, x: NativeGemm, args: Int32Array, uops: UopList): NestImpl {
   const A = NATIVE_ARG;
+  const put = (l: LoopNest) => {
+    args[A.count] = uops.count;
+    args[A.iterOut] = l.iterOut;
+    args[A.iterIn] = l.iterIn;
+    args[A.dstOut] = l.dstOut;
+    args[A.dstIn] = l.dstIn;
+    args[A.srcOut] = l.srcOut;
+    args[A.srcIn] = l.srcIn;
+    args[A.wgtOut] = l.wgtOut;
+    args[A.wgtIn] = l.wgtIn;
+  };
   return {
-    gemm: (l) => {
-      args[A.count] = uops.count;
-      args[A.iterOut] = l.iterOut;
-      args[A.iterIn] = l.iterIn;
-      args[A.dstOut] = l.dstOut;
-      args[A.dstIn] = l.dstIn;
-      args[A.srcOut] = l.srcOut;
-      args[A.srcIn] = l.srcIn;
-      args[A.wgtOut] = l.wgtOut;
-      args[A.wgtIn] = l.wgtIn;
-      x.gemm();
-    },
+    gemm: (l) => (put(l), x.gemm()),
+    reset: (l) => (put(l), x.reset()),
     alu: wasm.alu,
   };
 }
@@ -221,7 +224,8 @@ class Kernels implements SimKernels {
   }
 
   gemmReset(loop: LoopNest): void {
-    this.code.reset(this.storage.acc, this.storage.uops, loop);
+    if (this.nests.reset) this.nests.reset(loop);
+    else this.code.reset(this.storage.acc, this.storage.uops, loop);
   }
 
   alu(loop: LoopNest, aluOp: number, useImm: boolean, imm: number): void {

@@ -27,6 +27,8 @@ export type NativeIsa = (typeof NATIVE_ISAS)[number];
 export interface NativeGemm {
   /** The GEMM of the loop in the argument block, on the uops [0, count) of the lists. */
   gemm(): void;
+  /** The same nest with reset_reg: ACC[dst] = 0. */
+  reset(): void;
 }
 
 interface Addon {

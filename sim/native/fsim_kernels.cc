@@ -1,4 +1,4 @@
-// fsim's GEMM loop nest in native code (sim/native-kernels.ts loads this addon; the WebAssembly
+// fsim's GEMM loop nests (accumulate and reset) in native code (sim/native-kernels.ts loads this addon; the WebAssembly
 // kernels stay the fallback and the reference the tests compare against byte for byte, and keep
 // the ALU, whose many short calls cost less from JavaScript into WebAssembly than through Node-API).
 //
@@ -56,7 +56,7 @@ struct Nest {
 class Kernels : public Napi::ObjectWrap<Kernels> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Kernels", {InstanceMethod("gemm", &Kernels::Gemm)});
+    return DefineClass(env, "Kernels", {InstanceMethod("gemm", &Kernels::Gemm), InstanceMethod("reset", &Kernels::Reset)});
   }
 
   // new Kernels(buffer, offsets { inp, wgt, acc, dst, src, wgtIdx, args }, shape { batch, blockIn, blockOut, wgtDepth }, isa)
@@ -119,6 +119,18 @@ class Kernels : public Napi::ObjectWrap<Kernels> {
     }
     if (isa_ == Isa::kAvx512Vnni) GemmAvx512(n);
     else GemmAvxVnni(n);
+  }
+
+  // GEMM with reset_reg: ACC[dst] = 0 for every uop-iteration.
+  void Reset(const Napi::CallbackInfo&) {
+    const Nest n = ReadNest();
+    const size_t lanes = static_cast<size_t>(batch_) * blockOut_;
+    for (int i = 0; i < n.iterOut; i++) {
+      for (int j = 0; j < n.iterIn; j++) {
+        const int dOff = i * n.dstOut + j * n.dstIn;
+        for (int k = 0; k < n.count; k++) std::memset(acc_ + (dst_[k] + dOff) * lanes, 0, lanes * 4);
+      }
+    }
   }
 
   // The transposed copy of weight tile `w` for this instruction, made on its first use there:

@@ -39,20 +39,32 @@ export function prepareUopLoop(ctx: ExecContext, insn: LoopFields, roles: readon
   const u = ctx.uops;
   const words = ctx.machine.uop;
   const n = end - bgn;
+  const [dShift, dMask] = sh.dst;
+  const [sShift, sMask] = sh.src;
+  const [wShift, wMask] = sh.wgt;
+  const { dst, src, wgt } = u;
+  let maxDst = 0;
+  let maxSrc = 0;
+  let maxWgt = 0;
   for (let k = 0; k < n; k++) {
     const w = words[bgn + k]!;
-    u.dst[k] = (w >>> sh.dst[0]) & sh.dst[1];
-    u.src[k] = (w >>> sh.src[0]) & sh.src[1];
-    u.wgt[k] = (w >>> sh.wgt[0]) & sh.wgt[1];
+    const d = (w >>> dShift) & dMask;
+    const s = (w >>> sShift) & sMask;
+    const g = (w >>> wShift) & wMask;
+    dst[k] = d;
+    src[k] = s;
+    wgt[k] = g;
+    if (d > maxDst) maxDst = d;
+    if (s > maxSrc) maxSrc = s;
+    if (g > maxWgt) maxWgt = g;
   }
   u.count = n;
-  // Factors are unsigned, so the largest index of a uop is at the last (i, j).
+  // Factors are unsigned, so the largest index of a uop is at the last (i, j), and the largest of
+  // the instruction is the largest uop's.
+  const largest = { dst: maxDst, src: maxSrc, wgt: maxWgt };
   for (const r of roles) {
-    const arr = u[r.field];
     const span = (iterOut - 1) * r.factorOut + (iterIn - 1) * r.factorIn;
-    for (let k = 0; k < n; k++) {
-      if (arr[k]! + span >= r.depth) throw firstOutOfRange(arr, n, r, iterOut, iterIn, bgn);
-    }
+    if (largest[r.field] + span >= r.depth) throw firstOutOfRange(u[r.field], n, r, iterOut, iterIn, bgn);
   }
   return {
     iterOut,

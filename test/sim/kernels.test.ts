@@ -142,6 +142,21 @@ for (const [name, cfg] of configs) {
         expect(wasm.storage.acc.filter((v, i) => v !== before[i]).length).toBeGreaterThan(500);
       });
 
+      it(`${isa}: GEMM with reset_reg zeroes the tiles the JavaScript reset zeroes`, () => {
+        const { wasm, native, both } = pair();
+        fillSame(wasm, native, 31);
+        const before = wasm.storage.acc.slice();
+        for (let t = 0; t < 50; t++) {
+          const { uops, loop } = randomNest(cfg, 7000 + t);
+          for (const k of both) {
+            setUops(k, uops);
+            k.gemmReset(loop);
+          }
+        }
+        expect(accBytesOf(native).equals(accBytesOf(wasm))).toBe(true);
+        expect(wasm.storage.acc.filter((v, i) => v === 0 && before[i] !== 0).length).toBeGreaterThan(100);
+      });
+
       it(`${isa}: extreme operands wrap as the WebAssembly GEMM does`, () => {
         const { wasm, native, both } = pair();
         for (const k of both) {
