@@ -14,7 +14,7 @@
 import type { VtaConfig } from '../config/config.ts';
 import type { LoopNest } from '../isa/pipeline.ts';
 import { type WasmKernelExports, type WasmLayout, instantiateKernels, wasmLayout } from './wasm-kernels.ts';
-import { NATIVE_ARG, type NativeGemm, type NativeIsa, instantiateNativeGemm, nativeIsa } from './native-kernels.ts';
+import { NATIVE_ARG, NATIVE_DMA_ARG, type NativeGemm, type NativeIsa, instantiateNativeGemm, nativeIsa } from './native-kernels.ts';
 
 /** Decoded uops (dst, src, wgt indices) in [0, count). */
 export interface UopList {
@@ -50,6 +50,20 @@ export interface SimKernels {
   signExtendRow(lane: number, bytes: Uint8Array): void;
   /** bytes[i] = low 8 bits of ACC lane (lane + i) (STORE row). */
   truncateRow(bytes: Uint8Array, lane: number): void;
+  /** Strided DMA in one call, where the kernel set has it (native); else the semantics copy row by row. */
+  readonly rows?: RowDma;
+}
+
+/** Byte offsets `sramAt` / `accAt` are into the buffer under `storage` (its views' byteOffset + ...). */
+export interface RowDma {
+  /**
+   * LOAD at 8 bits: `rows` rows of `rowBytes` from `dram`, `stride` bytes apart, into the SRAM from
+   * byte `sramAt`, `pitch` bytes per row: `pad0` zero bytes, the row (each byte sign-extended to an
+   * int32 lane when `signExtend`, ACC_8BIT), `pad1` zero bytes.
+   */
+  load(dram: Uint8Array, stride: number, rowBytes: number, rows: number, sramAt: number, pitch: number, pad0: number, pad1: number, signExtend: boolean): void;
+  /** STORE at 8 bits: `rows` rows of `rowBytes` into `dram`, `stride` apart, the low 8 bits of consecutive ACC lanes from byte `accAt`. */
+  store(dram: Uint8Array, stride: number, rowBytes: number, rows: number, accAt: number): void;
 }
 
 type GemmFn = (acc: Int32Array, inp: Int8Array, wgt: Int8Array, uops: UopList, loop: LoopNest) => void;
@@ -199,6 +213,31 @@ function withNativeGemm(wasm: NestImpl, x: NativeGemm, args: Int32Array, uops: U
   };
 }
 
+/** The native DMA: parameters into the argument block, the DRAM view as the one argument. */
+function nativeRows(x: NativeGemm, args: Int32Array): RowDma {
+  const A = NATIVE_DMA_ARG;
+  return {
+    load(dram, stride, rowBytes, rows, sramAt, pitch, pad0, pad1, signExtend) {
+      args[A.stride] = stride;
+      args[A.rowBytes] = rowBytes;
+      args[A.rows] = rows;
+      args[A.sramAt] = sramAt;
+      args[A.pitch] = pitch;
+      args[A.pad0] = pad0;
+      args[A.pad1] = pad1;
+      args[A.signExtend] = signExtend ? 1 : 0;
+      x.loadRows(dram);
+    },
+    store(dram, stride, rowBytes, rows, accAt) {
+      args[A.stride] = stride;
+      args[A.rowBytes] = rowBytes;
+      args[A.rows] = rows;
+      args[A.sramAt] = accAt;
+      x.storeRows(dram);
+    },
+  };
+}
+
 function jsNests(code: ShapeCode, s: SramStorage): NestImpl {
   return {
     gemm: (l) => code.gemm(s.acc, s.inp, s.wgt, s.uops, l),
@@ -212,9 +251,12 @@ class Kernels implements SimKernels {
   private readonly code: ShapeCode;
   private readonly nests: NestImpl;
 
-  constructor(cfg: VtaConfig, storage: SramStorage, name: string, nests?: NestImpl) {
+  readonly rows?: RowDma;
+
+  constructor(cfg: VtaConfig, storage: SramStorage, name: string, nests?: NestImpl, rows?: RowDma) {
     this.name = name;
     this.storage = storage;
+    if (rows) this.rows = rows;
     this.code = shapeCode(cfg);
     this.nests = nests ?? jsNests(this.code, storage);
   }
@@ -291,8 +333,8 @@ export function createKernels(cfg: VtaConfig, choice: KernelChoice = 'auto'): Si
       const isa = choice.startsWith('native-') ? (choice.slice('native-'.length) as NativeIsa) : undefined;
       const native = instantiateNativeGemm({ ...shape, wgtDepth: cfg.wgtDepth }, layout, buf, isa);
       if (native) {
-        const args = new Int32Array(buf, layout.args, 16);
-        return new Kernels(cfg, storage, `native-${isa ?? nativeIsa()}`, withNativeGemm(nests, native, args, storage.uops));
+        const args = new Int32Array(buf, layout.args, 32);
+        return new Kernels(cfg, storage, `native-${isa ?? nativeIsa()}`, withNativeGemm(nests, native, args, storage.uops), nativeRows(native, args));
       }
       if (choice === 'auto') return new Kernels(cfg, storage, 'wasm-simd', nests);
       throw new Error(`the native fsim GEMM (${choice}) is not built or does not suit this CPU or tile shape`);

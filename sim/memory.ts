@@ -90,10 +90,15 @@ export class DeviceMemory {
 
   /** A live view of [phys, phys+length), which must lie inside one allocation. */
   view(phys: number, length: number): Uint8Array {
+    const v = this.viewInside(phys, length);
+    if (!v) throw new DramError(`DRAM range [${hex(phys)}, ${hex(phys + length)}) is outside allocated device memory`);
+    return v;
+  }
+
+  /** The view when [phys, phys+length) lies inside one allocation, else undefined. */
+  viewInside(phys: number, length: number): Uint8Array | undefined {
     const r = this.find(phys);
-    if (!r || phys + length > r.phys + r.bytes.length) {
-      throw new DramError(`DRAM range [${hex(phys)}, ${hex(phys + length)}) is outside allocated device memory`);
-    }
+    if (!r || phys + length > r.phys + r.bytes.length) return undefined;
     const off = phys - r.phys;
     return r.bytes.subarray(off, off + length);
   }

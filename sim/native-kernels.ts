@@ -1,6 +1,7 @@
 /**
  * The native GEMM nest (sim/native/fsim_kernels.cc, a Node-API addon built by `make deps`): AVX-512
- * VNNI or AVX-VNNI, the best the CPU has. Optional: when the addon was not built (an installed
+ * VNNI or AVX-VNNI, the best the CPU has; also the DMA of strided LOADs and STOREs at 8 bits, one
+ * call per instruction instead of a JavaScript copy per row. Optional: when the addon was not built (an installed
  * package), cannot load, or the CPU or tile shape does not suit it, fsim keeps the WebAssembly GEMM,
  * which gives the same bytes. The ALU stays in WebAssembly: its calls are many and short, and a
  * call into WebAssembly costs less than one through Node-API.
@@ -19,6 +20,8 @@ export const NATIVE_ADDON = packagePath('sim', 'native', 'build', 'Release', 'vt
 
 /** Slots of the int32 argument block (layout.args), in the order fsim_kernels.cc reads them. */
 export const NATIVE_ARG = { count: 0, iterOut: 1, iterIn: 2, dstOut: 3, dstIn: 4, srcOut: 5, srcIn: 6, wgtOut: 7, wgtIn: 8 } as const;
+/** The DMA calls' slots. */
+export const NATIVE_DMA_ARG = { stride: 16, rowBytes: 17, rows: 18, sramAt: 19, pitch: 20, pad0: 21, pad1: 22, signExtend: 23 } as const;
 
 /** The native GEMM's instruction sets, best first. */
 export const NATIVE_ISAS = ['avx512vnni', 'avxvnni'] as const;
@@ -29,6 +32,10 @@ export interface NativeGemm {
   gemm(): void;
   /** The same nest with reset_reg: ACC[dst] = 0. */
   reset(): void;
+  /** LOAD rows of `dram` into the SRAM as the DMA slots say (fsim_kernels.cc LoadRows). */
+  loadRows(dram: Uint8Array): void;
+  /** STORE rows of ACC lanes into `dram` as the DMA slots say (fsim_kernels.cc StoreRows). */
+  storeRows(dram: Uint8Array): void;
 }
 
 interface Addon {

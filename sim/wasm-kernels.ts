@@ -21,7 +21,7 @@ export interface WasmLayout {
   dst: number;
   src: number;
   wgtIdx: number;
-  /** 16 int32 of loop parameters for the native GEMM (native-kernels.ts), unused by the module. */
+  /** 32 int32 of parameters for the native calls (native-kernels.ts), unused by the module. */
   args: number;
   bytes: number;
 }
@@ -248,7 +248,7 @@ export function wasmLayout(sizes: { uop: number; inp: number; wgt: number; acc: 
   const dst = take(sizes.uopDepth * 4);
   const src = take(sizes.uopDepth * 4);
   const wgtIdx = take(sizes.uopDepth * 4);
-  const args = take(16 * 4);
+  const args = take(32 * 4);
   return { uop, inp, wgt, acc, dst, src, wgtIdx, args, bytes: at };
 }
 

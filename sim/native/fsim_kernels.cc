@@ -1,4 +1,4 @@
-// fsim's GEMM loop nests (accumulate and reset) in native code (sim/native-kernels.ts loads this addon; the WebAssembly
+// fsim's GEMM loop nests (accumulate and reset) and its row-by-row DMA in native code (sim/native-kernels.ts loads this addon; the WebAssembly
 // kernels stay the fallback and the reference the tests compare against byte for byte, and keep
 // the ALU, whose many short calls cost less from JavaScript into WebAssembly than through Node-API).
 //
@@ -25,6 +25,8 @@ namespace {
 
 // Indices into the int32 argument block (sim/native-kernels.ts writes them in this order).
 enum Arg { kCount, kIterOut, kIterIn, kDstOut, kDstIn, kSrcOut, kSrcIn, kWgtOut, kWgtIn };
+// The DMA calls' slots, after the loop's.
+enum DmaArg { kStride = 16, kRowBytes, kRows, kSramAt, kPitch, kPad0, kPad1, kSignExtend };
 
 // The instruction sets the GEMM has a nest for, best first.
 enum class Isa { kAvx512Vnni, kAvxVnni, kNone };
@@ -56,7 +58,8 @@ struct Nest {
 class Kernels : public Napi::ObjectWrap<Kernels> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Kernels", {InstanceMethod("gemm", &Kernels::Gemm), InstanceMethod("reset", &Kernels::Reset)});
+    return DefineClass(env, "Kernels", {InstanceMethod("gemm", &Kernels::Gemm), InstanceMethod("reset", &Kernels::Reset),
+                                        InstanceMethod("loadRows", &Kernels::LoadRows), InstanceMethod("storeRows", &Kernels::StoreRows)});
   }
 
   // new Kernels(buffer, offsets { inp, wgt, acc, dst, src, wgtIdx, args }, shape { batch, blockIn, blockOut, wgtDepth }, isa)
@@ -68,6 +71,7 @@ class Kernels : public Napi::ObjectWrap<Kernels> {
     Napi::ArrayBuffer buffer = info[0].As<Napi::ArrayBuffer>();
     buffer_ = Napi::Persistent(buffer);
     auto* base = static_cast<uint8_t*>(buffer.Data());
+    base_ = base;
     Napi::Object at = info[1].As<Napi::Object>();
     Napi::Object shape = info[2].As<Napi::Object>();
     auto num = [](Napi::Object o, const char* k) { return o.Get(k).As<Napi::Number>().Int32Value(); };
@@ -119,6 +123,45 @@ class Kernels : public Napi::ObjectWrap<Kernels> {
     }
     if (isa_ == Isa::kAvx512Vnni) GemmAvx512(n);
     else GemmAvxVnni(n);
+  }
+
+  // The DRAM bytes of a DMA: a Uint8Array (JavaScript has checked it lies inside one allocation).
+  static uint8_t* Span(const Napi::CallbackInfo& info) {
+    Napi::Uint8Array span = info[0].As<Napi::Uint8Array>();
+    return span.Data();
+  }
+
+  // LOAD rows from DRAM (rows of kRowBytes, kStride apart) into the SRAM at byte kSramAt of the
+  // memory, kPitch bytes per row: kPad0 zero bytes, the row (copied, or with kSignExtend each byte
+  // sign-extended to an int32 lane, ACC_8BIT), kPad1 zero bytes.
+  void LoadRows(const Napi::CallbackInfo& info) {
+    const uint8_t* src = Span(info);
+    const int stride = args_[kStride], rowBytes = args_[kRowBytes], rows = args_[kRows], pitch = args_[kPitch];
+    const int pad0 = args_[kPad0], pad1 = args_[kPad1];
+    const bool widen = args_[kSignExtend] != 0;
+    uint8_t* dst = base_ + args_[kSramAt];
+    const int dataBytes = widen ? rowBytes * 4 : rowBytes;
+    for (int y = 0; y < rows; y++, src += stride, dst += pitch) {
+      if (pad0) std::memset(dst, 0, pad0);
+      if (widen) {
+        int32_t* lanes = reinterpret_cast<int32_t*>(dst + pad0);
+        for (int b = 0; b < rowBytes; b++) lanes[b] = static_cast<int8_t>(src[b]);
+      } else {
+        std::memcpy(dst + pad0, src, rowBytes);
+      }
+      if (pad1) std::memset(dst + pad0 + dataBytes, 0, pad1);
+    }
+  }
+
+  // STORE rows: kRows rows of kRowBytes DRAM bytes, kStride apart, each byte the low 8 bits of one
+  // ACC lane, the lanes contiguous from byte kSramAt of the memory.
+  void StoreRows(const Napi::CallbackInfo& info) {
+    uint8_t* dst = Span(info);
+    const int stride = args_[kStride], rowBytes = args_[kRowBytes], rows = args_[kRows];
+    const int32_t* lanes = reinterpret_cast<const int32_t*>(base_ + args_[kSramAt]);
+    for (int y = 0; y < rows; y++, dst += stride, lanes += rowBytes) {
+      for (int b = 0; b < rowBytes; b++) dst[b] = static_cast<uint8_t>(lanes[b]);
+    }
   }
 
   // GEMM with reset_reg: ACC[dst] = 0 for every uop-iteration.
@@ -320,6 +363,7 @@ class Kernels : public Napi::ObjectWrap<Kernels> {
 #undef VTA_GEMM_VNNI_YMM
 
   Napi::Reference<Napi::ArrayBuffer> buffer_;
+  uint8_t* base_ = nullptr;
   const int8_t* inp_ = nullptr;
   const int8_t* wgt_ = nullptr;
   int32_t* acc_ = nullptr;

@@ -82,6 +82,18 @@ export function execLoad(ctx: ExecContext, insn: MemInsn): void {
     ctx.counters[t.counter]! += xSize * ySize * dramElem;
     return;
   }
+  if (kernels.rows && t.width === 8 && ySize > 0) {
+    // The rows in one native call when they lie in one allocation (else row by row, below, which
+    // names the first row outside).
+    const stride = insn.x_stride * dramElem;
+    const dram = memory.viewInside(insn.dram_base * dramElem, (ySize - 1) * stride + rowBytes);
+    if (dram) {
+      const at = sram.byteOffset + base + insn.y_pad_0 * pitch;
+      kernels.rows.load(dram, stride, rowBytes, ySize, at, pitch, insn.x_pad_0 * E, insn.x_pad_1 * E, acc8);
+      ctx.counters[t.counter]! += xSize * ySize * dramElem;
+      return;
+    }
+  }
   for (let y = 0; y < ySize; y++) {
     const row = base + (insn.y_pad_0 + y) * pitch;
     const data = row + insn.x_pad_0 * E;

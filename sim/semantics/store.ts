@@ -36,6 +36,15 @@ export function execStore(ctx: ExecContext, insn: MemInsn): void {
   const lanes = cfg.lanesPerUop;
   const elem = cfg.outElemBytes;
   const width = cfg.outWidth;
+  const rows = ctx.kernels.rows;
+  if (rows && width === 8) {
+    const dram = memory.viewInside(insn.dram_base * elem, ((ySize - 1) * insn.x_stride + xSize) * elem);
+    if (dram) {
+      rows.store(dram, insn.x_stride * elem, xSize * elem, ySize, ctx.kernels.storage.acc.byteOffset + insn.sram_base * lanes * 4);
+      ctx.counters.out_store_nbytes += xSize * ySize * elem;
+      return;
+    }
+  }
   if (insn.x_stride === xSize) {
     // Rows contiguous in DRAM as they are in SRAM: one pass.
     storeRow(ctx, memory.view(insn.dram_base * elem, xSize * ySize * elem), insn.sram_base * lanes, width);
