@@ -111,9 +111,10 @@ const V = 10 + I32_LOCALS; // first v128 local
 
 /**
  * The i / j / uop loops shared by every function. Inside, locals A, X, W hold the byte addresses
- * of the dst (ACC), src (INP for GEMM, ACC for ALU) and wgt tiles of the current uop-iteration.
+ * of the dst (ACC), src (INP for GEMM, ACC for ALU) and wgt tiles of the current uop-iteration;
+ * X and W only when the body `uses` them (the ALU never reads WGT, and with an immediate no src).
  */
-function nest(layout: WasmLayout, tiles: { dst: number; src: number; wgt: number; srcBase: number }, inner: number[]): number[] {
+function nest(layout: WasmLayout, tiles: { dst: number; src: number; wgt: number; srcBase: number }, inner: number[], uses: { src: boolean; wgt: boolean }): number[] {
   const b: number[] = [];
   const emit = (...xs: number[][]) => xs.forEach((x) => b.push(...x));
   emit(op.get(N), op.i32(4), op.mul, op.set(KEND));
@@ -122,13 +123,13 @@ function nest(layout: WasmLayout, tiles: { dst: number; src: number; wgt: number
   emit(op.i32(0), op.set(J), op.block, op.loop);
   emit(op.get(J), op.get(II), op.geU, op.brIf(1));
   emit(op.get(I), op.get(DO), op.mul, op.get(J), op.get(DI), op.mul, op.add, op.set(DB));
-  emit(op.get(I), op.get(SO), op.mul, op.get(J), op.get(SI), op.mul, op.add, op.set(SB));
-  emit(op.get(I), op.get(WO), op.mul, op.get(J), op.get(WI), op.mul, op.add, op.set(WB));
+  if (uses.src) emit(op.get(I), op.get(SO), op.mul, op.get(J), op.get(SI), op.mul, op.add, op.set(SB));
+  if (uses.wgt) emit(op.get(I), op.get(WO), op.mul, op.get(J), op.get(WI), op.mul, op.add, op.set(WB));
   emit(op.i32(0), op.set(K), op.block, op.loop);
   emit(op.get(K), op.get(KEND), op.geU, op.brIf(1));
   emit(op.get(K), op.load(layout.dst), op.get(DB), op.add, op.i32(tiles.dst), op.mul, op.i32(layout.acc), op.add, op.set(A));
-  emit(op.get(K), op.load(layout.src), op.get(SB), op.add, op.i32(tiles.src), op.mul, op.i32(tiles.srcBase), op.add, op.set(X));
-  emit(op.get(K), op.load(layout.wgtIdx), op.get(WB), op.add, op.i32(tiles.wgt), op.mul, op.i32(layout.wgt), op.add, op.set(W));
+  if (uses.src) emit(op.get(K), op.load(layout.src), op.get(SB), op.add, op.i32(tiles.src), op.mul, op.i32(tiles.srcBase), op.add, op.set(X));
+  if (uses.wgt) emit(op.get(K), op.load(layout.wgtIdx), op.get(WB), op.add, op.i32(tiles.wgt), op.mul, op.i32(layout.wgt), op.add, op.set(W));
   b.push(...inner);
   emit(op.get(K), op.i32(4), op.add, op.set(K), op.br(0), op.end, op.end);
   emit(op.get(J), op.i32(1), op.add, op.set(J), op.br(0), op.end, op.end);
@@ -208,18 +209,20 @@ export function buildKernelModule(shape: WasmShape, layout: WasmLayout): Uint8Ar
   const lanes = shape.batch * shape.blockOut;
   const gemmTiles = { dst: lanes * 4, src: shape.batch * shape.blockIn, wgt: shape.blockOut * shape.blockIn, srcBase: layout.inp };
   const aluTiles = { dst: lanes * 4, src: lanes * 4, wgt: 0, srcBase: layout.acc };
-  const funcs: [string, number[], typeof gemmTiles][] = [['gemm', gemmBody(shape), gemmTiles]];
+  const tensor = { src: true, wgt: false };
+  const imm = { src: false, wgt: false };
+  const funcs: [string, number[], typeof gemmTiles, typeof tensor][] = [['gemm', gemmBody(shape), gemmTiles, { src: true, wgt: true }]];
   for (const [name, vop] of [['min', i32x4.min], ['max', i32x4.max], ['add', i32x4.add], ['mul', i32x4.mul]] as const) {
-    funcs.push([`alu_${name}`, aluVectorBody(lanes, vop, false), aluTiles]);
-    funcs.push([`alu_${name}_imm`, aluVectorBody(lanes, vop, true), aluTiles]);
+    funcs.push([`alu_${name}`, aluVectorBody(lanes, vop, false), aluTiles, tensor]);
+    funcs.push([`alu_${name}_imm`, aluVectorBody(lanes, vop, true), aluTiles, imm]);
   }
-  funcs.push(['alu_sra_imm', aluShiftImmBody(lanes, i32x4.shrS), aluTiles]);
-  funcs.push(['alu_shl_imm', aluShiftImmBody(lanes, i32x4.shl), aluTiles]);
-  funcs.push(['alu_shr', aluShrTensorBody(lanes), aluTiles]);
+  funcs.push(['alu_sra_imm', aluShiftImmBody(lanes, i32x4.shrS), aluTiles, imm]);
+  funcs.push(['alu_shl_imm', aluShiftImmBody(lanes, i32x4.shl), aluTiles, imm]);
+  funcs.push(['alu_shr', aluShrTensorBody(lanes), aluTiles, tensor]);
 
   const vLocals = shape.blockIn / 8 + 6;
-  const code = funcs.map(([, inner, tiles]) => {
-    const f = [...vec([[...uleb(I32_LOCALS), I32], [...uleb(vLocals), V128]]), ...nest(layout, tiles, inner), ...op.end];
+  const code = funcs.map(([, inner, tiles, uses]) => {
+    const f = [...vec([[...uleb(I32_LOCALS), I32], [...uleb(vLocals), V128]]), ...nest(layout, tiles, inner, uses), ...op.end];
     return [...uleb(f.length), ...f];
   });
   const pages = Math.ceil(layout.bytes / 65536);
