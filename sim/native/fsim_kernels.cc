@@ -194,6 +194,20 @@ class Kernels : public Napi::ObjectWrap<Kernels> {
     }
   }
 
+  // The state a GEMM nest reads, in locals the compiler need not reload after every ACC store.
+  struct Sram {
+    int32_t* __restrict acc;
+    const int8_t* __restrict inp;
+    const int32_t* __restrict dst;
+    const int32_t* __restrict src;
+    const int32_t* __restrict wgt;
+    const uint32_t* __restrict stamp;
+    int32_t* __restrict tiles;
+    uint32_t gen;
+    int tileInts;
+  };
+  Sram Locals() { return {acc_, inp_, dst_, src_, wgtIdx_, stamp_.data(), tiles_.data(), generation_, tileBytes_ / 4}; }
+
   void GemmAvx512(const Nest& n) {
     if (batch_ == 1 && blockIn_ == 16 && blockOut_ == 16) return GemmVnni16(n);
     return GemmAvx512Ymm(n);
@@ -204,25 +218,17 @@ class Kernels : public Napi::ObjectWrap<Kernels> {
   // compiler's uop lists mostly do), and the input row is four broadcast dwords.
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void GemmVnni16(const Nest& n) {
     const __m512i bias = _mm512_set1_epi32(static_cast<int32_t>(0x80808080u));
-    int32_t* __restrict acc = acc_;
-    const int8_t* __restrict inp = inp_;
-    const int32_t* __restrict dst = dst_;
-    const int32_t* __restrict src = src_;
-    const int32_t* __restrict wgt = wgtIdx_;
-    const uint32_t* __restrict stamp = stamp_.data();
-    int32_t* __restrict tiles = tiles_.data();
-    const uint32_t gen = generation_;
-    const int tileInts = tileBytes_ / 4;
+    const Sram m = Locals();
     for (int i = 0; i < n.iterOut; i++) {
       for (int j = 0; j < n.iterIn; j++) {
         const int dOff = i * n.dstOut + j * n.dstIn, sOff = i * n.srcOut + j * n.srcIn, wOff = i * n.wgtOut + j * n.wgtIn;
         int held = -1;
         __m512i t0 = _mm512_setzero_si512(), t1 = t0, t2 = t0, t3 = t0, corr = t0;
         for (int k = 0; k < n.count; k++) {
-          const int w = wgt[k] + wOff;
+          const int w = m.wgt[k] + wOff;
           if (w != held) {
-            int32_t* t = tiles + static_cast<size_t>(w) * tileInts;
-            if (stamp[w] != gen) Transpose16(w, t);
+            int32_t* t = m.tiles + static_cast<size_t>(w) * m.tileInts;
+            if (m.stamp[w] != m.gen) Transpose16(w, t);
             t0 = _mm512_loadu_si512(t);
             t1 = _mm512_loadu_si512(t + 16);
             t2 = _mm512_loadu_si512(t + 32);
@@ -230,8 +236,8 @@ class Kernels : public Napi::ObjectWrap<Kernels> {
             corr = _mm512_loadu_si512(t + 64);
             held = w;
           }
-          const int32_t* x = reinterpret_cast<const int32_t*>(inp + static_cast<size_t>(src[k] + sOff) * 16);
-          int32_t* a = acc + static_cast<size_t>(dst[k] + dOff) * 16;
+          const int32_t* x = reinterpret_cast<const int32_t*>(m.inp + static_cast<size_t>(m.src[k] + sOff) * 16);
+          int32_t* a = m.acc + static_cast<size_t>(m.dst[k] + dOff) * 16;
           __m512i s0 = _mm512_dpbusd_epi32(corr, _mm512_xor_si512(_mm512_set1_epi32(x[0]), bias), t0);
           __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_xor_si512(_mm512_set1_epi32(x[1]), bias), t1);
           s0 = _mm512_dpbusd_epi32(s0, _mm512_xor_si512(_mm512_set1_epi32(x[2]), bias), t2);
@@ -277,25 +283,17 @@ class Kernels : public Napi::ObjectWrap<Kernels> {
   // (outputs 0-7 and 8-15 of each column group) plus two of corrections.
   __attribute__((target("avx2,avxvnni"))) void GemmAvxVnni16(const Nest& n) {
     const __m256i bias = _mm256_set1_epi32(static_cast<int32_t>(0x80808080u));
-    int32_t* __restrict acc = acc_;
-    const int8_t* __restrict inp = inp_;
-    const int32_t* __restrict dst = dst_;
-    const int32_t* __restrict src = src_;
-    const int32_t* __restrict wgt = wgtIdx_;
-    const uint32_t* __restrict stamp = stamp_.data();
-    int32_t* __restrict tiles = tiles_.data();
-    const uint32_t gen = generation_;
-    const int tileInts = tileBytes_ / 4;
+    const Sram m = Locals();
     for (int i = 0; i < n.iterOut; i++) {
       for (int j = 0; j < n.iterIn; j++) {
         const int dOff = i * n.dstOut + j * n.dstIn, sOff = i * n.srcOut + j * n.srcIn, wOff = i * n.wgtOut + j * n.wgtIn;
         int held = -1;
         __m256i t0 = _mm256_setzero_si256(), t1 = t0, t2 = t0, t3 = t0, u0 = t0, u1 = t0, u2 = t0, u3 = t0, c0 = t0, c1 = t0;
         for (int k = 0; k < n.count; k++) {
-          const int w = wgt[k] + wOff;
+          const int w = m.wgt[k] + wOff;
           if (w != held) {
-            int32_t* t = tiles + static_cast<size_t>(w) * tileInts;
-            if (stamp[w] != gen) Transpose(w, t);
+            int32_t* t = m.tiles + static_cast<size_t>(w) * m.tileInts;
+            if (m.stamp[w] != m.gen) Transpose(w, t);
 #define VTA_LOAD(p) _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))
             t0 = VTA_LOAD(t), u0 = VTA_LOAD(t + 8), t1 = VTA_LOAD(t + 16), u1 = VTA_LOAD(t + 24);
             t2 = VTA_LOAD(t + 32), u2 = VTA_LOAD(t + 40), t3 = VTA_LOAD(t + 48), u3 = VTA_LOAD(t + 56);
@@ -303,8 +301,8 @@ class Kernels : public Napi::ObjectWrap<Kernels> {
 #undef VTA_LOAD
             held = w;
           }
-          const int32_t* x = reinterpret_cast<const int32_t*>(inp + static_cast<size_t>(src[k] + sOff) * 16);
-          auto* a = reinterpret_cast<__m256i*>(acc + static_cast<size_t>(dst[k] + dOff) * 16);
+          const int32_t* x = reinterpret_cast<const int32_t*>(m.inp + static_cast<size_t>(m.src[k] + sOff) * 16);
+          auto* a = reinterpret_cast<__m256i*>(m.acc + static_cast<size_t>(m.dst[k] + dOff) * 16);
           const __m256i x0 = _mm256_xor_si256(_mm256_set1_epi32(x[0]), bias), x1 = _mm256_xor_si256(_mm256_set1_epi32(x[1]), bias);
           const __m256i x2 = _mm256_xor_si256(_mm256_set1_epi32(x[2]), bias), x3 = _mm256_xor_si256(_mm256_set1_epi32(x[3]), bias);
           __m256i lo = _mm256_dpbusd_avx_epi32(_mm256_dpbusd_avx_epi32(c0, x0, t0), x1, t1);
@@ -321,25 +319,18 @@ class Kernels : public Napi::ObjectWrap<Kernels> {
   // Any shape with blockIn a multiple of 4 and blockOut of 8: 256-bit vectors, the shape read at
   // run time. The same nest for AVX-512 VNNI (EVEX vpdpbusd) and AVX-VNNI (VEX vpdpbusd).
 #define VTA_GEMM_VNNI_YMM(DPBUSD)                                                                                           \
-  const int groups = blockIn_ / 4, rowIn = blockIn_, rowOut = blockOut_, batch = batch_, tileInts = tileBytes_ / 4;         \
+  const int groups = blockIn_ / 4, rowIn = blockIn_, rowOut = blockOut_, batch = batch_;                                  \
   const __m256i bias = _mm256_set1_epi32(static_cast<int32_t>(0x80808080u));                                               \
-  int32_t* __restrict acc = acc_;                                                                                            \
-  const int8_t* __restrict inp = inp_;                                                                                       \
-  const int32_t* __restrict dst = dst_;                                                                                      \
-  const int32_t* __restrict src = src_;                                                                                      \
-  const int32_t* __restrict wgt = wgtIdx_;                                                                                   \
-  const uint32_t* __restrict stamp = stamp_.data();                                                                          \
-  int32_t* __restrict tiles = tiles_.data();                                                                                 \
-  const uint32_t gen = generation_;                                                                                          \
+  const Sram m = Locals();                                                                                                   \
   for (int i = 0; i < n.iterOut; i++) {                                                                                      \
     for (int j = 0; j < n.iterIn; j++) {                                                                                     \
       const int dOff = i * n.dstOut + j * n.dstIn, sOff = i * n.srcOut + j * n.srcIn, wOff = i * n.wgtOut + j * n.wgtIn;     \
       for (int k = 0; k < n.count; k++) {                                                                                    \
-        int32_t* a = acc + static_cast<size_t>(dst[k] + dOff) * batch * rowOut;                                              \
-        const int8_t* x = inp + static_cast<size_t>(src[k] + sOff) * batch * rowIn;                                           \
-        const int w = wgt[k] + wOff;                                                                                         \
-        int32_t* t = tiles + static_cast<size_t>(w) * tileInts;                                                              \
-        if (stamp[w] != gen) Transpose(w, t);                                                                                \
+        int32_t* a = m.acc + static_cast<size_t>(m.dst[k] + dOff) * batch * rowOut;                                              \
+        const int8_t* x = m.inp + static_cast<size_t>(m.src[k] + sOff) * batch * rowIn;                                           \
+        const int w = m.wgt[k] + wOff;                                                                                         \
+        int32_t* t = m.tiles + static_cast<size_t>(w) * m.tileInts;                                                              \
+        if (m.stamp[w] != m.gen) Transpose(w, t);                                                                                \
         const int32_t* corr = t + groups * rowOut;                                                                           \
         for (int r = 0; r < batch; r++) {                                                                                    \
           for (int o = 0; o < rowOut; o += 8) {                                                                              \
