@@ -23,8 +23,9 @@
  * Where the 128 ms went before (CPU profile, shares of the run): the WebAssembly GEMM 59%, the
  * ALU 8%, host operators between kernels (max pool, im2col, quantize; compiler/) 15%, LOAD and
  * STORE row copies 6%, instruction dispatch and uop decoding 6%, the rest scattered. After: the
- * GEMM (7.1 M uop-iterations) takes ~15 ms, the ALU (4.3 M tile operations, still WebAssembly:
- * its 9.5 k calls cost less there than through Node-API) ~12 ms, the host operators ~20 ms.
+ * native GEMM (7.1 M uop-iterations, 1.8 G MACs) 28%, the ALU (4.3 M tile operations, still
+ * WebAssembly: a native one measured no faster) 20%, the host operators 37% (now the largest
+ * part, outside sim/), LOAD and STORE 7%, dispatch and uop decoding 8%.
  */
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';

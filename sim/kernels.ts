@@ -14,7 +14,7 @@
 import type { VtaConfig } from '../config/config.ts';
 import type { LoopNest } from '../isa/pipeline.ts';
 import { type WasmKernelExports, type WasmLayout, instantiateKernels, wasmLayout } from './wasm-kernels.ts';
-import { NATIVE_ARG, NATIVE_DMA_ARG, type NativeGemm, type NativeIsa, instantiateNativeGemm, nativeIsa } from './native-kernels.ts';
+import { NATIVE_ARG, NATIVE_DMA_ARG, type NativeKernels, type NativeIsa, instantiateNativeKernels, nativeIsa } from './native-kernels.ts';
 
 /** Decoded uops (dst, src, wgt indices) in [0, count). */
 export interface UopList {
@@ -193,7 +193,7 @@ function wasmNests(x: WasmKernelExports, uops: UopList): NestImpl {
 }
 
 /** The native GEMM: the loop goes into the shared argument block, then a call without arguments. */
-function withNativeGemm(wasm: NestImpl, x: NativeGemm, args: Int32Array, uops: UopList): NestImpl {
+function withNativeKernels(wasm: NestImpl, x: NativeKernels, args: Int32Array, uops: UopList): NestImpl {
   const A = NATIVE_ARG;
   const put = (l: LoopNest) => {
     args[A.count] = uops.count;
@@ -214,7 +214,7 @@ function withNativeGemm(wasm: NestImpl, x: NativeGemm, args: Int32Array, uops: U
 }
 
 /** The native DMA: parameters into the argument block, the DRAM view as the one argument. */
-function nativeRows(x: NativeGemm, args: Int32Array): RowDma {
+function nativeRows(x: NativeKernels, args: Int32Array): RowDma {
   const A = NATIVE_DMA_ARG;
   return {
     load(dram, stride, rowBytes, rows, sramAt, pitch, pad0, pad1, signExtend) {
@@ -331,10 +331,10 @@ export function createKernels(cfg: VtaConfig, choice: KernelChoice = 'auto'): Si
       const nests = wasmNests(wasm.exports, storage.uops);
       if (choice === 'wasm') return new Kernels(cfg, storage, 'wasm-simd', nests);
       const isa = choice.startsWith('native-') ? (choice.slice('native-'.length) as NativeIsa) : undefined;
-      const native = instantiateNativeGemm({ ...shape, wgtDepth: cfg.wgtDepth }, layout, buf, isa);
+      const native = instantiateNativeKernels({ ...shape, wgtDepth: cfg.wgtDepth }, layout, buf, isa);
       if (native) {
         const args = new Int32Array(buf, layout.args, 32);
-        return new Kernels(cfg, storage, `native-${isa ?? nativeIsa()}`, withNativeGemm(nests, native, args, storage.uops), nativeRows(native, args));
+        return new Kernels(cfg, storage, `native-${isa ?? nativeIsa()}`, withNativeKernels(nests, native, args, storage.uops), nativeRows(native, args));
       }
       if (choice === 'auto') return new Kernels(cfg, storage, 'wasm-simd', nests);
       throw new Error(`the native fsim GEMM (${choice}) is not built or does not suit this CPU or tile shape`);

@@ -1,10 +1,11 @@
 /**
  * The native GEMM nest (sim/native/fsim_kernels.cc, a Node-API addon built by `make deps`): AVX-512
  * VNNI or AVX-VNNI, the best the CPU has; also the DMA of strided LOADs and STOREs at 8 bits, one
- * call per instruction instead of a JavaScript copy per row. Optional: when the addon was not built (an installed
- * package), cannot load, or the CPU or tile shape does not suit it, fsim keeps the WebAssembly GEMM,
- * which gives the same bytes. The ALU stays in WebAssembly: its calls are many and short, and a
- * call into WebAssembly costs less than one through Node-API.
+ * call per instruction instead of a JavaScript copy per row. Optional: when the addon was not
+ * built (an installed package), cannot load, or the CPU or tile shape does not suit it, fsim keeps
+ * the WebAssembly GEMM and JavaScript DMA, which give the same bytes. The ALU stays in
+ * WebAssembly: its calls are many and short, and a call into WebAssembly costs less than one
+ * through Node-API.
  *
  * The native code works on the WebAssembly kernels' memory (the SRAMs and uop lists where
  * wasm-kernels.ts lays them out); a call writes the loop into that memory's argument block and
@@ -27,7 +28,7 @@ export const NATIVE_DMA_ARG = { stride: 16, rowBytes: 17, rows: 18, sramAt: 19, 
 export const NATIVE_ISAS = ['avx512vnni', 'avxvnni'] as const;
 export type NativeIsa = (typeof NATIVE_ISAS)[number];
 
-export interface NativeGemm {
+export interface NativeKernels {
   /** The GEMM of the loop in the argument block, on the uops [0, count) of the lists. */
   gemm(): void;
   /** The same nest with reset_reg: ACC[dst] = 0. */
@@ -40,7 +41,7 @@ export interface NativeGemm {
 
 interface Addon {
   features(): string;
-  Kernels: new (buffer: ArrayBuffer, offsets: Record<string, number>, shape: Record<string, number>, isa: string) => NativeGemm;
+  Kernels: new (buffer: ArrayBuffer, offsets: Record<string, number>, shape: Record<string, number>, isa: string) => NativeKernels;
 }
 
 let addon: Addon | null | undefined;
@@ -69,11 +70,11 @@ export function nativeIsa(): NativeIsa | undefined {
 }
 
 /**
- * The native GEMM over `memory` laid out as `layout` (the WebAssembly kernels' memory), with
+ * The native kernels over `memory` laid out as `layout` (the WebAssembly kernels' memory), with
  * instruction set `isa` (default the best here), or undefined when the addon or the CPU feature is
  * missing or the tile shape is not one the native nest handles.
  */
-export function instantiateNativeGemm(shape: WasmShape & { wgtDepth: number }, layout: WasmLayout, memory: ArrayBuffer, isa = nativeIsa()): NativeGemm | undefined {
+export function instantiateNativeKernels(shape: WasmShape & { wgtDepth: number }, layout: WasmLayout, memory: ArrayBuffer, isa = nativeIsa()): NativeKernels | undefined {
   const a = loadAddon();
   if (!a || !isa) return undefined;
   const offsets = { inp: layout.inp, wgt: layout.wgt, acc: layout.acc, dst: layout.dst, src: layout.src, wgtIdx: layout.wgtIdx, args: layout.args };

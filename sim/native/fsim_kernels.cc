@@ -1,19 +1,20 @@
-// fsim's GEMM loop nests (accumulate and reset) and its row-by-row DMA in native code (sim/native-kernels.ts loads this addon; the WebAssembly
-// kernels stay the fallback and the reference the tests compare against byte for byte, and keep
-// the ALU, whose many short calls cost less from JavaScript into WebAssembly than through Node-API).
+// fsim's GEMM loop nests (accumulate and reset) and its strided 8-bit DMA in native code
+// (sim/native-kernels.ts loads this addon). The WebAssembly kernels stay the fallback and the
+// reference the tests compare against byte for byte, and keep the ALU: a native ALU measured no
+// faster on ResNet-18 (its 9.5 k short calls cost more through Node-API than into WebAssembly).
 //
 // The SRAMs are the WebAssembly kernels' memory (sim/wasm-kernels.ts lays it out; it never grows,
-// so its address is fixed); the loop parameters are written into an int32 block of it before each
-// call, so a call crosses the Node-API boundary without arguments to convert.
+// so its address is fixed); a call's parameters are written into an int32 block of it first, so
+// a call crosses the Node-API boundary without numbers to convert.
 //
-// GEMM: the instruction set is chosen at run time. With AVX-512 VNNI, vpdpbusd multiplies
-// unsigned by signed bytes, so the input row is biased to unsigned (x + 128, an XOR of the sign
-// bit) and each output channel starts from -128 * (sum of its weight row), which makes the sum
-// exact: sum((x + 128) * w) - 128 * sum(w) = sum(x * w), all in wrapping int32 as the ISA says.
-// With AVX2 only, weight pairs are sign-extended to int16 and multiplied with vpmaddwd (exact too).
-// Both need each weight tile transposed (four or two input columns of every output channel side
-// by side); tiles are transposed the first time an instruction uses them and reused for the rest
-// of that instruction (WGT does not change during one instruction).
+// GEMM, instruction set chosen at run time: vpdpbusd (AVX-512 VNNI, or AVX-VNNI's 256-bit form)
+// multiplies unsigned by signed bytes, so the input row is biased to unsigned (x + 128, an XOR of
+// the sign bit) and each output channel starts from -128 * (sum of its weight row), which makes
+// the sum exact: sum((x + 128) * w) - 128 * sum(w) = sum(x * w), all in wrapping int32 as the ISA
+// says. Each weight tile is transposed (four input columns of every output channel side by side)
+// the first time an instruction uses it and reused for the rest of that instruction (WGT does not
+// change during one). Without VNNI there is no native GEMM: an AVX2 one (vpmaddwd on int16 pairs)
+// measured slower than the WebAssembly kernel, which does the same.
 #include <napi.h>
 
 #include <cstdint>
