@@ -11,14 +11,15 @@
  * `make deps`; what fsim runs when it is built) and the WebAssembly one (its fallback).
  *
  * ResNet-18-shaped inference, model loaded once (the run alone), CPU ms per inference, paired
- * (base and change alternated 5 times in fresh processes, median of 20 runs each, onnxruntime
- * timed in the same process, one thread), AMD EPYC Zen 4, Node 20, 2 cores shared with three
- * other jobs (load average 5-6), 2026-11-30; outputs identical bytes before and after:
+ * (base and change alternated 8 times in fresh processes, each the median of 20 runs with
+ * onnxruntime timed in the same process, one thread; the table gives the medians of the 8), AMD
+ * EPYC Zen 4, Node 20, 2 cores shared with other jobs (load average 5-8), 2026-11-30; identical
+ * output bytes before and after. The per-pair ratio after ranged 6.9-11.3×, the highest at load 8:
  *
  *   |                                   | fsim (ms) | onnxruntime (ms) | ratio |
  *   |-----------------------------------|-----------|------------------|-------|
- *   | before: WebAssembly GEMM, JS DMA  | 128.0     | 6.6              | 19.3× |
- *   | after: native VNNI GEMM + DMA     | 53.6      | 6.9              | 8.0×  |
+ *   | before: WebAssembly GEMM, JS DMA  | 127.9     | 6.7              | 19.2× |
+ *   | after: native VNNI GEMM + DMA     | 53.9      | 6.8              | 8.1×  |
  *
  * Where the 128 ms went before (CPU profile, shares of the run): the WebAssembly GEMM 59%, the
  * ALU 8%, host operators between kernels (max pool, im2col, quantize; compiler/) 15%, LOAD and
