@@ -5,7 +5,7 @@
  * - initByMax: the bias initialises the accumulator before the GEMM, as one MAX over the final
  *   values an earlier tile left there (no GEMM reset, no bias ADD after the GEMM).
  */
-import { finalRange } from './epilogue.ts';
+import { finalRange, needsTieBit, preShiftConstant } from './epilogue.ts';
 import type { EpilogueOp } from './fuse.ts';
 import { roundingSplit } from '../lib/rounding.ts';
 
@@ -17,9 +17,14 @@ const INT32_LIMIT = 2 ** 31;
 const wrap32 = (v: number) => Number(BigInt.asIntN(32, BigInt(v)));
 const isBound = (e: EpilogueOp): e is Extract<EpilogueOp, { kind: 'max' | 'min' }> => e.kind === 'max' || e.kind === 'min';
 
-/** The rounding term a half-up requantize adds before its MUL (all of 2^(n−1) for multiplier 1), if any. */
+/**
+ * The constant a requantize adds before its MUL, if any: a half-up one's rounding term (all of
+ * 2^(n−1) for multiplier 1), or, for multiplier 1 on the exact path (half even), everything it adds
+ * before the shift (epilogue.ts preShiftConstant: its tie bit, if any, is taken after the add).
+ */
 function movableRounding(e: Requantize): number | undefined {
-  if (e.halfEven || e.perChannel || e.shift === 0 || e.roundingFolded) return undefined;
+  if (e.perChannel || e.shift === 0 || e.roundingFolded) return undefined;
+  if (e.halfEven) return e.multiplier === 1 ? preShiftConstant(e) : undefined;
   const term = e.multiplier === 1 ? 2 ** (e.shift - 1) : roundingSplit(e.shift, e.multiplier).pre;
   return term === 0 ? undefined : term;
 }
@@ -52,7 +57,7 @@ export function foldRounding(ep: EpilogueOp[]): EpilogueOp[] {
   for (const [i, e] of out.entries()) {
     if (e.kind !== 'requantize') continue;
     const r = movableRounding(e);
-    if (r === undefined) continue;
+    if (r === undefined || r === 0) continue;
     const target = foldTarget(out, i, e.multiplier === 1 && e.noOverflow === true);
     if (target === undefined) continue;
     const crossed = out.slice(target + 1, i);
@@ -64,6 +69,25 @@ export function foldRounding(ep: EpilogueOp[]): EpilogueOp[] {
     out[target] = plus(out[target] as Start, r);
     out[i] = { ...e, roundingFolded: true };
   }
+  return joinConstants(out);
+}
+
+/**
+ * Adjacent constant adds as one (ADD is a ring operation mod 2^32): one pass instead of two. The
+ * later one stays as a step adding 0 (no op), so the steps keep their indices.
+ */
+function joinConstants(ep: EpilogueOp[]): EpilogueOp[] {
+  const out = [...ep];
+  let into = -1;
+  for (const [i, e] of out.entries()) {
+    const joinable = e.kind === 'addConst' && !e.initMax;
+    if (joinable && into >= 0 && e.value !== 0) {
+      const first = out[into] as Extract<EpilogueOp, { kind: 'addConst' }>;
+      out[into] = { ...first, value: wrap32(first.value + e.value) };
+      out[i] = nothing(e);
+    } else if (!joinable) into = -1;
+    else if (into < 0) into = i;
+  }
   return out;
 }
 
@@ -74,14 +98,117 @@ export function paddedLanes(v: ArrayLike<number>, blockOut: number, offset = 0):
   return offset === 0 ? lanes : lanes.map((x) => x + offset);
 }
 
-/** What initByMax needs to know of the kernel. */
+/** What the folds need to know of the kernel. */
 export interface InitContext {
   /** max over channels of the accumulator bound before each step (Infinity: unknown). */
   boundBefore: number[];
-  /** A bias's values on every lane of the packed vector (padded lanes 0), offset not applied. */
+  /** A bias's (or any channel vector's) values on every lane of the packed vector (padded lanes 0), offset not applied. */
   biasLanes: (bias: string) => ArrayLike<number>;
   /** Bits the STORE keeps (OUT_WIDTH): the final values may be off by a multiple of 2^outWidth. */
   outWidth: number;
+  /** A constant's values as the graph holds them (a zero point's vector: one per channel). */
+  vectorValues?: (name: string) => ArrayLike<number>;
+  /** An element-wise add: the scales its two int8 operands are multiplied by before the sum. */
+  sumScales?: number[];
+}
+
+const INT8_VALUES = Array.from({ length: 256 }, (_, i) => i - 128);
+const powerOfTwoIn = (m: number): number => {
+  let t = 0;
+  for (let v = Math.abs(m); v > 0 && v % 2 === 0; v /= 2) t++;
+  return t;
+};
+
+/**
+ * Whether no product x·m with |x| ≤ bound is a tie of a shift by n (x·m ≡ 2^(n−1) mod 2^n):
+ * with m = 2^t·odd, a tie needs x to be an odd multiple of 2^(n−1−t) (and none exists for t ≥ n,
+ * or m = 0). Wrapping does not matter: only x·m mod 2^n does.
+ */
+function noTieWithin(bound: number, multipliers: ArrayLike<number>, n: number): boolean {
+  for (const m of Array.from(multipliers)) {
+    if (m === 0) continue;
+    const t = powerOfTwoIn(m);
+    if (t < n && bound >= 2 ** (n - 1 - t)) return false;
+  }
+  return true;
+}
+
+/**
+ * The ties a half-even step of an element-wise add meets, found by trying every pair of int8
+ * operands: p = (s_a·a + s_b·b + constants before)·m wrapping as the IR does. The IR rounds a tie up
+ * exactly when bit n of p is 1; when every tie agrees (or there is none) no tie bit is needed.
+ */
+function sumTies(ep: EpilogueOp[], i: number, e: Requantize, scales: number[]): Requantize['ties'] {
+  if (e.perChannel || !ep.slice(0, i).every((o) => o.kind === 'addConst')) return undefined;
+  const constant = ep.slice(0, i).reduce((sum, o) => wrap32(sum + (o as Extract<EpilogueOp, { kind: 'addConst' }>).value), 0);
+  const [sa, sb] = scales as [number, number];
+  const low = 2 ** e.shift - 1;
+  const half = 2 ** (e.shift - 1);
+  const seen = new Set<number>();
+  for (const a of INT8_VALUES) {
+    for (const b of INT8_VALUES) {
+      const p = Math.imul((Math.imul(sa, a) + Math.imul(sb, b) + constant) | 0, e.multiplier);
+      if ((p & low) === half) seen.add((p >> e.shift) & 1);
+    }
+  }
+  if (seen.size === 2) return undefined;
+  return seen.size === 0 ? 'none' : seen.has(1) ? 'up' : 'down';
+}
+
+/**
+ * Half-even steps whose ties are settled statically, so that the ALU needs no tie bit: an
+ * element-wise add's sum tried for every int8 operand pair (sumTies), or a GEMM's product whose
+ * accumulator bound leaves no tie (noTieWithin).
+ */
+export function resolveTies(ep: EpilogueOp[], cx: InitContext): EpilogueOp[] {
+  return ep.map((e, i) => {
+    if (!needsTieBit(e)) return e;
+    const rq = e as Requantize;
+    const ties = cx.sumScales
+      ? sumTies(ep, i, rq, cx.sumScales)
+      : noTieWithin(cx.boundBefore[i]!, rq.perChannel ? cx.biasLanes(rq.perChannel) : [rq.multiplier], rq.shift) ? 'none' : undefined;
+    return ties ? { ...rq, ties } : rq;
+  });
+}
+
+/** The uniform value every lane of a step adds (a constant, or a bias whose channels are all equal), if any. */
+function uniformAdd(e: EpilogueOp | undefined, cx: InitContext): number | undefined {
+  if (e?.kind === 'addConst' && !e.initMax) return e.value;
+  if (e?.kind !== 'bias' || e.initMax || e.offset || !cx.vectorValues) return undefined;
+  const values = Array.from(cx.vectorValues(e.bias));
+  return values.every((x) => x === values[0]) ? values[0] : undefined;
+}
+
+/** A step that adds nothing: what a merged step leaves in its place (the steps keep their indices). */
+const nothing = (e: EpilogueOp): EpilogueOp => ({ kind: 'addConst', node: e.node, value: 0 });
+
+/**
+ * A constant c added right after an exact requantize (a zero point) joins the constant it adds
+ * before its shift, as c·2^n: ⌊(w + c·2^n) / 2^n⌋ = ⌊w / 2^n⌋ + c. Only when the accumulator bound
+ * keeps w + c·2^n inside int32 (the clip after it compares true values), and, when the tie bit is
+ * taken, for even c (bit n of w, the tie's parity, is then unchanged).
+ */
+export function mergeShiftedConstants(ep: EpilogueOp[], cx: InitContext): EpilogueOp[] {
+  const out: EpilogueOp[] = [];
+  for (let i = 0; i < ep.length; i++) {
+    const e = ep[i]!;
+    const c = uniformAdd(ep[i + 1], cx);
+    if (e.kind !== 'requantize' || !(e.halfEven || e.perChannel) || e.shift === 0 || e.roundingFolded || c === undefined) {
+      out.push(e);
+      continue;
+    }
+    const multipliers = e.perChannel ? Array.from(cx.biasLanes(e.perChannel)) : [e.multiplier];
+    const largest = Math.max(...multipliers.map(Math.abs));
+    const plus = (e.plus ?? 0) + c;
+    const reach = cx.boundBefore[i]! * largest + 2 ** (e.shift - 1) + Math.abs(plus) * 2 ** e.shift;
+    if (!(reach < INT32_LIMIT) || (needsTieBit(e) && plus % 2 !== 0)) {
+      out.push(e);
+      continue;
+    }
+    out.push({ ...e, plus }, nothing(ep[i + 1]!));
+    i++;
+  }
+  return out;
 }
 
 /**
@@ -98,7 +225,7 @@ export function initByMax(ep: EpilogueOp[], cx: InitContext): EpilogueOp[] | und
   const at = ep.findIndex((e) => e.kind === 'requantize');
   const rq = ep[at];
   if ((start?.kind !== 'bias' && start?.kind !== 'addConst') || rq?.kind !== 'requantize') return undefined;
-  if (!rq.roundingFolded || rq.multiplier !== 1 || rq.halfEven || rq.perChannel || !rq.noOverflow || rq.shift === 0) return undefined;
+  if (!rq.roundingFolded || rq.multiplier !== 1 || needsTieBit(rq) || rq.perChannel || !rq.noOverflow || rq.shift === 0) return undefined;
   if (ep.some((e, i) => i > 0 && i !== at && !isBound(e))) return undefined;
   const lanes = start.kind === 'bias' ? Array.from(cx.biasLanes(start.bias), (v) => v + (start.offset ?? 0)) : [start.value];
   const offset = start.kind === 'bias' ? (start.offset ?? 0) : start.value;

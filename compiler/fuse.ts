@@ -10,7 +10,7 @@ import type { VtaConfig } from '../config/config.ts';
 import { fileErrorReason, readFileCapped } from '../lib/files.ts';
 import { anchorBound, boundAfter, boundAfterClip, cannotOverflow, overflowProblem } from './bounds.ts';
 import { compileError } from './errors.ts';
-import { foldRounding, initByMax, paddedLanes, type InitContext } from './fold-epilogue.ts';
+import { foldRounding, initByMax, mergeShiftedConstants, paddedLanes, resolveTies, type InitContext } from './fold-epilogue.ts';
 import { constData } from './pack.ts';
 import { immediateParts, MAX_ROUNDING_ADDS, roundingSplit } from '../lib/rounding.ts';
 import type { Graph, GraphNode, OpAttrs, OpName } from '../graph/ir.ts';
@@ -61,6 +61,13 @@ export type EpilogueOp =
       noOverflow?: boolean;
       /** Its rounding term (before the MUL) was added by an earlier bias (fold-epilogue.ts foldRounding). */
       roundingFolded?: boolean;
+      /**
+       * Half even whose ties are settled statically (fold-epilogue.ts resolveTies): 'none' (no input
+       * value is a tie), 'up' or 'down' (every tie rounds that way): no tie bit on the ALU.
+       */
+      ties?: 'none' | 'up' | 'down';
+      /** A constant added after the shift, merged in as plus·2^shift before it (fold-epilogue.ts mergeShiftedConstants). */
+      plus?: number;
     }
   /** A constant added to every element (a scalar `add`, or a bias_add whose entries are all equal). */
   | {
@@ -403,7 +410,7 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
           boundBefore.push(Infinity, Infinity);
           nodes.push(c);
         }
-        const folded = foldEpilogue(epilogue, { boundBefore, biasLanes: (b) => paddedLanes(constData(b, byName(graph.tensors, b)!), cfg.blockOut), outWidth: cfg.outWidth });
+        const folded = foldEpilogue(epilogue, { boundBefore, biasLanes: (b) => paddedLanes(constData(b, byName(graph.tensors, b)!), cfg.blockOut), outWidth: cfg.outWidth, vectorValues: (b) => constData(b, byName(graph.tensors, b)!), ...(n.op === 'add' ? { sumScales: rescaled?.map((o) => o.scale) ?? [1, 1] } : {}) });
         const group: VtaGroup = { kind: 'vta', rule: rule.name, anchor: n, ...(rescaled ? { scaled: rescaled } : {}), epilogue: folded, nodes, output };
         for (const m of nodes) claimed.set(m, group);
         why = undefined;
@@ -467,7 +474,7 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
 
 /** The epilogue of an int8 chain with its exact folds (fold-epilogue.ts). */
 function foldEpilogue(ep: EpilogueOp[], cx: InitContext): EpilogueOp[] {
-  const rounded = foldRounding(ep);
+  const rounded = foldRounding(mergeShiftedConstants(resolveTies(ep, cx), cx));
   return initByMax(rounded, cx) ?? rounded;
 }
 

@@ -14,7 +14,7 @@
  */
 import type { VtaConfig } from '../config/config.ts';
 import { MEM_TYPE } from '../isa/index.ts';
-import { accumulatorInit, aluEpilogue, channelVectorOf, needsScratch, residentConstants, storePlanes, uopLoop } from './epilogue.ts';
+import { accumulatorInit, aluEpilogue, channelVectorOf, clearScratch, needsScratch, residentConstants, storePlanes, uopLoop } from './epilogue.ts';
 import type { EpilogueOp } from './fuse.ts';
 import type { ConvBand } from './group-bands.ts';
 import type { KOp, KUop } from './kernel-ir.ts';
@@ -250,6 +250,7 @@ export function tensorizeConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers
   const nextSlot = (counter: 'tile' | 'chunk' | 'wgt') => counters[counter]++ % t.slots;
   const biasAt = (e: EpilogueOp) => sram.biasRegion + sram.biasIndex.get(e)! * t.tOC;
   appendAll(ops, loadConstants(bufs, sram));
+  appendAll(ops, clearScratch(ep, sram.scratch, t.tOC * t.tOH * t.tOW));
   const init = ep.find((e) => e.kind === 'bias' && e.initMax);
   const settled = (counters.settled ??= new Uint8Array(cfg.accDepth));
   // This band's channel vectors, constants and scratch overwrite what an earlier band left there.
