@@ -9,7 +9,7 @@ import type { EpilogueOp } from './fuse.ts';
 import type { KernelBuffers } from './lower/buffers.ts';
 import type { KOp, KUop, UopLoop } from './kernel-ir.ts';
 import { MAX_ITER } from './tile.ts';
-import { appendAll } from '../lib/array-loops.ts';
+import { appendAll, maxOf, minOf } from '../lib/array-loops.ts';
 
 export const uopLoop = (p: Partial<UopLoop>): UopLoop => ({ iterOut: 1, iterIn: 1, dstOut: 0, dstIn: 0, srcOut: 0, srcIn: 0, wgtOut: 0, wgtIn: 0, ...p });
 
@@ -66,9 +66,9 @@ function knownAfter(e: EpilogueOp, k: Known): Known {
     case 'addConst':
       return { lo: k.lo + e.value, hi: k.hi + e.value };
     case 'max':
-      return { lo: Math.max(k.lo, e.value), hi: Math.max(k.hi, e.value) };
+      return { lo: Math.max(k.lo, minOf(e.lanes ?? [e.value])), hi: Math.max(k.hi, maxOf(e.lanes ?? [e.value])) };
     case 'min':
-      return { lo: Math.min(k.lo, e.value), hi: Math.min(k.hi, e.value) };
+      return { lo: Math.min(k.lo, minOf(e.lanes ?? [e.value])), hi: Math.min(k.hi, maxOf(e.lanes ?? [e.value])) };
     case 'requantize': {
       const plus = e.plus ?? 0;
       if (!e.noOverflow || e.perChannel || e.multiplier <= 0) return UNKNOWN;
@@ -98,11 +98,11 @@ function mergeBounds(ep: EpilogueOp[]): EpilogueOp[] {
   const merged: EpilogueOp[] = [];
   let known = UNKNOWN;
   for (const e of ep) {
-    const implied = (e.kind === 'max' && known.lo >= e.value) || (e.kind === 'min' && known.hi <= e.value);
+    const implied = (e.kind === 'max' && known.lo >= maxOf(e.lanes ?? [e.value])) || (e.kind === 'min' && known.hi <= minOf(e.lanes ?? [e.value]));
     known = knownAfter(e, known);
     if (implied) continue;
     const last = merged[merged.length - 1];
-    if (last && (e.kind === 'max' || e.kind === 'min') && last.kind === e.kind) {
+    if (last && (e.kind === 'max' || e.kind === 'min') && last.kind === e.kind && !e.lanes && !last.lanes) {
       merged[merged.length - 1] = { ...last, value: e.kind === 'max' ? Math.max(last.value, e.value) : Math.min(last.value, e.value) };
     } else merged.push(e);
   }
@@ -152,7 +152,7 @@ export function residentConstants(ep: EpilogueOp[]): number[] {
   for (const e of mergeBounds(ep)) {
     // A constant that initialises the accumulator is a MAX operand: always a tile.
     if (e.kind === 'addConst' && (e.initMax || signedParts(e.value) === undefined)) values.add(e.value);
-    if ((e.kind === 'max' || e.kind === 'min') && !fitsImmediate(e.value)) values.add(e.value);
+    if ((e.kind === 'max' || e.kind === 'min') && !e.lanes && !fitsImmediate(e.value)) values.add(e.value);
     if (e.kind === 'requantize' && (e.halfEven || e.perChannel) && e.shift > 0 && !e.roundingFolded && signedParts(preShiftConstant(e)) === undefined) values.add(preShiftConstant(e));
     if (needsTieBit(e)) values.add(tieBitMultiplier((e as Requantize).shift));
   }
@@ -172,17 +172,26 @@ function signedParts(value: number): number[] | undefined {
   return Math.abs(parts[parts.length - 1]!) <= Math.abs(step) ? parts : undefined;
 }
 
-/** Epilogue steps that read a per-channel vector from ACC (loaded like a bias): bias_add, per-channel requantize. */
-export const channelVectorOf = (e: EpilogueOp): string | undefined => (e.kind === 'bias' ? e.bias : e.kind === 'requantize' ? e.perChannel : undefined);
+/**
+ * Epilogue steps that read a per-channel vector from ACC (loaded like a bias): bias_add,
+ * per-channel requantize, and steps whose lanes the compiler computed (named by node and kind).
+ */
+export function channelVectorOf(e: EpilogueOp): string | undefined {
+  if ((e.kind === 'bias' || e.kind === 'max' || e.kind === 'min') && e.lanes) return `${e.node.name}:${e.kind}`;
+  return e.kind === 'bias' ? e.bias : e.kind === 'requantize' ? e.perChannel : undefined;
+}
+
+/** The lanes of a channel vector the compiler computed (undefined: a graph constant's values). */
+export const computedLanes = (e: EpilogueOp): Int32Array | undefined => (e.kind === 'bias' || e.kind === 'max' || e.kind === 'min' ? e.lanes : undefined);
 
 /**
  * The epilogue on an accumulator region [base, base+n) laid out [oc][rows] (rows = n / oc);
  * `channelBase` gives where a step's channel vector sits, `scratch` the region needsScratch asks for,
  * `constantAt` the tile of each residentConstants value.
  */
-export function aluEpilogue(ep: EpilogueOp[], base: number, oc: number, n: number, channelBase: (op: EpilogueOp) => number, scratch: number | undefined, constantAt: (value: number) => number, biasInitialised = false, scratchBelowTieMultiplier = true): KOp[] {
+export function aluEpilogue(ep: EpilogueOp[], base: number, oc: number, n: number, channelBase: (op: EpilogueOp) => number, scratch: number | undefined, constantAt: (value: number) => number, biasInitialised = false, scratchBelowTieMultiplier = true, channelTile0 = 0): KOp[] {
   const ops: KOp[] = [];
-  const alu = new AluOn(base, oc, n, scratch, constantAt, scratchBelowTieMultiplier);
+  const alu = new AluOn(base, oc, n, scratch, constantAt, scratchBelowTieMultiplier, channelTile0);
   for (const e of mergeBounds(ep)) {
     switch (e.kind) {
       case 'bias':
@@ -197,7 +206,8 @@ export function aluEpilogue(ep: EpilogueOp[], base: number, oc: number, n: numbe
         break;
       case 'max':
       case 'min':
-        appendAll(ops, alu.bound(e.kind === 'max' ? ALU_OP.MAX : ALU_OP.MIN, e.value));
+        if (e.lanes) ops.push(alu.broadcast(e.kind === 'max' ? ALU_OP.MAX : ALU_OP.MIN, channelBase(e)));
+        else appendAll(ops, alu.bound(e.kind === 'max' ? ALU_OP.MAX : ALU_OP.MIN, e.value));
         break;
     }
   }
@@ -245,6 +255,8 @@ class AluOn {
     private readonly scratch: number | undefined,
     private readonly constantAt: (value: number) => number,
     private readonly scratchBelowTieMultiplier: boolean,
+    /** The absolute index of the region's first channel tile (the region is laid out [oc][rows]). */
+    private readonly channelTile0: number,
   ) {}
 
   /** dst ∘= the resident tile of `value`, on every tile. */
@@ -302,7 +314,8 @@ class AluOn {
     else if (e.multiplier !== 1) appendAll(ops, this.imm(this.base, ALU_OP.MUL, e.multiplier));
     if (!e.roundingFolded) appendAll(ops, this.addConstant(preShiftConstant(e)));
     if (e.shift === 0) return ops;
-    if (needsTieBit(e)) {
+    if (needsTieBit(e) && e.tieTiles) appendAll(ops, this.tieBitOnTiles(e.shift, e.tieTiles));
+    else if (needsTieBit(e)) {
       if (!this.scratchBelowTieMultiplier) appendAll(ops, this.imm(this.t, ALU_OP.MUL, 0));
       ops.push(
         ...this.withConstantOn(this.t, ALU_OP.MAX, tieBitMultiplier(e.shift)),
@@ -313,6 +326,28 @@ class AluOn {
     }
     ops.push(...this.imm(this.base, ALU_OP.SHR, e.shift));
     return ops;
+  }
+
+  /**
+   * The tie bit on the channel tiles of this region that are listed (absolute indices): the same
+   * four passes, one uop per such tile, each over its rows; the other channels' ties all round one
+   * way (their constant says which).
+   */
+  private tieBitOnTiles(shift: number, tiles: number[]): KOp[] {
+    const rows = this.n / this.oc;
+    const local = [...new Set(tiles)].map((t) => t - this.channelTile0).filter((j) => j >= 0 && j < this.oc);
+    if (local.length === 0) return [];
+    const op = (aluOp: number, imm: number | undefined, dst: number, src: (j: number) => number, srcIn: number): KOp => ({
+      kind: 'alu', aluOp, imm, uops: local.map((j) => ({ dst: dst + j * rows, src: src(j), wgt: 0 })), loop: uopLoop({ iterIn: rows, dstIn: 1, srcIn }),
+    });
+    const c = tieBitMultiplier(shift);
+    const max = fitsImmediate(c) ? op(ALU_OP.MAX, c, this.t, (j) => this.t + j * rows, 1) : op(ALU_OP.MAX, undefined, this.t, () => this.constantAt(c), 0);
+    return [
+      max,
+      op(ALU_OP.MUL, undefined, this.t, (j) => this.base + j * rows, 1),
+      op(ALU_OP.SHR, 31, this.t, (j) => this.t + j * rows, 1),
+      op(ALU_OP.ADD, undefined, this.base, (j) => this.t + j * rows, 1),
+    ];
   }
 
   /** dst ∘= `value` over the region at `dst`: an immediate, or its resident tile. */

@@ -8,6 +8,8 @@
 import { finalRange, needsTieBit, preShiftConstant } from './epilogue.ts';
 import type { EpilogueOp } from './fuse.ts';
 import { roundingSplit } from '../lib/rounding.ts';
+import { roundingShift } from '../graph/semantics/rounding.ts';
+import { maxOf, minOf } from '../lib/array-loops.ts';
 
 type Requantize = Extract<EpilogueOp, { kind: 'requantize' }>;
 /** A step that can start the sum: a bias (channel vector) or a constant. */
@@ -41,7 +43,7 @@ function foldTarget(ep: EpilogueOp[], i: number, crossBounds: boolean): number |
     const o = ep[j]!;
     if (o.kind === 'bias') return j;
     if (o.kind === 'addConst') target = j;
-    else if (!(isBound(o) && crossBounds)) break;
+    else if (!(isBound(o) && !o.lanes && crossBounds)) break;
   }
   return target;
 }
@@ -108,6 +110,8 @@ export interface InitContext {
   outWidth: number;
   /** A constant's values as the graph holds them (a zero point's vector: one per channel). */
   vectorValues?: (name: string) => ArrayLike<number>;
+  /** Channels per channel tile (BLOCK_OUT): channel vectors are loaded and broadcast by tiles. */
+  blockOut?: number;
   /** An element-wise add: the scales its two int8 operands are multiplied by before the sum. */
   sumScales?: number[];
 }
@@ -162,7 +166,8 @@ function sumTies(ep: EpilogueOp[], i: number, e: Requantize, scales: number[]): 
  */
 export function resolveTies(ep: EpilogueOp[], cx: InitContext): EpilogueOp[] {
   return ep.map((e, i) => {
-    if (!needsTieBit(e)) return e;
+    // A step whose rounding an earlier step added sees the rounded sum, not the product: left alone.
+    if (!needsTieBit(e) || (e as Requantize).roundingFolded) return e;
     const rq = e as Requantize;
     const ties = cx.sumScales
       ? sumTies(ep, i, rq, cx.sumScales)
@@ -174,7 +179,7 @@ export function resolveTies(ep: EpilogueOp[], cx: InitContext): EpilogueOp[] {
 /** The uniform value every lane of a step adds (a constant, or a bias whose channels are all equal), if any. */
 function uniformAdd(e: EpilogueOp | undefined, cx: InitContext): number | undefined {
   if (e?.kind === 'addConst' && !e.initMax) return e.value;
-  if (e?.kind !== 'bias' || e.initMax || e.offset || !cx.vectorValues) return undefined;
+  if (e?.kind !== 'bias' || e.initMax || e.offset || e.lanes || !cx.vectorValues) return undefined;
   const values = Array.from(cx.vectorValues(e.bias));
   return values.every((x) => x === values[0]) ? values[0] : undefined;
 }
@@ -242,4 +247,110 @@ export function initByMax(ep: EpilogueOp[], cx: InitContext): EpilogueOp[] | und
     if (!Number.isFinite(final.hi) || !Number.isFinite(final.lo)) return undefined;
     if (lowest + D >= final.hi) return raised;
   }
+}
+
+/** A channel's requantize after the first: y → the IR's rounding of y·m by 2^n, plus zp. */
+interface Second {
+  m: number;
+  shift: number;
+  halfEven: boolean;
+  zp: number;
+}
+const secondOf = (p: Second) => (y: number): number => roundingShift(Math.imul(y, p.m), p.shift, p.halfEven) + p.zp;
+
+/**
+ * The clip bounds on y that make the output clip redundant, for one channel: Ylo the largest y in
+ * [yMin, yMax] whose output is at most lo (else yMin), Yhi the smallest whose output is at least hi
+ * (else yMax); outputs monotone in y (m > 0, no overflow). Undefined when the output at Ylo or Yhi
+ * falls outside [lo, hi] (it jumps over a bound: the clip would still be needed).
+ */
+function channelClip(out: (y: number) => number, yMin: number, yMax: number, lo: number, hi: number): [number, number] | undefined {
+  const lastAtMost = (v: number) => {
+    if (out(yMin) > v) return undefined;
+    let [a, b] = [yMin, yMax];
+    while (a < b) {
+      const mid = a + Math.ceil((b - a) / 2);
+      if (out(mid) <= v) a = mid;
+      else b = mid - 1;
+    }
+    return a;
+  };
+  const ylo = lastAtMost(lo) ?? yMin;
+  const below = lastAtMost(hi - 1);
+  const yhi = below === undefined ? yMin : below === yMax ? yMax : below + 1;
+  if (ylo > yhi || out(ylo) < lo || out(ylo) > hi || out(yhi) < lo || out(yhi) > hi) return undefined;
+  return [ylo, yhi];
+}
+
+/** The floor parities of the ties of y·m by 2^n for y in [a, b] (a tie: y an odd multiple of 2^(n−1−t), m = 2^t·odd). */
+function tieParities(m: number, n: number, a: number, b: number): Set<number> {
+  const seen = new Set<number>();
+  const t = powerOfTwoIn(m);
+  if (t >= n) return seen;
+  const unit = 2 ** (n - 1 - t);
+  let q = Math.ceil(a / unit);
+  if (q % 2 === 0) q++;
+  for (let y = q * unit; y <= b && seen.size < 2; y += 2 * unit) seen.add((Math.imul(y, m) >> n) & 1);
+  return seen;
+}
+
+/**
+ * The ONNX importer's QDQ requantization, bias → saturate clip → shift by k → ·m[c] shift by n →
+ * + zero point → output clip, with the two clips as one clip on y (the value after the first
+ * shift), per channel: every step is monotone (m[c] > 0, no int32 overflow), so the saturate clip
+ * is a clip of y to [rq(−C), rq(C)], and within it the output reaches lo at Ylo[c] and hi at
+ * Yhi[c] (channelClip): clipping y to [Ylo, Yhi] gives every output the IR gives, with no output
+ * clip. On [Ylo, Yhi] the second shift's ties are few: when each channel's all round one way, the
+ * rounding constant (and the zero point, ·2^n) is one channel vector added between MUL and SHR,
+ * and the second shift takes no tie bit. The first shift then runs on the unclipped sum, whose
+ * bound must keep it inside int32. Steps removed leave a step adding 0 (indices kept).
+ */
+export function clipBeforeMultiplier(ep: EpilogueOp[], cx: InitContext): EpilogueOp[] | undefined {
+  const [bias, satLo, satHi, first, second, zpStep, outLo, outHi, ...rest] = ep;
+  const hasZp = zpStep?.kind === 'bias' || zpStep?.kind === 'addConst';
+  const [lo, hi] = hasZp ? [outLo, outHi] : [zpStep, outLo];
+  if (bias?.kind !== 'bias' || bias.lanes || satLo?.kind !== 'max' || satHi?.kind !== 'min' || satLo.lanes || satHi.lanes) return undefined;
+  if (first?.kind !== 'requantize' || first.multiplier !== 1 || first.perChannel || first.shift === 0) return undefined;
+  if (second?.kind !== 'requantize' || second.shift === 0 || lo?.kind !== 'max' || hi?.kind !== 'min' || lo.lanes || hi.lanes) return undefined;
+  if ((hasZp ? rest.length : [outHi, ...rest].filter(Boolean).length) !== 0 || !cx.vectorValues) return undefined;
+  const channels = cx.vectorValues(bias.bias).length;
+  const ms = second.perChannel ? Array.from(cx.vectorValues(second.perChannel)) : new Array<number>(channels).fill(second.multiplier);
+  const zps = zpStep?.kind === 'bias' ? Array.from(cx.vectorValues(zpStep.bias)) : new Array<number>(channels).fill(zpStep?.kind === 'addConst' ? zpStep.value : 0);
+  // The first shift on the unclipped sum: its rounding must stay inside int32.
+  if (!(cx.boundBefore[1]! + 2 ** first.shift < INT32_LIMIT) || ms.length !== channels || zps.length !== channels) return undefined;
+  const firstOf = (x: number) => roundingShift(x, first.shift, first.halfEven === true);
+  const [yMin, yMax] = [firstOf(satLo.value), firstOf(satHi.value)];
+  const ylo = new Int32Array(channels);
+  const yhi = new Int32Array(channels);
+  const rounding = new Int32Array(channels);
+  const tieTiles = new Set<number>();
+  for (let c = 0; c < channels; c++) {
+    const p: Second = { m: ms[c]!, shift: second.shift, halfEven: second.halfEven === true, zp: zps[c]! };
+    if (!(p.m > 0) || Math.max(-yMin, yMax) * p.m + 2 ** second.shift >= INT32_LIMIT) return undefined;
+    const clip = channelClip(secondOf(p), yMin, yMax, lo.value, hi.value);
+    if (!clip) return undefined;
+    [ylo[c], yhi[c]] = clip;
+    const ties = p.halfEven ? tieParities(p.m, p.shift, clip[0], clip[1]) : new Set<number>();
+    // Ties both ways: this channel's tile takes the tie bit, which needs an even zero point (its
+    // ·2^n keeps bit n, the tie's parity) and the rounding term 2^(n−1).
+    if (ties.size === 2 && (p.zp % 2 !== 0 || !cx.blockOut)) return undefined;
+    if (ties.size === 2) tieTiles.add(Math.floor(c / cx.blockOut!));
+    // A tie rounds up when bit n of y·m is 1 (the IR's half even): 2^(n−1), else 2^(n−1) − 1.
+    const constant = 2 ** (p.shift - 1) - (ties.size === 1 && ties.has(0) ? 1 : 0) + p.zp * 2 ** p.shift;
+    if (Math.abs(clip[0] * p.m) + Math.abs(constant) >= INT32_LIMIT || Math.abs(clip[1] * p.m) + Math.abs(constant) >= INT32_LIMIT) return undefined;
+    rounding[c] = constant;
+  }
+  const yBounds: EpilogueOp[] = [
+    { kind: 'max', node: satLo.node, value: minOf(ylo), lanes: ylo },
+    { kind: 'min', node: hi.node, value: maxOf(yhi), lanes: yhi },
+  ];
+  const none = (e: EpilogueOp | undefined) => (e ? [nothing(e)] : []);
+  const multiply: EpilogueOp = { ...second, shift: 0, halfEven: false };
+  delete (multiply as Partial<Requantize>).ties;
+  const round: EpilogueOp = { kind: 'bias', node: hasZp ? zpStep!.node : first.node, bias: `${first.node.name}:rounding`, lanes: rounding };
+  const shift: EpilogueOp = {
+    kind: 'requantize', node: second.node, shift: second.shift, multiplier: 1, roundingFolded: true, noOverflow: true,
+    ...(tieTiles.size ? { halfEven: true, tieTiles: [...tieTiles] } : {}),
+  };
+  return [bias, first, ...yBounds, multiply, round, shift, ...none(satHi)].slice(0, ep.length);
 }

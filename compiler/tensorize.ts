@@ -278,7 +278,7 @@ export function tensorizeConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers
         }
         ops.push(gemmStep(p, s, b.ocs, ics, accBase, inpBase, wgtBase, w));
       }
-      appendAll(ops, aluEpilogue(ep, accBase, b.ocs, nAcc, biasAt, sram.scratch, (v) => sram.constantAt.get(v)!, initBias?.settled));
+      appendAll(ops, aluEpilogue(ep, accBase, b.ocs, nAcc, biasAt, sram.scratch, (v) => sram.constantAt.get(v)!, initBias?.settled, true, at.oc0 + b.oc0));
       appendAll(ops, storeTile(p, at, bufs, b, s, accBase));
       settled.fill(1, accBase, accBase + nAcc);
     }

@@ -168,3 +168,67 @@ describe('a zero point after the shift', () => {
     expect(aluOps(odd, cfg) - aluOps(even, cfg)).toBe(1);
   });
 });
+
+/**
+ * conv 3x3 + bias → clip ±C → >> 3 half even → ·m[c] >> 20 half even → + zp → clip [−128, 127] →
+ * cast: the ONNX importer's QDQ requantization (ResNet-18's), with saturating biases on some
+ * channels so that both clips bite.
+ */
+function qdqConv(m: number[], zp: number, saturate: number): Graph {
+  const r = rng(41);
+  const cout = m.length;
+  const b = new GraphBuilder('qdq', [{ name: 'x', shape: [1, 16, 6, 6], dtype: 'int8' }]);
+  let t = b.node('conv2d', ['x', b.constant('w', randomTensor(r, [cout, 16, 3, 3], 'int8'))], { pad: [1, 1, 1, 1] }, 'conv');
+  const bias = randomTensor(r, [cout], 'int32', -40000, 40000);
+  bias.data[0] = 600000; // saturates high
+  bias.data[1] = -600000; // saturates low
+  t = b.node('bias_add', [t, b.constant('bias', bias)], undefined, 'bias');
+  t = b.node('clip', [t], { min: -saturate, max: saturate }, 'saturate');
+  t = b.node('requantize', [t], { shift: 3, rounding: 'half_even' }, 'preshift');
+  t = b.node('requantize', [t, b.constant('m', int32(m))], { shift: 20, rounding: 'half_even' }, 'rq');
+  t = b.node('bias_add', [t, b.constant('zp', int32(new Array<number>(cout).fill(zp)))], undefined, 'zp');
+  t = b.node('clip', [t], { min: -128, max: 127 }, 'clip');
+  return b.output(b.node('cast', [t], { dtype: 'int8' }, 'cast'));
+}
+
+/** ALU instructions with an immediate of this op and value (an output clip's MIN 127, say). */
+function aluImm(m: CompiledModel, c: VtaConfig, aluOp: number, imm: number): number {
+  let n = 0;
+  for (let i = 0; i < m.insnCount; i++) {
+    const insn = decodeInsn(c, m.code.subarray(i * 16, i * 16 + 16)) as unknown as Record<string, number>;
+    if (insn.opcode === OPCODE.ALU && insn.alu_opcode === aluOp && insn.use_imm && insn.imm === imm) n++;
+  }
+  return n;
+}
+
+describe('the QDQ requantization with one clip, on y', () => {
+  const inputs = [randomTensor(rng(1), [1, 16, 6, 6], 'int8'), randomTensor(rng(2), [1, 16, 6, 6], 'int8'),
+    { shape: [1, 16, 6, 6], dtype: 'int8' as const, data: new Int8Array(576).fill(127) }, { shape: [1, 16, 6, 6], dtype: 'int8' as const, data: new Int8Array(576).fill(-128) }];
+  const odd = Array.from({ length: 32 }, (_, c) => 5001 + 2 * 311 * c);
+
+  it('odd multipliers, even zero point: no output clip, no second tie bit, bit-exact at both saturations', async () => {
+    for (const x of inputs) {
+      const model = await bitExact(qdqConv(odd, -128, 392177), { x });
+      expect(aluImm(model, cfg, ALU_OP.MIN, 127)).toBe(0);
+      // Per output tile: the first shift's tie-bit MUL and the multiplier vector's, no second tie bit.
+      expect(tensorMuls(model, cfg)).toBe(2 * aluImm(model, cfg, ALU_OP.SHR, 3));
+    }
+  });
+
+  it('a multiplier 2^12·odd (ties both ways): the tie bit on its channel tile only, bit-exact', async () => {
+    const m = odd.map((v, c) => (c === 20 ? 4096 * 5 : v));
+    for (const x of inputs) {
+      const model = await bitExact(qdqConv(m, 4, 392177), { x });
+      expect(aluImm(model, cfg, ALU_OP.MIN, 127)).toBe(0);
+      // A second tie-bit MUL, on the output tiles holding channel 20 only (the other channel tile's need none).
+      const tiles = aluImm(model, cfg, ALU_OP.SHR, 3);
+      expect(tensorMuls(model, cfg)).toBeGreaterThan(2 * tiles);
+      expect(tensorMuls(model, cfg)).toBeLessThanOrEqual(3 * tiles);
+    }
+  });
+
+  it('ties both ways and an odd zero point: the plain sequence, with its output clip, bit-exact', async () => {
+    const m = odd.map((v, c) => (c === 20 ? 4096 * 5 : v));
+    for (const x of inputs) expect(aluImm(await bitExact(qdqConv(m, 3, 392177), { x }), cfg, ALU_OP.MIN, 127)).toBeGreaterThan(0);
+  });
+});
