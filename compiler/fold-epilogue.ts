@@ -340,10 +340,23 @@ export function clipBeforeMultiplier(ep: EpilogueOp[], cx: InitContext): Epilogu
     if (Math.abs(clip[0] * p.m) + Math.abs(constant) >= INT32_LIMIT || Math.abs(clip[1] * p.m) + Math.abs(constant) >= INT32_LIMIT) return undefined;
     rounding[c] = constant;
   }
+  // The bias initialises the accumulator with one MAX (as initByMax): raised by D, a multiple of
+  // 2^(k+1) (bit k, the first tie's parity, is kept), so that every lane (padded ones hold 0, and
+  // end at 0) is at least every final value, at most max(hi, 0). y comes out d = D/2^k higher: the
+  // clip on y moves with it, and the rounding vector takes d·m[c] back (ADD and MUL wrap alike).
+  const start = Math.min(0, ...Array.from(cx.vectorValues(bias.bias))) + 2 ** (first.shift - 1);
+  const step = 2 ** (first.shift + 1);
+  const D = Math.max(0, Math.ceil((Math.max(hi.value, 0) - start) / step)) * step;
+  const d = D / 2 ** first.shift;
+  const init = cx.boundBefore[1]! + 2 ** first.shift + D < INT32_LIMIT;
+  const raised = (v: Int32Array) => (init ? v.map((x) => x + d) : v);
   const yBounds: EpilogueOp[] = [
-    { kind: 'max', node: satLo.node, value: minOf(ylo), lanes: ylo },
-    { kind: 'min', node: hi.node, value: maxOf(yhi), lanes: yhi },
+    { kind: 'max', node: satLo.node, value: minOf(raised(ylo)), lanes: raised(ylo) },
+    { kind: 'min', node: hi.node, value: maxOf(raised(yhi)), lanes: raised(yhi) },
   ];
+  if (init) for (let c = 0; c < channels; c++) rounding[c] = wrap32(rounding[c]! - d * ms[c]!);
+  const startStep: EpilogueOp = init ? { ...bias, offset: 2 ** (first.shift - 1) + D, initMax: true } : bias;
+  const firstStep: EpilogueOp = init ? { ...first, roundingFolded: true } : first;
   const none = (e: EpilogueOp | undefined) => (e ? [nothing(e)] : []);
   const multiply: EpilogueOp = { ...second, shift: 0, halfEven: false };
   delete (multiply as Partial<Requantize>).ties;
@@ -352,5 +365,5 @@ export function clipBeforeMultiplier(ep: EpilogueOp[], cx: InitContext): Epilogu
     kind: 'requantize', node: second.node, shift: second.shift, multiplier: 1, roundingFolded: true, noOverflow: true,
     ...(tieTiles.size ? { halfEven: true, tieTiles: [...tieTiles] } : {}),
   };
-  return [bias, first, ...yBounds, multiply, round, shift, ...none(satHi)].slice(0, ep.length);
+  return [startStep, firstStep, ...yBounds, multiply, round, shift, ...none(satHi)].slice(0, ep.length);
 }

@@ -174,10 +174,10 @@ describe('a zero point after the shift', () => {
  * cast: the ONNX importer's QDQ requantization (ResNet-18's), with saturating biases on some
  * channels so that both clips bite.
  */
-function qdqConv(m: number[], zp: number, saturate: number): Graph {
+function qdqConv(m: number[], zp: number, saturate: number, size = 6): Graph {
   const r = rng(41);
   const cout = m.length;
-  const b = new GraphBuilder('qdq', [{ name: 'x', shape: [1, 16, 6, 6], dtype: 'int8' }]);
+  const b = new GraphBuilder('qdq', [{ name: 'x', shape: [1, 16, size, size], dtype: 'int8' }]);
   let t = b.node('conv2d', ['x', b.constant('w', randomTensor(r, [cout, 16, 3, 3], 'int8'))], { pad: [1, 1, 1, 1] }, 'conv');
   const bias = randomTensor(r, [cout], 'int32', -40000, 40000);
   bias.data[0] = 600000; // saturates high
@@ -225,6 +225,19 @@ describe('the QDQ requantization with one clip, on y', () => {
       expect(tensorMuls(model, cfg)).toBeGreaterThan(2 * tiles);
       expect(tensorMuls(model, cfg)).toBeLessThanOrEqual(3 * tiles);
     }
+  });
+
+  it('the bias initialises the accumulator by one MAX once its tiles hold final values: fewer GEMM resets than tiles, bit-exact', async () => {
+    const x = randomTensor(rng(4), [1, 16, 40, 40], 'int8');
+    const model = await bitExact(qdqConv(odd, -128, 392177, 40), { x });
+    let resets = 0;
+    for (let i = 0; i < model.insnCount; i++) {
+      const insn = decodeInsn(cfg, model.code.subarray(i * 16, i * 16 + 16)) as unknown as Record<string, number>;
+      if (insn.opcode === OPCODE.GEMM && insn.reset_reg) resets++;
+    }
+    const tiles = aluImm(model, cfg, ALU_OP.SHR, 3);
+    expect(tiles).toBeGreaterThan(2);
+    expect(resets).toBeLessThan(tiles);
   });
 
   it('ties both ways and an odd zero point: the plain sequence, with its output clip, bit-exact', async () => {
