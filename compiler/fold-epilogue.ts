@@ -324,29 +324,36 @@ export function clipBeforeMultiplier(ep: EpilogueOp[], cx: InitContext): Epilogu
   const yhi = new Int32Array(channels);
   const rounding = new Int32Array(channels);
   const tieTiles = new Set<number>();
+  const parities: Set<number>[] = [];
   for (let c = 0; c < channels; c++) {
     const p: Second = { m: ms[c]!, shift: second.shift, halfEven: second.halfEven === true, zp: zps[c]! };
     if (!(p.m > 0) || Math.max(-yMin, yMax) * p.m + 2 ** second.shift >= INT32_LIMIT) return undefined;
     const clip = channelClip(secondOf(p), yMin, yMax, lo.value, hi.value);
     if (!clip) return undefined;
     [ylo[c], yhi[c]] = clip;
-    const ties = p.halfEven ? tieParities(p.m, p.shift, clip[0], clip[1]) : new Set<number>();
-    // Ties both ways: this channel's tile takes the tie bit, which needs an even zero point (its
-    // ·2^n keeps bit n, the tie's parity) and the rounding term 2^(n−1).
-    if (ties.size === 2 && (p.zp % 2 !== 0 || !cx.blockOut)) return undefined;
-    if (ties.size === 2) tieTiles.add(Math.floor(c / cx.blockOut!));
+    parities.push(p.halfEven ? tieParities(p.m, p.shift, clip[0], clip[1]) : new Set<number>());
+  }
+  // Ties both ways: that channel's tile takes the tie bit, which needs an even zero point in the
+  // constant (its ·2^n keeps bit n, the tie's parity); an odd one is added as zp − 1, and the 1
+  // after the shift, for every channel.
+  const mixed = parities.flatMap((t, c) => (t.size === 2 ? [c] : []));
+  const late = mixed.length > 0 && zps[mixed[0]!]! % 2 !== 0 ? 1 : 0;
+  if (mixed.length > 0 && (!cx.blockOut || mixed.some((c) => (zps[c]! - late) % 2 !== 0))) return undefined;
+  for (const c of mixed) tieTiles.add(Math.floor(c / cx.blockOut!));
+  for (let c = 0; c < channels; c++) {
     // A tie rounds up when bit n of y·m is 1 (the IR's half even): 2^(n−1), else 2^(n−1) − 1.
-    const constant = 2 ** (p.shift - 1) - (ties.size === 1 && ties.has(0) ? 1 : 0) + p.zp * 2 ** p.shift;
-    if (Math.abs(clip[0] * p.m) + Math.abs(constant) >= INT32_LIMIT || Math.abs(clip[1] * p.m) + Math.abs(constant) >= INT32_LIMIT) return undefined;
+    const ties = parities[c]!;
+    const constant = 2 ** (second.shift - 1) - (ties.size === 1 && ties.has(0) ? 1 : 0) + (zps[c]! - late) * 2 ** second.shift;
+    if (Math.abs(ylo[c]! * ms[c]!) + Math.abs(constant) >= INT32_LIMIT || Math.abs(yhi[c]! * ms[c]!) + Math.abs(constant) >= INT32_LIMIT) return undefined;
     rounding[c] = constant;
   }
   // The bias initialises the accumulator with one MAX (as initByMax): raised by D, a multiple of
   // 2^(k+1) (bit k, the first tie's parity, is kept), so that every lane (padded ones hold 0, and
-  // end at 0) is at least every final value, at most max(hi, 0). y comes out d = D/2^k higher: the
+  // end at `late`) is at least every final value, at most max(hi, late). y comes out d = D/2^k higher: the
   // clip on y moves with it, and the rounding vector takes d·m[c] back (ADD and MUL wrap alike).
   const start = Math.min(0, ...Array.from(cx.vectorValues(bias.bias))) + 2 ** (first.shift - 1);
   const step = 2 ** (first.shift + 1);
-  const D = Math.max(0, Math.ceil((Math.max(hi.value, 0) - start) / step)) * step;
+  const D = Math.max(0, Math.ceil((Math.max(hi.value, late) - start) / step)) * step;
   const d = D / 2 ** first.shift;
   const init = cx.boundBefore[1]! + 2 ** first.shift + D < INT32_LIMIT;
   const raised = (v: Int32Array) => (init ? v.map((x) => x + d) : v);
@@ -365,5 +372,6 @@ export function clipBeforeMultiplier(ep: EpilogueOp[], cx: InitContext): Epilogu
     kind: 'requantize', node: second.node, shift: second.shift, multiplier: 1, roundingFolded: true, noOverflow: true,
     ...(tieTiles.size ? { halfEven: true, tieTiles: [...tieTiles] } : {}),
   };
-  return [startStep, firstStep, ...yBounds, multiply, round, shift, ...none(satHi)].slice(0, ep.length);
+  const after: EpilogueOp[] = late ? [{ kind: 'addConst', node: satHi.node, value: late }] : none(satHi);
+  return [startStep, firstStep, ...yBounds, multiply, round, shift, ...after].slice(0, ep.length);
 }
