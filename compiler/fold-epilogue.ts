@@ -1,7 +1,11 @@
 /**
  * Exact rewrites of a fused epilogue that save ALU passes on every output tile (docs/compiler.md
- * "Folded epilogues"). Each keeps the bytes the IR gives, bit for bit:
- * - foldRounding: a half-up requantize's rounding term joins the bias before it (one ADD fewer);
+ * "Folded epilogues", "Exact requantization"). Each keeps the bytes the IR gives, bit for bit:
+ * - clipBeforeMultiplier: the QDQ requantization's saturate and output clips as one per-channel
+ *   clip after its first shift, the second shift's rounding and zero point one channel vector;
+ * - resolveTies: a half-even step whose ties are settled statically takes no tie bit;
+ * - mergeShiftedConstants: a zero point after an exact requantize joins the constant before it;
+ * - foldRounding: a requantize's rounding term joins the bias before it (one ADD fewer);
  * - initByMax: the bias initialises the accumulator before the GEMM, as one MAX over the final
  *   values an earlier tile left there (no GEMM reset, no bias ADD after the GEMM).
  */
