@@ -9,7 +9,7 @@ import type { EpilogueOp } from './fuse.ts';
 import type { KernelBuffers } from './lower/buffers.ts';
 import type { KOp, KUop, UopLoop } from './kernel-ir.ts';
 import { MAX_ITER } from './tile.ts';
-import { appendAll } from '../lib/array-loops.ts';
+import { appendAll, maxOf, minOf } from '../lib/array-loops.ts';
 
 export const uopLoop = (p: Partial<UopLoop>): UopLoop => ({ iterOut: 1, iterIn: 1, dstOut: 0, dstIn: 0, srcOut: 0, srcIn: 0, wgtOut: 0, wgtIn: 0, ...p });
 
@@ -66,17 +66,21 @@ function knownAfter(e: EpilogueOp, k: Known): Known {
     case 'addConst':
       return { lo: k.lo + e.value, hi: k.hi + e.value };
     case 'max':
-      return { lo: Math.max(k.lo, e.value), hi: Math.max(k.hi, e.value) };
+      return { lo: Math.max(k.lo, minOf(e.lanes ?? [e.value])), hi: Math.max(k.hi, maxOf(e.lanes ?? [e.value])) };
     case 'min':
-      return { lo: Math.min(k.lo, e.value), hi: Math.min(k.hi, e.value) };
-    case 'requantize':
+      return { lo: Math.min(k.lo, minOf(e.lanes ?? [e.value])), hi: Math.min(k.hi, maxOf(e.lanes ?? [e.value])) };
+    case 'requantize': {
+      const plus = e.plus ?? 0;
       if (!e.noOverflow || e.perChannel || e.multiplier <= 0) return UNKNOWN;
-      if (e.multiplier === 1 && !e.halfEven) {
-        // A plain shift is floor((x + rounding) / 2^n): monotone, so it maps the range's ends.
-        const shifted = (v: number) => Math.floor((v + (e.roundingFolded || e.shift === 0 ? 0 : 2 ** (e.shift - 1))) / 2 ** e.shift);
-        return { lo: shifted(k.lo), hi: shifted(k.hi) };
+      if (e.multiplier === 1) {
+        // floor((x + constant − tie bit) / 2^n): monotone, so it maps the range's ends (the tie
+        // bit lowers the low end by at most one step).
+        const term = e.roundingFolded || e.shift === 0 ? 0 : preShiftConstant(e);
+        const shifted = (v: number) => Math.floor(v / 2 ** e.shift);
+        return { lo: shifted(k.lo + term - (needsTieBit(e) ? 1 : 0)), hi: shifted(k.hi + term) };
       }
-      return { lo: k.lo >= 0 ? 0 : -Infinity, hi: k.hi <= 0 ? 0 : Infinity };
+      return { lo: k.lo >= 0 ? plus : -Infinity, hi: k.hi <= 0 ? plus : Infinity };
+    }
   }
 }
 
@@ -94,28 +98,49 @@ function mergeBounds(ep: EpilogueOp[]): EpilogueOp[] {
   const merged: EpilogueOp[] = [];
   let known = UNKNOWN;
   for (const e of ep) {
-    const implied = (e.kind === 'max' && known.lo >= e.value) || (e.kind === 'min' && known.hi <= e.value);
+    const implied = (e.kind === 'max' && known.lo >= maxOf(e.lanes ?? [e.value])) || (e.kind === 'min' && known.hi <= minOf(e.lanes ?? [e.value]));
     known = knownAfter(e, known);
     if (implied) continue;
     const last = merged[merged.length - 1];
-    if (last && (e.kind === 'max' || e.kind === 'min') && last.kind === e.kind) {
+    if (last && (e.kind === 'max' || e.kind === 'min') && last.kind === e.kind && !e.lanes && !last.lanes) {
       merged[merged.length - 1] = { ...last, value: e.kind === 'max' ? Math.max(last.value, e.value) : Math.min(last.value, e.value) };
     } else merged.push(e);
   }
   return merged;
 }
 
+type Requantize = Extract<EpilogueOp, { kind: 'requantize' }>;
+
+/** Whether a requantize rounds half even on the ALU with its tie bit (no static proof settled its ties). */
+export const needsTieBit = (e: EpilogueOp): boolean => e.kind === 'requantize' && e.halfEven === true && e.ties === undefined && e.shift > 0;
+
 /**
- * Whether the epilogue needs a scratch ACC region as large as the tile: half-even rounding copies
- * the product there to extract its rounding bit. (Wide constants are resident tiles instead:
- * residentConstants.)
+ * Whether the epilogue needs a scratch ACC region as large as the tile: half-even rounding
+ * extracts its tie bit there. (Wide constants are resident tiles instead: residentConstants.)
  */
 export function needsScratch(ep: EpilogueOp[]): boolean {
-  return ep.some((e) => e.kind === 'requantize' && e.halfEven);
+  return ep.some(needsTieBit);
 }
 
-/** The constant an exact requantization adds before its shift (2^(n−1), less one for half even). */
-const roundingTerm = (e: Extract<EpilogueOp, { kind: 'requantize' }>) => 2 ** (e.shift - 1) - (e.halfEven ? 1 : 0);
+const wrap32 = (v: number) => Number(BigInt.asIntN(32, BigInt(v)));
+
+/**
+ * The constant a requantization adds after its MUL and before its shift: the rounding term
+ * 2^(n−1) (less one when every tie rounds down: ties 'down'), plus a constant merged from after
+ * the shift (`plus`·2^n). Half even with its tie bit also adds 2^(n−1): the tie bit is then
+ * subtracted (AluOn.requantizeExact).
+ */
+export function preShiftConstant(e: Requantize): number {
+  if (e.shift === 0) return e.plus ?? 0;
+  return wrap32(2 ** (e.shift - 1) - (e.ties === 'down' ? 1 : 0) + (e.plus ?? 0) * 2 ** e.shift);
+}
+
+/**
+ * The multiplier c = 2^31 − 2^(31−n) that brings bit n of the rounded product to the sign bit
+ * (c is an odd multiple of 2^(31−n): at a tie the product's low n bits are 0, so bit 31 of c·w
+ * is bit n of w). A MAX with c restores it in a scratch region that holds smaller values.
+ */
+export const tieBitMultiplier = (shift: number): number => 2 ** 31 - 2 ** (31 - shift);
 
 /**
  * Constants the epilogue applies wider than its immediates (a saturating clip's bounds, a rounding
@@ -127,8 +152,9 @@ export function residentConstants(ep: EpilogueOp[]): number[] {
   for (const e of mergeBounds(ep)) {
     // A constant that initialises the accumulator is a MAX operand: always a tile.
     if (e.kind === 'addConst' && (e.initMax || signedParts(e.value) === undefined)) values.add(e.value);
-    if ((e.kind === 'max' || e.kind === 'min') && !fitsImmediate(e.value)) values.add(e.value);
-    if (e.kind === 'requantize' && (e.halfEven || e.perChannel) && e.shift > 0 && signedParts(roundingTerm(e)) === undefined) values.add(roundingTerm(e));
+    if ((e.kind === 'max' || e.kind === 'min') && !e.lanes && !fitsImmediate(e.value)) values.add(e.value);
+    if (e.kind === 'requantize' && (e.halfEven || e.perChannel) && e.shift > 0 && !e.roundingFolded && signedParts(preShiftConstant(e)) === undefined) values.add(preShiftConstant(e));
+    if (needsTieBit(e)) values.add(tieBitMultiplier((e as Requantize).shift));
   }
   return [...values];
 }
@@ -146,17 +172,26 @@ function signedParts(value: number): number[] | undefined {
   return Math.abs(parts[parts.length - 1]!) <= Math.abs(step) ? parts : undefined;
 }
 
-/** Epilogue steps that read a per-channel vector from ACC (loaded like a bias): bias_add, per-channel requantize. */
-export const channelVectorOf = (e: EpilogueOp): string | undefined => (e.kind === 'bias' ? e.bias : e.kind === 'requantize' ? e.perChannel : undefined);
+/**
+ * Epilogue steps that read a per-channel vector from ACC (loaded like a bias): bias_add,
+ * per-channel requantize, and steps whose lanes the compiler computed (named by node and kind).
+ */
+export function channelVectorOf(e: EpilogueOp): string | undefined {
+  if ((e.kind === 'bias' || e.kind === 'max' || e.kind === 'min') && e.lanes) return `${e.node.name}:${e.kind}`;
+  return e.kind === 'bias' ? e.bias : e.kind === 'requantize' ? e.perChannel : undefined;
+}
+
+/** The lanes of a channel vector the compiler computed (undefined: a graph constant's values). */
+export const computedLanes = (e: EpilogueOp): Int32Array | undefined => (e.kind === 'bias' || e.kind === 'max' || e.kind === 'min' ? e.lanes : undefined);
 
 /**
  * The epilogue on an accumulator region [base, base+n) laid out [oc][rows] (rows = n / oc);
  * `channelBase` gives where a step's channel vector sits, `scratch` the region needsScratch asks for,
  * `constantAt` the tile of each residentConstants value.
  */
-export function aluEpilogue(ep: EpilogueOp[], base: number, oc: number, n: number, channelBase: (op: EpilogueOp) => number, scratch: number | undefined, constantAt: (value: number) => number, biasInitialised = false): KOp[] {
+export function aluEpilogue(ep: EpilogueOp[], base: number, oc: number, n: number, channelBase: (op: EpilogueOp) => number, scratch: number | undefined, constantAt: (value: number) => number, biasInitialised = false, scratchBelowTieMultiplier = true, channelTile0 = 0): KOp[] {
   const ops: KOp[] = [];
-  const alu = new AluOn(base, oc, n, scratch, constantAt);
+  const alu = new AluOn(base, oc, n, scratch, constantAt, scratchBelowTieMultiplier, channelTile0);
   for (const e of mergeBounds(ep)) {
     switch (e.kind) {
       case 'bias':
@@ -171,7 +206,8 @@ export function aluEpilogue(ep: EpilogueOp[], base: number, oc: number, n: numbe
         break;
       case 'max':
       case 'min':
-        appendAll(ops, alu.bound(e.kind === 'max' ? ALU_OP.MAX : ALU_OP.MIN, e.value));
+        if (e.lanes) ops.push(alu.broadcast(e.kind === 'max' ? ALU_OP.MAX : ALU_OP.MIN, channelBase(e)));
+        else appendAll(ops, alu.bound(e.kind === 'max' ? ALU_OP.MAX : ALU_OP.MIN, e.value));
         break;
     }
   }
@@ -196,7 +232,21 @@ export function accumulatorInit(base: number, oc: number, n: number, initBias: {
   return contiguous(n, (uops, l) => ({ kind: 'gemm', reset: true, uops, loop: l }), base);
 }
 
-/** ALU ops over the tile [base, base+n) and its scratch region [scratch, scratch+n). */
+/**
+ * The ops that make a scratch region safe for the tie bit (AluOn.requantizeExact) at the start of
+ * a kernel: MUL 0, so that every later tile's MAX with the tie multiplier restores it. The
+ * region then holds 0 or the last tie bits (0 / −1), never above the multiplier.
+ */
+export function clearScratch(ep: EpilogueOp[], scratch: number | undefined, n: number): KOp[] {
+  if (scratch === undefined || !needsScratch(ep)) return [];
+  return contiguous(n, (uops, l) => ({ kind: 'alu', aluOp: ALU_OP.MUL, imm: 0, uops, loop: l }), scratch);
+}
+
+/**
+ * ALU ops over the tile [base, base+n) and its scratch region [scratch, scratch+n).
+ * `scratchBelowTieMultiplier`: the scratch holds values ≤ every tie multiplier (clearScratch, or
+ * an operand's bounded copy), so one MAX restores the multiplier there.
+ */
 class AluOn {
   constructor(
     private readonly base: number,
@@ -204,6 +254,9 @@ class AluOn {
     private readonly n: number,
     private readonly scratch: number | undefined,
     private readonly constantAt: (value: number) => number,
+    private readonly scratchBelowTieMultiplier: boolean,
+    /** The absolute index of the region's first channel tile (the region is laid out [oc][rows]). */
+    private readonly channelTile0: number,
   ) {}
 
   /** dst ∘= the resident tile of `value`, on every tile. */
@@ -246,28 +299,61 @@ class AluOn {
   }
 
   /**
-   * p = x·m (MUL imm, or MUL by the channel vector), then the IR's rounding shift exactly: half up
-   * adds 2^(n−1); half even adds 2^(n−1) − 1 plus bit n of p, which the scratch region extracts:
-   * copy p (MUL 0, ADD), SHR −(31 − n) (bit n to the sign bit), SHR 31 (the bit as 0 / −1), MUL −1,
-   * ADD into p.
+   * p = x·m (MUL imm, or MUL by the channel vector), then the IR's rounding shift exactly: w = p +
+   * preShiftConstant (2^(n−1), unless an earlier bias added it: roundingFolded), and w >> n. Half
+   * even without a static proof for its ties subtracts the tie bit β = bit n of w first: at a tie
+   * (p mod 2^n = 2^(n−1)) w's low n bits are 0 and β is the parity of ⌊p/2^n⌋ + 1, so w − β
+   * rounds to even; elsewhere w's low n bits are ≥ 1 and subtracting β ∈ {0, 1} changes no bit
+   * above them. The scratch region gives β as 0 / −1 in three passes: MAX with c (restores the tie
+   * multiplier over the previous tile's bits), MUL by w (bit 31 of c·w is β), SHR 31; then ADD
+   * into w. Mod 2^32 this is the IR's (p + 2^(n−1) − 1 + ((p >> n) & 1)) >> n bit for bit.
    */
-  requantizeExact(e: Extract<EpilogueOp, { kind: 'requantize' }>, channelBase: number): KOp[] {
+  requantizeExact(e: Requantize, channelBase: number): KOp[] {
     const ops: KOp[] = [];
     if (e.perChannel) ops.push(this.broadcast(ALU_OP.MUL, channelBase));
     else if (e.multiplier !== 1) appendAll(ops, this.imm(this.base, ALU_OP.MUL, e.multiplier));
+    if (!e.roundingFolded) appendAll(ops, this.addConstant(preShiftConstant(e)));
     if (e.shift === 0) return ops;
-    if (e.halfEven) {
+    if (needsTieBit(e) && e.tieTiles) appendAll(ops, this.tieBitOnTiles(e.shift, e.tieTiles));
+    else if (needsTieBit(e)) {
+      if (!this.scratchBelowTieMultiplier) appendAll(ops, this.imm(this.t, ALU_OP.MUL, 0));
       ops.push(
-        ...this.imm(this.t, ALU_OP.MUL, 0),
-        ...this.tensor(this.t, ALU_OP.ADD, this.base),
-        ...(e.shift < 31 ? this.imm(this.t, ALU_OP.SHR, -(31 - e.shift)) : []),
+        ...this.withConstantOn(this.t, ALU_OP.MAX, tieBitMultiplier(e.shift)),
+        ...this.tensor(this.t, ALU_OP.MUL, this.base),
         ...this.imm(this.t, ALU_OP.SHR, 31),
-        ...this.imm(this.t, ALU_OP.MUL, -1),
         ...this.tensor(this.base, ALU_OP.ADD, this.t),
       );
     }
-    ops.push(...this.addConstant(roundingTerm(e)), ...this.imm(this.base, ALU_OP.SHR, e.shift));
+    ops.push(...this.imm(this.base, ALU_OP.SHR, e.shift));
     return ops;
+  }
+
+  /**
+   * The tie bit on the channel tiles of this region that are listed (absolute indices): the same
+   * four passes, one uop per such tile, each over its rows; the other channels' ties all round one
+   * way (their constant says which).
+   */
+  private tieBitOnTiles(shift: number, tiles: number[]): KOp[] {
+    const rows = this.n / this.oc;
+    const local = [...new Set(tiles)].map((t) => t - this.channelTile0).filter((j) => j >= 0 && j < this.oc);
+    if (local.length === 0) return [];
+    const op = (aluOp: number, imm: number | undefined, dst: number, src: (j: number) => number, srcIn: number): KOp => ({
+      kind: 'alu', aluOp, imm, uops: local.map((j) => ({ dst: dst + j * rows, src: src(j), wgt: 0 })), loop: uopLoop({ iterIn: rows, dstIn: 1, srcIn }),
+    });
+    const c = tieBitMultiplier(shift);
+    const max = fitsImmediate(c) ? op(ALU_OP.MAX, c, this.t, (j) => this.t + j * rows, 1) : op(ALU_OP.MAX, undefined, this.t, () => this.constantAt(c), 0);
+    return [
+      max,
+      op(ALU_OP.MUL, undefined, this.t, (j) => this.base + j * rows, 1),
+      op(ALU_OP.SHR, 31, this.t, (j) => this.t + j * rows, 1),
+      op(ALU_OP.ADD, undefined, this.base, (j) => this.t + j * rows, 1),
+    ];
+  }
+
+  /** dst ∘= `value` over the region at `dst`: an immediate, or its resident tile. */
+  private withConstantOn(dst: number, aluOp: number, value: number): KOp[] {
+    if (fitsImmediate(value)) return this.imm(dst, aluOp, value);
+    return contiguous(this.n, (uops, l) => ({ kind: 'alu', aluOp, imm: undefined, uops, loop: l }), dst, this.constantAt(value), 0);
   }
 }
 

@@ -10,7 +10,7 @@ import type { VtaConfig } from '../config/config.ts';
 import { fileErrorReason, readFileCapped } from '../lib/files.ts';
 import { anchorBound, boundAfter, boundAfterClip, cannotOverflow, overflowProblem } from './bounds.ts';
 import { compileError } from './errors.ts';
-import { foldRounding, initByMax, paddedLanes, type InitContext } from './fold-epilogue.ts';
+import { clipBeforeMultiplier, foldRounding, initByMax, mergeShiftedConstants, paddedLanes, resolveTies, type InitContext } from './fold-epilogue.ts';
 import { constData } from './pack.ts';
 import { immediateParts, MAX_ROUNDING_ADDS, roundingSplit } from '../lib/rounding.ts';
 import type { Graph, GraphNode, OpAttrs, OpName } from '../graph/ir.ts';
@@ -42,6 +42,8 @@ export type EpilogueOp =
       bias: string;
       /** Added to every lane of the vector as packed (int32, wrapping): constants folded in (fold-epilogue.ts). */
       offset?: number;
+      /** Lanes computed at compile time (fold-epilogue.ts clipBeforeMultiplier): the vector instead of `bias`'s values. */
+      lanes?: Int32Array;
       /**
        * The vector initialises the accumulator before the GEMM (fold-epilogue.ts initByMax): a MAX
        * over an earlier tile's final values, which are never above it; GEMM reset + ADD on first use.
@@ -61,6 +63,15 @@ export type EpilogueOp =
       noOverflow?: boolean;
       /** Its rounding term (before the MUL) was added by an earlier bias (fold-epilogue.ts foldRounding). */
       roundingFolded?: boolean;
+      /**
+       * Half even whose ties are settled statically (fold-epilogue.ts resolveTies): 'none' (no input
+       * value is a tie), 'up' or 'down' (every tie rounds that way): no tie bit on the ALU.
+       */
+      ties?: 'none' | 'up' | 'down';
+      /** A constant added after the shift, merged in as plus·2^shift before it (fold-epilogue.ts mergeShiftedConstants). */
+      plus?: number;
+      /** The tie bit is taken on these channel tiles only (absolute indices; fold-epilogue.ts clipBeforeMultiplier). */
+      tieTiles?: number[];
     }
   /** A constant added to every element (a scalar `add`, or a bias_add whose entries are all equal). */
   | {
@@ -70,8 +81,12 @@ export type EpilogueOp =
       /** The constant initialises the accumulator (as a bias's initMax; always a resident tile). */
       initMax?: boolean;
     }
-  | { kind: 'max'; node: GraphNode; value: number }
-  | { kind: 'min'; node: GraphNode; value: number };
+  /**
+   * A bound; with `lanes`, one per channel (fold-epilogue.ts clipBeforeMultiplier), `value` then
+   * the weakest of them (what every element is known to satisfy after it).
+   */
+  | { kind: 'max'; node: GraphNode; value: number; lanes?: Int32Array }
+  | { kind: 'min'; node: GraphNode; value: number; lanes?: Int32Array };
 
 /** An operand of an element-wise add, scaled by an int32 constant first (`mul`, absorbed in the kernel). */
 export interface ScaledOperand {
@@ -403,7 +418,7 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
           boundBefore.push(Infinity, Infinity);
           nodes.push(c);
         }
-        const folded = foldEpilogue(epilogue, { boundBefore, biasLanes: (b) => paddedLanes(constData(b, byName(graph.tensors, b)!), cfg.blockOut), outWidth: cfg.outWidth });
+        const folded = foldEpilogue(epilogue, { boundBefore, biasLanes: (b) => paddedLanes(constData(b, byName(graph.tensors, b)!), cfg.blockOut), outWidth: cfg.outWidth, blockOut: cfg.blockOut, vectorValues: (b) => constData(b, byName(graph.tensors, b)!), ...(n.op === 'add' ? { sumScales: rescaled?.map((o) => o.scale) ?? [1, 1] } : {}) });
         const group: VtaGroup = { kind: 'vta', rule: rule.name, anchor: n, ...(rescaled ? { scaled: rescaled } : {}), epilogue: folded, nodes, output };
         for (const m of nodes) claimed.set(m, group);
         why = undefined;
@@ -467,7 +482,7 @@ export function partitionGraph(graph: Graph, types: TensorTypes, rules: FusionRu
 
 /** The epilogue of an int8 chain with its exact folds (fold-epilogue.ts). */
 function foldEpilogue(ep: EpilogueOp[], cx: InitContext): EpilogueOp[] {
-  const rounded = foldRounding(ep);
+  const rounded = foldRounding(mergeShiftedConstants(resolveTies(clipBeforeMultiplier(ep, cx) ?? ep, cx), cx));
   return initByMax(rounded, cx) ?? rounded;
 }
 

@@ -14,7 +14,7 @@
  */
 import type { VtaConfig } from '../config/config.ts';
 import { MEM_TYPE } from '../isa/index.ts';
-import { accumulatorInit, aluEpilogue, channelVectorOf, needsScratch, residentConstants, storePlanes, uopLoop } from './epilogue.ts';
+import { accumulatorInit, aluEpilogue, channelVectorOf, clearScratch, needsScratch, residentConstants, storePlanes, uopLoop } from './epilogue.ts';
 import type { EpilogueOp } from './fuse.ts';
 import type { ConvBand } from './group-bands.ts';
 import type { KOp, KUop } from './kernel-ir.ts';
@@ -250,6 +250,7 @@ export function tensorizeConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers
   const nextSlot = (counter: 'tile' | 'chunk' | 'wgt') => counters[counter]++ % t.slots;
   const biasAt = (e: EpilogueOp) => sram.biasRegion + sram.biasIndex.get(e)! * t.tOC;
   appendAll(ops, loadConstants(bufs, sram));
+  appendAll(ops, clearScratch(ep, sram.scratch, t.tOC * t.tOH * t.tOW));
   const init = ep.find((e) => e.kind === 'bias' && e.initMax);
   const settled = (counters.settled ??= new Uint8Array(cfg.accDepth));
   // This band's channel vectors, constants and scratch overwrite what an earlier band left there.
@@ -277,7 +278,7 @@ export function tensorizeConv(p: ConvProblem, t: ConvTiling, bufs: KernelBuffers
         }
         ops.push(gemmStep(p, s, b.ocs, ics, accBase, inpBase, wgtBase, w));
       }
-      appendAll(ops, aluEpilogue(ep, accBase, b.ocs, nAcc, biasAt, sram.scratch, (v) => sram.constantAt.get(v)!, initBias?.settled));
+      appendAll(ops, aluEpilogue(ep, accBase, b.ocs, nAcc, biasAt, sram.scratch, (v) => sram.constantAt.get(v)!, initBias?.settled, true, at.oc0 + b.oc0));
       appendAll(ops, storeTile(p, at, bufs, b, s, accBase));
       settled.fill(1, accBase, accBase + nAcc);
     }

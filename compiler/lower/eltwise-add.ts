@@ -64,7 +64,9 @@ export function tensorizeAdd(tiles: number, chunk: number, slots: number, bufs: 
       if (term.shl !== 0) appendAll(ops, imm(base, ALU_OP.SHR, -term.shl));
       if (i > 0) appendAll(ops, contiguous(len, (uops, l) => ({ kind: 'alu', aluOp: ALU_OP.ADD, imm: undefined, uops, loop: l }), a, b));
     }
-    appendAll(ops, aluEpilogue(ep, a, 1, len, () => 0, b, (v) => constantAt.get(v)!));
+    // B, the scratch, holds the last term: an int8 operand times a 16-bit factor stays far below the
+    // tie multiplier (≥ 2^30); a wide scale's shifted term does not.
+    appendAll(ops, aluEpilogue(ep, a, 1, len, () => 0, b, (v) => constantAt.get(v)!, false, terms.every((t) => t.shl === 0)));
     appendAll(ops, storePlanes([{ kind: 'store', sram: a, dram: { buffer: bufs.output, offset: t0 }, y: 1, x: len, stride: len }], a, len, bufs));
   }
   ops.push({ kind: 'finish' });

@@ -5,7 +5,7 @@
  */
 import type { VtaConfig } from '../../config/config.ts';
 import type { Graph } from '../../graph/ir.ts';
-import { channelVectorOf, residentConstants } from '../epilogue.ts';
+import { channelVectorOf, computedLanes, residentConstants } from '../epilogue.ts';
 import { paddedLanes } from '../fold-epilogue.ts';
 import type { VtaGroup } from '../fuse.ts';
 import { actBuffer, biasBuffer, constBuffer, isActivationBuffer, isConstant, placementOrder, uniformBuffer, type KernelBuffers } from '../lower/buffers.ts';
@@ -39,7 +39,9 @@ function kernelBuffers(k: PosedKernel, s: Posed, constants: Map<string, Uint8Arr
     const v = channelVectorOf(e);
     if (v === undefined) continue;
     const offset = e.kind === 'bias' ? (e.offset ?? 0) : 0;
-    bias.set(e.node.name, once(vectorBuffer(v, offset, offsets), () => packBias(paddedLanes(constData(v, byName(graph.tensors, v)!), cfg.blockOut, offset), cfg)));
+    const lanes = computedLanes(e);
+    if (lanes) bias.set(e.node.name, once(biasBuffer(v, offset), () => packBias(paddedLanes(lanes, cfg.blockOut, offset), cfg)));
+    else bias.set(e.node.name, once(vectorBuffer(v, offset, offsets), () => packBias(paddedLanes(constData(v, byName(graph.tensors, v)!), cfg.blockOut, offset), cfg)));
   }
   const uniform = new Map(residentConstants(k.group.epilogue).map((v) => [v, once(uniformBuffer(v), () => packBias(new Int32Array(cfg.blockOut).fill(v), cfg))]));
   const lowering = loweringOf(k.kind);

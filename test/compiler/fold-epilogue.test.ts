@@ -43,9 +43,16 @@ describe('foldRounding', () => {
     expect(foldRounding(chain(false, false))[0]).toMatchObject({ offset: 128 });
   });
 
-  it('leaves half-even and per-channel requantizations alone', () => {
-    const ep = chain(false, true).map((e) => (e.kind === 'requantize' ? { ...e, halfEven: true } : e));
+  it('leaves per-channel requantizations alone', () => {
+    const ep = chain(false, true).map((e) => (e.kind === 'requantize' ? { ...e, perChannel: 'm' } : e));
     expect(foldRounding(ep)).toEqual(ep);
+  });
+
+  it('folds a half-even shift’s 2^(n−1) too: its tie bit is taken from the sum after it', () => {
+    const ep = chain(false, true).map((e) => (e.kind === 'requantize' ? { ...e, halfEven: true } : e));
+    const out = foldRounding(ep);
+    expect(out[0]).toMatchObject({ kind: 'bias', offset: 128 });
+    expect(out[1]).toMatchObject({ kind: 'requantize', halfEven: true, roundingFolded: true });
   });
 });
 
