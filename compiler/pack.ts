@@ -135,19 +135,22 @@ export function packWeight(shape: number[], data: Int8Array, cfg: VtaConfig): { 
   const BI = cfg.blockIn;
   const grid = { OT: ceilDiv(O, BO), CT: ceilDiv(I, BI), KH, KW };
   const out = new Int8Array(grid.OT * grid.CT * KH * KW * cfg.blockOut * cfg.blockIn);
-  // Tiles of one (o, i) are consecutive in (kh, kw), `BO * BI` elements apart.
-  const tileSize = BO * BI;
   const taps = KH * KW;
-  // Where input channel i lands inside an output row's tiles, computed once rather than per (o, i).
-  const inputOffset = new Int32Array(I);
-  for (let i = 0; i < I; i++) inputOffset[i] = Math.floor(i / BI) * taps * tileSize + (i % BI);
-  const rowStride = grid.CT * taps * tileSize;
-  let flat = 0;
-  for (let o = 0; o < O; o++) {
-    const rowBase = Math.floor(o / BO) * rowStride + (o % BO) * BI;
-    for (let i = 0; i < I; i++) {
-      let at = rowBase + inputOffset[i]!;
-      for (let k = 0; k < taps; k++, at += tileSize) out[at] = data[flat++]!;
+  // Written in the packed order, one tile row (BI consecutive input channels of one output
+  // channel at one tap) at a time, reading those channels `taps` apart in the OIHW row: writes
+  // scattered a tile apart cost a cache miss each, over millions of weights.
+  let at = 0;
+  for (let ot = 0; ot < grid.OT; ot++) {
+    for (let ct = 0; ct < grid.CT; ct++) {
+      const inputs = Math.min(BI, I - ct * BI);
+      for (let k = 0; k < taps; k++) {
+        for (let bo = 0; bo < BO; bo++, at += BI) {
+          const o = ot * BO + bo;
+          if (o >= O) continue;
+          let from = (o * I + ct * BI) * taps + k;
+          for (let bi = 0; bi < inputs; bi++, from += taps) out[at + bi] = data[from]!;
+        }
+      }
     }
   }
   return { grid, bytes: cfg.wgtWidth === 8 ? new Uint8Array(out.buffer) : packSigned(out, cfg.wgtWidth) };
