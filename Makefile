@@ -19,7 +19,7 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(BUNDLE): $(NODE_STAMP) $(BUNDLE_SOURCES) scripts/build.ts
+$(BUNDLE): $(NODE_STAMP) $(BUNDLE_SOURCES) scripts/build.ts scripts/bundle-launcher.mjs
 	node_modules/.bin/tsx scripts/build.ts
 
 # Verilator from Debian when missing (we are root on these machines).
