@@ -70,8 +70,9 @@ const result = await build({
   // A script, so that it can run from V8's code cache (scripts/bundle-launcher.mjs); strict, as the
   // ES modules it is made of are.
   format: 'cjs',
-  banner: { js: `"use strict";\nvar __vtaBundleUrl = require("node:url").pathToFileURL(__filename).href;` },
-  define: { 'import.meta.url': '__vtaBundleUrl', 'import.meta.dirname': '__dirname' },
+  // (yargs declares a __dirname of its own in the bundle's scope: the folder is taken first.)
+  banner: { js: `"use strict";\nvar __vtaBundleUrl = require("node:url").pathToFileURL(__filename).href, __vtaBundleDir = __dirname;` },
+  define: { 'import.meta.url': '__vtaBundleUrl', 'import.meta.dirname': '__vtaBundleDir' },
   target: 'node20',
   external: dependencies.filter((d) => !BUNDLED_DEPENDENCIES.has(d)),
   plugins: [lazyStringWidth],
