@@ -22,7 +22,7 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(BUNDLE): $(NODE_STAMP) $(BUNDLE_SOURCES) scripts/build.ts
+$(BUNDLE): $(NODE_STAMP) $(BUNDLE_SOURCES) scripts/build.ts scripts/bundle-launcher.mjs
 	node_modules/.bin/tsx scripts/build.ts
 
 # With npm's own node-gyp, as hw/ builds tsim's addon. A failed build only costs speed: the

@@ -77,16 +77,52 @@ function forEachRun(g: TileGrid, cfg: VtaConfig, f: (flat: number, packed: numbe
 
 const tileElements = (g: TileGrid, cfg: VtaConfig) => gridTiles(g) * cfg.batch * cfg.blockIn;
 
+/**
+ * Where a packer allocates the image it returns: a new array, unless packedInto lends memory for
+ * one packing. pack-constants packs a model's constants straight into its constant image that way,
+ * instead of packing megabytes of weights and then copying them there.
+ */
+let allocateImage: (bytes: number) => Uint8Array = (bytes) => new Uint8Array(bytes);
+
+/**
+ * Run `pack` with the first image it allocates taken from `allocate`, which must give zeroed
+ * memory (any further one is a new array). Only the image a packer returns is allocated this way.
+ */
+export function packedInto<T>(allocate: (bytes: number) => Uint8Array, pack: () => T): T {
+  const previous = allocateImage;
+  let lent = false;
+  allocateImage = (bytes) => {
+    if (lent) return new Uint8Array(bytes);
+    lent = true;
+    return allocate(bytes);
+  };
+  try {
+    return pack();
+  } finally {
+    allocateImage = previous;
+  }
+}
+
+/** Zeroed int8 elements for an image of `elements` at `width` bits: the returned image itself at 8 bits. */
+function imageElements(elements: number, width: number): Int8Array {
+  if (width !== 8) return new Int8Array(elements);
+  const bytes = allocateImage(elements);
+  return new Int8Array(bytes.buffer, bytes.byteOffset, elements);
+}
+
+/** The image of int8 `elements` packed at `width` bits (at 8 bits, the elements' own bytes). */
+const imageOf = (elements: Int8Array, width: number): Uint8Array =>
+  width === 8 ? new Uint8Array(elements.buffer, elements.byteOffset, elements.length) : packSigned(elements, width);
+
 /** Pack an int8 activation into its tile image (bytes, elements of the INP width). */
 export function packActivation(t: Tensor, cfg: VtaConfig): Uint8Array {
   const g = tileGrid(t.shape, cfg);
-  const out = new Int8Array(tileElements(g, cfg));
+  const out = imageElements(tileElements(g, cfg), cfg.inpWidth);
   const src = t.data;
   forEachRun(g, cfg, (flat, packed, count, step) => {
     for (let i = 0; i < count; i++) out[packed + i * step] = src[flat + i]!;
   });
-  // At 8 bits the elements are the bytes.
-  return cfg.inpWidth === 8 ? new Uint8Array(out.buffer) : packSigned(out, cfg.inpWidth);
+  return imageOf(out, cfg.inpWidth);
 }
 
 /** Unpack a tile image (elements of the OUT width, sign-extended) into a row-major int8 tensor of `shape`. */
@@ -134,23 +170,26 @@ export function packWeight(shape: number[], data: Int8Array, cfg: VtaConfig): { 
   const BO = cfg.blockOut;
   const BI = cfg.blockIn;
   const grid = { OT: ceilDiv(O, BO), CT: ceilDiv(I, BI), KH, KW };
-  const out = new Int8Array(grid.OT * grid.CT * KH * KW * cfg.blockOut * cfg.blockIn);
-  // Tiles of one (o, i) are consecutive in (kh, kw), `BO * BI` elements apart.
-  const tileSize = BO * BI;
+  const out = imageElements(grid.OT * grid.CT * KH * KW * cfg.blockOut * cfg.blockIn, cfg.wgtWidth);
   const taps = KH * KW;
-  // Where input channel i lands inside an output row's tiles, computed once rather than per (o, i).
-  const inputOffset = new Int32Array(I);
-  for (let i = 0; i < I; i++) inputOffset[i] = Math.floor(i / BI) * taps * tileSize + (i % BI);
-  const rowStride = grid.CT * taps * tileSize;
-  let flat = 0;
-  for (let o = 0; o < O; o++) {
-    const rowBase = Math.floor(o / BO) * rowStride + (o % BO) * BI;
-    for (let i = 0; i < I; i++) {
-      let at = rowBase + inputOffset[i]!;
-      for (let k = 0; k < taps; k++, at += tileSize) out[at] = data[flat++]!;
+  // Written in the packed order, one tile row (BI consecutive input channels of one output
+  // channel at one tap) at a time, reading those channels `taps` apart in the OIHW row: writes
+  // scattered a tile apart cost a cache miss each, over millions of weights.
+  let at = 0;
+  for (let ot = 0; ot < grid.OT; ot++) {
+    for (let ct = 0; ct < grid.CT; ct++) {
+      const inputs = Math.min(BI, I - ct * BI);
+      for (let k = 0; k < taps; k++) {
+        for (let bo = 0; bo < BO; bo++, at += BI) {
+          const o = ot * BO + bo;
+          if (o >= O) continue;
+          let from = (o * I + ct * BI) * taps + k;
+          for (let bi = 0; bi < inputs; bi++, from += taps) out[at + bi] = data[from]!;
+        }
+      }
     }
   }
-  return { grid, bytes: cfg.wgtWidth === 8 ? new Uint8Array(out.buffer) : packSigned(out, cfg.wgtWidth) };
+  return { grid, bytes: imageOf(out, cfg.wgtWidth) };
 }
 
 /** Pack a per-channel int32 bias into OT accumulator tiles (little-endian), repeated per batch lane. */
@@ -164,8 +203,8 @@ export function packBias(data: Int32Array, cfg: VtaConfig): Uint8Array {
     for (let b = 0; b < B; b++) out[(t * B + b) * BO + (c % BO)] = data[c]!;
   }
   // Int32Array is little-endian on every platform Node runs on; make it explicit anyway.
-  const bytes = new Uint8Array(out.length * 4);
-  const dv = new DataView(bytes.buffer);
+  const bytes = allocateImage(out.length * 4);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   out.forEach((v, i) => dv.setInt32(i * 4, v, true));
   return bytes;
 }

@@ -56,6 +56,13 @@ function resolve(k: EmittedKernelPlan, plan: MemoryPlan, at: number, relocs: [nu
   return insns;
 }
 
+/** The constant image: every constant copied to its place in a new array. */
+function layConstants(constants: Map<string, Uint8Array>, plan: MemoryPlan): Uint8Array {
+  const image = new Uint8Array(plan.sizes.const);
+  for (const [name, bytes] of constants) image.set(bytes, plan.get(name).offset);
+  return image;
+}
+
 const im2colInfo = (p: PackedInput | undefined): Pick<KernelInfo, 'im2col'> => (p ? { im2col: { buffer: p.buffer, window: p.window } } : {});
 
 function link(s: Emitted): Linked {
@@ -92,8 +99,7 @@ function link(s: Emitted): Linked {
     });
     at += insns.length;
   }
-  const constImage = new Uint8Array(plan.sizes.const);
-  for (const [name, bytes] of s.constants) constImage.set(bytes, plan.get(name).offset);
+  const constImage = s.arena?.imageFor(s.constants, plan) ?? layConstants(s.constants, plan);
   const activations = nameRecord([...plan.buffers.keys()].filter((name) => name.startsWith('act:')).map((name) => [name.slice(4), name] as const));
   let kernelNo = 0;
   const steps: ModelStep[] = s.partition.steps.map((step) =>

@@ -10,7 +10,9 @@ import { paddedLanes } from '../fold-epilogue.ts';
 import type { VtaGroup } from '../fuse.ts';
 import { actBuffer, biasBuffer, constBuffer, isActivationBuffer, isConstant, placementOrder, uniformBuffer, type KernelBuffers } from '../lower/buffers.ts';
 import { loweringOf, type KernelKind } from '../lower/table.ts';
-import { constData, gridTiles, packActivation, packBias, tileGrid } from '../pack.ts';
+import { BUFFER_ALIGN, MemoryPlan } from '../memplan.ts';
+import { constData, gridTiles, packActivation, packBias, packedInto, tileGrid } from '../pack.ts';
+import { DTYPE_INFO } from '../../lib/dtype.ts';
 import { lowerContext, type Posed, type PosedKernel } from './build-problems.ts';
 import type { Pass } from './pass.ts';
 import type { Shaped } from './shapes.ts';
@@ -24,13 +26,73 @@ export interface Packed extends Posed {
   kernels: PackedKernel[];
   /** Initial contents of the constant buffers, by buffer name. */
   constants: Map<string, Uint8Array>;
+  /** The memory they were packed in, which link takes as the constant image when it can. */
+  arena?: ConstantArena;
+}
+
+/**
+ * Zeroed memory the constants are packed into as they are found, each where the const segment puts
+ * it when the buffers are placed in that order (place-buffers does: both follow each kernel's
+ * placementOrder), so that link can take it as the model's constant image instead of copying
+ * megabytes of weights there. It is sized from the graph's constants with room to spare (untouched
+ * memory costs nothing); a constant that does not fit is packed on its own, and link then copies
+ * every constant into a new image, as it would without the arena: the image is the same.
+ */
+export class ConstantArena {
+  readonly memory: Uint8Array;
+  /** The constants packed in the arena, where they lie. */
+  readonly plan = new MemoryPlan();
+
+  constructor(capacity: number) {
+    this.memory = new Uint8Array(capacity);
+  }
+
+  /** Room for a graph's constants packed: each padded to whole tiles and 4 KiB aligned. */
+  static forGraph(graph: Graph, kernels: number): ConstantArena {
+    let bytes = 0;
+    let count = 0;
+    for (const t of Object.values(graph.tensors)) {
+      bytes += t.shape.reduce((a, b) => a * b, 1) * DTYPE_INFO[t.dtype].bytes;
+      count++;
+    }
+    // Kernels add constants of their own (uniform vectors, an add's weight): a few each.
+    return new ConstantArena(Math.ceil(bytes * 1.5) + 2 * BUFFER_ALIGN * (count + 4 * kernels));
+  }
+
+  /** `pack()`'s image, packed in the arena when the packer allocates it there and it fits. */
+  pack(buffer: string, pack: () => Uint8Array): Uint8Array {
+    let block: Uint8Array | undefined;
+    const bytes = packedInto((n) => {
+      const at = Math.ceil(this.plan.sizes.const / BUFFER_ALIGN) * BUFFER_ALIGN;
+      if (at + n > this.memory.length) return new Uint8Array(n);
+      return (block = this.memory.subarray(at, at + n));
+    }, pack);
+    if (!block) return bytes;
+    if (bytes.buffer === block.buffer && bytes.byteOffset === block.byteOffset && bytes.length === block.length) this.plan.place(buffer, 'const', bytes.length);
+    // The packer returned another array: what it wrote in the arena is nobody's.
+    else block.fill(0);
+    return bytes;
+  }
+
+  /**
+   * The arena as the constant image of `plan` when it holds exactly `constants`, each where `plan`
+   * places it; else undefined.
+   */
+  imageFor(constants: Map<string, Uint8Array>, plan: MemoryPlan): Uint8Array | undefined {
+    if (plan.sizes.const !== this.plan.sizes.const || constants.size !== this.plan.buffers.size) return undefined;
+    for (const [name, bytes] of constants) {
+      const here = this.plan.buffers.get(name);
+      if (!here || here.offset !== plan.get(name).offset || bytes.byteOffset !== this.memory.byteOffset + here.offset || bytes.buffer !== this.memory.buffer) return undefined;
+    }
+    return this.memory.subarray(0, plan.sizes.const);
+  }
 }
 
 /** Adds constants to `constants` as it finds them (a constant used twice is packed once). */
-function kernelBuffers(k: PosedKernel, s: Posed, constants: Map<string, Uint8Array>, offsets: Map<string, number>): KernelBuffers {
+function kernelBuffers(k: PosedKernel, s: Posed, constants: Map<string, Uint8Array>, offsets: Map<string, number>, arena: ConstantArena): KernelBuffers {
   const { graph, cfg } = s;
   const once = (buffer: string, pack: () => Uint8Array) => {
-    if (!constants.has(buffer)) constants.set(buffer, pack());
+    if (!constants.has(buffer)) constants.set(buffer, arena.pack(buffer, pack));
     return buffer;
   };
   const bias = new Map<string, string>();
@@ -99,8 +161,9 @@ export const packConstantsPass: Pass<Posed, Packed> = {
     const constants = new Map<string, Uint8Array>();
     // The offset each channel vector's plain-named buffer was packed with.
     const offsets = new Map<string, number>();
-    const kernels = s.kernels.map((k) => ({ ...k, buffers: kernelBuffers(k, s, constants, offsets) }));
-    return { ...s, kernels, constants };
+    const arena = ConstantArena.forGraph(s.graph, s.kernels.length);
+    const kernels = s.kernels.map((k) => ({ ...k, buffers: kernelBuffers(k, s, constants, offsets, arena) }));
+    return { ...s, kernels, constants, arena };
   },
   verify: checkConstants,
   dump(s) {

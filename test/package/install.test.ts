@@ -63,6 +63,9 @@ describe('npm pack, then install the tarball in an empty folder', () => {
     }
     const pkg = join(app, 'node_modules', 'vta-toolchain');
     expect(existsSync(join(pkg, 'dist', 'vta.mjs'))).toBe(true);
+    // The bundle and V8's code cache for it (scripts/build.ts).
+    expect(existsSync(join(pkg, 'dist', 'vta.cjs'))).toBe(true);
+    expect(existsSync(join(pkg, 'dist', 'vta.cjs.cache'))).toBe(true);
     expect(existsSync(join(pkg, 'cli'))).toBe(false);
     const vta = async (...args: string[]) => (await run('npx', ['--no', 'vta', ...args], { cwd: app, timeout: 60_000 })).stdout;
 
