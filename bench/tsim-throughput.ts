@@ -1,26 +1,25 @@
 /**
  * tsim figures for `make bench`: simulated cycles per second of the Verilated RTL on a large GEMM
- * (in-process, per wall second and per CPU second, and whole process: a fresh `node` that opens
- * tsim and runs it), GEMM utilisation (cycles against MACs / (BATCH * BLOCK_IN * BLOCK_OUT), the
- * number of cycles at one uop-iteration per cycle), and one ResNet-18-shaped inference on tsim as
- * a whole `vta run`, beside its anchor: TVM's Chisel tsim took 227.73 s for ResNet-18; and that
- * network's tsim cycles under both quantizations (bench/resnet18.ts) beside the Chisel VTA's.
- * Every figure is a median of 5 samples (2 shared, noisy cores: CPU figures are steadier than wall).
+ * in-process (1 M cycles, per wall second and per CPU second), and as a user runs it: `vta replay`
+ * of a bundle of 128 large GEMMs (~17 M cycles, 4.3 G MACs) on tsim as a whole process, beside
+ * `node -e 1`; GEMM utilisation (cycles against MACs / (BATCH * BLOCK_IN * BLOCK_OUT), the number
+ * of cycles at one uop-iteration per cycle), and one ResNet-18-shaped inference on tsim as a whole
+ * `vta run`, beside its anchor: TVM's Chisel tsim took 227.73 s for ResNet-18; and that network's
+ * tsim cycles under both quantizations (bench/resnet18.ts) beside the Chisel VTA's. The whole
+ * processes run bin/vta.mjs, which runs the built bundle (dist/) when it is current: build it
+ * first (`make deps`), or the figures include compiling TypeScript at start-up.
+ * Figures are medians of 5 samples, 3 for the whole processes of ~10 s (2 shared, noisy cores:
+ * CPU figures are steadier than wall).
  *
- * As measured on that machine (load 5-9, then 6-20 for the last column; medians; hw/README.md has the method):
- *   figure                                   -Os (before)   -O3          -O3 -march=native + skipped   goal
- *                                                                        falling edges (now)
- *   large GEMM in-process, M cycles/CPU-s    0.79-0.90      0.86-1.23    1.52-1.65                     2.5: not reached
- *   large GEMM whole process, CPU s          -              2.14 s       1.43 s (0.73 M/CPU-s)         2.5 M/CPU-s: not reached
- *     (of 1.43 s, ~0.75 s is node + tsx + loading the driver: the GEMM child no longer loads api/)
- *   ResNet-18 one inference, simulation      -              11.35 s CPU  9.4 s CPU (same 12,380,377 cycles)
- *   ResNet-18 one inference, whole process   25.5 s CPU     19.4 s CPU   13.5 s CPU                    5 s: not reached
- *     (`vta run`, one run each at load ~15: 15.9 s CPU with the -O3 build in the same minutes)
- *   anchor: TVM's Chisel tsim, ResNet-18     227.73 s
- * This area's own run after the change (npx tsx bench/run.ts tsim, load falling from ~7 to ~1):
- * in-process 1.45 M cycles/CPU-s (1.16 before), whole process 0.72 M cycles/CPU-s (0.60 before),
- * ResNet-18 `vta run` 13.7 s wall, 11.9 s CPU (15.8 s, 17.2 s before), 12,380,377 cycles as before.
- * Run directly for the table: npx tsx bench/tsim-throughput.ts  (`--gemm-child` is the child run).
+ * As measured on that machine (2026-11-30, load 4-13; medians; hw/README.md "Speed" has the method
+ * and the earlier steps: -Os -> -O3 -> -march=native -> falling edges skipped):
+ *   figure                                       before (17 h)    after: immediate    goal
+ *                                                                 assertions
+ *   large GEMM in-process, M cycles/CPU-s        1.28-1.47        1.49-1.63
+ *   vta replay, 16.8 M-cycle GEMM bundle, CPU s  10.58 (1.59 M/s) 10.07 (1.67 M/s)    2.5 M cycles/CPU-s: not reached
+ *   ResNet-18 `vta run --driver tsim -q`, CPU s  9.28             8.84                5 s: not reached
+ *   anchor: TVM's Chisel tsim, ResNet-18         227.73 s
+ * Run directly for the table: npx tsx bench/tsim-throughput.ts
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,10 +31,13 @@ import { figure, formatTable, type Figures } from './table.ts';
 import { defaultVtaConfig, type VtaConfig } from '../config/config.ts';
 import type { Driver } from '../drivers/api.ts';
 import tsim from '../drivers/backends/tsim.ts';
-import { MEM_TYPE, NO_DEPS, OPCODE, encodeProgram, encodeUop, type Insn, type MemInsn } from '../isa/index.ts';
+import { MEM_TYPE, NO_DEPS, OPCODE, encodeProgram, encodeUop, finishInsn, gemmInsn, memInsn, type Insn, type MemInsn } from '../isa/index.ts';
+import { BUNDLE_FORMAT } from '../drivers/bundle.ts';
+import { PAGE_BYTES } from '../sim/memory.ts';
+import { randomBytes } from '../lib/random.ts';
 import { VtaError } from '../lib/errors.ts';
 import { parseNpy, writeNpy } from '../lib/npy.ts';
-import type { ResnetQuantization } from './resnet18.ts';
+import { CHISEL_TSIM_RESNET18_CYCLES, IDEAL_RESNET18_CYCLES, type ResnetQuantization, resnet18TsimCycles } from './resnet18.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SAMPLES = 5;
@@ -43,8 +45,12 @@ const SAMPLES = 5;
 const CHISEL_TSIM_RESNET18_SECONDS = 227.73;
 const RESNET = join(ROOT, 'models', 'real', 'ort-resnet18-u8-pc.onnx');
 const RESNET_INPUT = join(ROOT, 'models', 'real', 'ort-resnet18-u8-pc.input.npy');
-/** GEMM instructions per run: each is 16 uops x 128 x 64 iterations, ~131 k cycles. */
+/** GEMM instructions per in-process run: each is 16 uops x 128 x 64 iterations, ~131 k cycles. */
 const GEMMS = 8;
+/** GEMM instructions of the whole-process bundle (writeGemmBundle): ~17 M cycles. */
+const BUNDLE_GEMMS = 128;
+/** Samples of the whole-process runs of ~10 s each. */
+const HEAVY_SAMPLES = 3;
 
 const mem = (type: number, f: Partial<MemInsn>): MemInsn => ({
   ...NO_DEPS, opcode: OPCODE.LOAD, memory_type: type, sram_base: 0, dram_base: 0, y_size: 1, x_size: 1, x_stride: 1,
@@ -94,7 +100,7 @@ async function medianCpuSeconds(work: () => Promise<unknown>): Promise<number> {
 }
 
 /** `args` as a whole process, SAMPLES times: median wall and CPU seconds. */
-const wholeProcess = (args: string[]) => medianWholeProcess(args, { cwd: ROOT, samples: SAMPLES });
+const wholeProcess = (args: string[], samples = SAMPLES) => medianWholeProcess(args, { cwd: ROOT, samples });
 
 /** The first sample of the ResNet input, as a one-sample .npy in a temporary directory. */
 function oneSampleInput(dir: string): string {
@@ -134,25 +140,22 @@ export async function runTsimBench(): Promise<Figures> {
   const gemm = await inProcessGemm(cfg);
   const figures: Figures = { ...gemm };
   figures.simulated_cycles_per_cpu_second = figure(gemm.simulated_cycles_per_cpu_second!, 'cycles/CPU-s', undefined, '≥ 2.5 M whole process');
-  // Whole process: node start-up, tsx, opening the addon and one run of the same GEMM.
+  // Whole process, as a user runs it: `vta replay` of a bundle of BUNDLE_GEMMS large GEMMs
+  // (bin/vta.mjs runs the built bundle, dist/, when it is current: build it first, `make deps`).
   const node = nodeStartupCpuSeconds(SAMPLES);
-  const child = wholeProcess([process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), '--gemm-child']);
-  figures.whole_process_gemm_seconds = figure(child.wall, 's');
-  figures.whole_process_gemm_cpu_seconds = figure(child.cpu, 'CPU s', { name: 'node -e 1', value: node });
-  figures.whole_process_cycles_per_second = figure(gemm.gemm_cycles! / child.wall, 'cycles/s');
-  figures.whole_process_cycles_per_cpu_second = figure(gemm.gemm_cycles! / child.cpu, 'cycles/CPU-s', undefined, '≥ 2.5 M');
-  if (existsSync(RESNET) && existsSync(RESNET_INPUT)) {
-    const dir = mkdtempSync(join(tmpdir(), 'vta-tsim-bench-'));
-    try {
+  const dir = mkdtempSync(join(tmpdir(), 'vta-tsim-bench-'));
+  try {
+    Object.assign(figures, wholeProcessReplay(cfg, dir, node));
+    if (existsSync(RESNET) && existsSync(RESNET_INPUT)) {
       const input = oneSampleInput(dir);
-      const run = wholeProcess([process.execPath, join(ROOT, 'bin', 'vta.mjs'), 'run', RESNET, '--driver', 'tsim', '--input', input, '-q']);
+      const run = wholeProcess([process.execPath, join(ROOT, 'bin', 'vta.mjs'), 'run', RESNET, '--driver', 'tsim', '--input', input, '-q'], HEAVY_SAMPLES);
       const chisel = { name: "TVM's Chisel tsim, ResNet-18", value: CHISEL_TSIM_RESNET18_SECONDS };
       figures.resnet18_inference_seconds = figure(run.wall, 's', chisel, '≤ 5 s whole process');
       figures.resnet18_inference_cpu_seconds = figure(run.cpu, 'CPU s', chisel);
       Object.assign(figures, await resnet18CycleFigures(dir));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
   return figures;
 }
@@ -162,9 +165,6 @@ export async function runTsimBench(): Promise<Figures> {
  * each quantization, beside the Chisel VTA's cycles, with the ideal in the goal column.
  */
 async function resnet18CycleFigures(dir: string): Promise<Figures> {
-  // Imported here, not at the top: it loads the whole toolchain (api/), which the whole-process
-  // GEMM child (this file's --gemm-child) would otherwise load too and count as tsim's start-up.
-  const { CHISEL_TSIM_RESNET18_CYCLES, IDEAL_RESNET18_CYCLES, resnet18TsimCycles } = await import('./resnet18.ts');
   const chisel = { name: 'Chisel VTA tsim, ResNet-18 (conv1 on CPU)', value: CHISEL_TSIM_RESNET18_CYCLES };
   const goal = `< ${CHISEL_TSIM_RESNET18_CYCLES.toLocaleString('en-US')} (ideal ${(IDEAL_RESNET18_CYCLES / 1e6).toFixed(2)} M)`;
   const figures: Figures = {};
@@ -177,18 +177,64 @@ async function resnet18CycleFigures(dir: string): Promise<Figures> {
   return figures;
 }
 
-/** The child of the whole-process figure: one run of the large GEMM. */
-async function gemmChild(): Promise<void> {
-  const cfg = defaultVtaConfig();
-  const d = await tsim.open(cfg);
-  try {
-    await largeGemm(cfg, d).run();
-  } finally {
-    d.close();
-  }
+/**
+ * A bundle of BUNDLE_GEMMS large GEMMs on random INP/WGT tiles, their last OUT tiles stored: the
+ * whole-process figure's program, BUNDLE_GEMMS * 131,072 uop-iterations (128 GEMMs: 4.3 G MACs,
+ * about 17 M cycles on the default config).
+ */
+export function writeGemmBundle(cfg: VtaConfig, path: string): void {
+  const UOPS = 16;
+  const STORED = 16;
+  const base = PAGE_BYTES;
+  const at = { insn: 0, uop: 0x4000, out: 0x5000, inp: 0x10000 };
+  const inpBytes = cfg.inpDepth * cfg.inpElemBytes;
+  const wgtBytes = cfg.wgtDepth * cfg.wgtElemBytes;
+  const wgtAt = at.inp + inpBytes;
+  const image = new Uint8Array(wgtAt + wgtBytes);
+  image.set(randomBytes(inpBytes, 1), at.inp);
+  image.set(randomBytes(wgtBytes, 2), wgtAt);
+  const uops = Uint32Array.from({ length: UOPS }, (_, k) => encodeUop(cfg, { dst_idx: k, src_idx: 0, wgt_idx: k }));
+  image.set(new Uint8Array(uops.buffer), at.uop);
+  const load = (memory_type: number, dram: number, elemBytes: number, x_size: number, flags: Partial<MemInsn> = {}) =>
+    memInsn({ opcode: OPCODE.LOAD, memory_type, dram_base: (base + dram) / elemBytes, y_size: 1, x_size, x_stride: x_size, ...flags });
+  const gemm = (last: boolean) => gemmInsn({ uop_bgn: 0, uop_end: UOPS, iter_out: 128, iter_in: 64, dst_factor_out: 16, src_factor_out: 1,
+    src_factor_in: 16, wgt_factor_in: 16, push_next: last ? 1 : 0 });
+  const prog: Insn[] = [
+    load(MEM_TYPE.INP, at.inp, cfg.inpElemBytes, cfg.inpDepth),
+    load(MEM_TYPE.WGT, wgtAt, cfg.wgtElemBytes, cfg.wgtDepth, { push_next: 1 }),
+    load(MEM_TYPE.UOP, at.uop, 4, UOPS, { pop_prev: 1 }),
+    ...Array.from({ length: BUNDLE_GEMMS }, (_, i) => gemm(i === BUNDLE_GEMMS - 1)),
+    memInsn({ opcode: OPCODE.STORE, memory_type: MEM_TYPE.OUT, dram_base: (base + at.out) / cfg.outElemBytes, y_size: 1, x_size: STORED,
+      x_stride: STORED, pop_prev: 1, push_prev: 1 }),
+    finishInsn({ pop_next: 1 }),
+  ];
+  image.set(encodeProgram(cfg, prog), at.insn);
+  writeFileSync(path, JSON.stringify({
+    format: BUNDLE_FORMAT,
+    config: { ...cfg.json },
+    memory: { base, data: Buffer.from(image).toString('base64') },
+    insn: { addr: base + at.insn, count: prog.length },
+    outputs: [{ name: 'out', addr: base + at.out, bytes: STORED * cfg.outElemBytes }],
+  }));
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  if (process.argv.includes('--gemm-child')) await gemmChild();
-  else console.log(formatTable('tsim', await runTsimBench()));
+/**
+ * `vta replay` of the GEMM bundle on tsim as whole processes: wall and CPU seconds, and simulated
+ * cycles (from the replay's own result) per second of the whole process.
+ */
+function wholeProcessReplay(cfg: VtaConfig, dir: string, node: number): Figures {
+  const bundle = join(dir, 'gemm.bundle.json');
+  const result = join(dir, 'gemm.result.json');
+  writeGemmBundle(cfg, bundle);
+  const run = wholeProcess([process.execPath, join(ROOT, 'bin', 'vta.mjs'), 'replay', bundle, '--driver', 'tsim', '-o', result], HEAVY_SAMPLES);
+  const cycles = (JSON.parse(readFileSync(result, 'utf8')) as { counters: { cycles: number } }).counters.cycles;
+  return {
+    whole_process_gemm_cycles: cycles,
+    whole_process_gemm_seconds: figure(run.wall, 's'),
+    whole_process_gemm_cpu_seconds: figure(run.cpu, 'CPU s', { name: 'node -e 1', value: node }),
+    whole_process_cycles_per_second: figure(cycles / run.wall, 'cycles/s'),
+    whole_process_cycles_per_cpu_second: figure(cycles / run.cpu, 'cycles/CPU-s', undefined, '≥ 2.5 M'),
+  };
 }
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) console.log(formatTable('tsim', await runTsimBench()));
