@@ -81,7 +81,8 @@ export function maxPoolPacked(x: PackedImage, outShape: number[], a: OpAttrs['ma
   const [pt, pl] = a.pad ?? [0, 0, 0, 0];
   const src = new Int8Array(x.bytes.buffer, x.bytes.byteOffset, x.bytes.length);
   const bytes = into ?? new Uint8Array(packedBytes(outShape, cfg));
-  const out = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length).fill(0);
+  const out = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+  const rowStride = g.W * tile;
   for (let plane = 0; plane < g.NB * g.CT; plane++) {
     for (let y = 0; y < o.H; y++) {
       const y0 = Math.max(0, y * sh - pt);
@@ -89,30 +90,32 @@ export function maxPoolPacked(x: PackedImage, outShape: number[], a: OpAttrs['ma
       for (let xo = 0; xo < o.W; xo++) {
         const x0 = Math.max(0, xo * sw - pl);
         const x1 = Math.min(g.W, xo * sw - pl + kw);
-        if (y1 <= y0 || x1 <= x0) continue; // empty window: stays 0
         const at = ((plane * o.H + y) * o.W + xo) * tile;
-        // The window's first tile, then the running maximum of every lane over the others.
-        const first = ((plane * g.H + y0) * g.W + x0) * tile;
-        copyTile(out, at, src, first, tile);
-        for (let iy = y0; iy < y1; iy++) {
-          const row = (plane * g.H + iy) * g.W;
-          for (let ix = iy === y0 ? x0 + 1 : x0; ix < x1; ix++) maxTile(out, at, src, (row + ix) * tile, tile);
-        }
+        if (y1 <= y0 || x1 <= x0) out.fill(0, at, at + tile); // empty window
+        else maxWindow(out, at, src, ((plane * g.H + y0) * g.W + x0) * tile, y1 - y0, x1 - x0, rowStride, tile);
       }
     }
   }
   return { shape: [...outShape], bytes };
 }
 
-// Small helpers rather than one deep loop nest: called many times they are optimized early and
-// stay so, where the nest, entered once per inference, ran mostly unoptimized.
-function copyTile(out: Int8Array, at: number, src: Int8Array, from: number, n: number): void {
-  for (let l = 0; l < n; l++) out[at + l] = src[from + l]!;
-}
-
-function maxTile(out: Int8Array, at: number, src: Int8Array, from: number, n: number): void {
-  for (let l = 0; l < n; l++) {
-    const v = src[from + l]!;
-    if (v > out[at + l]!) out[at + l] = v;
+/**
+ * Each lane's maximum over a window of `rows` x `cols` tiles starting at `first`, kept in a
+ * register and stored once. Branch-free (max as m + (d & ~(d >> 31))): with data-dependent
+ * comparisons the branch predictor missed about every other element. A small function called per
+ * window is optimized early and stays so, where the deep nest, entered once per inference, ran
+ * mostly unoptimized.
+ */
+function maxWindow(out: Int8Array, at: number, src: Int8Array, first: number, rows: number, cols: number, rowStride: number, tile: number): void {
+  for (let l = 0; l < tile; l++) {
+    let m = src[first + l]!;
+    for (let r = 0; r < rows; r++) {
+      let p = first + r * rowStride + l;
+      for (let c = 0; c < cols; c++, p += tile) {
+        const d = src[p]! - m;
+        m += d & ~(d >> 31);
+      }
+    }
+    out[at + l] = m;
   }
 }

@@ -1,8 +1,8 @@
 /** Integer requantization, saturation, casts, and the float ↔ integer (de)quantization. */
-import { DTYPE_INFO } from '../../lib/dtype.ts';
+import { DTYPE_INFO, type TypedData } from '../../lib/dtype.ts';
 import type { OpAttrs, Tensor } from '../ir.ts';
 import { normalizeAxis } from '../load.ts';
-import { requantizeFloat, roundHalfEven, roundingShift } from './rounding.ts';
+import { requantizeFloat, roundHalfEvenToInteger, roundingShift } from './rounding.ts';
 
 export function requantize(x: Tensor, perChannel: Tensor | undefined, out: Tensor, a: OpAttrs['requantize']): void {
   const { shift } = a;
@@ -35,30 +35,39 @@ export function cast(x: Tensor, out: Tensor): void {
   }
 }
 
-/** Index of the scale / zero point that applies to each element. */
-function paramIndex(x: Tensor, count: number, axis: number, where: string): (k: number) => number {
-  if (count === 1) return () => 0;
+/**
+ * Call `run(from, to, i)` for each contiguous run of elements that share scale / zero point `i`:
+ * one run for a per-tensor scale, else one per (outer index, channel). The element loops then
+ * carry no per-element index arithmetic (this runs on every inference's input).
+ */
+function forEachParamRun(x: Tensor, count: number, axis: number, where: string, run: (from: number, to: number, i: number) => void): void {
+  const n = x.data.length;
+  if (count === 1) return run(0, n, 0);
   const ax = normalizeAxis(where, axis, x.shape.length);
   const inner = x.shape.slice(ax + 1).reduce((p, q) => p * q, 1);
-  return (k) => Math.floor(k / inner) % x.shape[ax]!;
+  const channels = x.shape[ax]!;
+  for (let from = 0, k = 0; from < n; from += inner, k++) run(from, from + inner, k % channels);
 }
 
 export function quantize(x: Tensor, out: Tensor, a: OpAttrs['quantize'], where: string): void {
   const { min, max } = DTYPE_INFO[a.dtype];
-  const at = paramIndex(x, a.scale.length, a.axis ?? 1, where);
   const scales = a.scale.map(Math.fround);
-  for (let k = 0; k < out.data.length; k++) {
-    const i = at(k);
-    const q = roundHalfEven(Math.fround(x.data[k]! / scales[i]!)) + a.zero_point[i]!;
-    out.data[k] = Math.min(max, Math.max(min, q));
+  forEachParamRun(x, a.scale.length, a.axis ?? 1, where, (from, to, i) => quantizeRun(x.data, out.data, from, to, scales[i]!, a.zero_point[i]!, min, max));
+}
+
+/** Elements [from, to): round half to even of the float32 quotient, plus the zero point, saturated. */
+function quantizeRun(src: TypedData, dst: TypedData, from: number, to: number, scale: number, zeroPoint: number, min: number, max: number): void {
+  for (let k = from; k < to; k++) {
+    const q = roundHalfEvenToInteger(Math.fround(src[k]! / scale)) + zeroPoint;
+    dst[k] = Math.min(max, Math.max(min, q));
   }
 }
 
 export function dequantize(x: Tensor, out: Tensor, a: OpAttrs['dequantize'], where: string): void {
-  const at = paramIndex(x, a.scale.length, a.axis ?? 1, where);
   const scales = a.scale.map(Math.fround);
-  for (let k = 0; k < out.data.length; k++) {
-    const i = at(k);
-    out.data[k] = Math.fround((x.data[k]! - a.zero_point[i]!) * scales[i]!);
-  }
+  forEachParamRun(x, a.scale.length, a.axis ?? 1, where, (from, to, i) => dequantizeRun(x.data, out.data, from, to, scales[i]!, a.zero_point[i]!));
+}
+
+function dequantizeRun(src: TypedData, dst: TypedData, from: number, to: number, scale: number, zeroPoint: number): void {
+  for (let k = from; k < to; k++) dst[k] = Math.fround((src[k]! - zeroPoint) * scale);
 }

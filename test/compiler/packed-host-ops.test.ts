@@ -72,6 +72,11 @@ for (const [name, c, shape] of configs) {
         [[2, 2], [2, 2], [0, 0, 0, 0]],
         [[3, 2], [1, 2], [0, 1, 2, 0]],
         [[1, 1], [1, 1], [0, 0, 0, 0]],
+        // Ragged: strides past the kernel (skipped rows), windows wholly in the padding (stored 0).
+        [[2, 2], [3, 3], [0, 0, 3, 2]],
+        [[3, 3], [2, 1], [2, 2, 0, 1]],
+        [[2, 3], [3, 2], [1, 2, 2, 2]],
+        [[2, 2], [1, 2], [2, 0, 0, 3]],
       ];
       for (const [kernel, stride, pad] of cases) {
         const oh = Math.floor((h + pad[0] + pad[2] - kernel[0]) / stride[0]) + 1;
