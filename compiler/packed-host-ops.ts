@@ -79,10 +79,15 @@ export function maxPoolPacked(x: PackedImage, outShape: number[], a: OpAttrs['ma
   const [kh, kw] = a.kernel;
   const [sh, sw] = a.stride ?? [1, 1];
   const [pt, pl] = a.pad ?? [0, 0, 0, 0];
-  const src = new Int8Array(x.bytes.buffer, x.bytes.byteOffset, x.bytes.length);
   const bytes = into ?? new Uint8Array(packedBytes(outShape, cfg));
-  const out = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length);
-  const rowStride = g.W * tile;
+  // Four lanes per 32-bit word when tiles and both images are word-aligned (they are for every
+  // config with BATCH x BLOCK_IN a multiple of 4), else one lane per byte.
+  const words = tile % 4 === 0 && x.bytes.byteOffset % 4 === 0 && bytes.byteOffset % 4 === 0;
+  const unit = words ? 4 : 1;
+  const src = words ? new Int32Array(x.bytes.buffer, x.bytes.byteOffset, x.bytes.length / 4) : new Int8Array(x.bytes.buffer, x.bytes.byteOffset, x.bytes.length);
+  const out = words ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4) : new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+  const lanes = tile / unit;
+  const rowStride = g.W * lanes;
   for (let plane = 0; plane < g.NB * g.CT; plane++) {
     for (let y = 0; y < o.H; y++) {
       const y0 = Math.max(0, y * sh - pt);
@@ -90,9 +95,11 @@ export function maxPoolPacked(x: PackedImage, outShape: number[], a: OpAttrs['ma
       for (let xo = 0; xo < o.W; xo++) {
         const x0 = Math.max(0, xo * sw - pl);
         const x1 = Math.min(g.W, xo * sw - pl + kw);
-        const at = ((plane * o.H + y) * o.W + xo) * tile;
-        if (y1 <= y0 || x1 <= x0) out.fill(0, at, at + tile); // empty window
-        else maxWindow(out, at, src, ((plane * g.H + y0) * g.W + x0) * tile, y1 - y0, x1 - x0, rowStride, tile);
+        const at = ((plane * o.H + y) * o.W + xo) * lanes;
+        const first = ((plane * g.H + y0) * g.W + x0) * lanes;
+        if (y1 <= y0 || x1 <= x0) out.fill(0, at, at + lanes); // empty window
+        else if (words) maxWindowWords(out as Int32Array, at, src as Int32Array, first, y1 - y0, x1 - x0, rowStride, lanes);
+        else maxWindow(out as Int8Array, at, src as Int8Array, first, y1 - y0, x1 - x0, rowStride, lanes);
       }
     }
   }
@@ -114,6 +121,29 @@ function maxWindow(out: Int8Array, at: number, src: Int8Array, first: number, ro
       for (let c = 0; c < cols; c++, p += tile) {
         const d = src[p]! - m;
         m += d & ~(d >> 31);
+      }
+    }
+    out[at + l] = m;
+  }
+}
+
+/**
+ * maxWindow on four int8 lanes packed in each int32 word, without unpacking them: per byte, the
+ * top bit of (a | 0x80) - (b & 0x7f) says whether a's low seven bits are at least b's (no borrow
+ * crosses a byte); where the signs differ the non-negative one is larger. That gives a 0x80 per
+ * byte where a >= b, widened to a 0xff byte mask that picks a or b.
+ */
+function maxWindowWords(out: Int32Array, at: number, src: Int32Array, first: number, rows: number, cols: number, rowStride: number, lanes: number): void {
+  for (let l = 0; l < lanes; l++) {
+    let m = src[first + l]!;
+    for (let r = 0; r < rows; r++) {
+      let p = first + r * rowStride + l;
+      for (let c = 0; c < cols; c++, p += lanes) {
+        const v = src[p]!;
+        const low = ((m | 0x80808080) - (v & 0x7f7f7f7f)) | 0;
+        const ge = ((v & ~m) | (~(m ^ v) & low)) & 0x80808080;
+        const mask = (ge - (ge >>> 7)) | ge;
+        m = (m & mask) | (v & ~mask);
       }
     }
     out[at + l] = m;
