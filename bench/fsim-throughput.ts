@@ -22,24 +22,25 @@
  *   | after: native VNNI GEMM + DMA     | 53.9      | 6.8              | 8.1×  |
  *   | then: cheaper host ops (below)    | 36.9      | 6.4              | 5.7×  |
  *
- * The last row is paired against the row above it measured again the same way the same hour
- * (47.4 ms, onnxruntime 6.3 ms, 7.5×; load average 3.5-4.2): per pair the change took 0.71-0.83×
- * the CPU, and its ratio to onnxruntime ranged 5.0-6.2× (before 5.9-8.6×). Same output bytes, and
- * `vta run --check` still finds all 53 tensors bit-exact with the reference executor. What changed
- * (compiler/packed-host-ops.ts, graph/semantics/quantize.ts): max pooling keeps each lane's running
- * maximum in a register, branch-free, four int8 lanes per int32 word (ResNet-18's 3x3/2 pool 10 ->
- * 1.3 ms: a data-dependent branch per element missed about every other time); quantize and
- * dequantize loop over runs that share one scale, rounding half to even by the float's own
- * rounding (the input's quantize 3.4 -> 0.5 ms: Math.round plus the tie test was most of it).
- * im2col of the first convolution (compiler/pack.ts, ~3-5 ms, now the largest host op) measured
- * no faster written tile by tile or row by row: about 1.5 ns a byte is what a JS byte loop costs.
- *
  * Where the 128 ms went before (CPU profile, shares of the run): the WebAssembly GEMM 59%, the
  * ALU 8%, host operators between kernels (max pool, im2col, quantize; compiler/) 15%, LOAD and
  * STORE row copies 6%, instruction dispatch and uop decoding 6%, the rest scattered. After: the
  * native GEMM (7.1 M uop-iterations, 1.8 G MACs) 28%, the ALU (4.3 M tile operations, still
  * WebAssembly: a native one measured no faster) 20%, the host operators 37% (now the largest
  * part, outside sim/), LOAD and STORE 7%, dispatch and uop decoding 8%.
+ *
+ * The last row is paired against the row above it measured again the same way the same hour
+ * (47.4 ms, onnxruntime 6.3 ms, 7.5×; load average 3.5-4.2): per pair the change took 0.71-0.83×
+ * the CPU, and its ratio to onnxruntime ranged 5.0-6.2× (before 5.9-8.6×). Same output bytes, and
+ * `vta run --check` still finds all 53 tensors bit-exact with the reference executor. What changed
+ * (compiler/packed-host-ops.ts, graph/semantics/quantize.ts): max pooling keeps each lane's running
+ * maximum in a register, branch-free, four int8 lanes per int32 word (ResNet-18's 3x3/2 pool alone 7.2
+ * -> 1.4 ms CPU: a data-dependent branch per element missed about every other time); quantize and
+ * dequantize loop over runs that share one scale, rounding half to even by the float's own
+ * rounding (the input's quantize alone 3.9 -> 1.2-1.9 ms with its output's allocation: Math.round
+ * plus the tie test was most of it).
+ * im2col of the first convolution (compiler/pack.ts, ~3-5 ms, now the largest host op) measured
+ * no faster written tile by tile or row by row: about 1.5 ns a byte is what a JS byte loop costs.
  */
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
