@@ -31,12 +31,15 @@
  *   no iterator result per element: maxOf/minOf index arrays, the int8 tie search counts, and the
  *   tiling search changes one candidate in place (220 -> 168 MB allocated)                     0.95
  *   tier-up budget 800,000 (V8's is 67,584; it was 400,000) and scavenges without helper threads 0.95
+ *   the bundle in ASCII (its comments' symbols escaped): V8 holds it as a one-byte string     0.99
+ *   (450 page faults fewer; `vta --help` 0.96-1.00)
  * Before / after that pass, medians of 11 paired runs (load average ~3.5, which by itself adds
  * some 15% to every figure against the quieter runs above):
  *                     CPU user+sys          wall     page faults
  *   before            0.95 + 0.26 = 1.20 s  1.26 s   17,700
- *   after             0.80 + 0.24 = 1.04 s  1.09 s   16,500
+ *   after             0.80 + 0.24 = 1.04 s  1.09 s   16,500   (before the ASCII bundle)
  *   ratio (paired)    0.87
+ * and at load average ~2 a little later: 0.95 s CPU (0.75 + 0.21), 0.82 s wall, 16,100 faults.
  * Measured and not kept (paired ratio within noise, or worse): onnx-proto with its protobufjs and
  * long inside the code-cached bundle (1.01: ~35 ms to load alone, but the bundle grows by 280 KB
  * that every command reads, and 600 page faults more); the per-channel fixed point found in one
