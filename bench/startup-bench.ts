@@ -39,7 +39,10 @@
  *   before            0.95 + 0.26 = 1.20 s  1.26 s   17,700
  *   after             0.80 + 0.24 = 1.04 s  1.09 s   16,500   (before the ASCII bundle)
  *   ratio (paired)    0.87
- * and at load average ~2 a little later: 0.95 s CPU (0.75 + 0.21), 0.82 s wall, 16,100 faults.
+ * The whole pass, 11 paired runs at load average ~1.3: 1.12 -> 0.94 s CPU (0.88 + 0.23 -> 0.73 +
+ * 0.21), 0.89 -> 0.80 s wall, 17,800 -> 16,100 faults, 0.835 paired; this bench's median of 5 read
+ * 0.91 s (`vta --help` 0.24 s, node -e 1 0.10 s). The packages are byte-identical before and after
+ * (the ResNet model and models/cnn.onnx).
  * Measured and not kept (paired ratio within noise, or worse): onnx-proto with its protobufjs and
  * long inside the code-cached bundle (1.01: ~35 ms to load alone, but the bundle grows by 280 KB
  * that every command reads, and 600 page faults more); the per-channel fixed point found in one
