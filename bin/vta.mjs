@@ -9,13 +9,17 @@ import { setFlagsFromString } from 'node:v8';
 
 // A command is a short process, so V8's defaults for long-lived ones cost it (measured on `vta compile`
 // of the ResNet-18-shaped model, whole process, paired runs): the optimising compiler's threads
-// optimise over a hundred functions that run a few times (a 3x higher tier-up budget: 0.87x the CPU,
-// only really hot code is optimised), and the young generation grows to 16 MiB, each new page a page
-// fault (kept at its first size: 0.94x, 7000 faults fewer). Both: 0.79x; a fsim run of the same
-// model 0.89x. Set before any of the toolchain's code loads, so every function of it sees them, and
-// before the bundle's code cache is read: V8 takes a cache only under the flags it was made with.
-setFlagsFromString('--interrupt-budget=400000');
+// optimise over a hundred functions that run a few times (a higher tier-up budget, 400,000 bytecodes
+// for V8's 67,584: 0.87x the CPU, only really hot code is optimised; 800,000 with the code cache:
+// 0.92x of 400,000, a fsim run of the package 0.94x; 600,000 and 1,600,000 cost more), and the
+// young generation grows to 16 MiB, each new page a page fault (kept at its first size: 0.94x, 7000
+// faults fewer). Its 180-odd scavenges of 1 MiB run on the main thread alone: helper threads cost
+// more to start and join than they save there (0.96-0.98x). Set before any of the toolchain's code
+// loads, so every function of it sees them, and before the bundle's code cache is read: V8 takes a
+// cache only under the flags it was made with.
+setFlagsFromString('--interrupt-budget=800000');
 setFlagsFromString('--semi-space-growth-factor=1');
+setFlagsFromString('--no-parallel-scavenge');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bundle = `${root}dist/vta.mjs`;

@@ -120,7 +120,6 @@ export interface InitContext {
   sumScales?: number[];
 }
 
-const INT8_VALUES = Array.from({ length: 256 }, (_, i) => i - 128);
 const powerOfTwoIn = (m: number): number => {
   let t = 0;
   for (let v = Math.abs(m); v > 0 && v % 2 === 0; v /= 2) t++;
@@ -153,8 +152,9 @@ function sumTies(ep: EpilogueOp[], i: number, e: Requantize, scales: number[]): 
   const low = 2 ** e.shift - 1;
   const half = 2 ** (e.shift - 1);
   const seen = new Set<number>();
-  for (const a of INT8_VALUES) {
-    for (const b of INT8_VALUES) {
+  // Index loops: 65,536 pairs per add, each a for-of iterator result until the loop is optimised.
+  for (let a = -128; a < 128; a++) {
+    for (let b = -128; b < 128; b++) {
       const p = Math.imul((Math.imul(sa, a) + Math.imul(sb, b) + constant) | 0, e.multiplier);
       if ((p & low) === half) seen.add((p >> e.shift) & 1);
     }

@@ -81,6 +81,7 @@ export interface TileCheck {
 
 /** What the search learns from a tiling that does not fit: no reason (formatting one for each costs more than the check). */
 const DOES_NOT_FIT: TileCheck = Object.freeze({ ok: false });
+const FITS: TileCheck = Object.freeze({ ok: true });
 
 /** Whether one tiling fits the config; `why` names the first limit it breaks (unless `explain` is false). */
 export function checkConvTiling(p: ConvProblem, t: Omit<ConvTiling, 'bytes' | 'insns' | 'weightsResident'>, cfg: VtaConfig, explain = true): TileCheck {
@@ -100,7 +101,7 @@ export function checkConvTiling(p: ConvProblem, t: Omit<ConvTiling, 'bytes' | 'i
   if (t.tOC > MAX_ITER || t.tOH > MAX_ITER) return explain ? { ok: false, why: 'loop count exceeds 14 bits' } : DOES_NOT_FIT;
   if (IWt > MAX_XFER_FIELD || p.W > MAX_XFER_FIELD || p.OW > MAX_XFER_FIELD) return explain ? { ok: false, why: 'row length exceeds the 16-bit DMA size/stride' } : DOES_NOT_FIT;
   if (p.CT * p.KH * p.KW > MAX_XFER_FIELD) return explain ? { ok: false, why: 'weight row stride exceeds the 16-bit DMA stride' } : DOES_NOT_FIT;
-  return { ok: true };
+  return explain ? { ok: true } : FITS;
 }
 
 export function cost(p: ConvProblem, t: Omit<ConvTiling, 'bytes' | 'insns'>, cfg: VtaConfig): { bytes: number; insns: number } {
@@ -192,18 +193,29 @@ function searchConvTiling(p: ConvProblem, cfg: VtaConfig): ConvTiling | { why: s
   let best: ConvTiling | undefined;
   let bestCost = Infinity;
   const [icCandidates, ocCandidates, owCandidates, ohCandidates] = [candidates(p.CT), candidates(p.OT), candidates(p.OW), candidates(p.OH)];
+  // One tiling object, changed in place for each candidate (copied when it is the best so far): the
+  // search tries some 10^5 candidates per layer shape, an object (and a closure) each otherwise.
+  const t = { tOC: 0, tIC: 0, tOH: 0, tOW: 0, slots: 0, weightsResident: false };
+  const fits = (h: number): boolean => {
+    t.tOH = h;
+    return checkConvTiling(p, t, cfg, false).ok;
+  };
   for (const slots of [2, 1]) {
+    t.slots = slots;
     for (const tIC of icCandidates) {
+      t.tIC = tIC;
+      t.weightsResident = tIC === p.CT;
       for (const tOC of ocCandidates) {
         if (tOC * tIC * p.KH * p.KW > cfg.wgtDepth / slots) continue;
+        t.tOC = tOC;
         // tOW falls through the loop, so the tOH that fits can only grow: each search starts from the last.
         let fitting = -1;
         for (const tOW of owCandidates) {
+          t.tOW = tOW;
           // Larger tOH first: the largest that fits is the best for this (tOC, tIC, tOW).
-          fitting = largestFittingIndex(ohCandidates, (h) => checkConvTiling(p, { tOC, tIC, tOH: h, tOW, slots }, cfg, false).ok, fitting);
+          fitting = largestFittingIndex(ohCandidates, fits, fitting);
           if (fitting < 0) continue;
-          const tOH = ohCandidates[fitting]!;
-          const t = { tOC, tIC, tOH, tOW, slots, weightsResident: tIC === p.CT };
+          t.tOH = ohCandidates[fitting]!;
           const c = cost(p, t, cfg);
           const total = estimatedCycles(p, t, c, cfg);
           if (total < bestCost) {

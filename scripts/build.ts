@@ -3,7 +3,8 @@
  * TypeScript; tsx stays for development. npm dependencies stay outside the bundle and load from
  * node_modules, except yargs: its thirty-odd small ES modules cost more start-up time to load one by
  * one than all the rest of `vta --help` (it has no native code).
- *   dist/vta.cjs          the bundle, as a CommonJS script (import.meta.url is the bundle's URL)
+ *   dist/vta.cjs          the bundle, as a CommonJS script (import.meta.url is the bundle's URL), in
+ *                         ASCII (scripts/ascii-bundle.ts)
  *   dist/vta.mjs          what bin/vta.mjs imports: scripts/bundle-launcher.mjs, which runs vta.cjs
  *                         with V8's code cache for it
  *   dist/vta.cjs.cache    that cache, made here by compiling models/cnn.onnx once through bin/vta.mjs:
@@ -17,6 +18,7 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, utimesSync, w
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { build, type Plugin } from 'esbuild';
+import { asciiBundle } from './ascii-bundle.ts';
 // Also dist/api.mjs: the library the package exports, so `import … from 'vta-toolchain'` needs no TypeScript.
 
 const ROOT = join(import.meta.dirname, '..');
@@ -97,8 +99,9 @@ const libraryFile = library.outputFiles.find((f) => f.path === LIBRARY);
 if (!libraryFile) throw new Error(`esbuild wrote no ${relative(ROOT, LIBRARY)}`);
 // Files only: the plugin's stand-ins (namespace:path) have none to be newer than the bundle.
 const inputs = Object.keys(result.metafile.inputs).filter((f) => !/^[a-z-]+:/.test(f)).sort();
-const bundle = result.outputFiles.find((f) => f.path === BUNDLE);
-if (!bundle) throw new Error(`esbuild wrote no ${relative(ROOT, BUNDLE)}`);
+const bundleFile = result.outputFiles.find((f) => f.path === BUNDLE);
+if (!bundleFile) throw new Error(`esbuild wrote no ${relative(ROOT, BUNDLE)}`);
+const bundle = { contents: Buffer.from(asciiBundle(bundleFile.text), 'latin1') };
 mkdirSync(DIST, { recursive: true });
 rmSync(CODE_CACHE, { force: true });
 const bundleSha256 = createHash('sha256').update(bundle.contents).digest('hex');
