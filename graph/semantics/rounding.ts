@@ -22,7 +22,7 @@ const ROUNDER = 6755399441055744;
  * input). Values too large for the trick, infinities and NaN take roundHalfEven.
  */
 export function roundHalfEvenToInteger(x: number): number {
-  return Math.abs(x) < 2251799813685248 ? x + ROUNDER - ROUNDER : roundHalfEven(x);
+  return Math.abs(x) < 2 ** 51 ? x + ROUNDER - ROUNDER : roundHalfEven(x);
 }
 
 /** ONNX QuantizeLinear on an integer: float32 product, round half to even, saturate to int32. */
