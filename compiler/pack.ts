@@ -78,35 +78,18 @@ function forEachRun(g: TileGrid, cfg: VtaConfig, f: (flat: number, packed: numbe
 const tileElements = (g: TileGrid, cfg: VtaConfig) => gridTiles(g) * cfg.batch * cfg.blockIn;
 
 /**
- * Where a packer allocates the image it returns: a new array, unless packedInto lends memory for
- * one packing. pack-constants packs a model's constants straight into its constant image that way,
- * instead of packing megabytes of weights and then copying them there.
+ * Where a packer allocates the image it returns. pack-constants passes one that lends memory of
+ * the model's constant image (ConstantArena), so that megabytes of weights are packed in place
+ * instead of being packed and then copied there. It must give zeroed memory.
  */
-let allocateImage: (bytes: number) => Uint8Array = (bytes) => new Uint8Array(bytes);
+export type ImageAllocator = (bytes: number) => Uint8Array;
 
-/**
- * Run `pack` with the first image it allocates taken from `allocate`, which must give zeroed
- * memory (any further one is a new array). Only the image a packer returns is allocated this way.
- */
-export function packedInto<T>(allocate: (bytes: number) => Uint8Array, pack: () => T): T {
-  const previous = allocateImage;
-  let lent = false;
-  allocateImage = (bytes) => {
-    if (lent) return new Uint8Array(bytes);
-    lent = true;
-    return allocate(bytes);
-  };
-  try {
-    return pack();
-  } finally {
-    allocateImage = previous;
-  }
-}
+const newImage: ImageAllocator = (bytes) => new Uint8Array(bytes);
 
 /** Zeroed int8 elements for an image of `elements` at `width` bits: the returned image itself at 8 bits. */
-function imageElements(elements: number, width: number): Int8Array {
+function imageElements(elements: number, width: number, allocate: ImageAllocator): Int8Array {
   if (width !== 8) return new Int8Array(elements);
-  const bytes = allocateImage(elements);
+  const bytes = allocate(elements);
   return new Int8Array(bytes.buffer, bytes.byteOffset, elements);
 }
 
@@ -115,9 +98,9 @@ const imageOf = (elements: Int8Array, width: number): Uint8Array =>
   width === 8 ? new Uint8Array(elements.buffer, elements.byteOffset, elements.length) : packSigned(elements, width);
 
 /** Pack an int8 activation into its tile image (bytes, elements of the INP width). */
-export function packActivation(t: Tensor, cfg: VtaConfig): Uint8Array {
+export function packActivation(t: Tensor, cfg: VtaConfig, allocate: ImageAllocator = newImage): Uint8Array {
   const g = tileGrid(t.shape, cfg);
-  const out = imageElements(tileElements(g, cfg), cfg.inpWidth);
+  const out = imageElements(tileElements(g, cfg), cfg.inpWidth, allocate);
   const src = t.data;
   forEachRun(g, cfg, (flat, packed, count, step) => {
     for (let i = 0; i < count; i++) out[packed + i * step] = src[flat + i]!;
@@ -165,12 +148,12 @@ export interface WeightGrid {
 }
 
 /** Pack an OIHW (conv) or OI (dense) int8 weight into [OT][CT][KH][KW] tiles of [BLOCK_OUT][BLOCK_IN], elements of the WGT width. */
-export function packWeight(shape: number[], data: Int8Array, cfg: VtaConfig): { grid: WeightGrid; bytes: Uint8Array } {
+export function packWeight(shape: number[], data: Int8Array, cfg: VtaConfig, allocate: ImageAllocator = newImage): { grid: WeightGrid; bytes: Uint8Array } {
   const [O, I, KH, KW] = (shape.length === 2 ? [shape[0]!, shape[1]!, 1, 1] : shape) as [number, number, number, number];
   const BO = cfg.blockOut;
   const BI = cfg.blockIn;
   const grid = { OT: ceilDiv(O, BO), CT: ceilDiv(I, BI), KH, KW };
-  const out = imageElements(grid.OT * grid.CT * KH * KW * cfg.blockOut * cfg.blockIn, cfg.wgtWidth);
+  const out = imageElements(grid.OT * grid.CT * KH * KW * cfg.blockOut * cfg.blockIn, cfg.wgtWidth, allocate);
   const taps = KH * KW;
   // Written in the packed order, one tile row (BI consecutive input channels of one output
   // channel at one tap) at a time, reading those channels `taps` apart in the OIHW row: writes
@@ -193,7 +176,7 @@ export function packWeight(shape: number[], data: Int8Array, cfg: VtaConfig): { 
 }
 
 /** Pack a per-channel int32 bias into OT accumulator tiles (little-endian), repeated per batch lane. */
-export function packBias(data: Int32Array, cfg: VtaConfig): Uint8Array {
+export function packBias(data: Int32Array, cfg: VtaConfig, allocate: ImageAllocator = newImage): Uint8Array {
   const BO = cfg.blockOut;
   const B = cfg.batch;
   const OT = ceilDiv(data.length, BO);
@@ -203,7 +186,7 @@ export function packBias(data: Int32Array, cfg: VtaConfig): Uint8Array {
     for (let b = 0; b < B; b++) out[(t * B + b) * BO + (c % BO)] = data[c]!;
   }
   // Int32Array is little-endian on every platform Node runs on; make it explicit anyway.
-  const bytes = allocateImage(out.length * 4);
+  const bytes = allocate(out.length * 4);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   out.forEach((v, i) => dv.setInt32(i * 4, v, true));
   return bytes;

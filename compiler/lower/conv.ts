@@ -99,11 +99,11 @@ export const convLowering: KindLowering<ConvProblem, ConvTiling> = {
   weight(g, p, cx) {
     const name = g.anchor.inputs[1]!;
     const w = byName(cx.graph.tensors, name)!;
-    if (!p.im2col) return { buffer: constBuffer(name), pack: () => packWeight(w.shape, constData(name, w) as Int8Array, cx.cfg).bytes };
+    if (!p.im2col) return { buffer: constBuffer(name), pack: (allocate) => packWeight(w.shape, constData(name, w) as Int8Array, cx.cfg, allocate).bytes };
     // OIHW reshaped to [O, C·KH·KW, 1, 1]: the same bytes, in im2col's channel order. A buffer of
     // its own, as the same constant used by a plain convolution packs differently.
     const [O, C, KH, KW] = w.shape as [number, number, number, number];
-    return { buffer: `${constBuffer(name)}:im2col`, pack: () => packWeight([O, C * KH * KW, 1, 1], constData(name, w) as Int8Array, cx.cfg).bytes };
+    return { buffer: `${constBuffer(name)}:im2col`, pack: (allocate) => packWeight([O, C * KH * KW, 1, 1], constData(name, w) as Int8Array, cx.cfg, allocate).bytes };
   },
   tile: (g, p, cfg) => chooseTilingOrFail(g, p, cfg),
   tensorize: (g, p, t, bufs, cfg) => [...tensorizeConv(p, t, bufs, g.epilogue, cfg, wholeTensors(p), freshCounters()), { kind: 'finish' }],

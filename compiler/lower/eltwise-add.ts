@@ -10,7 +10,7 @@ import { accumulatorInit, aluEpilogue, contiguous, needsScratch, residentConstan
 import { loadConstants } from '../tensorize.ts';
 import type { EpilogueOp, VtaGroup } from '../fuse.ts';
 import type { KOp } from '../kernel-ir.ts';
-import { gridTiles, packWeight, tileGrid } from '../pack.ts';
+import { type ImageAllocator, gridTiles, packWeight, tileGrid } from '../pack.ts';
 import { chooseEltwiseChunk } from '../tile.ts';
 import type { KernelBuffers } from './buffers.ts';
 import type { KindLowering } from './kind.ts';
@@ -88,14 +88,14 @@ export function gemmScales(g: VtaGroup, cfg: VtaConfig): [number, number] | unde
 }
 
 /** The weight of a GEMM add: two tiles, scale_a · identity and scale_b · identity. */
-function identityWeights(scales: [number, number], cfg: VtaConfig): Uint8Array {
+function identityWeights(scales: [number, number], cfg: VtaConfig, allocate?: ImageAllocator): Uint8Array {
   const B = cfg.blockOut;
   const data = new Int8Array(B * 2 * B);
   for (let o = 0; o < B; o++) {
     data[o * 2 * B + o] = scales[0];
     data[o * 2 * B + B + o] = scales[1];
   }
-  return packWeight([B, 2 * B, 1, 1], data, cfg).bytes;
+  return packWeight([B, 2 * B, 1, 1], data, cfg, allocate).bytes;
 }
 
 /**
@@ -142,7 +142,7 @@ export const eltwiseAddLowering: KindLowering<EltwiseProblem, EltwiseChunking> =
   problem: (g, cx) => ({ tiles: gridTiles(tileGrid(cx.types.get(g.output)!.shape, cx.cfg)) }),
   weight(g, _p, cx) {
     const scales = gemmScales(g, cx.cfg);
-    return scales && { buffer: `const:identity:${scales.join(',')}`, pack: () => identityWeights(scales, cx.cfg) };
+    return scales && { buffer: `const:identity:${scales.join(',')}`, pack: (allocate) => identityWeights(scales, cx.cfg, allocate) };
   },
   tile: (g, p, cfg) => chooseEltwiseChunk(p.tiles, cfg, residentConstants(g.epilogue).length, gemmScales(g, cfg) !== undefined),
   tensorize: (g, p, t, bufs, cfg) =>

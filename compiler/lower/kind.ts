@@ -10,7 +10,7 @@ import type { KOp } from '../kernel-ir.ts';
 import type { MemoryPlan } from '../memplan.ts';
 import type { KernelInfo } from '../model.ts';
 import type { KernelBuffers } from './buffers.ts';
-import type { ConvWindow } from '../pack.ts';
+import type { ConvWindow, ImageAllocator } from '../pack.ts';
 
 /** What the lowering of one group may read: the validated graph, every tensor's type, the config. */
 export interface LowerContext {
@@ -29,10 +29,13 @@ export interface PackedInput {
   window: ConvWindow;
 }
 
-/** A constant's buffer, and how to pack it (called once per buffer: weights may be shared). */
+/**
+ * A constant's buffer, and how to pack it (called once per buffer: weights may be shared), its
+ * image taken from `allocate` where the packer allocates one (pack.ts ImageAllocator).
+ */
 export interface ConstantBuffer {
   buffer: string;
-  pack(): Uint8Array;
+  pack(allocate?: ImageAllocator): Uint8Array;
 }
 
 export interface KindLowering<P, T> {

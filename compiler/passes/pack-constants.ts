@@ -11,7 +11,7 @@ import type { VtaGroup } from '../fuse.ts';
 import { actBuffer, biasBuffer, constBuffer, isActivationBuffer, isConstant, placementOrder, uniformBuffer, type KernelBuffers } from '../lower/buffers.ts';
 import { loweringOf, type KernelKind } from '../lower/table.ts';
 import { BUFFER_ALIGN, MemoryPlan } from '../memplan.ts';
-import { constData, gridTiles, packActivation, packBias, packedInto, tileGrid } from '../pack.ts';
+import { type ImageAllocator, constData, gridTiles, packActivation, packBias, tileGrid } from '../pack.ts';
 import { DTYPE_INFO } from '../../lib/dtype.ts';
 import { lowerContext, type Posed, type PosedKernel } from './build-problems.ts';
 import type { Pass } from './pass.ts';
@@ -59,14 +59,15 @@ export class ConstantArena {
     return new ConstantArena(Math.ceil(bytes * 1.5) + 2 * BUFFER_ALIGN * (count + 4 * kernels));
   }
 
-  /** `pack()`'s image, packed in the arena when the packer allocates it there and it fits. */
-  pack(buffer: string, pack: () => Uint8Array): Uint8Array {
+  /** `pack`'s image, packed in the arena when the packer allocates it there and it fits. */
+  pack(buffer: string, pack: (allocate: ImageAllocator) => Uint8Array): Uint8Array {
     let block: Uint8Array | undefined;
-    const bytes = packedInto((n) => {
+    // One image per constant: a packer's further allocations (if any) are its own.
+    const bytes = pack((n) => {
       const at = Math.ceil(this.plan.sizes.const / BUFFER_ALIGN) * BUFFER_ALIGN;
-      if (at + n > this.memory.length) return new Uint8Array(n);
+      if (block || at + n > this.memory.length) return new Uint8Array(n);
       return (block = this.memory.subarray(at, at + n));
-    }, pack);
+    });
     if (!block) return bytes;
     if (bytes.buffer === block.buffer && bytes.byteOffset === block.byteOffset && bytes.length === block.length) this.plan.place(buffer, 'const', bytes.length);
     // The packer returned another array: what it wrote in the arena is nobody's.
@@ -91,7 +92,7 @@ export class ConstantArena {
 /** Adds constants to `constants` as it finds them (a constant used twice is packed once). */
 function kernelBuffers(k: PosedKernel, s: Posed, constants: Map<string, Uint8Array>, offsets: Map<string, number>, arena: ConstantArena): KernelBuffers {
   const { graph, cfg } = s;
-  const once = (buffer: string, pack: () => Uint8Array) => {
+  const once = (buffer: string, pack: (allocate: ImageAllocator) => Uint8Array) => {
     if (!constants.has(buffer)) constants.set(buffer, arena.pack(buffer, pack));
     return buffer;
   };
@@ -102,10 +103,10 @@ function kernelBuffers(k: PosedKernel, s: Posed, constants: Map<string, Uint8Arr
     if (v === undefined) continue;
     const offset = e.kind === 'bias' ? (e.offset ?? 0) : 0;
     const lanes = computedLanes(e);
-    if (lanes) bias.set(e.node.name, once(biasBuffer(v, offset), () => packBias(paddedLanes(lanes, cfg.blockOut, offset), cfg)));
-    else bias.set(e.node.name, once(vectorBuffer(v, offset, offsets), () => packBias(paddedLanes(constData(v, byName(graph.tensors, v)!), cfg.blockOut, offset), cfg)));
+    if (lanes) bias.set(e.node.name, once(biasBuffer(v, offset), (allocate) => packBias(paddedLanes(lanes, cfg.blockOut, offset), cfg, allocate)));
+    else bias.set(e.node.name, once(vectorBuffer(v, offset, offsets), (allocate) => packBias(paddedLanes(constData(v, byName(graph.tensors, v)!), cfg.blockOut, offset), cfg, allocate)));
   }
-  const uniform = new Map(residentConstants(k.group.epilogue).map((v) => [v, once(uniformBuffer(v), () => packBias(new Int32Array(cfg.blockOut).fill(v), cfg))]));
+  const uniform = new Map(residentConstants(k.group.epilogue).map((v) => [v, once(uniformBuffer(v), (allocate) => packBias(new Int32Array(cfg.blockOut).fill(v), cfg, allocate))]));
   const lowering = loweringOf(k.kind);
   const w = lowering.weight?.(k.group, k.problem, lowerContext(s));
   const [input, input2] = lowering.operands(k.group).map((t) => operandBuffer(t, graph, cfg, once));
@@ -130,10 +131,10 @@ function vectorBuffer(v: string, offset: number, offsets: Map<string, number>): 
   return offsets.get(plain) === offset ? plain : biasBuffer(v, offset);
 }
 
-function operandBuffer(t: string, graph: Graph, cfg: VtaConfig, once: (b: string, pack: () => Uint8Array) => string): string {
+function operandBuffer(t: string, graph: Graph, cfg: VtaConfig, once: (b: string, pack: (allocate: ImageAllocator) => Uint8Array) => string): string {
   if (!isConstant(graph, t)) return actBuffer(t);
   const c = byName(graph.tensors, t)!;
-  return once(constBuffer(t), () => packActivation({ shape: c.shape, dtype: 'int8', data: constData(t, c) }, cfg));
+  return once(constBuffer(t), (allocate) => packActivation({ shape: c.shape, dtype: 'int8', data: constData(t, c) }, cfg, allocate));
 }
 
 /** An int32 output is four 8-bit planes of the packed layout (epilogue.ts storePlanes). */

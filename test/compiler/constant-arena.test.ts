@@ -6,13 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import { defaultVtaConfig } from '../../config/config.ts';
 import { BUFFER_ALIGN, MemoryPlan } from '../../compiler/memplan.ts';
-import { packActivation, packBias } from '../../compiler/pack.ts';
+import { type ImageAllocator, packActivation, packBias } from '../../compiler/pack.ts';
 import { ConstantArena } from '../../compiler/passes/pack-constants.ts';
 import { compile, denseGraph, rng } from './helpers.ts';
 
 const cfg = defaultVtaConfig();
-const bias = () => packBias(Int32Array.from([1, -2, 3, 70000]), cfg);
-const operand = () => packActivation({ shape: [3, 20], dtype: 'int8', data: Int8Array.from({ length: 60 }, (_, i) => i - 30) }, cfg);
+const bias = (allocate?: ImageAllocator) => packBias(Int32Array.from([1, -2, 3, 70000]), cfg, allocate);
+const operand = (allocate?: ImageAllocator) =>
+  packActivation({ shape: [3, 20], dtype: 'int8', data: Int8Array.from({ length: 60 }, (_, i) => i - 30) }, cfg, allocate);
 
 function placed(names: [string, Uint8Array][]): MemoryPlan {
   const plan = new MemoryPlan();
@@ -54,7 +55,7 @@ describe('ConstantArena', () => {
 
   it('leaves zeros where a packer wrote an image it did not return, and places the next constant there', () => {
     const arena = new ConstantArena(4 * BUFFER_ALIGN);
-    const copy = arena.pack('b', () => new Uint8Array(bias()));
+    const copy = arena.pack('b', (allocate) => new Uint8Array(bias(allocate)));
     expect(copy.buffer).not.toBe(arena.memory.buffer);
     expect(arena.memory.every((v) => v === 0)).toBe(true);
     const x = arena.pack('x', operand);
