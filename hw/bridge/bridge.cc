@@ -159,6 +159,9 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
   // (reset, host register access), whose inputs Cycle does not track.
   bool settled_ = false;
   BusInputs settled_in_{};
+  // The clock gates' latched enables (vta_top clk_en_o at the last falling edge evaluated: the
+  // latches are open while the clock is low).
+  uint32_t latched_en_ = 0;
   uint64_t time_ = 0;
   uint64_t fault_addr_ = 0;
   bool fault_write_ = false;
@@ -277,27 +280,32 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
     return info.Env().Undefined();
   }
 
-  // The falling clock edge: no flop of the design acts on it (every one is on the rising edge or
-  // the reset), so its evaluation only settles the combinational logic after this cycle's new
-  // inputs. With the inputs of the last evaluation, nothing is left to settle (the rising edge's
-  // evaluation settled it, with memory idle that is most cycles): the clock is only recorded as
-  // low, so that the next evaluation sees a rising edge. VTA_CLK_PREV (vta_clk_prev.h, found by
-  // the Makefile in the generated model) names the model's record of the clock's last value; a
-  // Verilator that names it otherwise leaves it undefined and every edge is evaluated. Tracing
+  // The falling clock edge: no flop of the design acts on it (every one is on a rising edge or
+  // the reset), so its evaluation settles the combinational logic after this cycle's new inputs
+  // and opens the clock gates' latches (vta_clock_gate), which take their enables. With the
+  // inputs of the last evaluation and every enable as latched (clk_en_o as at the last falling
+  // edge evaluated), nothing is left to settle (the rising edge's evaluation settled it; with
+  // memory idle that is most cycles): the clocks are only recorded as low, so that the next
+  // evaluation sees a rising edge on each enabled one. VTA_CLK_PREVS (vta_clk_prev.h, found by
+  // the Makefile in the generated model) names the model's records of the clocks' last values; a
+  // Verilator that names them otherwise leaves it undefined and every edge is evaluated. Tracing
   // evaluates every edge too, so the VCD shows both.
   void FallingEdge() {
     Vvta_top& t = *top_;
     t.clk_i = 0;
     const BusInputs in = BusInputs::Of(t);
-#ifdef VTA_CLK_PREV
-    if (settled_ && !trace_ && in == settled_in_) {
-      t.rootp->VTA_CLK_PREV = 0;
+#ifdef VTA_CLK_PREVS
+    if (settled_ && !trace_ && in == settled_in_ && t.clk_en_o == latched_en_) {
+#define VTA_CLEAR_PREV(name) t.rootp->name = 0;
+      VTA_CLK_PREVS(VTA_CLEAR_PREV)
+#undef VTA_CLEAR_PREV
       return;
     }
 #endif
     t.eval();
     settled_ = true;
     settled_in_ = in;
+    latched_en_ = t.clk_en_o;
   }
 
   // One clock cycle of the memory model around the RTL. Returns false on a bad access. Read

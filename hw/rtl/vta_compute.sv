@@ -44,7 +44,9 @@ module vta_compute
   output logic                   alu_iter_o,
   output logic                   acc_write_o,
   output logic                   gemm_busy_o,
-  output logic                   alu_busy_o
+  output logic                   alu_busy_o,
+  // The enables of the engines' clock gates, for a harness that models the gates (hw/README.md)
+  output logic [3:0]             clk_en_o
 );
   localparam int unsigned Lanes = Batch * BlockOut;
   localparam int unsigned AccBeats = AccTileBits / BusWidth;
@@ -110,6 +112,9 @@ module vta_compute
   // Fetch only routes other LOADs here when x_size = 0: a no-op that moves tokens.
   assign is_nop      = !(is_uop_load || is_acc_load || is_gemm || is_alu || is_finish);
 
+  // The engines' gated clocks (see "Clock gating" below).
+  logic uop_clk, accl_clk, gemm_clk, alu_clk, uop_busy, accl_busy;
+
   logic [31:0] dram_base;
   assign dram_base = 32'(insn[MemDramBaseLsb +: MemDramBaseWidth]);
 
@@ -171,7 +176,7 @@ module vta_compute
     .MaxBeats(1),
     .Depth   (UopDepth)
   ) u_uop_load (
-    .clk_i         (clk_i),
+    .clk_i         (uop_clk),
     .rst_ni        (rst_ni),
     .start_i       (uop_start),
     .sram_base_i   (insn[MemSramBaseLsb +: MemSramBaseWidth]),
@@ -187,7 +192,7 @@ module vta_compute
     .depth_i       (32'(UopDepth)),
     .done_o        (uop_done),
     .fault_o       (uop_fault),
-    .busy_o        (),
+    .busy_o        (uop_busy),
     .mem_req_o     (uop_mem_req),
     .mem_rsp_i     (mem_rsp_i),
     .wr_valid_o    (uop_we),
@@ -213,7 +218,7 @@ module vta_compute
     .MaxBeats(AccBeats),
     .Depth   (AccDepth)
   ) u_acc_load (
-    .clk_i         (clk_i),
+    .clk_i         (accl_clk),
     .rst_ni        (rst_ni),
     .start_i       (acc_start),
     .sram_base_i   (insn[MemSramBaseLsb +: MemSramBaseWidth]),
@@ -229,7 +234,7 @@ module vta_compute
     .depth_i       (32'(AccDepth)),
     .done_o        (accl_done),
     .fault_o       (accl_fault),
-    .busy_o        (),
+    .busy_o        (accl_busy),
     .mem_req_o     (accl_mem_req),
     .mem_rsp_i     (mem_rsp_i),
     .wr_valid_o    (accl_we),
@@ -273,7 +278,7 @@ module vta_compute
   logic [AccTileBits-1:0] gemm_wdata;
   assign gemm_start = start && is_gemm;
   vta_tensor_gemm u_gemm (
-    .clk_i        (clk_i),
+    .clk_i        (gemm_clk),
     .rst_ni       (rst_ni),
     .start_i      (gemm_start),
     .insn_i       (insn),
@@ -307,7 +312,7 @@ module vta_compute
   logic [AccTileBits-1:0] alu_wdata;
   assign alu_start = start && is_alu;
   vta_tensor_alu u_alu (
-    .clk_i        (clk_i),
+    .clk_i        (alu_clk),
     .rst_ni       (rst_ni),
     .start_i      (alu_start),
     .insn_i       (insn),
@@ -329,6 +334,20 @@ module vta_compute
     .acc_wdata_o  (alu_wdata),
     .iter_o       (alu_iter_o)
   );
+
+  // Clock gating: each engine runs on its own gated clock (vta_clock_gate), enabled while it
+  // starts or runs; it is idle again from the edge that ends it (done). The queue, the
+  // sequencing and the scratchpads stay on the stage's clock.
+  logic uop_en, accl_en, gemm_en, alu_en;
+  assign uop_en   = !rst_ni || uop_start || uop_busy;
+  assign accl_en  = !rst_ni || acc_start || accl_busy;
+  assign gemm_en  = !rst_ni || gemm_start || gemm_busy_o || gemm_done;
+  assign alu_en   = !rst_ni || alu_start || alu_busy_o || alu_done;
+  assign clk_en_o = {alu_en, gemm_en, accl_en, uop_en};
+  vta_clock_gate u_uop_cg  (.clk_i(clk_i), .en_i(uop_en),  .clk_o(uop_clk));
+  vta_clock_gate u_accl_cg (.clk_i(clk_i), .en_i(accl_en), .clk_o(accl_clk));
+  vta_clock_gate u_gemm_cg (.clk_i(clk_i), .en_i(gemm_en), .clk_o(gemm_clk));
+  vta_clock_gate u_alu_cg  (.clk_i(clk_i), .en_i(alu_en),  .clk_o(alu_clk));
 
   // ACC write port (and its OUT mirror)
   always_comb begin

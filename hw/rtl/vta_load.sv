@@ -7,6 +7,8 @@ module vta_load
   localparam int unsigned QW = InsnBits + 32
 ) (
   input  logic                   clk_i,
+  // The scratchpads' clock: compute reads them while this stage is idle (its clk_i gated)
+  input  logic                   sram_clk_i,
   input  logic                   rst_ni,
   input  logic                   enable_i,
   input  logic [31:0]            inp_base_i,
@@ -147,7 +149,7 @@ module vta_load
     .Width(InpTileBits),
     .Depth(InpDepth)
   ) u_inp_sram (
-    .clk_i  (clk_i),
+    .clk_i  (sram_clk_i),
     .we_i   (wr_valid && !wr_is_wgt_q),
     .waddr_i(LogInpDepth'(wr_idx)),
     .wdata_i(wr_zero ? '0 : wr_data[InpTileBits-1:0]),
@@ -160,7 +162,7 @@ module vta_load
     .Width(WgtTileBits),
     .Depth(WgtDepth)
   ) u_wgt_sram (
-    .clk_i  (clk_i),
+    .clk_i  (sram_clk_i),
     .we_i   (wr_valid && wr_is_wgt_q),
     .waddr_i(LogWgtDepth'(wr_idx)),
     .wdata_i(wr_zero ? '0 : wr_data[WgtTileBits-1:0]),

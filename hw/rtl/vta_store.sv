@@ -10,6 +10,8 @@ module vta_store
   localparam int unsigned QW = InsnBits + 32
 ) (
   input  logic                   clk_i,
+  // The OUT scratchpad's clock: compute writes it while this stage is idle (its clk_i gated)
+  input  logic                   sram_clk_i,
   input  logic                   rst_ni,
   input  logic                   enable_i,
   input  logic [31:0]            out_base_i,
@@ -164,7 +166,7 @@ module vta_store
     .Width(OutTileBits),
     .Depth(AccDepth)
   ) u_out_sram (
-    .clk_i  (clk_i),
+    .clk_i  (sram_clk_i),
     .we_i   (out_we_i),
     .waddr_i(out_waddr_i),
     .wdata_i(out_wdata_i),

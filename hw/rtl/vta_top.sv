@@ -47,7 +47,10 @@ module vta_top
   output logic [3:0]           ev_start_o,
   output logic [3:0]           ev_end_o,
   output logic [3:0][31:0]     ev_insn_o,
-  output logic [31:0]          ev_cycle_o
+  output logic [31:0]          ev_cycle_o,
+  // The enables of every clock gate (see "Clock gating"), for a harness that models the gates
+  // when it skips evaluating a falling edge (hw/bridge/bridge.cc)
+  output logic [6:0]           clk_en_o
 );
   localparam int unsigned QW = InsnBits + 32;
 
@@ -101,6 +104,18 @@ module vta_top
     .avail_o(s2g_avail), .count_o(s2g_count)
   );
 
+  // Clock gating: fetch and the load and store stages run on their own gated clocks
+  // (vta_clock_gate), enabled exactly in the cycles where their state can change: the unit is
+  // busy, or an input it waits on arrives (an instruction for its queue, a memory beat or write
+  // response, launch). A stage waiting for a token is gated: the token's arrival lets its head
+  // instruction start, which its busy output shows in that same cycle. The compute stage gates
+  // its engines itself; its queue and sequencing (busy nearly always), the scratchpads, the read
+  // arbiter, the semaphores, the host registers with their counters and the run-status flops
+  // below stay on clk_i. hw/README.md ("Clock gating") has the figures and the mapping to an ICG
+  // cell or an FPGA BUFGCE.
+  logic fetch_clk, load_clk, store_clk;
+  logic fetch_en, load_en, store_en;
+
   // Memory read clients: 0 fetch, 1 load, 2 compute
   localparam int unsigned ClientFetch = 0, ClientLoad = 1, ClientCompute = 2;
   mem_rd_req_t [2:0] c_req;
@@ -131,7 +146,7 @@ module vta_top
   logic [31:0]   dispatched;
   logic          fetch_busy, fetch_stall;
   vta_fetch u_fetch (
-    .clk_i       (clk_i),
+    .clk_i       (fetch_clk),
     .rst_ni      (rst_ni),
     .enable_i    (enable),
     .launch_i    (launch),
@@ -162,7 +177,8 @@ module vta_top
   logic [WgtTileBits-1:0] wgt_rdata;
   logic                   inp_tile, wgt_tile;
   vta_load u_load (
-    .clk_i        (clk_i),
+    .clk_i        (load_clk),
+    .sram_clk_i   (clk_i),
     .rst_ni       (rst_ni),
     .enable_i     (enable),
     .inp_base_i   (inp_base),
@@ -192,6 +208,7 @@ module vta_top
   logic [OutTileBits-1:0] out_wdata;
   logic uop_tile, acc_tile, acc8_tile;
   logic gemm_iter, gemm_reset_iter, alu_iter, acc_write, gemm_busy, alu_busy;
+  logic [3:0] compute_engine_en;
   vta_compute u_compute (
     .clk_i            (clk_i),
     .rst_ni           (rst_ni),
@@ -228,13 +245,15 @@ module vta_top
     .alu_iter_o       (alu_iter),
     .acc_write_o      (acc_write),
     .gemm_busy_o      (gemm_busy),
-    .alu_busy_o       (alu_busy)
+    .alu_busy_o       (alu_busy),
+    .clk_en_o         (compute_engine_en)
   );
 
   // Store stage
   logic out_tile;
   vta_store u_store (
-    .clk_i        (clk_i),
+    .clk_i        (store_clk),
+    .sram_clk_i   (clk_i),
     .rst_ni       (rst_ni),
     .enable_i     (enable),
     .out_base_i   (out_base),
@@ -261,6 +280,20 @@ module vta_top
     .status_o     (st_status),
     .out_tile_o   (out_tile)
   );
+
+  // The enables; reset keeps every clock running, so that reset acts as without gating.
+  // Fetch: launch, running and not stalled (a head instruction no queue takes waits for a ready,
+  // which does not change fetch's state), or memory traffic for it. The load and store stages:
+  // an instruction offered to the queue, a busy stage (an instruction starting or running; its
+  // engine is idle again from the edge that retires it), or a memory beat or write response.
+  assign fetch_en = !rst_ni || launch || (fetch_busy && !fetch_stall) ||
+                    c_req[ClientFetch].ar_valid || c_rsp[ClientFetch].r_valid;
+  assign load_en  = !rst_ni || ld_valid || ld_status.busy || c_rsp[ClientLoad].r_valid;
+  assign store_en = !rst_ni || st_valid || st_status.busy || b_valid_i;
+  vta_clock_gate u_fetch_cg (.clk_i(clk_i), .en_i(fetch_en), .clk_o(fetch_clk));
+  vta_clock_gate u_load_cg  (.clk_i(clk_i), .en_i(load_en),  .clk_o(load_clk));
+  vta_clock_gate u_store_cg (.clk_i(clk_i), .en_i(store_en), .clk_o(store_clk));
+  assign clk_en_o = {compute_engine_en, store_en, load_en, fetch_en};
 
   // Run end: FINISH has retired and nothing can move any more (leftovers are reported by the
   // driver from the debug registers). Without FINISH, the same stillness is a deadlock.
