@@ -100,6 +100,7 @@ module vta_tensor_gemm
   // The MAC array only evaluates when an iteration is in S2. Each INP lane is sign-extended once
   // per row, not once per output; the products and sums are taken modulo 2^32, where signed and
   // unsigned multiplication agree, so the model multiplies plain 32-bit words.
+  localparam logic [WgtWidth-1:0] WgtSignBit = WgtWidth'(1) << (WgtWidth - 1);
   always_ff @(posedge clk_i) begin
     if (s2_valid_q) begin
       if (reset_reg) begin
@@ -116,8 +117,10 @@ module vta_tensor_gemm
             logic [31:0] sum;
             sum = acc_in[(b * BlockOut + o) * AccWidth +: AccWidth];
             for (int c = 0; c < BlockIn; c++) begin
+              // Sign extension as (w xor 2^(w-1)) - 2^(w-1): two word operations.
               sum += inp_ext[c] *
-                     32'(signed'(wgt_rdata_i[(o * BlockIn + c) * WgtWidth +: WgtWidth]));
+                     (32'({wgt_rdata_i[(o * BlockIn + c) * WgtWidth +: WgtWidth] ^ WgtSignBit}) -
+                      32'(WgtSignBit));
             end
             s3_res_q[(b * BlockOut + o) * AccWidth +: AccWidth] <= sum;
           end
