@@ -39,13 +39,20 @@ module vta_dma_cmd
   logic [AddrWidth-1:0] rem_beats, to_4k_beats;
   logic [12:0]      to_4k_bytes;
   logic [7:0]       burst_beats;
+  // The burst is worked out only while a command runs (the model skips it otherwise).
   always_comb begin
-    rem_beats   = (end_q - cur_q) >> BeatShift;
-    to_4k_bytes = 13'h1000 - {1'b0, cur_q[11:0]};
-    to_4k_beats = AddrWidth'(to_4k_bytes) >> BeatShift;
-    burst_beats = 8'(MaxBurstBeats);
-    if (rem_beats < AddrWidth'(burst_beats)) burst_beats = rem_beats[7:0];
-    if (to_4k_beats < AddrWidth'(burst_beats)) burst_beats = to_4k_beats[7:0];
+    rem_beats   = '0;
+    to_4k_bytes = '0;
+    to_4k_beats = '0;
+    burst_beats = '0;
+    if (busy_q) begin
+      rem_beats   = (end_q - cur_q) >> BeatShift;
+      to_4k_bytes = 13'h1000 - {1'b0, cur_q[11:0]};
+      to_4k_beats = AddrWidth'(to_4k_bytes) >> BeatShift;
+      burst_beats = 8'(MaxBurstBeats);
+      if (rem_beats < AddrWidth'(burst_beats)) burst_beats = rem_beats[7:0];
+      if (to_4k_beats < AddrWidth'(burst_beats)) burst_beats = to_4k_beats[7:0];
+    end
   end
 
   assign ar_valid_o = busy_q;

@@ -79,9 +79,17 @@ module vta_fetch
   assign ends_insn = (off_q == '0) ? ((beat_idx_q + 32'd1) % InsnBeats == 0) :
                                      (beat_idx_q % InsnBeats == 0 && beat_idx_q != 32'd0);
   assign emit      = mem_rsp_i.r_valid && ends_insn;
-  assign shift     = (off_q == '0) ? (3 - InsnBeats) * BusWidth :
-                                     (2 - InsnBeats) * BusWidth + 32'(off_q) * 8;
-  assign assembled = InsnBits'(window >> shift);
+  // Cut out only when an instruction ends (the buffer takes it then; the model skips the
+  // wide shift in other cycles).
+  always_comb begin
+    shift     = '0;
+    assembled = '0;
+    if (emit) begin
+      shift     = (off_q == '0) ? (3 - InsnBeats) * BusWidth :
+                                  (2 - InsnBeats) * BusWidth + 32'(off_q) * 8;
+      assembled = InsnBits'(window >> shift);
+    end
+  end
   assign mem_req_o.r_ready = 1'b1;
 
   logic          buf_valid, buf_pop;

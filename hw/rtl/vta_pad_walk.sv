@@ -47,16 +47,27 @@ module vta_pad_walk
   logic            wr_valid_q, data_tile_q;
   logic [IdxW-1:0] wr_idx_q;
 
-  // Geometry of the command
+  // Geometry of the command, worked out only in a cycle that may launch (the product is not
+  // needed otherwise: the model then skips it).
   logic [16:0] xtotal, ytotal;
   logic [39:0] extent;
-  assign xtotal = 17'(x_pad_0_i) + 17'(x_size_i) + 17'(x_pad_1_i);
-  assign ytotal = 17'(y_pad_0_i) + 17'(y_size_i) + 17'(y_pad_1_i);
-  assign extent = 40'(sram_base_i) + 40'(xtotal) * 40'(ytotal);
-
-  logic launch;
-  assign launch = (state_q == Idle) && start_i && x_size_i != '0 && ytotal != '0 &&
-                  extent <= 40'(depth_i);
+  logic        launch, empty, too_far;
+  always_comb begin
+    xtotal  = '0;
+    ytotal  = '0;
+    extent  = '0;
+    launch  = 1'b0;
+    empty   = 1'b0;
+    too_far = 1'b0;
+    if (state_q == Idle && start_i) begin
+      xtotal  = 17'(x_pad_0_i) + 17'(x_size_i) + 17'(x_pad_1_i);
+      ytotal  = 17'(y_pad_0_i) + 17'(y_size_i) + 17'(y_pad_1_i);
+      extent  = 40'(sram_base_i) + 40'(xtotal) * 40'(ytotal);
+      empty   = x_size_i == '0 || ytotal == '0;
+      too_far = extent > 40'(depth_i);
+      launch  = !empty && !too_far;
+    end
+  end
 
   logic is_pad, take, last_tile;
   assign is_pad    = (row_q < y_lo_q) || (row_q >= y_hi_q) || (col_q < x_lo_q) || (col_q >= x_hi_q);
@@ -118,10 +129,8 @@ module vta_pad_walk
   end
 
   assign launch_o          = launch;
-  assign done_o            = (state_q == Last) ||
-                             ((state_q == Idle) && start_i && (x_size_i == '0 || ytotal == '0));
-  assign fault_o           = (state_q == Idle) && start_i && x_size_i != '0 && ytotal != '0 &&
-                             extent > 40'(depth_i);
+  assign done_o            = (state_q == Last) || empty;
+  assign fault_o           = !empty && too_far;
   assign busy_o            = (state_q != Idle);
   assign slot_valid_o      = (state_q == Run);
   assign slot_pad_o        = is_pad;

@@ -97,21 +97,30 @@ module vta_tensor_gemm
     end
   end
 
-  // The MAC array only evaluates when an iteration is in S2.
+  // The MAC array only evaluates when an iteration is in S2. Each INP lane is sign-extended once
+  // per row, not once per output; the products and sums are taken modulo 2^32, where signed and
+  // unsigned multiplication agree, so the model multiplies plain 32-bit words.
+  localparam logic [WgtWidth-1:0] WgtSignBit = WgtWidth'(1) << (WgtWidth - 1);
   always_ff @(posedge clk_i) begin
     if (s2_valid_q) begin
       if (reset_reg) begin
         s3_res_q <= '0;
       end else begin
-        logic [AccTileBits-1:0] acc_in;
+        logic [AccTileBits-1:0]   acc_in;
+        logic [BlockIn-1:0][31:0] inp_ext;
         acc_in = (s3_valid_q && s3_dst_q == s2_dst_q) ? s3_res_q : acc_rdata_i;
         for (int b = 0; b < Batch; b++) begin
+          for (int c = 0; c < BlockIn; c++) begin
+            inp_ext[c] = 32'(signed'(inp_rdata_i[(b * BlockIn + c) * InpWidth +: InpWidth]));
+          end
           for (int o = 0; o < BlockOut; o++) begin
-            logic signed [31:0] sum;
+            logic [31:0] sum;
             sum = acc_in[(b * BlockOut + o) * AccWidth +: AccWidth];
             for (int c = 0; c < BlockIn; c++) begin
-              sum += 32'(signed'(inp_rdata_i[(b * BlockIn + c) * InpWidth +: InpWidth])) *
-                     32'(signed'(wgt_rdata_i[(o * BlockIn + c) * WgtWidth +: WgtWidth]));
+              // Sign extension as (w xor 2^(w-1)) - 2^(w-1): two word operations.
+              sum += inp_ext[c] *
+                     (32'({wgt_rdata_i[(o * BlockIn + c) * WgtWidth +: WgtWidth] ^ WgtSignBit}) -
+                      32'(WgtSignBit));
             end
             s3_res_q[(b * BlockOut + o) * AccWidth +: AccWidth] <= sum;
           end
