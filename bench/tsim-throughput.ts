@@ -11,14 +11,16 @@
  * Figures are medians of 5 samples, 3 for the whole processes of ~10 s (2 shared, noisy cores:
  * CPU figures are steadier than wall).
  *
- * As measured on that machine (2026-11-30, load 4-13; medians; hw/README.md "Speed" has the method
- * and the earlier steps: -Os -> -O3 -> -march=native -> falling edges skipped):
- *   figure                                       before (17 h)    after: immediate    goal
- *                                                                 assertions
- *   large GEMM in-process, M cycles/CPU-s        1.28-1.47        1.49-1.63
- *   vta replay, 16.8 M-cycle GEMM bundle, CPU s  10.58 (1.59 M/s) 10.07 (1.67 M/s)    2.5 M cycles/CPU-s: not reached
- *   ResNet-18 `vta run --driver tsim -q`, CPU s  9.28             8.84                5 s: not reached
+ * As measured on that machine (2026-11-30; medians; hw/README.md "Speed" has the method and the
+ * steps: -Os -> -O3 -> -march=native -> falling edges skipped -> immediate assertions -> per-unit
+ * clock gating and less idle logic per cycle):
+ *   figure                                       17 h (load 4-13)   21:35 (load ~1)    goal
+ *   large GEMM in-process, M cycles/CPU-s        1.28-1.47          2.09
+ *   vta replay, 16.8 M-cycle GEMM bundle, CPU s  10.58 (1.59 M/s)   8.21 (2.05 M/s)    2.5 M cycles/CPU-s: not reached
+ *   ResNet-18 `vta run --driver tsim -q`         9.28 s CPU         6.13 s wall, 6.29 CPU   5 s: not reached
  *   anchor: TVM's Chisel tsim, ResNet-18         227.73 s
+ * With Verilator 5.050 (built from its source; not the default, hw/README.md "Verilator version")
+ * the large GEMM runs ~1.26x faster and the ResNet-18 run takes ~5.05 s.
  * Run directly for the table: npx tsx bench/tsim-throughput.ts
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
