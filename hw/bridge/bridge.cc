@@ -287,8 +287,8 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
   // edge evaluated), nothing is left to settle (the rising edge's evaluation settled it; with
   // memory idle that is most cycles): the clocks are only recorded as low, so that the next
   // evaluation sees a rising edge on each enabled one. VTA_CLK_PREVS (vta_clk_prev.h, found by
-  // the Makefile in the generated model) names the model's records of the clocks' last values; a
-  // Verilator that names them otherwise leaves it undefined and every edge is evaluated. Tracing
+  // the Makefile in the generated model) names the model's records of the clocks' last values; with
+  // a Verilator that names them otherwise it stays undefined and every edge is evaluated. Tracing
   // evaluates every edge too, so the VCD shows both.
   void FallingEdge() {
     Vvta_top& t = *top_;
