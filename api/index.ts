@@ -12,6 +12,7 @@ export { batchesOf, concatBatches, countBatches, sliceBatch } from './batches.ts
 export { describePlacement, placementOf } from './placement.ts';
 export type { HostStep, Placement } from './placement.ts';
 export { loadSession } from './session.ts';
+export type { ParallelRun } from '../compiler/execute-parallel.ts';
 export type { LoadedSession } from './session.ts';
 export { checkRaceDriver, checkTimelineDriver, runModel } from './run.ts';
 export { readLabels, topOneAccuracy } from './accuracy.ts';

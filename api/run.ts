@@ -4,9 +4,11 @@
  * executor; for an ONNX model, the outputs against onnxruntime on the model's own interface).
  * Inputs holding k batches run k times through one loaded program; the outputs are joined.
  */
+import { availableParallelism } from 'node:os';
 import { checkAgainstReference, type CheckResult } from '../compiler/check.ts';
 import type { KernelInfo } from '../compiler/compile.ts';
 import type { RunOutcome } from '../compiler/execute.ts';
+import type { ParallelRun } from '../compiler/execute-parallel.ts';
 import type { MemoryModel } from '../drivers/memory-model.ts';
 import { getDriver, listDrivers } from '../drivers/registry.ts';
 import { compareWithOnnxruntime, type OnnxComparison } from '../frontend/ort-check.ts';
@@ -37,6 +39,12 @@ export interface RunOptions {
   onStep?: (done: number, total: number, label: string) => void;
   /** Record the first batch's timeline (drivers that record one, e.g. tsim): RunReport.timeline. */
   timeline?: boolean;
+  /**
+   * Devices the kernels of a network are spread over at once, for drivers whose runs proceed at
+   * the same time (tsim, each on its own core; compiler/execute-parallel.ts): default the machine's
+   * cores; 1 runs them in order on one device. Races run in order.
+   */
+  devices?: number;
 }
 
 /** A kernel's compiled figures and, once it ran, its counters (summed over the batches). */
@@ -67,6 +75,8 @@ export interface RunReport {
   timings: { runMs: number; checkMs?: number };
   /** With `timeline`: each kernel run of the first batch, in run order. */
   timeline?: TimelineRun[];
+  /** When the kernels were spread over several devices: how many, and whether it fell back to one. */
+  parallel?: ParallelRun;
 }
 
 /** --races needs a driver that reports each SRAM access: refuse one that would check nothing. */
@@ -116,8 +126,15 @@ class RunTotals {
   reference: (CheckResult & { batch?: number }) | undefined;
   checkMs = 0;
 
-  add(inputs: Map<string, Tensor>, outcome: RunOutcome): void {
+  parallel: ParallelRun | undefined;
+
+  add(inputs: Map<string, Tensor>, outcome: RunOutcome & { parallel?: ParallelRun }): void {
     this.runs.push({ inputs, outputs: new Map(Object.entries(outcome.outputs)) });
+    if (outcome.parallel) {
+      const p = outcome.parallel;
+      const fallback = this.parallel?.fallback ?? p.fallback;
+      this.parallel = { devices: p.devices, kernels: (this.parallel?.kernels ?? 0) + p.kernels, ...(fallback ? { fallback } : {}) };
+    }
     for (const [k, c] of Object.entries(outcome.counters)) this.counters.set(k, addCounters(this.counters.get(k), c));
   }
 
@@ -162,7 +179,7 @@ export async function runModel(model: Model, inputs: ReadonlyMap<string, Tensor>
   const checkers: RaceChecker[] = [];
   const totals = new RunTotals();
   const t0 = performance.now();
-  const session = await loadSession(model.compiled, driver, options.memory);
+  const session = await loadSession(model.compiled, driver, options.memory, options.devices ?? availableParallelism());
   try {
     for (let b = 0; b < k; b++) {
       const batch = new Map([...inputs].map(([name, t]) => [name, sliceBatch(t, b, k)]));
@@ -205,6 +222,7 @@ export async function runModel(model: Model, inputs: ReadonlyMap<string, Tensor>
     ...(options.races ? { races: checkers.flatMap((c) => c.report()) } : {}),
     timings: { runMs: performance.now() - t0 - totals.checkMs },
     ...(totals.timeline ? { timeline: totals.timeline } : {}),
+    ...(totals.parallel ? { parallel: totals.parallel } : {}),
   };
   if (options.check) {
     const reference = totals.reference!;

@@ -7,9 +7,10 @@ import { makeConfig, sameHardware, type VtaConfig } from '../config/config.ts';
 import type { DeviceBuffer, Driver, StageSpan } from '../drivers/api.ts';
 import { getDriver } from '../drivers/registry.ts';
 import { byName, nameRecord, setName } from '../lib/named.ts';
+import { sameBytes } from '../lib/bytes.ts';
 import { OPCODE, decodeInsn, encodeInsn, getBits, layouts, memElemBytes, setBits } from '../isa/index.ts';
 import type { Counters, SimObserver } from '../sim/api.ts';
-import type { CompiledModel } from './model.ts';
+import type { CompiledModel, KernelInfo } from './model.ts';
 import { compileError } from './errors.ts';
 import type { Tensor } from '../graph/ir.ts';
 import { evaluateNode } from '../graph/reference.ts';
@@ -30,6 +31,11 @@ export interface RunOptions {
   onStep?: (done: number, total: number, label: string) => void;
   /** Record each kernel's timeline (drivers that record one: see DriverInfo.timeline). */
   timeline?: boolean;
+  /**
+   * Called as each kernel is launched (its inputs in DRAM) and once it has run, with the loaded
+   * model: the reference pass of execute-parallel.ts records DRAM through it.
+   */
+  onKernel?: (kernel: number, phase: 'launch' | 'done', lm: LoadedModel) => void;
 }
 
 export interface RunOutcome {
@@ -60,8 +66,6 @@ export interface LoadedModel {
  * device gets the same bases, so its code is not decoded and re-encoded on every load.
  */
 const relocated = new WeakMap<CompiledModel, { from: Uint8Array; relocs: CompiledModel['relocs']; key: string; image: Uint8Array }>();
-
-const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 
 /** Relocate the code image for segments placed at `bases` (physical byte addresses). */
 export function relocate(model: CompiledModel, cfg: VtaConfig, bases: Record<SegmentName, number>): Uint8Array {
@@ -146,6 +150,20 @@ export async function runCompiled(model: CompiledModel, inputs: Record<string, T
     if (owned) driver.close();
     else if (loaded) for (const s of SEGMENTS) driver.memFree(loaded.segments[s]);
   }
+}
+
+/** Physical address of a kernel's first instruction on a loaded model. */
+export function kernelAddress(lm: LoadedModel, k: KernelInfo, cfg: VtaConfig): number {
+  return lm.driver.physAddr(lm.segments.code, k.insnStart * cfg.insnBytes);
+}
+
+/**
+ * The work bound of one kernel's run: the one asked for, else for fsim, which counts work known
+ * exactly, twice that (bounds any run of a correct program); for clocked drivers, which count
+ * cycles, generously more for DMA at a few bytes per cycle; else the driver's own default.
+ */
+export function kernelBudget(k: KernelInfo, options: Pick<RunOptions, 'budget'>, clocked: boolean | undefined): number | undefined {
+  return options.budget ?? (clocked === false ? 2 * k.work + 1000 : clocked ? 16 * (k.work + k.dramBytes) + 100_000 : undefined);
 }
 
 /**
@@ -252,17 +270,16 @@ export async function execute(
       driver.copyFromHost(b.seg, packed.get(t) ?? packActivation(fetch(t), cfg), b.offset);
       onDevice.add(t);
     }
-    const insnPhys = driver.physAddr(lm.segments.code, k.insnStart * cfg.insnBytes);
+    const insnPhys = kernelAddress(lm, k, cfg);
     const observer = options.observe?.(step.kernel, k.insnStart);
-    // fsim counts work, known exactly: twice that bounds any run of a correct program. Clocked
-    // drivers count cycles: allow generously for DMA at a few bytes per cycle on top.
-    const budget =
-      options.budget ?? (clocked === false ? 2 * k.work + 1000 : clocked ? 16 * (k.work + k.dramBytes) + 100_000 : undefined);
+    const budget = kernelBudget(k, options, clocked);
+    options.onKernel?.(step.kernel, 'launch', lm);
     const r = await driver.run(insnPhys, k.insnCount, {
       ...(budget !== undefined ? { budget } : {}),
       ...(observer ? { observer } : {}),
       ...(spans ? { timeline: true } : {}),
     });
+    options.onKernel?.(step.kernel, 'done', lm);
     setName(counters, k.name, r.counters);
     if (spans && r.spans) spans.set(k.name, r.spans);
     onDevice.add(k.output);

@@ -101,6 +101,11 @@ export interface DriverInfo {
   readonly timeline?: boolean;
   /** Whether the driver models DRAM timing, i.e. takes OpenOptions.memory (tsim). */
   readonly modelsMemory?: boolean;
+  /**
+   * Whether runs of separate device contexts proceed at the same time, each on its own thread
+   * (tsim): a network's kernels can then be spread over several (compiler/execute-parallel.ts).
+   */
+  readonly concurrent?: boolean;
   /** Open a device context for a config (VTADeviceAlloc). */
   open(config: VtaConfig, options?: OpenOptions): Promise<Driver>;
   /**

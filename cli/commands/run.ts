@@ -5,7 +5,7 @@
  * `--check` against the reference executor and, for .onnx models, onnxruntime.
  */
 import type { Argv } from 'yargs';
-import { checkRaceDriver, checkTimelineDriver, countBatches, readLabels, topOneAccuracy, describeMismatch, formatOnnxComparison, modelInputs, openModel, reportOfRun, runModel, traceOfRun, type Model, type RunReport, type RoundingMode, type ScaleMode } from '../../api/index.ts';
+import { checkRaceDriver, checkTimelineDriver, countBatches, readLabels, topOneAccuracy, describeMismatch, formatOnnxComparison, modelInputs, openModel, reportOfRun, runModel, traceOfRun, type Model, type ParallelRun, type RunReport, type RoundingMode, type ScaleMode } from '../../api/index.ts';
 import { compileError } from '../../compiler/errors.ts';
 import { VtaError } from '../../lib/errors.ts';
 import { writeFileAtomic } from '../../lib/files.ts';
@@ -33,6 +33,7 @@ interface Args extends MemoryArgs {
   labels?: string;
   report?: string;
   timeline?: string;
+  jobs?: number;
 }
 
 export const command = 'run <model>';
@@ -58,6 +59,10 @@ export function builder(y: Argv): Argv<Args> {
     .option('tuning', TUNING_OPTION)
     .option('report', { type: 'string', describe: 'write the run report (per-kernel cycles, utilisation, DRAM bytes, stalls by cause) as JSON (docs/profiling.md)' })
     .option('timeline', { type: 'string', describe: "write each kernel's pipeline timeline in Chrome trace-event JSON (Perfetto, chrome://tracing); needs a driver that records one (tsim)" })
+    .option('jobs', {
+      alias: 'j', type: 'number',
+      describe: "tsim: kernels simulated at once, each on its own core and checked against fsim's DRAM (default: the machine's cores; 1: in order)",
+    })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'print only errors and the check verdict' })
     .option('scales', SCALES_OPTION)
     .option('rounding', ROUNDING_OPTION)
@@ -72,12 +77,27 @@ function checkSeed(seed: number): number {
   return seed;
 }
 
+/** --jobs: a whole number of at least 1. */
+function checkJobs(jobs: number): number {
+  if (!Number.isSafeInteger(jobs) || jobs < 1) {
+    throw new VtaError('E_USAGE', `--jobs must be a whole number of at least 1, got ${Number.isNaN(jobs) ? 'something that is not a number' : jobs}`);
+  }
+  return jobs;
+}
+
+/** How the kernels were spread over devices, and whether the run fell back to one. */
+function describeParallel(p: ParallelRun): string {
+  const spread = `parallel: ${p.kernels} kernel runs on ${p.devices} devices at once, each checked against fsim's DRAM`;
+  return p.fallback ? `${spread}: ${p.fallback}, so the network ran again in order on one device (these results)` : spread;
+}
+
 /** The program's figures and each kernel's counters. */
 function printFigures(report: RunReport, lines: string[]): void {
   const t = report.totals;
   console.log(lines.join('\n'));
   console.log(`program: ${t.insns} instructions, ${t.uops} uops, DRAM ${t.dramBytes} B moved (minimum ${t.minDramBytes} B)`);
   if (report.memory) console.log(`memory: ${describeMemory(report.memory)}`);
+  if (report.parallel) console.log(describeParallel(report.parallel));
   console.log(`counters (${report.driver}${report.batches > 1 ? `, summed over ${report.batches} batches` : ''}):`);
   for (const k of report.kernels) {
     const c = k.counters;
@@ -120,6 +140,7 @@ export async function handler(argv: Args): Promise<void> {
   const seed = checkSeed(argv.seed);
   if (argv.races) await checkRaceDriver(argv.driver);
   if (argv.timeline) await checkTimelineDriver(argv.driver);
+  const jobs = argv.jobs === undefined ? undefined : checkJobs(argv.jobs);
   const memory = memoryFromArgs(argv);
   // A driver without a DRAM model refuses --memory before anything is compiled.
   if (memory) memoryOpenOptions(await getDriver(argv.driver), memory);
@@ -154,6 +175,7 @@ export async function handler(argv: Args): Promise<void> {
       ...(argv.check ? { check: true } : {}),
       ...(argv.races ? { races: true } : {}),
       ...(argv.timeline ? { timeline: true } : {}),
+      ...(jobs !== undefined ? { devices: jobs } : {}),
       ...(bar ? { onStep: bar.update } : {}),
     });
   } finally {

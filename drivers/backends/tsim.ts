@@ -32,8 +32,20 @@ const HW = join(packageRoot(), 'hw');
  * cycles/s it bounds a long run to a few minutes; a loop nest too large for it is refused up front.
  */
 export { DEFAULT_CYCLE_BUDGET };
-/** Cycles simulated per call into the addon (the event loop gets a turn in between). */
+/** Cycles simulated per call into the addon (timeline events are drained in between). */
 const CHUNK = 1 << 20;
+
+/** How one chunk of cycles ended. */
+interface ChunkResult {
+  stop: 'budget' | 'finished' | 'deadlock' | 'fault' | 'memfault' | 'assert';
+  cycles: number;
+  faultAddr: number;
+  faultWrite: boolean;
+  faultClient: number;
+  /** With stop 'assert': the assertion's label and the instance that asserts it. */
+  assertion?: string;
+  assertScope?: string;
+}
 
 interface TsimModel {
   reset(): void;
@@ -41,16 +53,11 @@ interface TsimModel {
   regWrite(addr: number, value: number): void;
   regRead(addr: number): number;
   setMemory(timing: { readLatency: number; outstanding: number; writeLatency: number }): void;
-  run(maxCycles: number): {
-    stop: 'budget' | 'finished' | 'deadlock' | 'fault' | 'memfault' | 'assert';
-    cycles: number;
-    faultAddr: number;
-    faultWrite: boolean;
-    faultClient: number;
-    /** With stop 'assert': the assertion's label and the instance that asserts it. */
-    assertion?: string;
-    assertScope?: string;
-  };
+  /**
+   * Clock up to `maxCycles` cycles on a thread of libuv's pool (the model refuses every other call
+   * until it resolves), so that the models of separate devices run at the same time.
+   */
+  runAsync(maxCycles: number): Promise<ChunkResult>;
   /** Collect timeline events from now on (false: stop and drop them); drained at each chunk. */
   eventsEnable(on: boolean): void;
   /** Events since the last drain, four words each (see drivers/stage-spans.ts). */
@@ -183,7 +190,7 @@ class TsimDriver extends SimulatedDevice {
       model.regWrite(REG.control, 1);
       let used = 0;
       for (;;) {
-        const res = model.run(Math.min(CHUNK, budget - used));
+        const res = await model.runAsync(Math.min(CHUNK, budget - used));
         used += res.cycles;
         spans?.add(model.eventsDrain());
         if (res.stop === 'finished') break;
@@ -214,7 +221,6 @@ class TsimDriver extends SimulatedDevice {
         if (used >= budget) {
           throw new SimError(SIM_CODES.budget, `cycle budget ${budget} exceeded before FINISH; ${this.stageStatus(model, bytes, count)}`);
         }
-        await new Promise((r) => setImmediate(r));
       }
       const d = this.debug(model);
       const left = d.queue_load + d.queue_compute + d.queue_store;
@@ -258,6 +264,7 @@ const tsim: DriverInfo = {
   observes: false,
   timeline: true,
   modelsMemory: true,
+  concurrent: true,
   async open(config: VtaConfig, options: OpenOptions = {}): Promise<Driver> {
     return new TsimDriver(config, options.memory ?? IDEAL_MEMORY);
   },

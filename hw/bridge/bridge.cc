@@ -1,7 +1,8 @@
 // Node-API bridge to the Verilated VTA (vta_top). The harness serves the AXI master straight from
 // the driver's DeviceMemory regions (ArrayBuffers shared with JavaScript, no copies) and advances
 // the clock in C++: one JS call runs up to N cycles, stopping at finish, fault, deadlock, a bad
-// memory access or a failed RTL assertion (built with --assert; see hw/rtl/vta_assert.svh).
+// memory access or a failed RTL assertion (built with --assert; see hw/rtl/vta_assert.svh), on the
+// JavaScript thread (run) or on a worker thread (runAsync), so that separate models clock at once.
 #include <napi.h>
 
 #include <cstdint>
@@ -89,14 +90,15 @@ const char* StopName(Stop s) {
 }
 
 // The first RTL assertion that failed since it was last taken. The model calls
-// vta_assert_failed from inside eval(); models run one at a time on the JavaScript thread, so the
-// failure belongs to the model being clocked.
+// vta_assert_failed from inside eval(), on the thread clocking it: each thread records the failure
+// where the model it is evaluating keeps its own (t_assert, set by Tsim::Clocking), so models
+// clocked at the same time on different threads (runAsync) keep their failures apart.
 struct AssertFailure {
   bool failed = false;
   std::string name;
   std::string scope;  // hierarchical path of the asserting instance, e.g. vta_top.u_s2g
 };
-AssertFailure g_assert;
+thread_local AssertFailure* t_assert = nullptr;
 
 // "top.vta_top.u_s2g.NoTokenOverflow" -> "vta_top.u_s2g" (the first name is the C++ model's).
 std::string InstancePath(const std::string& path, const std::string& label) {
@@ -118,6 +120,7 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
       InstanceMethod("regWrite", &Tsim::RegWrite),
       InstanceMethod("regRead", &Tsim::RegRead),
       InstanceMethod("run", &Tsim::Run),
+      InstanceMethod("runAsync", &Tsim::RunAsync),
       InstanceMethod("eventsEnable", &Tsim::EventsEnable),
       InstanceMethod("eventsDrain", &Tsim::EventsDrain),
       InstanceMethod("setMemory", &Tsim::SetMemory),
@@ -146,6 +149,9 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
  private:
   std::unique_ptr<VerilatedContext> ctx_;
   std::unique_ptr<Vvta_top> top_;
+  AssertFailure assert_;
+  // A run on a worker thread (runAsync) owns the model until it resolves: every other call is refused.
+  bool busy_ = false;
   std::unique_ptr<VerilatedVcdC> trace_;
   std::vector<Region> regions_;
   Napi::Reference<Napi::Array> regions_ref_;  // keeps the ArrayBuffers alive
@@ -184,6 +190,12 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
     return nullptr;
   }
 
+  // Failures reported while this model is evaluated on the calling thread are this model's.
+  void Clocking() {
+    t_assert = &assert_;
+    Verilated::threadContextp(ctx_.get());
+  }
+
   void Tick() {
     settled_ = false;
     top_->clk_i = 0;
@@ -210,7 +222,8 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
   }
 
   void DoReset(int cycles) {
-    g_assert = AssertFailure{};
+    Clocking();
+    assert_ = AssertFailure{};
     events_.clear();
     reads_.clear();
     writes_.clear();
@@ -230,13 +243,21 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
     Tick();
   }
 
+  // Every call but runAsync's result works on the model from the JavaScript thread: not while a
+  // run on a worker thread owns it.
+  void CheckIdle(const Napi::CallbackInfo& info) {
+    if (busy_) throw Napi::Error::New(info.Env(), "tsim model is busy with a run on another thread");
+  }
+
   Napi::Value Reset(const Napi::CallbackInfo& info) {
+    CheckIdle(info);
     DoReset(4);
     return info.Env().Undefined();
   }
 
   // regions: Array of { phys: number, bytes: Uint8Array }
   Napi::Value SetRegions(const Napi::CallbackInfo& info) {
+    CheckIdle(info);
     Napi::Array arr = info[0].As<Napi::Array>();
     regions_.clear();
     last_ = nullptr;
@@ -251,6 +272,8 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
   }
 
   Napi::Value RegWrite(const Napi::CallbackInfo& info) {
+    CheckIdle(info);
+    Clocking();
     top_->host_req_i = 1;
     top_->host_we_i = 1;
     top_->host_addr_i = info[0].As<Napi::Number>().Uint32Value();
@@ -263,6 +286,8 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
   }
 
   Napi::Value RegRead(const Napi::CallbackInfo& info) {
+    CheckIdle(info);
+    Clocking();
     top_->host_addr_i = info[0].As<Napi::Number>().Uint32Value();
     top_->eval();
     settled_ = false;
@@ -271,6 +296,7 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
 
   // setMemory({ readLatency, outstanding, writeLatency }): the DRAM timing of later runs.
   Napi::Value SetMemory(const Napi::CallbackInfo& info) {
+    CheckIdle(info);
     Napi::Object o = info[0].As<Napi::Object>();
     timing_.read_latency = o.Get("readLatency").As<Napi::Number>().Uint32Value();
     timing_.outstanding = o.Get("outstanding").As<Napi::Number>().Uint32Value();
@@ -380,40 +406,96 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
     return true;
   }
 
-  // run(maxCycles) -> { stop, cycles, faultAddr, faultWrite, faultClient, assertion, assertScope }
-  Napi::Value Run(const Napi::CallbackInfo& info) {
-    const double max = info[0].As<Napi::Number>().DoubleValue();
+  // How a run of up to N cycles ended (Clock), kept apart from JavaScript values so that it can
+  // run on a worker thread.
+  struct Outcome {
     Stop stop = Stop::Budget;
-    double n = 0;
-    while (n < max) {
+    double cycles = 0;
+  };
+
+  // Clock up to `max` cycles, stopping at finish, fault, deadlock, a bad access or an assertion.
+  Outcome Clock(double max) {
+    Clocking();
+    Outcome o;
+    while (o.cycles < max) {
       if (!Cycle()) {
-        stop = Stop::MemFault;
-        n++;
+        o.stop = Stop::MemFault;
+        o.cycles++;
         break;
       }
-      n++;
-      if (g_assert.failed) { stop = Stop::Assert; break; }
-      if (top_->finished_o) { stop = Stop::Finished; break; }
-      if (top_->fault_o) { stop = Stop::Fault; break; }
-      if (top_->deadlock_o) { stop = Stop::Deadlock; break; }
+      o.cycles++;
+      if (assert_.failed) { o.stop = Stop::Assert; break; }
+      if (top_->finished_o) { o.stop = Stop::Finished; break; }
+      if (top_->fault_o) { o.stop = Stop::Fault; break; }
+      if (top_->deadlock_o) { o.stop = Stop::Deadlock; break; }
     }
     if (trace_) trace_->flush();
-    Napi::Env env = info.Env();
+    return o;
+  }
+
+  // { stop, cycles, faultAddr, faultWrite, faultClient, assertion, assertScope }
+  Napi::Object ResultOf(Napi::Env env, const Outcome& o) {
     Napi::Object res = Napi::Object::New(env);
-    res.Set("stop", StopName(stop));
-    res.Set("cycles", n);
+    res.Set("stop", StopName(o.stop));
+    res.Set("cycles", o.cycles);
     res.Set("faultAddr", static_cast<double>(fault_addr_));
     res.Set("faultWrite", fault_write_);
     res.Set("faultClient", fault_client_);
-    if (stop == Stop::Assert) {
-      res.Set("assertion", g_assert.name);
-      res.Set("assertScope", InstancePath(g_assert.scope, g_assert.name));
+    if (o.stop == Stop::Assert) {
+      res.Set("assertion", assert_.name);
+      res.Set("assertScope", InstancePath(assert_.scope, assert_.name));
     }
     return res;
   }
 
+  // run(maxCycles) -> the result of ResultOf, on the JavaScript thread.
+  Napi::Value Run(const Napi::CallbackInfo& info) {
+    CheckIdle(info);
+    const double max = info[0].As<Napi::Number>().DoubleValue();
+    return ResultOf(info.Env(), Clock(max));
+  }
+
+  // The cycles of runAsync, on a thread of libuv's pool; the model is the run's until it resolves.
+  class RunWorker : public Napi::AsyncWorker {
+   public:
+    RunWorker(Napi::Env env, Tsim* sim, double max)
+        : Napi::AsyncWorker(env, "vta_tsim_run"), sim_(sim), max_(max), deferred_(Napi::Promise::Deferred::New(env)) {
+      owner_ = Napi::Persistent(sim->Value());
+    }
+    Napi::Promise Promise() { return deferred_.Promise(); }
+    void Execute() override { outcome_ = sim_->Clock(max_); }
+    void OnOK() override {
+      sim_->busy_ = false;
+      deferred_.Resolve(sim_->ResultOf(Env(), outcome_));
+    }
+    void OnError(const Napi::Error& e) override {
+      sim_->busy_ = false;
+      deferred_.Reject(e.Value());
+    }
+
+   private:
+    Tsim* sim_;
+    double max_;
+    Outcome outcome_;
+    Napi::Promise::Deferred deferred_;
+    Napi::ObjectReference owner_;  // keeps the model alive while the thread clocks it
+  };
+
+  // runAsync(maxCycles) -> Promise of run's result: the same cycles on a worker thread, so that
+  // models of separate devices clock at the same time (one network's kernels on several cores).
+  Napi::Value RunAsync(const Napi::CallbackInfo& info) {
+    CheckIdle(info);
+    const double max = info[0].As<Napi::Number>().DoubleValue();
+    auto* worker = new RunWorker(info.Env(), this, max);
+    Napi::Promise promise = worker->Promise();
+    busy_ = true;
+    worker->Queue();
+    return promise;
+  }
+
   // eventsEnable(on): collect timeline events from now on (or stop, dropping those not drained).
   Napi::Value EventsEnable(const Napi::CallbackInfo& info) {
+    CheckIdle(info);
     events_on_ = info[0].As<Napi::Boolean>().Value();
     if (!events_on_) events_.clear();
     return info.Env().Undefined();
@@ -421,6 +503,7 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
 
   // eventsDrain() -> Uint32Array of the events collected since the last drain (see events_).
   Napi::Value EventsDrain(const Napi::CallbackInfo& info) {
+    CheckIdle(info);
     Napi::Uint32Array out = Napi::Uint32Array::New(info.Env(), events_.size());
     if (!events_.empty()) std::memcpy(out.Data(), events_.data(), events_.size() * sizeof(uint32_t));
     events_.clear();
@@ -428,6 +511,7 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
   }
 
   Napi::Value TraceOpen(const Napi::CallbackInfo& info) {
+    CheckIdle(info);
     std::string path = info[0].As<Napi::String>().Utf8Value();
     trace_ = std::make_unique<VerilatedVcdC>();
     top_->trace(trace_.get(), 99);
@@ -440,6 +524,7 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
   }
 
   Napi::Value TraceClose(const Napi::CallbackInfo& info) {
+    CheckIdle(info);
     if (trace_) {
       trace_->close();
       trace_.reset();
@@ -448,6 +533,7 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
+    CheckIdle(info);
     TraceClose(info);
     if (top_) top_->final();
     regions_.clear();
@@ -462,8 +548,8 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return Tsim::Init
 
 // DPI import of vta_assert_pkg: a labelled assertion failed (scope is its %m path).
 void vta_assert_failed(const char* name, const char* scope) {
-  if (g_assert.failed) return;
-  g_assert = AssertFailure{true, name, scope};
+  if (!t_assert || t_assert->failed) return;
+  *t_assert = AssertFailure{true, name, scope};
 }
 
 NODE_API_MODULE(vta_tsim, InitModule)

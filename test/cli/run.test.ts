@@ -50,6 +50,23 @@ describe('vta run on the model interface', () => {
     expect(Array.from(y.data)).toEqual(Array.from(api.outputs.get('y')!.data));
   }, 60_000);
 
+  it.skipIf(!existsSync(join(ROOT, 'hw/build/1x16_i8w8a32_15_15_18_17/vta_tsim.node')))('tsim spreads the kernels over --jobs devices and says so; --jobs 1 runs them in order with the same outputs and cycles', async () => {
+    const dir = tmp();
+    const outs = [join(dir, 'a.npy'), join(dir, 'b.npy')];
+    const two = await vta('run', 'models/cnn.onnx', '--driver', 'tsim', '--jobs', '2', '--output', outs[0]!);
+    const one = await vta('run', 'models/cnn.onnx', '--driver', 'tsim', '--jobs', '1', '--output', outs[1]!);
+    expect([two.code, one.code]).toEqual([0, 0]);
+    expect(two.stdout).toMatch(/\nparallel: \d+ kernel runs on 2 devices at once, each checked against fsim's DRAM\n/);
+    expect(one.stdout).not.toContain('parallel:');
+    const cycles = (out: string) => [...out.matchAll(/, (\d+) cycles\n/g)].map((m) => m[1]);
+    expect(cycles(two.stdout).length).toBeGreaterThan(1);
+    expect(cycles(two.stdout)).toEqual(cycles(one.stdout));
+    expect(readFileSync(outs[0]!).equals(readFileSync(outs[1]!))).toBe(true);
+    const zero = await vta('run', 'models/cnn.onnx', '--driver', 'tsim', '--jobs', '0');
+    expect(zero.code).not.toBe(0);
+    expect(zero.stderr.trim()).toBe('error[E_USAGE]: --jobs must be a whole number of at least 1, got 0');
+  }, 60_000);
+
   it('writes an int8 output as int8', async () => {
     const dir = tmp();
     const g = floatDense();

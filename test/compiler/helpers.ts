@@ -139,3 +139,49 @@ export function scaledAddGraph(sa: number, sb: number, shift: number, relu: bool
   t = b.node('clip', [t], { min: -128, max: 127 }, 'clip');
   return b.output(b.node('cast', [t], { dtype: 'int8' }, 'cast'));
 }
+
+/** A small residual network: conv -> conv -> add(skip) -> maxpool -> flatten -> dense. */
+export function residualNet(seed: number): Graph {
+  const r = mulberry32(seed);
+  const b = new GraphBuilder('resnet_block', [{ name: 'x', shape: [1, 8, 10, 10], dtype: 'int8' }]);
+  const conv = (x: string, ci: number, co: number, k: number, pad: number, name: string, relu: boolean) => {
+    const w = b.constant(`${name}_w`, randomTensor(r, [co, ci, k, k], 'int8', -20, 20));
+    let t = b.node('conv2d', [x, w], { stride: [1, 1], pad: [pad, pad, pad, pad] }, name);
+    t = b.node('bias_add', [t, b.constant(`${name}_b`, randomTensor(r, [co], 'int32', -500, 500))]);
+    t = b.node('requantize', [t], { shift: 6 });
+    if (relu) t = b.node('relu', [t]);
+    t = b.node('clip', [t], { min: -128, max: 127 });
+    return b.node('cast', [t], { dtype: 'int8' });
+  };
+  const c1 = conv('x', 8, 24, 3, 1, 'conv1', true);
+  const c2 = conv(c1, 24, 24, 3, 1, 'conv2', true);
+  const c3 = conv(c2, 24, 24, 1, 0, 'conv3', false);
+  let s = b.node('add', [c3, c2], undefined, 'skip');
+  s = b.node('requantize', [s], { shift: 1 });
+  s = b.node('relu', [s]);
+  s = b.node('clip', [s], { min: 0, max: 127 });
+  s = b.node('cast', [s], { dtype: 'int8' });
+  const p = b.node('max_pool', [s], { kernel: [2, 2], stride: [2, 2] }, 'pool');
+  const f = b.node('flatten', [p], { axis: 1 }, 'flat');
+  const fw = b.constant('fc_w', randomTensor(r, [10, 24 * 5 * 5], 'int8', -10, 10));
+  let y = b.node('dense', [f, fw], undefined, 'fc');
+  y = b.node('requantize', [y], { shift: 5 });
+  y = b.node('clip', [y], { min: -128, max: 127 });
+  y = b.node('cast', [y], { dtype: 'int8' });
+  return b.output(y);
+}
+
+/** A first convolution read as im2col, then a residual pair and a dense layer. */
+export function im2colNet(): Graph {
+  const r = mulberry32(3);
+  const b = new GraphBuilder('im2col-net', [{ name: 'x', shape: [1, 3, 12, 12], dtype: 'int8' }]);
+  let t = b.node('conv2d', ['x', b.constant('w1', randomTensor(r, [16, 3, 3, 3], 'int8', -20, 20))], { pad: [1, 1, 1, 1] }, 'conv1');
+  const c1 = epilogue(b, r, t, 16, { bias: true, shift: 8, clip: [-128, 127] }, 'c1');
+  t = b.node('conv2d', [c1, b.constant('w2', randomTensor(r, [16, 16, 3, 3], 'int8', -20, 20))], { pad: [1, 1, 1, 1] }, 'conv2');
+  const c2 = epilogue(b, r, t, 16, { shift: 8, relu: true, clip: [-128, 127] }, 'c2');
+  let s = b.node('add', [c2, c1], undefined, 'skip');
+  s = epilogue(b, r, s, 16, { shift: 1, clip: [-128, 127] }, 's');
+  const f = b.node('flatten', [s], { axis: 1 }, 'flat');
+  const y = b.node('dense', [f, b.constant('fc', randomTensor(r, [10, 16 * 12 * 12], 'int8', -10, 10))], undefined, 'fc');
+  return b.output(epilogue(b, r, y, 10, { shift: 6, clip: [-128, 127] }, 'y'));
+}
