@@ -42,7 +42,8 @@ export interface RunOptions {
   /**
    * Devices the kernels of a network are spread over at once, for drivers whose runs proceed at
    * the same time (tsim, each on its own core; compiler/execute-parallel.ts): default the machine's
-   * cores; 1 runs them in order on one device. Races run in order.
+   * cores, at most libuv's pool threads (UV_THREADPOOL_SIZE, default 4); 1 runs them in order on
+   * one device. Races run in order.
    */
   devices?: number;
 }
@@ -166,6 +167,14 @@ class RunTotals {
 }
 
 /**
+ * Devices a network's kernels spread over by default: one per core, as many as libuv's pool has
+ * threads to clock them (UV_THREADPOOL_SIZE, default 4; `vta` sets it to the core count).
+ */
+function defaultDevices(): number {
+  return Math.min(availableParallelism(), Number(process.env.UV_THREADPOOL_SIZE) || 4);
+}
+
+/**
  * Run `model` on `inputs` (every graph input, by name; see modelInputs): each holds the input's
  * shape or k batches of it (first dimension k × the model's batch, the same k for all). A race or
  * a mismatch does not throw: it is in the report (`races`, `check.reference.mismatch`).
@@ -179,7 +188,7 @@ export async function runModel(model: Model, inputs: ReadonlyMap<string, Tensor>
   const checkers: RaceChecker[] = [];
   const totals = new RunTotals();
   const t0 = performance.now();
-  const session = await loadSession(model.compiled, driver, options.memory, options.devices ?? availableParallelism());
+  const session = await loadSession(model.compiled, driver, options.memory, options.devices ?? defaultDevices());
   try {
     for (let b = 0; b < k; b++) {
       const batch = new Map([...inputs].map(([name, t]) => [name, sliceBatch(t, b, k)]));

@@ -4,6 +4,7 @@
 // the bundle holds is newer than it or gone), with no bundle, or with VTA_DEV=1, it runs the
 // sources through tsx instead: an edit never runs stale code. An installed package has no sources.
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 
@@ -20,6 +21,10 @@ import { setFlagsFromString } from 'node:v8';
 setFlagsFromString('--interrupt-budget=800000');
 setFlagsFromString('--semi-space-growth-factor=1');
 setFlagsFromString('--no-parallel-scavenge');
+// tsim clocks each device on a thread of libuv's pool (4 threads unless this says otherwise, read
+// when the pool first starts): one per core, so that `vta run --driver tsim` spreads a network's
+// kernels over every core (compiler/execute-parallel.ts).
+process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()));
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bundle = `${root}dist/vta.mjs`;
