@@ -76,8 +76,56 @@ function readSegment(lm: LoadedModel, segment: SegmentName, bytes: number): Uint
 }
 
 /**
- * Run the model on `reference` (fsim) once, then every kernel again on `devices` at once, as
- * described above. `options.observe` is not supported here (the caller runs in order for it).
+ * The launches as the reference pass records them. A device takes the costliest one recorded and
+ * not yet taken, so the devices start while the reference still runs, and once it has finished
+ * they share the rest longest first.
+ */
+class LaunchQueue {
+  readonly launches: Launch[] = [];
+  private readonly taken: boolean[] = [];
+  private closed = false;
+  private waiting: (() => void)[] = [];
+
+  constructor(private readonly cost: (l: Launch) => number) {}
+
+  add(launch: Launch): void {
+    this.launches.push(launch);
+    this.taken.push(false);
+    this.wake();
+  }
+
+  /** No more launches come (the reference pass ended, or failed). */
+  close(): void {
+    this.closed = true;
+    this.wake();
+  }
+
+  /** The index of the next launch to run, or undefined once every launch is taken and no more come. */
+  async take(): Promise<number | undefined> {
+    for (;;) {
+      let best = -1;
+      this.launches.forEach((l, i) => {
+        if (!this.taken[i] && (best < 0 || this.cost(l) > this.cost(this.launches[best]!))) best = i;
+      });
+      if (best >= 0) {
+        this.taken[best] = true;
+        return best;
+      }
+      if (this.closed) return undefined;
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  private wake(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    waiting.forEach((resolve) => resolve());
+  }
+}
+
+/**
+ * Run the model on `reference` (fsim), and every kernel it launches again on `devices` at once,
+ * as described above. `options.observe` is not supported here (the caller runs in order for it).
  */
 export async function executeParallel(
   model: CompiledModel,
@@ -88,9 +136,9 @@ export async function executeParallel(
   options: RunOptions,
   clocked: boolean | undefined,
 ): Promise<ParallelOutcome> {
-  const launches: Launch[] = [];
-  const pending: Omit<Launch, 'output'>[] = [];
-  const outcome = await execute(
+  const queue = new LaunchQueue((l) => model.kernels[l.kernel]!.work + model.kernels[l.kernel]!.dramBytes);
+  let launching: Omit<Launch, 'output'> | undefined;
+  const referenceRun = execute(
     model,
     cfg,
     reference,
@@ -99,45 +147,52 @@ export async function executeParallel(
       ...(options.keepAll ? { keepAll: true } : {}),
       onKernel: (kernel, phase, lm) => {
         const { reads, write } = kernelBuffers(model, model.kernels[kernel]!);
-        if (phase === 'launch') pending.push({ kernel, inputs: reads.map((b) => readImage(model, lm, b)) });
-        else launches.push({ ...pending.pop()!, output: readImage(model, lm, write) });
+        if (phase === 'launch') launching = { kernel, inputs: reads.map((b) => readImage(model, lm, b)) };
+        else queue.add({ ...launching!, output: readImage(model, lm, write) });
       },
     },
     false,
-  );
-
-  const results = await runLaunches(model, cfg, devices, launches, options, clocked);
-  if (typeof results === 'string') {
+  ).finally(() => queue.close());
+  const devicesRun = runLaunches(model, cfg, devices, queue, options, clocked);
+  let outcome: RunOutcome | undefined;
+  let failure: string | undefined;
+  try {
+    outcome = await referenceRun;
+  } catch (e) {
+    failure = `the fsim reference run failed: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  const results = await devicesRun;
+  failure ??= typeof results === 'string' ? results : undefined;
+  const parallel = { devices: devices.length, kernels: queue.launches.length };
+  if (failure !== undefined || !outcome || typeof results === 'string') {
     const again = await executeInOrder(model, cfg, devices, inputs, options, clocked);
-    return { ...again, parallel: { devices: devices.length, kernels: launches.length, fallback: results } };
+    return { ...again, parallel: { ...parallel, fallback: failure ?? 'no reference outcome' } };
   }
   const counters = nameRecord<Counters>();
   const spans = options.timeline ? new Map<string, StageSpan[]>() : undefined;
-  launches.forEach((l, i) => {
+  queue.launches.forEach((l, i) => {
     const k = model.kernels[l.kernel]!;
     setName(counters, k.name, results[i]!.counters);
     if (spans && results[i]!.spans) spans.set(k.name, results[i]!.spans!);
   });
-  return { ...outcome, counters, ...(spans ? { spans } : {}), parallel: { devices: devices.length, kernels: launches.length } };
+  return { ...outcome, counters, ...(spans ? { spans } : {}), parallel };
 }
 
 /**
- * Run every launch on the devices at once, longest first; each device takes the next launch when
- * it finishes one. Returns each launch's result, or why a check failed (or a run threw).
+ * Run the launches on the devices at once, each device taking the next from the queue when it
+ * finishes one. Returns each launch's result, or why a check failed (or a run threw).
  */
 async function runLaunches(
   model: CompiledModel,
   cfg: VtaConfig,
   devices: LoadedModel[],
-  launches: Launch[],
+  queue: LaunchQueue,
   options: RunOptions,
   clocked: boolean | undefined,
 ): Promise<RunResult[] | string> {
-  const cost = (l: Launch) => model.kernels[l.kernel]!.work + model.kernels[l.kernel]!.dramBytes;
-  const order = launches.map((_, i) => i).sort((a, b) => cost(launches[b]!) - cost(launches[a]!));
   const hostSteps = model.steps.filter((s) => s.kind === 'host').length;
   const results: RunResult[] = [];
-  let next = 0;
+  let started = 0;
   let failure: string | undefined;
 
   const device = async (lm: LoadedModel) => {
@@ -145,11 +200,12 @@ async function runLaunches(
     // inputs written and the reference's output in place.
     const expected = readSegment(lm, 'act', model.segments.act);
     const after = new Uint8Array(expected.length);
-    while (failure === undefined && next < order.length) {
-      const i = order[next++]!;
-      const { kernel, inputs, output } = launches[i]!;
+    for (;;) {
+      const i = failure === undefined ? await queue.take() : undefined;
+      if (i === undefined || failure !== undefined) break;
+      const { kernel, inputs, output } = queue.launches[i]!;
       const k = model.kernels[kernel]!;
-      options.onStep?.(hostSteps + next - 1, model.steps.length, `vta ${k.name}`);
+      options.onStep?.(hostSteps + started++, model.steps.length, `vta ${k.name}`);
       for (const image of inputs) {
         lm.driver.copyFromHost(lm.segments[image.segment], image.bytes, image.offset);
         if (image.segment === 'act') expected.set(image.bytes, image.offset);
