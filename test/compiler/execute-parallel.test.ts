@@ -76,6 +76,17 @@ describe('kernels spread over several devices', () => {
     });
   }
 
+  it("a reference run that fails: the network runs in order on the devices and the outcome is that run's", async () => {
+    const graph = residualNet(5);
+    const model = compile(graph);
+    const inputs = inputsOf(graph, 13);
+    const inOrder = await execute(model, cfg, await load(model), inputs, { keepAll: true }, false);
+    const reference = await load(model, (d) => withRun(d, async () => Promise.reject(new Error('reference lost'))));
+    const out = await executeParallel(model, cfg, reference, [await load(model), await load(model)], inputs, { keepAll: true }, false);
+    expect(out.parallel.fallback).toMatch(/^the fsim reference run failed: reference lost$/);
+    expectSameOutcome(out, inOrder);
+  });
+
   const faults: [string, (model: CompiledModel) => (d: Driver) => Driver, RegExp][] = [
     [
       'leaves a wrong byte in its output',
