@@ -4,15 +4,16 @@
  *
  * A network's kernels depend on each other only through DRAM. A reference pass on fsim (which
  * agrees with tsim bit for bit: the conformance kit, difftest) records what each kernel finds in
- * its input buffers at launch and what its output buffer holds after it. Each device then runs any
- * kernel from those inputs, longest first; a kernel's cycles, counters and timeline depend on its
- * program and the DRAM timing, not on the data. After each run the device's whole activation
- * segment must equal what it held with the inputs written and the reference's output in place, and
- * at the end each device's code and constants must be as loaded. When every check holds, each
- * kernel ran exactly as it would have on one device running the network in order (each compiled
- * kernel loads every scratchpad word it reads, so nothing carries over from the kernel a device
- * ran before it). At the first failed check or error, the network is run again in order on one
- * device, and the outcome, or the error, is that run's: the parallel run never changes a result.
+ * its input buffers at launch and what its output buffer holds after it. Each device runs any
+ * kernel the reference has recorded from those inputs, the costliest first; a kernel's cycles,
+ * counters and timeline depend on its program and the DRAM timing, not on the data. After each
+ * run the device's whole activation segment must equal what it held with the inputs written and
+ * the reference's output in place, and at the end each device's code and constants must be as
+ * loaded. Compiled kernels load every scratchpad word they read; one that read words left by the
+ * kernel before it would find others on a device that ran another kernel before it, and leave
+ * other DRAM than the reference (unless the words happened to be equal). At the first failed
+ * check or error, the network is run again in order on one device, and the outcome, or the error,
+ * is that run's: spreading the kernels never changes a result.
  */
 import type { VtaConfig } from '../config/config.ts';
 import type { RunResult, StageSpan } from '../drivers/api.ts';
