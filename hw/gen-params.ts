@@ -35,12 +35,11 @@ function portBundles(): string[] {
     logic [7:0]           ar_len;
     logic                 r_ready;
   } mem_rd_req_t;
-  // A read client's response side: its AR grant and the R beat (valid only for its id).
+  // A read client's handshake responses: its AR grant and R valid (for its id only). The R
+  // beat's data and last flag are shared by every client (their mem_r_data_i, mem_r_last_i).
   typedef struct packed {
-    logic                ar_ready;
-    logic                r_valid;
-    logic [BusWidth-1:0] r_data;
-    logic                r_last;
+    logic ar_ready;
+    logic r_valid;
   } mem_rd_rsp_t;
   // What the load, compute and store stages report: a fault (code and value as in the VCR),
   // the program index of the queue head, the stage state (0 idle, 1 waiting for a token,

@@ -285,13 +285,18 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
     return info.Env().Undefined();
   }
 
+  // A read request for one evaluation: the VCR drives host_rdata_o only while it is asked.
   Napi::Value RegRead(const Napi::CallbackInfo& info) {
     CheckIdle(info);
     Clocking();
+    top_->host_req_i = 1;
+    top_->host_we_i = 0;
     top_->host_addr_i = info[0].As<Napi::Number>().Uint32Value();
     top_->eval();
+    const uint32_t value = top_->host_rdata_o;
+    top_->host_req_i = 0;
     settled_ = false;
-    return Napi::Number::New(info.Env(), top_->host_rdata_o);
+    return Napi::Number::New(info.Env(), value);
   }
 
   // setMemory({ readLatency, outstanding, writeLatency }): the DRAM timing of later runs.

@@ -36,15 +36,35 @@
 `define VTA_ASSERT_KNOWN(__name, __sig) `VTA_ASSERT(__name, !$isunknown(__sig))
 // At most one bit of __sig is set.
 `define VTA_ASSERT_ONEHOT0(__name, __sig) `VTA_ASSERT(__name, $onehot0(__sig))
-// A registered value is held: while __hold was true on the previous edge, __sig kept its value.
-`define VTA_ASSERT_STABLE(__name, __hold, __sig) \
-  `VTA_ASSERT(__name, !($past(rst_ni) && $past(__hold)) || (__sig) == $past(__sig))
+// A registered value is held: while __hold was true on the previous edge, __sig kept its value
+// (unless __unless holds now: `VTA_ASSERT_STABLE_UNLESS).
+// Under Verilator the previous edge's values are explicit registers on the assertion's clock
+// (named after the label), written only at that clock's edges: $past would make the model copy
+// every sampled signal at each evaluation, gated units' included (hw/README.md, "Input logic
+// and sampled copies"). The check and its failure are the same: <label>_hold_q is
+// $past(rst_ni) && $past(__hold), as it is reset to 0 and takes __hold at each edge out of reset.
+`ifdef VERILATOR
+`define VTA_ASSERT_STABLE_UNLESS(__name, __hold, __sig, __unless) \
+  logic __name``_hold_q; \
+  logic [$bits(__sig)-1:0] __name``_sig_q; \
+  always_ff @(posedge clk_i or negedge rst_ni) begin \
+    if (!rst_ni) __name``_hold_q <= 1'b0; \
+    else __name``_hold_q <= (__hold); \
+  end \
+  always_ff @(posedge clk_i) __name``_sig_q <= (__sig); \
+  `VTA_ASSERT(__name, !__name``_hold_q || (__unless) || (__sig) == __name``_sig_q)
+`else
+`define VTA_ASSERT_STABLE_UNLESS(__name, __hold, __sig, __unless) \
+  `VTA_ASSERT(__name, !($past(rst_ni) && $past(__hold)) || (__unless) || (__sig) == $past(__sig))
+`endif
+`define VTA_ASSERT_STABLE(__name, __hold, __sig) `VTA_ASSERT_STABLE_UNLESS(__name, __hold, __sig, 1'b0)
 `else
 `define VTA_ASSERT(__name, __prop)
 `define VTA_ASSERT_NEVER(__name, __cond)
 `define VTA_ASSERT_KNOWN(__name, __sig)
 `define VTA_ASSERT_ONEHOT0(__name, __sig)
 `define VTA_ASSERT_STABLE(__name, __hold, __sig)
+`define VTA_ASSERT_STABLE_UNLESS(__name, __hold, __sig, __unless)
 `endif
 
 `endif

@@ -25,6 +25,7 @@ module vta_compute
   output logic                   g2s_post_o,
   output mem_rd_req_t            mem_req_o,
   input  mem_rd_rsp_t            mem_rsp_i,
+  input  logic [BusWidth-1:0]    mem_r_data_i,  // the R beat (valid when mem_rsp_i.r_valid)
   output logic                   inp_re_o,
   output logic [LogInpDepth-1:0] inp_raddr_o,
   input  logic [InpTileBits-1:0] inp_rdata_i,
@@ -195,6 +196,7 @@ module vta_compute
     .busy_o        (uop_busy),
     .mem_req_o     (uop_mem_req),
     .mem_rsp_i     (mem_rsp_i),
+    .mem_r_data_i  (mem_r_data_i),
     .wr_valid_o    (uop_we),
     .wr_idx_o      (uop_waddr),
     .wr_zero_o     (uop_zero),
@@ -237,6 +239,7 @@ module vta_compute
     .busy_o        (accl_busy),
     .mem_req_o     (accl_mem_req),
     .mem_rsp_i     (mem_rsp_i),
+    .mem_r_data_i  (mem_r_data_i),
     .wr_valid_o    (accl_we),
     .wr_idx_o      (accl_waddr),
     .wr_zero_o     (accl_zero),

@@ -16,27 +16,29 @@ module vta_fetch
   localparam int unsigned BufDepth = (BurstInsns > 16) ? 32 : 16,
   localparam int unsigned BufCountW = $clog2(BufDepth + 1)
 ) (
-  input  logic          clk_i,
-  input  logic          rst_ni,
-  input  logic          enable_i,
-  input  logic          launch_i,
-  input  logic [31:0]   insn_addr_i,
-  input  logic [31:0]   insn_count_i,
-  output mem_rd_req_t   mem_req_o,
-  input  mem_rd_rsp_t   mem_rsp_i,
-  output logic          ld_valid_o,
-  input  logic          ld_ready_i,
-  output logic          co_valid_o,
-  input  logic          co_ready_i,
-  output logic          st_valid_o,
-  input  logic          st_ready_i,
-  output logic [QW-1:0] insn_o,
-  output logic          fault_o,
-  output logic [31:0]   fault_idx_o,
-  output logic [1:0]    state_o,     // 0 idle, 1 fetching, 2 all dispatched
-  output logic [31:0]   dispatched_o,
-  output logic          busy_o,
-  output logic          stall_o
+  input  logic                clk_i,
+  input  logic                rst_ni,
+  input  logic                enable_i,
+  input  logic                launch_i,
+  input  logic [31:0]         insn_addr_i,
+  input  logic [31:0]         insn_count_i,
+  output mem_rd_req_t         mem_req_o,
+  input  mem_rd_rsp_t         mem_rsp_i,
+  input  logic [BusWidth-1:0] mem_r_data_i,  // the R beat (valid when mem_rsp_i.r_valid)
+  input  logic                mem_r_last_i,
+  output logic                ld_valid_o,
+  input  logic                ld_ready_i,
+  output logic                co_valid_o,
+  input  logic                co_ready_i,
+  output logic                st_valid_o,
+  input  logic                st_ready_i,
+  output logic [QW-1:0]       insn_o,
+  output logic                fault_o,
+  output logic [31:0]         fault_idx_o,
+  output logic [1:0]          state_o,     // 0 idle, 1 fetching, 2 all dispatched
+  output logic [31:0]         dispatched_o,
+  output logic                busy_o,
+  output logic                stall_o
 );
   logic [LogBusBytes-1:0] off_q;
   logic [31:0] beat_idx_q, fetched_q, dispatched_q, count_q;
@@ -75,7 +77,7 @@ module vta_fetch
   logic                  emit, ends_insn;
   logic [InsnBits-1:0]   assembled;
   logic [31:0]           shift;
-  assign window    = {mem_rsp_i.r_data, prev1_q, prev2_q};
+  assign window    = {mem_r_data_i, prev1_q, prev2_q};
   assign ends_insn = (off_q == '0) ? ((beat_idx_q + 32'd1) % InsnBeats == 0) :
                                      (beat_idx_q % InsnBeats == 0 && beat_idx_q != 32'd0);
   assign emit      = mem_rsp_i.r_valid && ends_insn;
@@ -133,9 +135,9 @@ module vta_fetch
         if (mem_req_o.ar_valid && mem_rsp_i.ar_ready) burst_open_q <= 1'b1;
         if (mem_rsp_i.r_valid) begin
           prev2_q    <= prev1_q;
-          prev1_q    <= mem_rsp_i.r_data;
+          prev1_q    <= mem_r_data_i;
           beat_idx_q <= beat_idx_q + 32'd1;
-          if (mem_rsp_i.r_last) burst_open_q <= 1'b0;
+          if (mem_r_last_i) burst_open_q <= 1'b0;
         end
         if (emit) fetched_q <= fetched_q + 32'd1;
         if (buf_pop) dispatched_q <= dispatched_q + 32'd1;
@@ -196,6 +198,5 @@ module vta_fetch
   `VTA_ASSERT_ONEHOT0(OneQueue, {ld_valid_o, co_valid_o, st_valid_o})
   logic [QW+2:0] offer;
   assign offer = {insn_o, ld_valid_o, co_valid_o, st_valid_o};
-  `VTA_ASSERT(HeldUntilTaken,
-              !($past(rst_ni) && $past(stall_o)) || !enable_i || offer == $past(offer))
+  `VTA_ASSERT_STABLE_UNLESS(HeldUntilTaken, stall_o, offer, !enable_i)
 endmodule

@@ -24,6 +24,7 @@ module vta_load
   // Memory read client
   output mem_rd_req_t            mem_req_o,
   input  mem_rd_rsp_t            mem_rsp_i,
+  input  logic [BusWidth-1:0]    mem_r_data_i,  // the R beat (valid when mem_rsp_i.r_valid)
   // Scratchpad read ports for compute
   input  logic                   inp_re_i,
   input  logic [LogInpDepth-1:0] inp_raddr_i,
@@ -127,6 +128,7 @@ module vta_load
     .busy_o        (),
     .mem_req_o     (mem_req_o),
     .mem_rsp_i     (mem_rsp_i),
+    .mem_r_data_i  (mem_r_data_i),
     .wr_valid_o    (wr_valid),
     .wr_idx_o      (wr_idx),
     .wr_zero_o     (wr_zero),

@@ -1,7 +1,9 @@
 // Memory engine, read side: NumClients read clients share one AXI read-address channel (fixed
 // priority, lowest index first: fetch, load, compute) and the read-data channel is steered back
-// by the AXI id, which carries the client number. The single write client (store) connects
-// straight through in vta_top.
+// by the AXI id, which carries the client number: each client gets its own grant and R valid,
+// while the R beat's data and last flag go to every client unchanged (vta_top wires them), so
+// nothing wide is copied per client. The single write client (store) connects straight through
+// in vta_top.
 `include "vta_assert.svh"
 
 module vta_mem_arb
@@ -12,8 +14,8 @@ module vta_mem_arb
 ) (
   input  logic                         clk_i,   // for the assertions (and their bookkeeping) only
   input  logic                         rst_ni,  // for the assertions (and their bookkeeping) only
-  input  mem_rd_req_t [NumClients-1:0] c_req_i,
-  output mem_rd_rsp_t [NumClients-1:0] c_rsp_o,
+  input  mem_rd_req_t                  c_req_i [NumClients],
+  output mem_rd_rsp_t                  c_rsp_o [NumClients],
   output logic                         ar_valid_o,
   input  logic                         ar_ready_i,
   output logic [AddrWidth-1:0]         ar_addr_o,
@@ -21,9 +23,8 @@ module vta_mem_arb
   output logic [IdW-1:0]               ar_id_o,
   input  logic                         r_valid_i,
   output logic                         r_ready_o,
-  input  logic [BusWidth-1:0]          r_data_i,
   input  logic [IdW-1:0]               r_id_i,
-  input  logic                         r_last_i
+  input  logic                         r_last_i  // for the assertions' bookkeeping only
 );
   always_comb begin
     ar_valid_o = 1'b0;
@@ -40,18 +41,15 @@ module vta_mem_arb
     end
   end
 
-  // Every client sees the R beat; only the one named by the id sees it valid.
-  logic [NumClients-1:0] grant;
+  // The taken request's client gets the grant; only the client named by the id sees the R beat
+  // valid (an id of no client: none).
+  logic [NumClients-1:0] grant, r_valid;
+  assign grant   = (ar_valid_o && ar_ready_i) ? NumClients'(1) << ar_id_o : '0;
+  assign r_valid = r_valid_i ? NumClients'(1) << r_id_i : '0;
   always_comb begin
-    for (int i = 0; i < NumClients; i++) begin
-      grant[i]            = ar_valid_o && ar_ready_i && ar_id_o == IdW'(i);
-      c_rsp_o[i].ar_ready = grant[i];
-      c_rsp_o[i].r_valid  = r_valid_i && r_id_i == IdW'(i);
-      c_rsp_o[i].r_data   = r_data_i;
-      c_rsp_o[i].r_last   = r_last_i;
-    end
-    r_ready_o = c_req_i[r_id_i].r_ready;
+    for (int i = 0; i < NumClients; i++) c_rsp_o[i] = '{ar_ready: grant[i], r_valid: r_valid[i]};
   end
+  assign r_ready_o = c_req_i[r_id_i].r_ready;
 
   // Memory answers only the ids it was given.
   `VTA_ASSERT_NEVER(ReadIdInRange, r_valid_i && 32'(r_id_i) >= NumClients)
@@ -66,7 +64,7 @@ module vta_mem_arb
     end else begin
       for (int i = 0; i < NumClients; i++) begin
         open_q[i] <= open_q[i] + 16'(grant[i]) -
-                     16'(c_rsp_o[i].r_valid && c_req_i[i].r_ready && r_last_i);
+                     16'(r_valid[i] && c_req_i[i].r_ready && r_last_i);
       end
     end
   end

@@ -38,6 +38,7 @@ module vta_tensor_load
   // Memory read client
   output mem_rd_req_t          mem_req_o,
   input  mem_rd_rsp_t          mem_rsp_i,
+  input  logic [BusWidth-1:0]  mem_r_data_i,  // the R beat (valid when mem_rsp_i.r_valid)
   // SRAM write (registered); wr_zero_o means write a zero tile. A tile narrower than TileW
   // sits in the low bits.
   output logic                 wr_valid_o,
@@ -144,17 +145,15 @@ module vta_tensor_load
   // Beats land in place (wide) or shifted down to the tile (narrow); no reset needed.
   always_ff @(posedge clk_i) begin
     if (take_narrow) begin
-      tile_q[BusWidth-1:0] <= mem_rsp_i.r_data >> (32'(cur_off) * 8);
+      tile_q[BusWidth-1:0] <= mem_r_data_i >> (32'(cur_off) * 8);
     end else if (beat_fire) begin
-      tile_q[32'(beat_q) * BusWidth +: BusWidth] <= mem_rsp_i.r_data;
+      tile_q[32'(beat_q) * BusWidth +: BusWidth] <= mem_r_data_i;
     end
   end
 
   assign wr_zero_o = wr_zero_q;
   assign wr_data_o = tile_q;
-  // The beat count ends a tile; the burst's last flag is not needed.
-  logic unused_r_last;
-  assign unused_r_last = mem_rsp_i.r_last;
+  // The beat count ends a tile; the burst's last flag is not needed (nor wired here).
 
   // A narrow tile starts at a multiple of its size in the beat (DRAM bases are tile-aligned).
   `VTA_ASSERT_NEVER(NarrowTileAligned,

@@ -118,8 +118,8 @@ module vta_top
 
   // Memory read clients: 0 fetch, 1 load, 2 compute
   localparam int unsigned ClientFetch = 0, ClientLoad = 1, ClientCompute = 2;
-  mem_rd_req_t [2:0] c_req;
-  mem_rd_rsp_t [2:0] c_rsp;
+  mem_rd_req_t c_req [3];
+  mem_rd_rsp_t c_rsp [3];
   vta_mem_arb #(
     .NumClients(3)
   ) u_mem_arb (
@@ -134,7 +134,6 @@ module vta_top
     .ar_id_o   (ar_id_o),
     .r_valid_i (r_valid_i),
     .r_ready_o (r_ready_o),
-    .r_data_i  (r_data_i),
     .r_id_i    (r_id_i),
     .r_last_i  (r_last_i)
   );
@@ -154,6 +153,8 @@ module vta_top
     .insn_count_i(insn_count),
     .mem_req_o   (c_req[ClientFetch]),
     .mem_rsp_i   (c_rsp[ClientFetch]),
+    .mem_r_data_i(r_data_i),
+    .mem_r_last_i(r_last_i),
     .ld_valid_o  (ld_valid),
     .ld_ready_i  (ld_ready),
     .co_valid_o  (co_valid),
@@ -191,6 +192,7 @@ module vta_top
     .l2g_post_o   (l2g_post),
     .mem_req_o    (c_req[ClientLoad]),
     .mem_rsp_i    (c_rsp[ClientLoad]),
+    .mem_r_data_i (r_data_i),
     .inp_re_i     (inp_re),
     .inp_raddr_i  (inp_raddr),
     .inp_rdata_o  (inp_rdata),
@@ -226,6 +228,7 @@ module vta_top
     .g2s_post_o       (g2s_post),
     .mem_req_o        (c_req[ClientCompute]),
     .mem_rsp_i        (c_rsp[ClientCompute]),
+    .mem_r_data_i     (r_data_i),
     .inp_re_o         (inp_re),
     .inp_raddr_o      (inp_raddr),
     .inp_rdata_i      (inp_rdata),
@@ -347,8 +350,25 @@ module vta_top
                        fetched[QW-1:InsnBits]};
   assign ev_cycle_o = cycles;
 
-  // Host registers, counters, debug view
+  // Host registers, counters, debug view. Some counters count events that depend on this
+  // cycle's bus inputs (memory beats and waits, the store's tiles, which leave on a write
+  // handshake): those are one bit each in cnt_bus, and the VCR steps them by BusSteps. Every
+  // other counter's step depends on the core's state only (cnt_inc). Kept apart, the wide step
+  // vector is worked out once per clock edge, not at every evaluation of the bus inputs.
+  function automatic logic [NumCounters-1:0][31:0] bus_steps();
+    logic [NumCounters-1:0][31:0] s;
+    s = '0;
+    s[CntOutStoreNbytes]       = 32'(OutTileBits / 8);
+    s[CntMemReadBeats]         = 32'd1;
+    s[CntMemWriteBeats]        = 32'd1;
+    s[CntLoadMemWaitCycles]    = 32'd1;
+    s[CntComputeMemWaitCycles] = 32'd1;
+    s[CntStoreMemWaitCycles]   = 32'd1;
+    return s;
+  endfunction
+  localparam logic [NumCounters-1:0][31:0] BusSteps = bus_steps();
   logic [NumCounters-1:0][31:0] cnt_inc;
+  logic [NumCounters-1:0]       cnt_bus;
   always_comb begin
     cnt_inc = '0;
     cnt_inc[CntLoadInsns]          = 32'(ld_status.retire);
@@ -359,7 +379,6 @@ module vta_top
     cnt_inc[CntWgtLoadNbytes]      = wgt_tile ? 32'(WgtTileBits / 8) : 32'd0;
     cnt_inc[CntAccLoadNbytes]      = acc_tile ? 32'(AccTileBits / 8) : 32'd0;
     cnt_inc[CntAcc8LoadNbytes]     = acc8_tile ? 32'(Acc8TileBits / 8) : 32'd0;
-    cnt_inc[CntOutStoreNbytes]     = out_tile ? 32'(OutTileBits / 8) : 32'd0;
     cnt_inc[CntGemmCounter]        = 32'(gemm_iter);
     cnt_inc[CntGemmResetCounter]   = 32'(gemm_reset_iter);
     cnt_inc[CntAluCounter]         = 32'(alu_iter);
@@ -373,15 +392,19 @@ module vta_top
     cnt_inc[CntStoreStallCycles]   = 32'(st_status.stall);
     cnt_inc[CntGemmBusyCycles]     = 32'(gemm_busy);
     cnt_inc[CntAluBusyCycles]      = 32'(alu_busy);
-    cnt_inc[CntMemReadBeats]       = 32'(r_valid_i && r_ready_o);
-    cnt_inc[CntMemWriteBeats]      = 32'(w_valid_o && w_ready_i);
-    cnt_inc[CntFetchMemWaitCycles]   = 32'(fetch_busy && !dispatch_offered);
-    cnt_inc[CntLoadMemWaitCycles]    = 32'(read_wait[ClientLoad]);
-    cnt_inc[CntComputeMemWaitCycles] = 32'(read_wait[ClientCompute]);
-    cnt_inc[CntStoreMemWaitCycles]   = 32'((w_valid_o && !w_ready_i) || (aw_valid_o && !aw_ready_i));
+    cnt_inc[CntFetchMemWaitCycles]    = 32'(fetch_busy && !dispatch_offered);
     cnt_inc[CntLoadInsnWaitCycles]    = 32'(fetch_busy && enable && !ld_status.busy && !ld_status.stall);
     cnt_inc[CntComputeInsnWaitCycles] = 32'(fetch_busy && enable && !co_status.busy && !co_status.stall);
     cnt_inc[CntStoreInsnWaitCycles]   = 32'(fetch_busy && enable && !st_status.busy && !st_status.stall);
+  end
+  always_comb begin
+    cnt_bus = '0;
+    cnt_bus[CntOutStoreNbytes]       = out_tile;
+    cnt_bus[CntMemReadBeats]         = r_valid_i && r_ready_o;
+    cnt_bus[CntMemWriteBeats]        = w_valid_o && w_ready_i;
+    cnt_bus[CntLoadMemWaitCycles]    = read_wait[ClientLoad];
+    cnt_bus[CntComputeMemWaitCycles] = read_wait[ClientCompute];
+    cnt_bus[CntStoreMemWaitCycles]   = (w_valid_o && !w_ready_i) || (aw_valid_o && !aw_ready_i);
   end
 
   logic [NumDebug-1:0][31:0] debug;
@@ -404,7 +427,9 @@ module vta_top
     debug[DbgQueueStore]   = 32'(st_status.queue_count);
   end
 
-  vta_vcr u_vcr (
+  vta_vcr #(
+    .BusSteps(BusSteps)
+  ) u_vcr (
     .clk_i          (clk_i),
     .rst_ni         (rst_ni),
     .req_i          (host_req_i),
@@ -430,6 +455,7 @@ module vta_top
     .fault_value_i  (f_value),
     .finish_status_i({29'd0, fault_q, deadlock_o, finished_o}),
     .cnt_inc_i      (cnt_inc),
+    .cnt_bus_i      (cnt_bus),
     .debug_i        (debug)
   );
 

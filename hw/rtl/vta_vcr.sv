@@ -1,9 +1,14 @@
 // Host control registers (spec §5.2 map, then event counters and debug registers; offsets in
 // hw/regmap.ts). Writing 1 to control starts a run (launch pulse); the core's finish sets
-// control to 0b10 and freezes the cycle counter. Reads are combinational, writes take a cycle.
+// control to 0b10 and freezes the cycle counter. A read (req_i high, we_i low) is combinational:
+// rdata_o holds the register at addr_i in that cycle and is 0 otherwise, so the read mux is
+// worked out only for a read, not at every evaluation. Writes take a cycle.
 module vta_vcr
   import vta_pkg::*;
-(
+#(
+  // Per counter: 0 if cnt_inc_i steps it, else its step at each event of cnt_bus_i.
+  parameter logic [NumCounters-1:0][31:0] BusSteps = '0
+) (
   input  logic                            clk_i,
   input  logic                            rst_ni,
   input  logic                            req_i,
@@ -29,6 +34,7 @@ module vta_vcr
   input  logic [31:0]                     fault_value_i,
   input  logic [31:0]                     finish_status_i,
   input  logic [NumCounters-1:0][31:0]    cnt_inc_i,
+  input  logic [NumCounters-1:0]          cnt_bus_i,
   input  logic [NumDebug-1:0][31:0]       debug_i
 );
   logic        launch_q, finished_q;
@@ -68,7 +74,10 @@ module vta_vcr
       end else if (running_o) begin
         cycles_q <= cycles_q + 32'd1;
         if (acc_write_i) acc_wr_q <= acc_wr_q + 32'd1;
-        for (int i = 0; i < int'(NumCounters); i++) cnt_q[i] <= cnt_q[i] + cnt_inc_i[i];
+        for (int i = 0; i < int'(NumCounters); i++) begin
+          if (BusSteps[i] == '0) cnt_q[i] <= cnt_q[i] + cnt_inc_i[i];
+          else if (cnt_bus_i[i]) cnt_q[i] <= cnt_q[i] + BusSteps[i];
+        end
         if (finish_i) begin
           launch_q   <= 1'b0;
           finished_q <= 1'b1;
@@ -98,28 +107,30 @@ module vta_vcr
 
   always_comb begin
     rdata_o = '0;
-    if (addr_i >= 8'(RegCounterBase) && addr_i < 8'(RegCounterBase + 4 * NumCounters)) begin
-      rdata_o = cnt_q[5'((addr_i - 8'(RegCounterBase)) >> 2)];
-    end else if (addr_i >= 8'(RegDebugBase) && addr_i < 8'(RegDebugBase + 4 * NumDebug)) begin
-      rdata_o = debug_i[4'((addr_i - 8'(RegDebugBase)) >> 2)];
-    end else begin
-      unique case (addr_i)
-        8'(RegControl):      rdata_o = {30'd0, finished_q, launch_q};
-        8'(RegCycles):       rdata_o = cycles_q;
-        8'(RegInsnCount):    rdata_o = count_q;
-        8'(RegInsnAddr):     rdata_o = addr_q;
-        8'(RegUopBase):      rdata_o = ptr_q[0];
-        8'(RegInpBase):      rdata_o = ptr_q[1];
-        8'(RegWgtBase):      rdata_o = ptr_q[2];
-        8'(RegAccBase):      rdata_o = ptr_q[3];
-        8'(RegOutBase):      rdata_o = ptr_q[4];
-        8'(RegAccWrCount):   rdata_o = acc_wr_q;
-        8'(RegFaultStatus):  rdata_o = {24'd0, fault_code_q, 3'd0, fault_q};
-        8'(RegFaultInsn):    rdata_o = fault_insn_q;
-        8'(RegFaultValue):   rdata_o = fault_value_q;
-        8'(RegFinishStatus): rdata_o = finish_status_i;
-        default:             rdata_o = '0;
-      endcase
+    if (req_i && !we_i) begin
+      if (addr_i >= 8'(RegCounterBase) && addr_i < 8'(RegCounterBase + 4 * NumCounters)) begin
+        rdata_o = cnt_q[5'((addr_i - 8'(RegCounterBase)) >> 2)];
+      end else if (addr_i >= 8'(RegDebugBase) && addr_i < 8'(RegDebugBase + 4 * NumDebug)) begin
+        rdata_o = debug_i[4'((addr_i - 8'(RegDebugBase)) >> 2)];
+      end else begin
+        unique case (addr_i)
+          8'(RegControl):      rdata_o = {30'd0, finished_q, launch_q};
+          8'(RegCycles):       rdata_o = cycles_q;
+          8'(RegInsnCount):    rdata_o = count_q;
+          8'(RegInsnAddr):     rdata_o = addr_q;
+          8'(RegUopBase):      rdata_o = ptr_q[0];
+          8'(RegInpBase):      rdata_o = ptr_q[1];
+          8'(RegWgtBase):      rdata_o = ptr_q[2];
+          8'(RegAccBase):      rdata_o = ptr_q[3];
+          8'(RegOutBase):      rdata_o = ptr_q[4];
+          8'(RegAccWrCount):   rdata_o = acc_wr_q;
+          8'(RegFaultStatus):  rdata_o = {24'd0, fault_code_q, 3'd0, fault_q};
+          8'(RegFaultInsn):    rdata_o = fault_insn_q;
+          8'(RegFaultValue):   rdata_o = fault_value_q;
+          8'(RegFinishStatus): rdata_o = finish_status_i;
+          default:             rdata_o = '0;
+        endcase
+      end
     end
   end
 
