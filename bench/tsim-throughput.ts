@@ -13,14 +13,16 @@
  *
  * As measured on that machine (2026-11-30; medians; hw/README.md "Speed" has the method and the
  * steps: -Os -> -O3 -> -march=native -> falling edges skipped -> immediate assertions -> per-unit
- * clock gating and less idle logic per cycle):
- *   figure                                       17 h (load 4-13)   21:35 (load ~1)    goal
- *   large GEMM in-process, M cycles/CPU-s        1.28-1.47          2.09
- *   vta replay, 16.8 M-cycle GEMM bundle, CPU s  10.58 (1.59 M/s)   8.21 (2.05 M/s)    2.5 M cycles/CPU-s: not reached
- *   ResNet-18 `vta run --driver tsim -q`         9.28 s CPU         6.13 s wall, 6.29 CPU   5 s: not reached
+ * clock gating and less idle logic per cycle -> less input logic per evaluation; the ResNet run
+ * spreads its kernels over the cores since 23 h, compiler/execute-parallel.ts):
+ *   figure                                       17 h (load 4-13)   21:35 (load ~1)        23:07 (load ~1.3)        goal
+ *   large GEMM in-process, M cycles/CPU-s        1.28-1.47          2.09                   2.69
+ *   vta replay, 16.8 M-cycle GEMM bundle, CPU s  10.58 (1.59 M/s)   8.21 (2.05 M/s)        6.55 (2.57 M/s)          2.5 M cycles/CPU-s: met
+ *   ResNet-18 `vta run --driver tsim -q`         9.28 s CPU         6.13 s wall, 6.29 CPU  3.58 s wall, 5.96 CPU    5 s: met (2 cores)
+ *   the same with --jobs 1 (in order)                                                      5.65 s wall, 5.84 CPU
  *   anchor: TVM's Chisel tsim, ResNet-18         227.73 s
- * With Verilator 5.050 (built from its source; not the default, hw/README.md "Verilator version")
- * the large GEMM runs ~1.26x faster and the ResNet-18 run takes ~5.05 s.
+ * At a noisier moment (load 1.4-1.7, same build) the same run gave 2.22 M/CPU-s for the replay and
+ * 4.43 s for ResNet-18: read the figures as +-15%.
  * Run directly for the table: npx tsx bench/tsim-throughput.ts
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
