@@ -25,6 +25,8 @@ import { execute, kernelAddress, kernelBudget, loadModel, type LoadedModel, type
 import { SEGMENTS, type SegmentName } from './memplan.ts';
 import type { CompiledModel, KernelInfo } from './model.ts';
 
+const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
 /** A placed buffer's bytes: where they lie and what they hold. */
 interface Image {
   segment: SegmentName;
@@ -160,7 +162,7 @@ export async function executeParallel(
   try {
     outcome = await referenceRun;
   } catch (e) {
-    failure = `the fsim reference run failed: ${e instanceof Error ? e.message : String(e)}`;
+    failure = `the fsim reference run failed: ${messageOf(e)}`;
   }
   const results = await devicesRun;
   failure ??= typeof results === 'string' ? results : undefined;
@@ -218,7 +220,7 @@ async function runLaunches(
           ...(options.timeline ? { timeline: true } : {}),
         });
       } catch (e) {
-        failure ??= `kernel ${k.name} failed: ${e instanceof Error ? e.message : String(e)}`;
+        failure ??= `kernel ${k.name} failed: ${messageOf(e)}`;
         return;
       }
       if (output.segment === 'act') expected.set(output.bytes, output.offset);
@@ -234,7 +236,9 @@ async function runLaunches(
       failure = 'a kernel wrote to the code or constant segment';
     }
   };
-  await Promise.all(devices.map(device));
+  // Never rejects: the caller awaits the reference pass first, and a rejection waiting meanwhile
+  // would end the process as unhandled.
+  await Promise.all(devices.map((lm) => device(lm).catch((e: unknown) => void (failure ??= `a device failed: ${messageOf(e)}`))));
   return failure ?? results;
 }
 

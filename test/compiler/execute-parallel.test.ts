@@ -87,6 +87,25 @@ describe('kernels spread over several devices', () => {
     expectSameOutcome(out, inOrder);
   });
 
+  it("a device that throws outside its runs (writing an input): the in-order run's outcome, nothing left unhandled", async () => {
+    const graph = residualNet(5);
+    const model = compile(graph);
+    const inputs = inputsOf(graph, 14);
+    const inOrder = await execute(model, cfg, await load(model), inputs, { keepAll: true }, false);
+    let armed = false;
+    const broken = await load(model, (d) => ({
+      ...withRun(d, (inner, ...args) => inner.run(...args)),
+      copyFromHost: (dst, src, offset) => {
+        if (armed) throw new Error('bus error');
+        d.copyFromHost(dst, src, offset);
+      },
+    }));
+    armed = true;
+    const out = await executeParallel(model, cfg, await load(model), [await load(model), broken], inputs, { keepAll: true }, false);
+    expect(out.parallel.fallback).toBe('a device failed: bus error');
+    expectSameOutcome(out, inOrder);
+  });
+
   const faults: [string, (model: CompiledModel) => (d: Driver) => Driver, RegExp][] = [
     [
       'leaves a wrong byte in its output',
