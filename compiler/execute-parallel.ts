@@ -9,9 +9,10 @@
  * counters and timeline depend on its program and the DRAM timing, not on the data. After each
  * run the device's whole activation segment must equal what it held with the inputs written and
  * the reference's output in place, and at the end each device's code and constants must be as
- * loaded. Compiled kernels load every scratchpad word they read; one that read words left by the
- * kernel before it would find others on a device that ran another kernel before it, and leave
- * other DRAM than the reference (unless the words happened to be equal). At the first failed
+ * loaded. Compiled kernels are meant to load every scratchpad word they read (nothing checks it
+ * here); one that read words left by the kernel before it would find others on a device that ran
+ * another kernel before it, and leave other DRAM than the reference (unless the words happened to
+ * be equal). At the first failed
  * check or error, the network is run again in order on one device, and the outcome, or the error,
  * is that run's: spreading the kernels never changes a result.
  */
