@@ -1,8 +1,8 @@
 // Node-API bridge to the Verilated VTA (vta_top). The harness serves the AXI master straight from
 // the driver's DeviceMemory regions (ArrayBuffers shared with JavaScript, no copies) and advances
 // the clock in C++: one JS call runs up to N cycles, stopping at finish, fault, deadlock, a bad
-// memory access or a failed RTL assertion (built with --assert; see hw/rtl/vta_assert.svh), on the
-// JavaScript thread (run) or on a worker thread (runAsync), so that separate models clock at once.
+// memory access or a failed RTL assertion (built with --assert; see hw/rtl/vta_assert.svh), on a
+// worker thread (runAsync), so that separate models clock at once.
 #include <napi.h>
 
 #include <cstdint>
@@ -119,7 +119,6 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
       InstanceMethod("setRegions", &Tsim::SetRegions),
       InstanceMethod("regWrite", &Tsim::RegWrite),
       InstanceMethod("regRead", &Tsim::RegRead),
-      InstanceMethod("run", &Tsim::Run),
       InstanceMethod("runAsync", &Tsim::RunAsync),
       InstanceMethod("eventsEnable", &Tsim::EventsEnable),
       InstanceMethod("eventsDrain", &Tsim::EventsDrain),
@@ -453,13 +452,6 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
     return res;
   }
 
-  // run(maxCycles) -> the result of ResultOf, on the JavaScript thread.
-  Napi::Value Run(const Napi::CallbackInfo& info) {
-    CheckIdle(info);
-    const double max = info[0].As<Napi::Number>().DoubleValue();
-    return ResultOf(info.Env(), Clock(max));
-  }
-
   // The cycles of runAsync, on a thread of libuv's pool; the model is the run's until it resolves.
   class RunWorker : public Napi::AsyncWorker {
    public:
@@ -486,7 +478,7 @@ class Tsim : public Napi::ObjectWrap<Tsim> {
     Napi::ObjectReference owner_;  // keeps the model alive while the thread clocks it
   };
 
-  // runAsync(maxCycles) -> Promise of run's result: the same cycles on a worker thread, so that
+  // runAsync(maxCycles) -> Promise of ResultOf's object: the cycles on a worker thread, so that
   // models of separate devices clock at the same time (one network's kernels on several cores).
   Napi::Value RunAsync(const Napi::CallbackInfo& info) {
     CheckIdle(info);
